@@ -1,0 +1,208 @@
+package touchpoint
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// Platform is the store platform of an App.
+type Platform string
+
+// Platforms.
+const (
+	Android Platform = "android"
+	IOS     Platform = "ios"
+)
+
+// Default and allowed windows (spec/appsflyer.md §3 "Attribution model").
+const (
+	DefaultClickLookback       = 7 * Day
+	MinClickLookback           = 1 * Day
+	MaxClickLookback           = 30 * Day
+	DefaultViewThroughLookback = 24 * Hour
+	MinViewThroughLookback     = 1 * Hour
+	MaxViewThroughLookback     = 7 * Day
+	DefaultProbabilisticWindow = 24 * Hour
+	MinProbabilisticWindow     = 1 * Hour
+	MaxProbabilisticWindow     = 24 * Hour
+	DefaultReattribution       = 90 * Day
+	MinReattribution           = 1 * Day
+	MaxReattribution           = 730 * Day // 24 months
+	// The re-engagement window's default and range are not published by
+	// AppsFlyer (spec §3, UNCONFIRMED). We take the figures most often quoted:
+	// 30 days by default, 1 to 90 days.
+	DefaultReengagement = 30 * Day
+	MinReengagement     = 1 * Day
+	MaxReengagement     = 90 * Day
+)
+
+// Windows are an app's default attribution windows. Partners start from the
+// first three; the last two apply to the whole app.
+type Windows struct {
+	ClickLookback       Window `json:"click_lookback"`
+	ViewThroughLookback Window `json:"view_through_lookback"`
+	ProbabilisticWindow Window `json:"probabilistic_window"`
+	Reattribution       Window `json:"reattribution_window"`
+	Reengagement        Window `json:"reengagement_window"`
+}
+
+// DefaultWindows returns AppsFlyer's defaults.
+func DefaultWindows() Windows {
+	return Windows{
+		ClickLookback:       DefaultClickLookback,
+		ViewThroughLookback: DefaultViewThroughLookback,
+		ProbabilisticWindow: DefaultProbabilisticWindow,
+		Reattribution:       DefaultReattribution,
+		Reengagement:        DefaultReengagement,
+	}
+}
+
+// Validate checks every window against its range.
+func (w Windows) Validate() error {
+	for _, c := range []struct {
+		name     string
+		v        Window
+		min, max Window
+	}{
+		{"click_lookback", w.ClickLookback, MinClickLookback, MaxClickLookback},
+		{"view_through_lookback", w.ViewThroughLookback, MinViewThroughLookback, MaxViewThroughLookback},
+		{"probabilistic_window", w.ProbabilisticWindow, MinProbabilisticWindow, MaxProbabilisticWindow},
+		{"reattribution_window", w.Reattribution, MinReattribution, MaxReattribution},
+		{"reengagement_window", w.Reengagement, MinReengagement, MaxReengagement},
+	} {
+		if err := c.v.Within(c.name, c.min, c.max); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// App is one store app on one platform, keyed by its store id.
+type App struct {
+	ID        string    `json:"app_id"` // com.example.game (Android) or id123456789 (iOS)
+	Platform  Platform  `json:"platform"`
+	Name      string    `json:"name"`
+	StoreURL  string    `json:"store_url"`
+	DevKey    string    `json:"dev_key"` // authenticates the SDK and S2S calls; generated
+	Windows   Windows   `json:"windows"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+var (
+	androidIDRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$`)
+	iosIDRE     = regexp.MustCompile(`^id[0-9]{6,15}$`)
+)
+
+// ValidateAppID checks the form of a store id for a platform: a Java-style
+// package name for Android (at least two dot-separated parts), "id" and the
+// numeric App Store id for iOS.
+func ValidateAppID(p Platform, id string) error {
+	switch p {
+	case Android:
+		if len(id) > 255 || !androidIDRE.MatchString(id) {
+			return Errorf(EINVALID, "app_id %q is not an Android package name: want a form like com.example.game", id)
+		}
+	case IOS:
+		if !iosIDRE.MatchString(id) {
+			return Errorf(EINVALID, "app_id %q is not an iOS App Store id: want \"id\" followed by the numeric id, like id123456789", id)
+		}
+	default:
+		return Errorf(EINVALID, "platform %q is not supported: want android or ios", p)
+	}
+	return nil
+}
+
+// DefaultStoreURL is the store page of an app id on its platform.
+func DefaultStoreURL(p Platform, id string) string {
+	if p == IOS {
+		return "https://apps.apple.com/app/" + id
+	}
+	return "https://play.google.com/store/apps/details?id=" + url.QueryEscape(id)
+}
+
+// ValidateHTTPURL checks that s is an absolute http or https URL.
+func ValidateHTTPURL(field, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Errorf(EINVALID, "%s %q is not an absolute http(s) URL", field, s)
+	}
+	return nil
+}
+
+// Validate checks an app before it is stored.
+func (a *App) Validate() error {
+	if err := ValidateAppID(a.Platform, a.ID); err != nil {
+		return err
+	}
+	if a.Name == "" {
+		return Errorf(EINVALID, "name is required")
+	}
+	if len(a.Name) > 200 {
+		return Errorf(EINVALID, "name is longer than 200 characters")
+	}
+	if err := ValidateHTTPURL("store_url", a.StoreURL); err != nil {
+		return err
+	}
+	return a.Windows.Validate()
+}
+
+// AppUpdate is a change to an app; nil fields are left as they are. The store
+// id and platform never change.
+type AppUpdate struct {
+	Name     *string       `json:"name"`
+	StoreURL *string       `json:"store_url"`
+	Windows  WindowsUpdate `json:"windows"`
+}
+
+// WindowsUpdate changes some of an app's windows; nil fields are left as they are.
+type WindowsUpdate struct {
+	ClickLookback       *Window `json:"click_lookback"`
+	ViewThroughLookback *Window `json:"view_through_lookback"`
+	ProbabilisticWindow *Window `json:"probabilistic_window"`
+	Reattribution       *Window `json:"reattribution_window"`
+	Reengagement        *Window `json:"reengagement_window"`
+}
+
+// Apply returns w with the update applied.
+func (u WindowsUpdate) Apply(w Windows) Windows {
+	set := func(dst *Window, src *Window) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&w.ClickLookback, u.ClickLookback)
+	set(&w.ViewThroughLookback, u.ViewThroughLookback)
+	set(&w.ProbabilisticWindow, u.ProbabilisticWindow)
+	set(&w.Reattribution, u.Reattribution)
+	set(&w.Reengagement, u.Reengagement)
+	return w
+}
+
+// Apply returns a copy of a with the update applied.
+func (u AppUpdate) Apply(a App) App {
+	if u.Name != nil {
+		a.Name = *u.Name
+	}
+	if u.StoreURL != nil {
+		a.StoreURL = *u.StoreURL
+	}
+	a.Windows = u.Windows.Apply(a.Windows)
+	return a
+}
+
+// AppStore keeps apps.
+type AppStore interface {
+	// CreateApp validates and stores a new app, filling in DevKey, CreatedAt
+	// and UpdatedAt. ECONFLICT if the id is taken, EINVALID on a bad field.
+	CreateApp(ctx context.Context, a *App) error
+	// FindApp returns the app with this store id, or ENOTFOUND.
+	FindApp(ctx context.Context, id string) (*App, error)
+	// ListApps returns all apps ordered by id.
+	ListApps(ctx context.Context) ([]*App, error)
+	// UpdateApp applies upd, validates the result and stores it.
+	// ENOTFOUND, EINVALID.
+	UpdateApp(ctx context.Context, id string, upd AppUpdate) (*App, error)
+}

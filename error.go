@@ -1,0 +1,60 @@
+package touchpoint
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Every error a client can cause carries one of these; the HTTP
+// layer maps them to status codes in one table (httpapi.errorStatus).
+const (
+	EINVALID      = "invalid"       // the request is malformed or a value is out of range
+	ENOTFOUND     = "not_found"     // the named thing does not exist
+	ECONFLICT     = "conflict"      // the thing exists already, or the change clashes with state
+	EUNAUTHORIZED = "unauthorized"  // missing or wrong credentials
+	ETOOMANY      = "too_many"      // a quota was reached (for example active signing secrets)
+	EINTERNAL     = "internal"      // a bug or an unavailable dependency
+)
+
+// Error is an error a client can understand and act on: a code and a message
+// that says what to fix.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("touchpoint: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err when it is (or wraps) an *Error, and
+// EINTERNAL for any other non-nil error.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of err when it is (or wraps) an *Error,
+// and a generic message otherwise, so internal details never reach clients.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

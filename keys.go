@@ -1,0 +1,160 @@
+package touchpoint
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/hex"
+	"strings"
+)
+
+// LookupKey names one way a touch can be found again: by a device id, an IP,
+// the network's click id or its referrer. It is a 64-bit FNV-1a hash of the
+// app, the kind of key and the normalised value, so stores can index every
+// kind of key in one compact index. Hashes can collide: callers compare the
+// touches they get back with what they looked for.
+type LookupKey int64
+
+// Kinds of lookup key.
+const (
+	keyDevice  = 'd'
+	keyIP      = 'i'
+	keyClickID = 'c'
+	keyRef     = 'r'
+)
+
+func lookupKey(app string, kind byte, value string) LookupKey {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(app); i++ {
+		h = (h ^ uint64(app[i])) * prime
+	}
+	h = (h ^ 0) * prime
+	h = (h ^ uint64(kind)) * prime
+	for i := 0; i < len(value); i++ {
+		h = (h ^ uint64(value[i])) * prime
+	}
+	return LookupKey(h)
+}
+
+// IPKey is the key of touches from an IP address (written in its canonical form).
+func IPKey(app, ip string) LookupKey { return lookupKey(app, keyIP, ip) }
+
+// ClickIDKey is the key of touches with the network's click id.
+func ClickIDKey(app, clickID string) LookupKey { return lookupKey(app, keyClickID, clickID) }
+
+// RefKey is the key of touches with a partner referrer (af_ref).
+func RefKey(app, ref string) LookupKey { return lookupKey(app, keyRef, ref) }
+
+// hashedDeviceKey is the key of a device id given as lower-case hex of its
+// sha1 or md5.
+func hashedDeviceKey(app, hexHash string) LookupKey {
+	return lookupKey(app, keyDevice, hexHash)
+}
+
+func sha1Hex(s string) string {
+	h := sha1.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func md5Hex(s string) string {
+	h := md5.Sum([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// Keys returns the lookup keys of a touch. A device id sent raw is indexed
+// under the sha1 of its lower-case form; one sent only hashed, under each
+// hash as sent (lower-cased hex).
+func (t *Touch) Keys() []LookupKey {
+	keys := make([]LookupKey, 0, 4)
+	for _, id := range t.Device {
+		switch {
+		case id.Raw != "":
+			keys = append(keys, hashedDeviceKey(t.App, sha1Hex(strings.ToLower(id.Raw))))
+		default:
+			if id.SHA1 != "" {
+				keys = append(keys, hashedDeviceKey(t.App, strings.ToLower(id.SHA1)))
+			}
+			if id.MD5 != "" {
+				keys = append(keys, hashedDeviceKey(t.App, strings.ToLower(id.MD5)))
+			}
+		}
+	}
+	if t.IP != "" {
+		keys = append(keys, IPKey(t.App, t.IP))
+	}
+	if t.Params.ClickID != "" {
+		keys = append(keys, ClickIDKey(t.App, t.Params.ClickID))
+	}
+	if t.Params.Ref != "" {
+		keys = append(keys, RefKey(t.App, t.Params.Ref))
+	}
+	return keys
+}
+
+// DeviceKeys returns every key under which a touch carrying the device id
+// value may be indexed: the value may be raw (in any letter case; the
+// network may have hashed it upper- or lower-case) or already a sha1 or md5
+// hex.
+func DeviceKeys(app, value string) []LookupKey {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return nil
+	}
+	var hashes []string
+	if isHex(v) && (len(v) == 40 || len(v) == 32) {
+		hashes = append(hashes, strings.ToLower(v))
+	}
+	for _, form := range []string{strings.ToLower(v), strings.ToUpper(v), v} {
+		hashes = append(hashes, sha1Hex(form), md5Hex(form))
+	}
+	keys := make([]LookupKey, 0, len(hashes))
+	seen := make(map[string]bool, len(hashes))
+	for _, h := range hashes {
+		if !seen[h] {
+			seen[h] = true
+			keys = append(keys, hashedDeviceKey(app, h))
+		}
+	}
+	return keys
+}
+
+// HasDeviceID reports whether any device id of the touch is value, raw or
+// in a hashed form (compared as DeviceKeys describes).
+func (t *Touch) HasDeviceID(value string) bool {
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return false
+	}
+	want := map[string]bool{}
+	for _, form := range []string{strings.ToLower(v), strings.ToUpper(v), v} {
+		want[sha1Hex(form)] = true
+		want[md5Hex(form)] = true
+	}
+	if isHex(v) {
+		want[strings.ToLower(v)] = true
+	}
+	for _, id := range t.Device {
+		if id.Raw != "" && strings.EqualFold(id.Raw, v) {
+			return true
+		}
+		f := id.Forms()
+		if (f.SHA1 != "" && want[strings.ToLower(f.SHA1)]) || (f.MD5 != "" && want[strings.ToLower(f.MD5)]) {
+			return true
+		}
+		if id.Raw != "" && (want[sha1Hex(strings.ToLower(id.Raw))] || want[md5Hex(strings.ToLower(id.Raw))]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
+

@@ -1,0 +1,173 @@
+package touchpoint
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+)
+
+// SigningMode is a partner's click-signing mode (spec/appsflyer.md §2).
+type SigningMode string
+
+// Signing modes: disabled does not check; report-only checks and records the
+// verdict but never blocks; enabled rejects every click whose verdict is not
+// valid, so it can never be attributed.
+const (
+	SigningDisabled   SigningMode = "disabled"
+	SigningReportOnly SigningMode = "report-only"
+	SigningEnabled    SigningMode = "enabled"
+)
+
+// Valid reports whether m is one of the three modes.
+func (m SigningMode) Valid() bool {
+	return m == SigningDisabled || m == SigningReportOnly || m == SigningEnabled
+}
+
+// Signing-secret limits. AppsFlyer's click-signing API takes a TTL of 1 to
+// 1440 hours, 36 by default, and refuses new secrets with 429 when too many
+// are active; it does not say how many, so we allow MaxActiveSecrets.
+const (
+	DefaultSecretTTL = 36 * time.Hour
+	MaxSecretTTL     = 1440 * time.Hour
+	MaxActiveSecrets = 5
+	MaxPIDLength     = 150
+)
+
+// Partner is a media source (pid) enabled for an app.
+type Partner struct {
+	AppID               string      `json:"app_id"`
+	PID                 string      `json:"pid"`
+	ClickSigning        SigningMode `json:"click_signing"`
+	ClickLookback       Window      `json:"click_lookback"`
+	ViewThroughLookback Window      `json:"view_through_lookback"`
+	ProbabilisticWindow Window      `json:"probabilistic_window"`
+	// AllowIPUA lets the partner send af_ip, af_ua and af_lang on server-to-
+	// server clicks; from other partners those parameters are ignored.
+	AllowIPUA bool `json:"allow_ip_ua"`
+	// Restricted marks a self-reporting network (SRN): no postbacks, and its
+	// installs are shared with analytics as organic.
+	Restricted bool      `json:"restricted"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// ValidatePID checks a media source name: present, at most 150 characters.
+func ValidatePID(pid string) error {
+	if pid == "" {
+		return Errorf(EINVALID, "pid is required")
+	}
+	if utf8.RuneCountInString(pid) > MaxPIDLength {
+		return Errorf(EINVALID, "pid is longer than %d characters", MaxPIDLength)
+	}
+	return nil
+}
+
+// Validate checks a partner before it is stored.
+func (p *Partner) Validate() error {
+	if err := ValidatePID(p.PID); err != nil {
+		return err
+	}
+	if !p.ClickSigning.Valid() {
+		return Errorf(EINVALID, "click_signing %q: want disabled, report-only or enabled", p.ClickSigning)
+	}
+	if err := p.ClickLookback.Within("click_lookback", MinClickLookback, MaxClickLookback); err != nil {
+		return err
+	}
+	if err := p.ViewThroughLookback.Within("view_through_lookback", MinViewThroughLookback, MaxViewThroughLookback); err != nil {
+		return err
+	}
+	return p.ProbabilisticWindow.Within("probabilistic_window", MinProbabilisticWindow, MaxProbabilisticWindow)
+}
+
+// ApplyDefaults fills unset fields from the app's default windows.
+func (p *Partner) ApplyDefaults(app *App) {
+	if p.ClickSigning == "" {
+		p.ClickSigning = SigningDisabled
+	}
+	if p.ClickLookback == 0 {
+		p.ClickLookback = app.Windows.ClickLookback
+	}
+	if p.ViewThroughLookback == 0 {
+		p.ViewThroughLookback = app.Windows.ViewThroughLookback
+	}
+	if p.ProbabilisticWindow == 0 {
+		p.ProbabilisticWindow = app.Windows.ProbabilisticWindow
+	}
+}
+
+// PartnerUpdate is a change to a partner; nil fields are left as they are.
+type PartnerUpdate struct {
+	ClickSigning        *SigningMode `json:"click_signing"`
+	ClickLookback       *Window      `json:"click_lookback"`
+	ViewThroughLookback *Window      `json:"view_through_lookback"`
+	ProbabilisticWindow *Window      `json:"probabilistic_window"`
+	AllowIPUA           *bool        `json:"allow_ip_ua"`
+	Restricted          *bool        `json:"restricted"`
+}
+
+// Apply returns a copy of p with the update applied.
+func (u PartnerUpdate) Apply(p Partner) Partner {
+	if u.ClickSigning != nil {
+		p.ClickSigning = *u.ClickSigning
+	}
+	if u.ClickLookback != nil {
+		p.ClickLookback = *u.ClickLookback
+	}
+	if u.ViewThroughLookback != nil {
+		p.ViewThroughLookback = *u.ViewThroughLookback
+	}
+	if u.ProbabilisticWindow != nil {
+		p.ProbabilisticWindow = *u.ProbabilisticWindow
+	}
+	if u.AllowIPUA != nil {
+		p.AllowIPUA = *u.AllowIPUA
+	}
+	if u.Restricted != nil {
+		p.Restricted = *u.Restricted
+	}
+	return p
+}
+
+// SigningSecret is a click-signing key of a partner. Secret is the key
+// itself: it is shown once, when the secret is created.
+type SigningSecret struct {
+	ID        string     `json:"id"`
+	AppID     string     `json:"app_id"`
+	PID       string     `json:"pid"`
+	Secret    string     `json:"secret,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Active reports whether the secret can verify signatures at t.
+func (s *SigningSecret) Active(t time.Time) bool {
+	return s.RevokedAt == nil && t.Before(s.ExpiresAt)
+}
+
+// PartnerStore keeps the partners of apps and their signing secrets.
+type PartnerStore interface {
+	// CreatePartner validates and stores a partner of an existing app.
+	// ENOTFOUND (app), ECONFLICT (pid exists), EINVALID; click signing can
+	// not be created "enabled" since no secret exists yet (ECONFLICT).
+	CreatePartner(ctx context.Context, p *Partner) error
+	// FindPartner returns one partner, or ENOTFOUND.
+	FindPartner(ctx context.Context, appID, pid string) (*Partner, error)
+	// ListPartners returns the partners of an app ordered by pid. ENOTFOUND (app).
+	ListPartners(ctx context.Context, appID string) ([]*Partner, error)
+	// UpdatePartner applies upd and validates the result. Switching signing
+	// to enabled needs an active secret (ECONFLICT). ENOTFOUND, EINVALID.
+	UpdatePartner(ctx context.Context, appID, pid string, upd PartnerUpdate) (*Partner, error)
+	// DeletePartner removes a partner and its secrets; its touches stay.
+	// ENOTFOUND.
+	DeletePartner(ctx context.Context, appID, pid string) error
+
+	// CreateSecret makes a new random secret valid for ttl (1 to 1440
+	// hours; EINVALID otherwise). ETOOMANY when MaxActiveSecrets are active.
+	CreateSecret(ctx context.Context, appID, pid string, ttl time.Duration) (*SigningSecret, error)
+	// ListSecrets returns every secret of a partner, newest first, with
+	// their keys (callers decide what to show).
+	ListSecrets(ctx context.Context, appID, pid string) ([]*SigningSecret, error)
+	// RevokeSecret revokes a secret at once. ENOTFOUND.
+	RevokeSecret(ctx context.Context, appID, pid, id string) error
+}

@@ -1,0 +1,139 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.AppStore = (*DB)(nil)
+
+const appColumns = `id, platform, name, store_url, dev_key, click_lookback, view_through_lookback,
+	probabilistic_window, reattribution_window, reengagement_window, created_at, updated_at`
+
+// CreateApp stores a new app with a fresh dev key.
+func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	now := db.now()
+	a.DevKey = touchpoint.RandomString(22)
+	a.CreatedAt, a.UpdatedAt = now, now
+	w := a.Windows
+	res, err := db.write.ExecContext(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, hours(w.ClickLookback), hours(w.ViewThroughLookback),
+		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), now.UnixMilli(), now.UnixMilli())
+	if isUniqueViolation(err) {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
+	} else if err != nil {
+		return err
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	db.apps[a.ID] = seq
+	db.mu.Unlock()
+	return nil
+}
+
+// FindApp returns an app by store id.
+func (db *DB) FindApp(ctx context.Context, id string) (*touchpoint.App, error) {
+	apps, err := findApps(ctx, db.read, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(apps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
+	}
+	return apps[0], nil
+}
+
+// ListApps returns every app by id.
+func (db *DB) ListApps(ctx context.Context) ([]*touchpoint.App, error) {
+	return findApps(ctx, db.read, `ORDER BY id`)
+}
+
+// UpdateApp changes an app's name, store URL or windows.
+func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate) (*touchpoint.App, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	apps, err := findApps(ctx, tx, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(apps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
+	}
+	a := upd.Apply(*apps[0])
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	a.UpdatedAt = db.now()
+	w := a.Windows
+	if _, err := tx.ExecContext(ctx, `/* DB.UpdateApp */ UPDATE apps SET name = ?, store_url = ?, click_lookback = ?,
+		view_through_lookback = ?, probabilistic_window = ?, reattribution_window = ?, reengagement_window = ?,
+		updated_at = ? WHERE id = ?`,
+		a.Name, a.StoreURL, hours(w.ClickLookback), hours(w.ViewThroughLookback), hours(w.ProbabilisticWindow),
+		hours(w.Reattribution), hours(w.Reengagement), a.UpdatedAt.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	return &a, tx.Commit()
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func findApps(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.App, error) {
+	rows, err := q.QueryContext(ctx, `/* findApps */ SELECT `+appColumns+` FROM apps `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var apps []*touchpoint.App
+	for rows.Next() {
+		var a touchpoint.App
+		var click, view, prob, reatt, reeng, created, updated int64
+		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &a.DevKey, &click, &view, &prob, &reatt, &reeng,
+			&created, &updated); err != nil {
+			return nil, err
+		}
+		a.Windows = touchpoint.Windows{
+			ClickLookback:       fromHours(click),
+			ViewThroughLookback: fromHours(view),
+			ProbabilisticWindow: fromHours(prob),
+			Reattribution:       fromHours(reatt),
+			Reengagement:        fromHours(reeng),
+		}
+		a.CreatedAt, a.UpdatedAt = fromMillis(created), fromMillis(updated)
+		apps = append(apps, &a)
+	}
+	return apps, rows.Err()
+}
+
+func hours(w touchpoint.Window) int64     { return int64(w / touchpoint.Hour) }
+func fromHours(h int64) touchpoint.Window { return touchpoint.Window(h) * touchpoint.Hour }
+func fromMillis(ms int64) time.Time       { return time.UnixMilli(ms).UTC() }
+
+// nullMillis reads a nullable time column.
+func nullMillis(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMillis(v.Int64)
+	return &t
+}
+
+var errNoRows = sql.ErrNoRows
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

@@ -1,0 +1,246 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.PartnerStore = (*DB)(nil)
+
+const partnerColumns = `a.id, p.pid, p.click_signing, p.click_lookback, p.view_through_lookback, p.probabilistic_window,
+	p.allow_ip_ua, p.restricted, p.created_at, p.updated_at`
+
+// CreatePartner stores a partner of an app.
+func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	app, err := findApps(ctx, tx, `WHERE id = ?`, p.AppID)
+	if err != nil {
+		return err
+	} else if len(app) == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", p.AppID)
+	}
+	p.ApplyDefaults(app[0])
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.ClickSigning == touchpoint.SigningEnabled {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "click signing cannot be enabled before the partner has an active secret: create the partner, add a secret, then enable it")
+	}
+	seq, err := db.appSeq(p.AppID)
+	if err != nil {
+		return err
+	}
+	now := db.now()
+	p.CreatedAt, p.UpdatedAt = now, now
+	_, err = tx.ExecContext(ctx, `/* DB.CreatePartner */ INSERT INTO partners (app_seq, pid, click_signing, click_lookback,
+		view_through_lookback, probabilistic_window, allow_ip_ua, restricted, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		seq, p.PID, p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
+		p.AllowIPUA, p.Restricted, now.UnixMilli(), now.UnixMilli())
+	if isUniqueViolation(err) {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "partner %s of app %s exists already", p.PID, p.AppID)
+	} else if err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// FindPartner returns one partner of an app.
+func (db *DB) FindPartner(ctx context.Context, appID, pid string) (*touchpoint.Partner, error) {
+	return findPartner(ctx, db.read, appID, pid)
+}
+
+// ListPartners returns the partners of an app by pid.
+func (db *DB) ListPartners(ctx context.Context, appID string) ([]*touchpoint.Partner, error) {
+	if _, err := db.appSeq(appID); err != nil {
+		return nil, err
+	}
+	return findPartners(ctx, db.read, `WHERE a.id = ? ORDER BY p.pid`, appID)
+}
+
+// UpdatePartner changes a partner.
+func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoint.PartnerUpdate) (*touchpoint.Partner, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	old, err := findPartner(ctx, tx, appID, pid)
+	if err != nil {
+		return nil, err
+	}
+	p := upd.Apply(*old)
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if p.ClickSigning == touchpoint.SigningEnabled && old.ClickSigning != touchpoint.SigningEnabled {
+		secrets, err := findSecrets(ctx, tx, appID, pid)
+		if err != nil {
+			return nil, err
+		}
+		if !anyActive(secrets, db.now()) {
+			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "click signing cannot be enabled: partner %s has no active secret", pid)
+		}
+	}
+	p.UpdatedAt = db.now()
+	if _, err := tx.ExecContext(ctx, `/* DB.UpdatePartner */ UPDATE partners SET click_signing = ?, click_lookback = ?,
+		view_through_lookback = ?, probabilistic_window = ?, allow_ip_ua = ?, restricted = ?, updated_at = ?
+		WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
+		p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
+		p.AllowIPUA, p.Restricted, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
+		return nil, err
+	}
+	return &p, tx.Commit()
+}
+
+// DeletePartner removes a partner and its secrets.
+func (db *DB) DeletePartner(ctx context.Context, appID, pid string) error {
+	res, err := db.write.ExecContext(ctx, `/* DB.DeletePartner */ DELETE FROM partners
+		WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`, appID, pid)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "partner %s of app %s not found", pid, appID)
+	}
+	return nil
+}
+
+// CreateSecret makes a new signing secret for a partner.
+func (db *DB) CreateSecret(ctx context.Context, appID, pid string, ttl time.Duration) (*touchpoint.SigningSecret, error) {
+	if ttl < time.Hour || ttl > touchpoint.MaxSecretTTL || ttl%time.Hour != 0 {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "ttl-hours must be a whole number from 1 to %d", int(touchpoint.MaxSecretTTL/time.Hour))
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if _, err := findPartner(ctx, tx, appID, pid); err != nil {
+		return nil, err
+	}
+	secrets, err := findSecrets(ctx, tx, appID, pid)
+	if err != nil {
+		return nil, err
+	}
+	now := db.now()
+	active := 0
+	for _, s := range secrets {
+		if s.Active(now) {
+			active++
+		}
+	}
+	if active >= touchpoint.MaxActiveSecrets {
+		return nil, touchpoint.Errorf(touchpoint.ETOOMANY, "partner %s has %d active secrets, the most allowed: revoke one first", pid, active)
+	}
+	s := &touchpoint.SigningSecret{
+		ID:        touchpoint.RandomString(16),
+		AppID:     appID,
+		PID:       pid,
+		Secret:    touchpoint.RandomString(43),
+		CreatedAt: now,
+		ExpiresAt: now.Add(ttl),
+	}
+	if _, err := tx.ExecContext(ctx, `/* DB.CreateSecret */ INSERT INTO signing_secrets (id, app_seq, pid, secret, created_at, expires_at)
+		VALUES (?, (SELECT seq FROM apps WHERE id = ?), ?, ?, ?, ?)`,
+		s.ID, appID, pid, s.Secret, s.CreatedAt.UnixMilli(), s.ExpiresAt.UnixMilli()); err != nil {
+		return nil, err
+	}
+	return s, tx.Commit()
+}
+
+// ListSecrets returns a partner's secrets, newest first.
+func (db *DB) ListSecrets(ctx context.Context, appID, pid string) ([]*touchpoint.SigningSecret, error) {
+	if _, err := findPartner(ctx, db.read, appID, pid); err != nil {
+		return nil, err
+	}
+	return findSecrets(ctx, db.read, appID, pid)
+}
+
+// RevokeSecret revokes a secret now.
+func (db *DB) RevokeSecret(ctx context.Context, appID, pid, id string) error {
+	res, err := db.write.ExecContext(ctx, `/* DB.RevokeSecret */ UPDATE signing_secrets SET revoked_at = coalesce(revoked_at, ?)
+		WHERE id = ? AND app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
+		db.now().UnixMilli(), id, appID, pid)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "secret %s of partner %s not found", id, pid)
+	}
+	return nil
+}
+
+func findPartner(ctx context.Context, q querier, appID, pid string) (*touchpoint.Partner, error) {
+	ps, err := findPartners(ctx, q, `WHERE a.id = ? AND p.pid = ?`, appID, pid)
+	if err != nil {
+		return nil, err
+	} else if len(ps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "partner %s of app %s not found", pid, appID)
+	}
+	return ps[0], nil
+}
+
+func findPartners(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Partner, error) {
+	rows, err := q.QueryContext(ctx, `/* findPartners */ SELECT `+partnerColumns+`
+		FROM partners p JOIN apps a ON a.seq = p.app_seq `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []*touchpoint.Partner
+	for rows.Next() {
+		var p touchpoint.Partner
+		var click, view, prob, created, updated int64
+		if err := rows.Scan(&p.AppID, &p.PID, &p.ClickSigning, &click, &view, &prob, &p.AllowIPUA, &p.Restricted,
+			&created, &updated); err != nil {
+			return nil, err
+		}
+		p.ClickLookback, p.ViewThroughLookback, p.ProbabilisticWindow = fromHours(click), fromHours(view), fromHours(prob)
+		p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
+		ps = append(ps, &p)
+	}
+	return ps, rows.Err()
+}
+
+func findSecrets(ctx context.Context, q querier, appID, pid string) ([]*touchpoint.SigningSecret, error) {
+	rows, err := q.QueryContext(ctx, `/* findSecrets */ SELECT s.id, s.secret, s.created_at, s.expires_at, s.revoked_at
+		FROM signing_secrets s JOIN apps a ON a.seq = s.app_seq
+		WHERE a.id = ? AND s.pid = ? ORDER BY s.created_at DESC, s.id`, appID, pid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*touchpoint.SigningSecret
+	for rows.Next() {
+		s := &touchpoint.SigningSecret{AppID: appID, PID: pid}
+		var created, expires int64
+		var revoked sql.NullInt64
+		if err := rows.Scan(&s.ID, &s.Secret, &created, &expires, &revoked); err != nil {
+			return nil, err
+		}
+		s.CreatedAt, s.ExpiresAt, s.RevokedAt = fromMillis(created), fromMillis(expires), nullMillis(revoked)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func anyActive(secrets []*touchpoint.SigningSecret, now time.Time) bool {
+	for _, s := range secrets {
+		if s.Active(now) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,265 @@
+// Package sqlite is the embedded store: one SQLite file (pure Go,
+// modernc.org/sqlite) in WAL mode.
+//
+// All writes go through one connection, so they never wait on SQLite's lock;
+// reads use a pool of read-only connections that see the last commit. The
+// click path writes through RecordTouches, which callers batch (package
+// batch) so that concurrent clicks share a commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the SQLite store. Set the exported fields before Open.
+type DB struct {
+	Path string
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+	// Synchronous is SQLite's synchronous setting: "normal" (the default)
+	// makes every commit survive a crash of the process; "full" also
+	// survives a crash of the machine, at the cost of an fsync per commit.
+	Synchronous string
+	// IndexInterval is how often recorded touches are added to the lookup
+	// index in one sorted batch (default 1s). Until then lookups find them
+	// in memory.
+	IndexInterval time.Duration
+	Logger        *slog.Logger
+
+	write *sql.DB // exactly one connection
+	read  *sql.DB // read-only pool
+
+	writeMu sync.Mutex // serialises write transactions and what they update in memory
+
+	mu   sync.RWMutex
+	apps map[string]int64 // app id → seq
+	days map[int]bool     // touch partitions that exist, by yyyymmdd
+
+	lastID int64 // last touch id given; guarded by writeMu
+	tail   *tail
+
+	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by writeMu
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewDB returns a store for the SQLite file at path.
+func NewDB(path string) *DB {
+	return &DB{Path: path, Now: time.Now, Synchronous: "normal", IndexInterval: time.Second, Logger: slog.Default()}
+}
+
+// Open opens the file, runs pending migrations, loads what the store keeps
+// in memory and starts the background indexer and checkpointer.
+func (db *DB) Open() (err error) {
+	if db.Path == "" {
+		return errors.New("sqlite: no path")
+	}
+	sync := strings.ToUpper(db.Synchronous)
+	if sync != "NORMAL" && sync != "FULL" {
+		return fmt.Errorf("sqlite: synchronous %q: want normal or full", db.Synchronous)
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
+		"&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
+	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + pragmas
+	if db.write, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
+		return err
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+	if db.read, err = sql.Open("sqlite", dsn+"&_pragma=query_only(1)"); err != nil {
+		return err
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	db.stmts = make(map[string]*sql.Stmt)
+	db.tail = newTail()
+
+	ctx := context.Background()
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if err := db.load(ctx); err != nil {
+		db.Close()
+		return fmt.Errorf("sqlite: load: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	db.cancel = cancel
+	db.wg.Add(2)
+	go db.runIndexer(bg)
+	go db.runCheckpointer(bg)
+	return nil
+}
+
+// Close stops the background work, indexes what is left and closes the file.
+func (db *DB) Close() error {
+	if db.cancel != nil {
+		db.cancel()
+		db.wg.Wait()
+		db.cancel = nil
+	}
+	var errs []error
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
+	}
+	db.stmts = nil
+	if db.write != nil {
+		// A last full checkpoint leaves a small WAL behind.
+		_, _ = db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		errs = append(errs, db.write.Close())
+	}
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// now returns the clock's time truncated to the millisecond, the precision
+// times are stored with.
+func (db *DB) now() time.Time {
+	return db.Now().UTC().Truncate(time.Millisecond)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, db.now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// load reads the app ids and touch partitions, and puts the touches that are
+// not in the lookup index yet back into memory.
+func (db *DB) load(ctx context.Context) error {
+	db.apps = make(map[string]int64)
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, id FROM apps`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var seq int64
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			rows.Close()
+			return err
+		}
+		db.apps[id] = seq
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if db.days, err = db.loadPartitions(ctx); err != nil {
+		return err
+	}
+	return db.loadTail(ctx)
+}
+
+// appSeq returns the compact id of an app, or ENOTFOUND.
+func (db *DB) appSeq(id string) (int64, error) {
+	db.mu.RLock()
+	seq, ok := db.apps[id]
+	db.mu.RUnlock()
+	if !ok {
+		return 0, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
+	}
+	return seq, nil
+}
+
+// stmt returns a statement prepared on the write connection. The caller
+// holds writeMu.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
+// runCheckpointer copies the WAL back into the database file in the
+// background, so commits never pay for it. SQLite's own automatic
+// checkpoint, which runs inside a commit, is switched off on the write
+// connection.
+func (db *DB) runCheckpointer(ctx context.Context) {
+	defer db.wg.Done()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+			db.Logger.Warn("checkpoint", "err", err)
+		}
+	}
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+// constraint failure, by the driver's extended result code.
+func isUniqueViolation(err error) bool {
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		const constraintPrimaryKey, constraintUnique = 1555, 2067
+		return e.Code() == constraintPrimaryKey || e.Code() == constraintUnique
+	}
+	return false
+}

@@ -1,0 +1,118 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+func ctxb() context.Context { return context.Background() }
+
+func ptr[T any](v T) *T { return &v }
+
+var appTests = []subtest{
+	{"App/CreateFindList", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		a := MustCreateApp(t, s, "com.example.game")
+		if len(a.DevKey) != 22 {
+			t.Fatalf("dev key %q: want 22 characters", a.DevKey)
+		}
+		if !a.CreatedAt.Equal(Start) {
+			t.Fatalf("CreatedAt = %v, want %v", a.CreatedAt, Start)
+		}
+		ios := &touchpoint.App{ID: "id123456789", Platform: touchpoint.IOS, Name: "Game iOS",
+			StoreURL: touchpoint.DefaultStoreURL(touchpoint.IOS, "id123456789"), Windows: touchpoint.DefaultWindows()}
+		if err := s.CreateApp(ctxb(), ios); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindApp(ctxb(), "com.example.game")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DevKey != a.DevKey || got.Name != "Game" || got.Platform != touchpoint.Android ||
+			got.Windows != touchpoint.DefaultWindows() || got.StoreURL != a.StoreURL || !got.CreatedAt.Equal(a.CreatedAt) {
+			t.Fatalf("FindApp = %+v, want %+v", got, a)
+		}
+		apps, err := s.ListApps(ctxb())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(apps) != 2 || apps[0].ID != "com.example.game" || apps[1].ID != "id123456789" {
+			t.Fatalf("ListApps = %v", apps)
+		}
+		if apps[0].DevKey == apps[1].DevKey {
+			t.Fatal("two apps share a dev key")
+		}
+	}},
+	{"App/ErrExists", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		a := &touchpoint.App{ID: "com.example.game", Platform: touchpoint.Android, Name: "Again", StoreURL: "https://example.com", Windows: touchpoint.DefaultWindows()}
+		if err := s.CreateApp(ctxb(), a); code(err) != touchpoint.ECONFLICT {
+			t.Fatalf("err = %v, want conflict", err)
+		}
+	}},
+	{"App/ErrInvalid", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		valid := touchpoint.App{ID: "com.example.game", Platform: touchpoint.Android, Name: "Game",
+			StoreURL: "https://example.com", Windows: touchpoint.DefaultWindows()}
+		for name, change := range map[string]func(a *touchpoint.App){
+			"one-segment package":  func(a *touchpoint.App) { a.ID = "game" },
+			"package on iOS":       func(a *touchpoint.App) { a.Platform = touchpoint.IOS },
+			"iOS id without id":    func(a *touchpoint.App) { a.ID, a.Platform = "123456789", touchpoint.IOS },
+			"iOS id on Android":    func(a *touchpoint.App) { a.ID = "id123456789" },
+			"unknown platform":     func(a *touchpoint.App) { a.Platform = "windows" },
+			"no name":              func(a *touchpoint.App) { a.Name = "" },
+			"javascript store url": func(a *touchpoint.App) { a.StoreURL = "javascript:alert(1)" },
+			"click lookback 31d":   func(a *touchpoint.App) { a.Windows.ClickLookback = 31 * touchpoint.Day },
+			"view-through 8d":      func(a *touchpoint.App) { a.Windows.ViewThroughLookback = 8 * touchpoint.Day },
+			"probabilistic 25h":    func(a *touchpoint.App) { a.Windows.ProbabilisticWindow = 25 * touchpoint.Hour },
+			"reattribution 0":      func(a *touchpoint.App) { a.Windows.Reattribution = 0 },
+		} {
+			a := valid
+			change(&a)
+			if err := s.CreateApp(ctxb(), &a); code(err) != touchpoint.EINVALID {
+				t.Errorf("%s: err = %v, want invalid", name, err)
+			}
+		}
+		if apps, _ := s.ListApps(ctxb()); len(apps) != 0 {
+			t.Fatalf("invalid apps were stored: %v", apps)
+		}
+	}},
+	{"App/Update", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		c.Add(time.Hour)
+		got, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{
+			Name:    ptr("Renamed"),
+			Windows: touchpoint.WindowsUpdate{ClickLookback: ptr(10 * touchpoint.Day)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "Renamed" || got.Windows.ClickLookback != 10*touchpoint.Day || got.Windows.ViewThroughLookback != touchpoint.DefaultViewThroughLookback {
+			t.Fatalf("UpdateApp = %+v", got)
+		}
+		if !got.UpdatedAt.Equal(Start.Add(time.Hour)) || !got.CreatedAt.Equal(Start) {
+			t.Fatalf("times: created %v updated %v", got.CreatedAt, got.UpdatedAt)
+		}
+		found, _ := s.FindApp(ctxb(), "com.example.game")
+		if found.Name != "Renamed" || found.Windows.ClickLookback != 10*touchpoint.Day {
+			t.Fatalf("FindApp after update = %+v", found)
+		}
+		// A bad update changes nothing.
+		if _, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{Name: ptr("ok"), StoreURL: ptr("ftp://x")}); code(err) != touchpoint.EINVALID {
+			t.Fatalf("bad store url: err = %v", err)
+		}
+		found, _ = s.FindApp(ctxb(), "com.example.game")
+		if found.Name != "Renamed" {
+			t.Fatalf("a rejected update changed the name to %q", found.Name)
+		}
+		if _, err := s.UpdateApp(ctxb(), "com.nope.app", touchpoint.AppUpdate{}); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("unknown app: err = %v", err)
+		}
+	}},
+	{"App/ErrNotFound", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		if _, err := s.FindApp(ctxb(), "com.nope.app"); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("err = %v, want not_found", err)
+		}
+	}},
+}
