@@ -8,12 +8,12 @@ import (
 // Error codes. Every error a client can cause carries one of these; the HTTP
 // layer maps them to status codes in one table (httpapi.errorStatus).
 const (
-	EINVALID      = "invalid"       // the request is malformed or a value is out of range
-	ENOTFOUND     = "not_found"     // the named thing does not exist
-	ECONFLICT     = "conflict"      // the thing exists already, or the change clashes with state
-	EUNAUTHORIZED = "unauthorized"  // missing or wrong credentials
-	ETOOMANY      = "too_many"      // a quota was reached (for example active signing secrets)
-	EINTERNAL     = "internal"      // a bug or an unavailable dependency
+	EINVALID      = "invalid"      // the request is malformed or a value is out of range
+	ENOTFOUND     = "not_found"    // the named thing does not exist
+	ECONFLICT     = "conflict"     // the thing exists already, or the change clashes with state
+	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials
+	ETOOMANY      = "too_many"     // a quota was reached (for example active signing secrets)
+	EINTERNAL     = "internal"     // a bug or an unavailable dependency
 )
 
 // Error is an error a client can understand and act on: a code and a message

@@ -157,4 +157,3 @@ func isHex(s string) bool {
 	}
 	return s != ""
 }
-

@@ -3,7 +3,15 @@
 // Callers Add an item and block until the commit that holds it has returned;
 // one goroutine commits whatever accumulated while the previous commit ran.
 // Under load many items share one commit; when idle an item is committed
-// alone at once, with no timer to wait for.
+// alone at once.
+//
+// A commit has a fixed cost (for SQLite: the WAL frames and locks of a
+// transaction), so bigger groups are cheaper per item. The committer
+// therefore lingers: when fewer items are waiting than the previous commit
+// held, it waits up to Linger for that many to gather. Under steady load the
+// callers released by one commit are back by then, so groups stay large;
+// when load drops, the wait times out and the next target is smaller. A
+// lone caller (previous group of one) never waits.
 package batch
 
 import (
@@ -20,11 +28,13 @@ var ErrClosed = errors.New("batch: closed")
 type Committer[T any] struct {
 	commit   func(ctx context.Context, items []T) error
 	max      int
+	linger   time.Duration
 	onCommit func(n int, d time.Duration, err error)
 
 	mu      sync.Mutex
 	cur     *group[T]   // filling
 	full    []*group[T] // filled to max, waiting for the writer
+	target  int         // items the writer waits for (the last group's size)
 	closed  bool
 	wake    chan struct{}
 	stopped chan struct{}
@@ -36,17 +46,28 @@ type group[T any] struct {
 	err   error
 }
 
-// New starts a committer. commit writes one group durably; max bounds the
-// items in one group; onCommit (optional) observes each commit.
-func New[T any](commit func(ctx context.Context, items []T) error, max int, onCommit func(n int, d time.Duration, err error)) *Committer[T] {
-	if max < 1 {
-		max = 1
+// Options configure a Committer.
+type Options struct {
+	// Max bounds the items of one commit (default 1024).
+	Max int
+	// Linger is the longest a commit waits for items to gather (0: never).
+	Linger time.Duration
+	// OnCommit, when set, observes every commit.
+	OnCommit func(n int, d time.Duration, err error)
+}
+
+// New starts a committer whose commit function writes one group durably.
+func New[T any](commit func(ctx context.Context, items []T) error, o Options) *Committer[T] {
+	if o.Max < 1 {
+		o.Max = 1024
 	}
 	c := &Committer[T]{
 		commit:   commit,
-		max:      max,
-		onCommit: onCommit,
+		max:      o.Max,
+		linger:   o.Linger,
+		onCommit: o.OnCommit,
 		cur:      newGroup[T](0),
+		target:   1,
 		wake:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 	}
@@ -59,8 +80,8 @@ func newGroup[T any](capacity int) *group[T] {
 }
 
 // Add queues item and waits until the commit holding it has finished,
-// returning that commit's error. It does not give up early when ctx ends:
-// once queued, an item is committed, and the caller learns the outcome.
+// returning that commit's error. Once queued, an item is committed whatever
+// the caller does meanwhile, so there is no context to give up early.
 func (c *Committer[T]) Add(item T) error {
 	c.mu.Lock()
 	if c.closed {
@@ -69,17 +90,25 @@ func (c *Committer[T]) Add(item T) error {
 	}
 	g := c.cur
 	g.items = append(g.items, item)
-	if len(g.items) >= c.max {
+	n := len(g.items)
+	if n >= c.max {
 		c.full = append(c.full, g)
 		c.cur = newGroup[T](c.max)
 	}
+	signal := n == 1 || n >= c.target
 	c.mu.Unlock()
+	if signal {
+		c.signal()
+	}
+	<-g.done
+	return g.err
+}
+
+func (c *Committer[T]) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	<-g.done
-	return g.err
 }
 
 // Close commits everything queued, stops the writer and returns when the
@@ -88,39 +117,57 @@ func (c *Committer[T]) Close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.signal()
 	<-c.stopped
 }
 
-func (c *Committer[T]) next() (*group[T], bool) {
+// next waits for a group to commit; nil means closed and drained.
+func (c *Committer[T]) next(timer *time.Timer) *group[T] {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	for len(c.full) == 0 && len(c.cur.items) == 0 {
+		if c.closed {
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		<-c.wake
+		c.mu.Lock()
+	}
+	if len(c.full) == 0 && c.linger > 0 && len(c.cur.items) < c.target && !c.closed {
+		timer.Reset(c.linger)
+	wait:
+		for len(c.full) == 0 && len(c.cur.items) < c.target && !c.closed {
+			c.mu.Unlock()
+			select {
+			case <-c.wake:
+				c.mu.Lock()
+			case <-timer.C:
+				c.mu.Lock()
+				break wait
+			}
+		}
+		timer.Stop()
+	}
+	var g *group[T]
 	if len(c.full) > 0 {
-		g := c.full[0]
+		g = c.full[0]
 		c.full = c.full[1:]
-		return g, true
-	}
-	if len(c.cur.items) > 0 {
-		g := c.cur
+	} else {
+		g = c.cur
 		c.cur = newGroup[T](len(g.items))
-		return g, true
 	}
-	return nil, c.closed
+	c.mu.Unlock()
+	return g
 }
 
 func (c *Committer[T]) run() {
 	defer close(c.stopped)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
-		g, ok := c.next()
+		g := c.next(timer)
 		if g == nil {
-			if ok { // closed and drained
-				return
-			}
-			<-c.wake
-			continue
+			return
 		}
 		start := time.Now()
 		g.err = c.commit(context.Background(), g.items)
@@ -128,5 +175,8 @@ func (c *Committer[T]) run() {
 			c.onCommit(len(g.items), time.Since(start), g.err)
 		}
 		close(g.done)
+		c.mu.Lock()
+		c.target = len(g.items)
+		c.mu.Unlock()
 	}
 }

@@ -226,14 +226,19 @@ var otherParams = []string{"pid", "af_cost_value", "af_cost_currency", "is_incen
 // detection.
 var knownSlots = func() map[string]int {
 	m := make(map[string]int)
+	add := func(name string) {
+		if _, ok := m[name]; !ok {
+			m[name] = len(m)
+		}
+	}
 	for _, p := range touchpoint.StringParams {
-		m[p.Name] = len(m)
+		add(p.Name)
 	}
 	for name := range deviceParams {
-		m[name] = len(m)
+		add(name)
 	}
 	for _, name := range otherParams {
-		m[name] = len(m)
+		add(name)
 	}
 	if len(m) > 128 {
 		panic("link: too many known parameters for the duplicate bitset")

@@ -127,9 +127,11 @@ func (db *DB) Close() error {
 		// A last full checkpoint leaves a small WAL behind.
 		_, _ = db.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 		errs = append(errs, db.write.Close())
+		db.write = nil
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
+		db.read = nil
 	}
 	return errors.Join(errs...)
 }
@@ -234,12 +236,15 @@ func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 // runCheckpointer copies the WAL back into the database file in the
-// background, so commits never pay for it. SQLite's own automatic
-// checkpoint, which runs inside a commit, is switched off on the write
-// connection.
+// background, so commits never pay for it (SQLite's automatic checkpoint,
+// which runs inside a commit, is off on the write connection). Each round
+// has two phases: a passive checkpoint on a read connection copies what is
+// there while writes go on; then, with writers paused for the short rest, a
+// second one finishes the job, so the next write starts the WAL over instead
+// of letting it grow without end under continuous writes.
 func (db *DB) runCheckpointer(ctx context.Context) {
 	defer db.wg.Done()
-	t := time.NewTicker(250 * time.Millisecond)
+	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
@@ -247,10 +252,23 @@ func (db *DB) runCheckpointer(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := db.read.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+		if err := db.checkpoint(ctx); err != nil && ctx.Err() == nil {
 			db.Logger.Warn("checkpoint", "err", err)
 		}
 	}
+}
+
+func (db *DB) checkpoint(ctx context.Context) error {
+	var busy, frames, done int64
+	if err := db.read.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
+		return err
+	}
+	if frames <= 0 {
+		return nil
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	return db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Client talks to the admin API of a running server.
+type Client struct {
+	Server string
+	Token  string
+	HTTP   *http.Client
+}
+
+// clientFlags adds --server, --token and --data-dir to fs.
+func clientFlags(fs *flag.FlagSet) *Client {
+	c := &Client{HTTP: &http.Client{Timeout: time.Minute}}
+	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "base URL of the Touchpoint server")
+	fs.StringVar(&c.Token, "admin-token", "", "admin token (default: read from the data dir's admin-token file)")
+	fs.Func("data-dir", "data dir of a local server, to read its admin-token file (default \"data\")", func(dir string) error {
+		return c.tokenFromDir(dir)
+	})
+	return c
+}
+
+func (c *Client) tokenFromDir(dir string) error {
+	if c.Token != "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, tokenFile))
+	if err != nil {
+		return err
+	}
+	c.Token = strings.TrimSpace(string(b))
+	return nil
+}
+
+// do sends a request and writes the JSON answer to out. A non-2xx answer is
+// an error carrying the server's message.
+func (c *Client) do(ctx context.Context, method, path string, body any, out io.Writer) error {
+	if c.Token == "" {
+		if err := c.tokenFromDir("data"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Server, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if len(b) > 0 {
+		_, err = out.Write(b)
+	}
+	return err
+}
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// setFields returns the flags that were given on the command line or by
+// environment, as a JSON object of their values (for updates: only what
+// was set is sent).
+func setFields(fs *flag.FlagSet, names map[string]string) map[string]any {
+	out := map[string]any{}
+	fs.Visit(func(f *flag.Flag) {
+		if key, ok := names[f.Name]; ok {
+			if g, ok := f.Value.(flag.Getter); ok {
+				out[key] = g.Get()
+			} else {
+				out[key] = f.Value.String()
+			}
+		}
+	})
+	return out
+}
+
+// need checks that a command got exactly n positional arguments.
+func need(fs *flag.FlagSet, n int, what string) error {
+	if fs.NArg() != n {
+		fs.Usage()
+		return fmt.Errorf("want %s", what)
+	}
+	return nil
+}
+
+func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("apps: want create, list, get or update")
+	}
+	verb, args := args[0], args[1:]
+	fs := newFlagSet("apps "+verb, stderr, "[flags] [app_id]")
+	c := clientFlags(fs)
+	windows := map[string]string{
+		"click-lookback": "click_lookback", "view-through-lookback": "view_through_lookback",
+		"probabilistic-window": "probabilistic_window", "reattribution-window": "reattribution_window",
+		"reengagement-window": "reengagement_window",
+	}
+	for name := range windows {
+		fs.String(name, "", "window, like 7d or 24h")
+	}
+	switch verb {
+	case "create":
+		fs.String("platform", "", "android or ios")
+		fs.String("name", "", "app name")
+		fs.String("store-url", "", "store page (default: the platform's page of the app id)")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id: touchpoint apps create --platform android --name Game com.example.game"); err != nil {
+			return err
+		}
+		body := setFields(fs, map[string]string{"platform": "platform", "name": "name", "store-url": "store_url"})
+		body["app_id"] = fs.Arg(0)
+		body["windows"] = setFields(fs, windows)
+		return c.do(ctx, "POST", "/api/v1/apps", body, stdout)
+	case "list":
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		return c.do(ctx, "GET", "/api/v1/apps", nil, stdout)
+	case "get":
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id"); err != nil {
+			return err
+		}
+		return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0)), nil, stdout)
+	case "update":
+		fs.String("name", "", "app name")
+		fs.String("store-url", "", "store page")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id"); err != nil {
+			return err
+		}
+		body := setFields(fs, map[string]string{"name": "name", "store-url": "store_url"})
+		body["windows"] = setFields(fs, windows)
+		return c.do(ctx, "PATCH", "/api/v1/apps/"+esc(fs.Arg(0)), body, stdout)
+	}
+	return fmt.Errorf("apps: unknown verb %q: want create, list, get or update", verb)
+}
+
+func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("partners: want create, list, get, update, delete, secrets or report")
+	}
+	verb, args := args[0], args[1:]
+	if verb == "secrets" {
+		return runSecrets(ctx, args, stdout, stderr)
+	}
+	fs := newFlagSet("partners "+verb, stderr, "[flags] app_id [pid]")
+	c := clientFlags(fs)
+	fields := map[string]string{
+		"click-signing": "click_signing", "click-lookback": "click_lookback",
+		"view-through-lookback": "view_through_lookback", "probabilistic-window": "probabilistic_window",
+		"allow-ip-ua": "allow_ip_ua", "restricted": "restricted",
+	}
+	if verb == "create" || verb == "update" {
+		fs.String("click-signing", "", "disabled, report-only or enabled")
+		fs.String("click-lookback", "", "click lookback window, 1d to 30d")
+		fs.String("view-through-lookback", "", "view-through lookback window, 1h to 7d")
+		fs.String("probabilistic-window", "", "probabilistic matching window, 1h to 24h")
+		fs.Bool("allow-ip-ua", false, "the partner may send af_ip, af_ua and af_lang")
+		fs.Bool("restricted", false, "a self-reporting network (no postbacks; organic in analytics)")
+	}
+	from := fs.String("from", "", "report start, RFC 3339 (default: 24 hours ago)")
+	to := fs.String("to", "", "report end, RFC 3339 (default: now)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	base := "/api/v1/apps/" + esc(fs.Arg(0)) + "/partners"
+	switch verb {
+	case "create":
+		if err := need(fs, 2, "app_id and pid"); err != nil {
+			return err
+		}
+		body := setFields(fs, fields)
+		body["pid"] = fs.Arg(1)
+		return c.do(ctx, "POST", base, body, stdout)
+	case "list":
+		if err := need(fs, 1, "app_id"); err != nil {
+			return err
+		}
+		return c.do(ctx, "GET", base, nil, stdout)
+	case "get", "delete", "update", "report":
+		if err := need(fs, 2, "app_id and pid"); err != nil {
+			return err
+		}
+		path := base + "/" + esc(fs.Arg(1))
+		switch verb {
+		case "get":
+			return c.do(ctx, "GET", path, nil, stdout)
+		case "delete":
+			return c.do(ctx, "DELETE", path, nil, stdout)
+		case "update":
+			return c.do(ctx, "PATCH", path, setFields(fs, fields), stdout)
+		}
+		q := url.Values{}
+		if *from != "" {
+			q.Set("from", *from)
+		}
+		if *to != "" {
+			q.Set("to", *to)
+		}
+		return c.do(ctx, "GET", path+"/signing-report?"+q.Encode(), nil, stdout)
+	}
+	return fmt.Errorf("partners: unknown verb %q", verb)
+}
+
+func runSecrets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("partners secrets: want create, list or revoke")
+	}
+	verb, args := args[0], args[1:]
+	fs := newFlagSet("partners secrets "+verb, stderr, "[flags] app_id pid [secret_id]")
+	c := clientFlags(fs)
+	ttl := fs.Int("ttl-hours", 36, "lifetime of a new secret, 1 to 1440 hours")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	base := "/api/v1/apps/" + esc(fs.Arg(0)) + "/partners/" + esc(fs.Arg(1)) + "/secrets"
+	switch verb {
+	case "create":
+		if err := need(fs, 2, "app_id and pid"); err != nil {
+			return err
+		}
+		return c.do(ctx, "POST", fmt.Sprintf("%s?ttl-hours=%d", base, *ttl), nil, stdout)
+	case "list":
+		if err := need(fs, 2, "app_id and pid"); err != nil {
+			return err
+		}
+		return c.do(ctx, "GET", base, nil, stdout)
+	case "revoke":
+		if err := need(fs, 3, "app_id, pid and secret_id"); err != nil {
+			return err
+		}
+		return c.do(ctx, "DELETE", base+"/"+esc(fs.Arg(2)), nil, stdout)
+	}
+	return fmt.Errorf("partners secrets: unknown verb %q", verb)
+}
+
+func runTouches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("touches: want list, get or count")
+	}
+	verb, args := args[0], args[1:]
+	fs := newFlagSet("touches "+verb, stderr, "[flags] app_id [touch_id]")
+	c := clientFlags(fs)
+	filters := []string{"pid", "kind", "from", "to", "device-id", "click-id", "cursor", "limit"}
+	for _, f := range filters {
+		fs.String(f, "", "filter: "+f)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	q := url.Values{}
+	fs.Visit(func(f *flag.Flag) {
+		for _, name := range filters {
+			if f.Name == name {
+				q.Set(strings.ReplaceAll(name, "-", "_"), f.Value.String())
+			}
+		}
+	})
+	base := "/api/v1/apps/" + esc(fs.Arg(0)) + "/touches"
+	switch verb {
+	case "list", "count":
+		if err := need(fs, 1, "app_id"); err != nil {
+			return err
+		}
+		if verb == "count" {
+			base += "/count"
+		}
+		return c.do(ctx, "GET", base+"?"+q.Encode(), nil, stdout)
+	case "get":
+		if err := need(fs, 2, "app_id and touch_id"); err != nil {
+			return err
+		}
+		return c.do(ctx, "GET", base+"/"+esc(fs.Arg(1)), nil, stdout)
+	}
+	return fmt.Errorf("touches: unknown verb %q", verb)
+}

@@ -1,0 +1,120 @@
+// Command touchpoint is the Touchpoint server and its command-line client.
+//
+//	touchpoint serve                 run the server
+//	touchpoint apps …                manage apps        (admin API client)
+//	touchpoint partners …            manage partners, signing secrets
+//	touchpoint touches …             read recorded clicks and impressions
+//	touchpoint links build|sign|test make and check attribution links
+//
+// Every flag can also be set with an environment variable: TOUCHPOINT_ and
+// the flag's name in upper case with dashes as underscores (--data-dir is
+// TOUCHPOINT_DATA_DIR). A flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "touchpoint:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Touchpoint: self-hosted attribution (AppsFlyer/Adjust role) and product analytics.
+
+Usage:
+  touchpoint serve [flags]                       run the server
+  touchpoint apps create|list|get|update         manage apps
+  touchpoint partners create|list|get|update|delete|secrets|report
+  touchpoint touches list|get|count              read clicks and impressions
+  touchpoint links build|sign|test               make and check attribution links
+
+Run "touchpoint <command> -h" for a command's flags. Every flag has an
+environment variable: TOUCHPOINT_ + its name in upper case, dashes as
+underscores (--data-dir → TOUCHPOINT_DATA_DIR).
+`
+
+// run dispatches a command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
+	case "apps":
+		return runApps(ctx, rest, stdout, stderr)
+	case "partners":
+		return runPartners(ctx, rest, stdout, stderr)
+	case "touches":
+		return runTouches(ctx, rest, stdout, stderr)
+	case "links":
+		return runLinks(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// parseFlags parses args into fs, then fills every flag that was not given
+// from its TOUCHPOINT_* environment variable.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := EnvName(f.Name)
+		if v, ok := os.LookupEnv(name); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// EnvName is the environment variable of a flag.
+func EnvName(flagName string) string {
+	return "TOUCHPOINT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// newFlagSet returns a flag set whose usage lists the environment variables.
+func newFlagSet(name string, stderr io.Writer, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: touchpoint %s %s\n\nFlags (each also from its environment variable):\n", name, args)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s", f.Name, EnvName(f.Name), f.Usage)
+			if f.DefValue != "" {
+				fmt.Fprintf(stderr, " (default %q)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
+	}
+	return fs
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/httpapi"
+	"github.com/touchpointhq/touchpoint/sqlite"
+)
+
+// ServeCommand runs the server: the composition root.
+type ServeCommand struct {
+	Config ServeConfig
+	Stdout io.Writer
+	Stderr io.Writer
+
+	DB     *sqlite.DB
+	Server *httpapi.Server
+	// Ready, when set, receives the server once it listens (tests).
+	Ready chan<- *httpapi.Server
+}
+
+// ServeConfig is the configuration of "touchpoint serve".
+type ServeConfig struct {
+	Addr           string
+	DataDir        string
+	AdminToken     string
+	TrustedProxies string
+	Synchronous    string
+	LogLevel       string
+	PurgeInterval  time.Duration
+	ShutdownGrace  time.Duration
+}
+
+// DefaultServeConfig returns the defaults.
+func DefaultServeConfig() ServeConfig {
+	return ServeConfig{
+		Addr:          ":8080",
+		DataDir:       "data",
+		Synchronous:   "normal",
+		LogLevel:      "info",
+		PurgeInterval: time.Hour,
+		ShutdownGrace: 30 * time.Second,
+	}
+}
+
+// ParseFlags reads the configuration from flags and environment.
+func (c *ServeCommand) ParseFlags(args []string) error {
+	c.Config = DefaultServeConfig()
+	cfg := &c.Config
+	fs := newFlagSet("serve", c.Stderr, "[flags]")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the SQLite database and the admin token")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin API token; when empty, one is generated on first start and kept in the data dir")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed")
+	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days) are purged; 0 disables")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long a shutdown waits for requests in flight")
+	return parseFlags(fs, args)
+}
+
+// Run parses flags, starts everything, and blocks until ctx ends (SIGINT or
+// SIGTERM), then shuts down gracefully: stop accepting, finish requests in
+// flight, commit what they queued, close the database.
+func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+	if err := c.ParseFlags(args); err != nil {
+		return err
+	}
+	cfg := c.Config
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
+	proxies, err := parsePrefixes(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	token, generated, err := adminToken(cfg.DataDir, cfg.AdminToken)
+	if err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintf(c.Stdout, "Generated an admin token (kept in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, tokenFile), token)
+	}
+
+	c.DB = sqlite.NewDB(filepath.Join(cfg.DataDir, "touchpoint.db"))
+	c.DB.Synchronous = cfg.Synchronous
+	c.DB.Logger = logger.WithGroup("sqlite")
+	if err := c.DB.Open(); err != nil {
+		return err
+	}
+	defer c.DB.Close()
+
+	c.Server = httpapi.NewServer(c.DB)
+	c.Server.Addr = cfg.Addr
+	c.Server.AdminToken = token
+	c.Server.TrustedProxies = proxies
+	c.Server.Logger = logger.WithGroup("http")
+	if err := c.Server.Open(); err != nil {
+		return err
+	}
+	logger.Info("touchpoint serving", "addr", c.Server.URL(), "data_dir", cfg.DataDir)
+	if c.Ready != nil {
+		c.Ready <- c.Server
+	}
+
+	bg, stopTasks := context.WithCancel(context.Background())
+	tasks := runTasks(bg, logger, []task{
+		{"purge-touches", cfg.PurgeInterval, func(ctx context.Context) error {
+			n, err := c.DB.PurgeTouches(ctx, time.Now().Add(-touchpoint.MaxClickLookback.Duration()))
+			if n > 0 {
+				logger.Info("purged touches older than the longest lookback window", "touches", n)
+			}
+			return err
+		}},
+	})
+
+	<-ctx.Done()
+	logger.Info("shutting down")
+	stopTasks()
+	<-tasks
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := c.Server.Close(sctx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	if err := c.DB.Close(); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// task is a background job run every period (never when period is 0).
+type task struct {
+	name   string
+	period time.Duration
+	fn     func(context.Context) error
+}
+
+// runTasks runs each task at start and then every period until ctx ends;
+// the returned channel closes when all have stopped.
+func runTasks(ctx context.Context, logger *slog.Logger, tasks []task) <-chan struct{} {
+	done := make(chan struct{})
+	running := 0
+	stopped := make(chan struct{}, len(tasks))
+	for _, t := range tasks {
+		if t.period <= 0 {
+			continue
+		}
+		running++
+		go func() {
+			defer func() { stopped <- struct{}{} }()
+			tick := time.NewTicker(t.period)
+			defer tick.Stop()
+			for {
+				if err := t.fn(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("task failed", "task", t.name, "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		}()
+	}
+	go func() {
+		for i := 0; i < running; i++ {
+			<-stopped
+		}
+		close(done)
+	}()
+	return done
+}
+
+const tokenFile = "admin-token"
+
+// adminToken returns the configured token, or the one kept in the data
+// dir, or a new one written there (generated = true).
+func adminToken(dataDir, configured string) (token string, generated bool, err error) {
+	if configured != "" {
+		return configured, false, nil
+	}
+	path := filepath.Join(dataDir, tokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil && strings.TrimSpace(string(b)) != "" {
+		return strings.TrimSpace(string(b)), false, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", false, err
+	}
+	token = touchpoint.RandomString(32)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, err
+	}
+	return token, true, nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is not an address or CIDR", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/link"
+)
+
+// catalog is what the link path needs of the configuration, held in memory:
+// apps with their partners and signing secrets. It is replaced whole.
+type catalog struct {
+	apps map[string]*catalogApp
+}
+
+type catalogApp struct {
+	app      *touchpoint.App
+	partners map[string]*link.Partner
+}
+
+// partner returns the configured partner of pid, or nil.
+func (a *catalogApp) partner(pid string) *link.Partner {
+	return a.partners[pid]
+}
+
+// reloadCatalog reads apps, partners and secrets from the store. Admin
+// handlers call it after every change so the link path sees changes at once.
+func (s *Server) reloadCatalog(ctx context.Context) error {
+	apps, err := s.Store.ListApps(ctx)
+	if err != nil {
+		return err
+	}
+	c := &catalog{apps: make(map[string]*catalogApp, len(apps))}
+	for _, a := range apps {
+		ps, err := s.Store.ListPartners(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		ca := &catalogApp{app: a, partners: make(map[string]*link.Partner, len(ps))}
+		for _, p := range ps {
+			secrets, err := s.Store.ListSecrets(ctx, a.ID, p.PID)
+			if err != nil {
+				return err
+			}
+			ca.partners[p.PID] = &link.Partner{Partner: p, Secrets: secrets}
+		}
+		c.apps[a.ID] = ca
+	}
+	s.catalog.Store(c)
+	return nil
+}
+
+// clientIP returns the address of the client: the connection's, or, when
+// the connection comes from a trusted proxy, the last X-Forwarded-For hop
+// that is not itself a trusted proxy (walking from the right, so a client
+// cannot forge its address by sending its own header). Behind one proxy this
+// is the first hop the proxy saw.
+func (s *Server) clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	addr = addr.Unmap()
+	if !s.trusted(addr) {
+		return addr.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		addr = hop.Unmap()
+		if !s.trusted(addr) {
+			break
+		}
+	}
+	return addr.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

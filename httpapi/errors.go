@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+// errorStatus maps error codes to HTTP status codes.
+var errorStatus = map[string]int{
+	touchpoint.EINVALID:      http.StatusBadRequest,
+	touchpoint.ENOTFOUND:     http.StatusNotFound,
+	touchpoint.ECONFLICT:     http.StatusConflict,
+	touchpoint.EUNAUTHORIZED: http.StatusUnauthorized,
+	touchpoint.ETOOMANY:      http.StatusTooManyRequests,
+	touchpoint.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorResponse is the body of every admin API error.
+type ErrorResponse struct {
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+// writeError writes err as JSON with its status. Internal errors are logged
+// and their details kept from the client.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := touchpoint.ErrorCode(err)
+	if code == touchpoint.EINTERNAL {
+		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	status, ok := errorStatus[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="touchpoint"`)
+	}
+	writeJSON(w, status, ErrorResponse{Code: code, Error: touchpoint.ErrorMessage(err)})
+}
+
+// writeText writes a plain-text answer, the form link endpoints use.
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(msg + "\n"))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		slog.Warn("write response", "err", err)
+	}
+}

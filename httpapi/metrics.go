@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/touchpointhq/touchpoint"
+)
+
+// Metrics are the server's Prometheus metrics, in a registry of their own so
+// that several servers can run in one process (tests).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	touches       *prometheus.CounterVec
+	batchSize     prometheus.Histogram
+	commitLatency prometheus.Histogram
+	commitErrors  prometheus.Counter
+}
+
+// NewMetrics registers the metrics.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "touchpoint_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "touchpoint_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		touches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "touchpoint_touches_recorded_total",
+			Help: "Touches recorded, by kind and signature verdict (rejected counts clicks blocked by click signing).",
+		}, []string{"kind", "verdict"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "touchpoint_commit_batch_size",
+			Help:    "Touches per group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}),
+		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "touchpoint_commit_duration_seconds",
+			Help:    "Time to commit one group of touches.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .02, .05, .1},
+		}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "touchpoint_commit_errors_total",
+			Help: "Group commits that failed (their requests were answered 503).",
+		}),
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.touches, m.batchSize, m.commitLatency, m.commitErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every kind × verdict series exists from the start, at zero.
+	for _, k := range []touchpoint.TouchKind{touchpoint.Click, touchpoint.Impression} {
+		for _, v := range touchpoint.Verdicts() {
+			m.touches.WithLabelValues(k.String(), v.String())
+		}
+		m.touches.WithLabelValues(k.String(), "rejected")
+	}
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) observeCommit(n int, d time.Duration, err error) {
+	m.batchSize.Observe(float64(n))
+	m.commitLatency.Observe(d.Seconds())
+	if err != nil {
+		m.commitErrors.Inc()
+	}
+}
+
+func (m *Metrics) touchRecorded(t *touchpoint.Touch) {
+	m.touches.WithLabelValues(t.Kind.String(), t.Verdict.String()).Inc()
+	if t.Rejected {
+		m.touches.WithLabelValues(t.Kind.String(), "rejected").Inc()
+	}
+}
+
+// statusWriter remembers the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument counts and times a route.
+func (m *Metrics) instrument(route string, h http.HandlerFunc) http.Handler {
+	latency := m.latency.WithLabelValues(route)
+	// The common codes are resolved once; others on first use.
+	codes := map[int]prometheus.Counter{}
+	for _, c := range []int{200, 201, 204, 302, 400, 401, 404, 409, 503} {
+		codes[c] = m.requests.WithLabelValues(route, strconv.Itoa(c))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		latency.Observe(time.Since(start).Seconds())
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if c, ok := codes[status]; ok {
+			c.Inc()
+		} else {
+			m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		}
+	})
+}

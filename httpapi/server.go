@@ -1,0 +1,187 @@
+// Package httpapi serves Touchpoint over HTTP: attribution links (/c, /v),
+// the admin API (/api/v1), and the operational endpoints (/healthz, /readyz,
+// /metrics). Handlers stay thin: they decode, call the store or the link
+// package, and encode.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/batch"
+)
+
+// Server is the HTTP server. Set the exported fields, then Open.
+type Server struct {
+	Addr       string
+	Store      touchpoint.Store
+	AdminToken string
+	// TrustedProxies are the addresses whose X-Forwarded-For we believe.
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	// MaxBatch bounds the clicks of one commit; CommitLinger is the longest
+	// a commit waits for concurrent clicks to join it (see package batch).
+	MaxBatch     int
+	CommitLinger time.Duration
+	// CatalogRefresh is how often apps and partners are re-read from the
+	// store (changes made through this server apply at once; this picks up
+	// other servers' changes). Zero disables it.
+	CatalogRefresh time.Duration
+
+	ln      net.Listener
+	http    *http.Server
+	touches *batch.Committer[*touchpoint.Touch]
+	catalog atomic.Pointer[catalog]
+	ready   atomic.Bool
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// NewServer returns a server with defaults.
+func NewServer(store touchpoint.Store) *Server {
+	return &Server{
+		Addr:           ":8080",
+		Store:          store,
+		Now:            time.Now,
+		Logger:         slog.Default(),
+		MaxBatch:       1024,
+		CommitLinger:   time.Millisecond,
+		CatalogRefresh: 10 * time.Second,
+	}
+}
+
+// Open loads the catalog, binds the listener and starts serving. Bind errors
+// come back here, so tests can listen on ":0".
+func (s *Server) Open() error {
+	if s.Metrics == nil {
+		s.Metrics = NewMetrics()
+	}
+	if err := s.reloadCatalog(context.Background()); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, OnCommit: s.Metrics.observeCommit})
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.done = make(chan struct{})
+	go s.refreshCatalog(ctx)
+	s.ready.Store(true)
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("serve", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL of the running server, for tests and logs.
+func (s *Server) URL() string {
+	return "http://" + s.ln.Addr().String()
+}
+
+// Close stops accepting connections, waits for requests in flight (until ctx
+// ends), and commits every touch they queued.
+func (s *Server) Close(ctx context.Context) error {
+	s.ready.Store(false)
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	if s.stop != nil {
+		s.stop()
+		<-s.done
+	}
+	if s.touches != nil {
+		s.touches.Close()
+	}
+	return err
+}
+
+func (s *Server) refreshCatalog(ctx context.Context) {
+	defer close(s.done)
+	if s.CatalogRefresh <= 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(s.CatalogRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.reloadCatalog(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Warn("reload catalog", "err", err)
+			}
+		}
+	}
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.handle(mux, "GET /healthz", s.handleHealth)
+	s.handle(mux, "GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+
+	s.handle(mux, "GET /c/{app_id}", s.handleLink(touchpoint.Click))
+	s.handle(mux, "GET /v/{app_id}", s.handleLink(touchpoint.Impression))
+
+	s.registerAppRoutes(mux)
+	s.registerPartnerRoutes(mux)
+	s.registerTouchRoutes(mux)
+	s.registerLinkRoutes(mux)
+	// Profiles, for operators: behind the admin token.
+	mux.Handle("GET /debug/pprof/", s.admin(pprof.Index))
+	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))
+	mux.Handle("GET /debug/pprof/trace", s.admin(pprof.Trace))
+	s.handle(mux, "/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	}))
+	return mux
+}
+
+// handle registers a handler measured under its route pattern.
+func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	mux.Handle(pattern, s.Metrics.instrument(pattern, h))
+}
+
+// GET /healthz: the process is up.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+// GET /readyz: the server takes traffic (not while shutting down).
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("shutting down\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
