@@ -56,6 +56,24 @@ func sha1Hex(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// rawDeviceKey is hashedDeviceKey(app, sha1Hex(lower(raw))), without
+// allocating for the usual lower-case ids.
+func rawDeviceKey(app, raw string) LookupKey {
+	var lower [128]byte
+	b := lower[:0]
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	sum := sha1.Sum(b)
+	var hx [40]byte
+	hex.Encode(hx[:], sum[:])
+	return lookupKey(app, keyDevice, string(hx[:]))
+}
+
 func md5Hex(s string) string {
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])
@@ -69,7 +87,7 @@ func (t *Touch) Keys() []LookupKey {
 	for _, id := range t.Device {
 		switch {
 		case id.Raw != "":
-			keys = append(keys, hashedDeviceKey(t.App, sha1Hex(strings.ToLower(id.Raw))))
+			keys = append(keys, rawDeviceKey(t.App, id.Raw))
 		default:
 			if id.SHA1 != "" {
 				keys = append(keys, hashedDeviceKey(t.App, strings.ToLower(id.SHA1)))

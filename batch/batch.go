@@ -2,16 +2,15 @@
 //
 // Callers Add an item and block until the commit that holds it has returned;
 // one goroutine commits whatever accumulated while the previous commit ran.
-// Under load many items share one commit; when idle an item is committed
-// alone at once.
 //
-// A commit has a fixed cost (for SQLite: the WAL frames and locks of a
-// transaction), so bigger groups are cheaper per item. The committer
-// therefore lingers: when fewer items are waiting than the previous commit
-// held, it waits up to Linger for that many to gather. Under steady load the
-// callers released by one commit are back by then, so groups stay large;
-// when load drops, the wait times out and the next target is smaller. A
-// lone caller (previous group of one) never waits.
+// A commit has a fixed cost (for SQLite here: some 35 µs of CPU and a WAL
+// page or two, whatever the group's size), so under load bigger groups are
+// much cheaper per item: measured with the click store, 73 µs per item
+// committed alone, 11 µs in groups of 16, 8 µs in groups of 64. The
+// committer therefore lingers: once the first item of a group has arrived
+// it waits Linger for others before committing, but only while recent
+// commits held more than one item on average, that is while requests are
+// concurrent. A lone request is committed at once.
 package batch
 
 import (
@@ -34,7 +33,7 @@ type Committer[T any] struct {
 	mu      sync.Mutex
 	cur     *group[T]   // filling
 	full    []*group[T] // filled to max, waiting for the writer
-	target  int         // items the writer waits for (the last group's size)
+	load    float64     // moving average of the items per commit
 	closed  bool
 	wake    chan struct{}
 	stopped chan struct{}
@@ -50,7 +49,8 @@ type group[T any] struct {
 type Options struct {
 	// Max bounds the items of one commit (default 1024).
 	Max int
-	// Linger is the longest a commit waits for items to gather (0: never).
+	// Linger is how long a group waits for more items under concurrent
+	// load (0: never).
 	Linger time.Duration
 	// OnCommit, when set, observes every commit.
 	OnCommit func(n int, d time.Duration, err error)
@@ -67,7 +67,6 @@ func New[T any](commit func(ctx context.Context, items []T) error, o Options) *C
 		linger:   o.Linger,
 		onCommit: o.OnCommit,
 		cur:      newGroup[T](0),
-		target:   1,
 		wake:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
 	}
@@ -95,9 +94,8 @@ func (c *Committer[T]) Add(item T) error {
 		c.full = append(c.full, g)
 		c.cur = newGroup[T](c.max)
 	}
-	signal := n == 1 || n >= c.target
 	c.mu.Unlock()
-	if signal {
+	if n == 1 || n >= c.max {
 		c.signal()
 	}
 	<-g.done
@@ -133,20 +131,15 @@ func (c *Committer[T]) next(timer *time.Timer) *group[T] {
 		<-c.wake
 		c.mu.Lock()
 	}
-	if len(c.full) == 0 && c.linger > 0 && len(c.cur.items) < c.target && !c.closed {
+	if len(c.full) == 0 && c.linger > 0 && c.load > 1.5 && !c.closed {
+		c.mu.Unlock()
 		timer.Reset(c.linger)
-	wait:
-		for len(c.full) == 0 && len(c.cur.items) < c.target && !c.closed {
-			c.mu.Unlock()
-			select {
-			case <-c.wake:
-				c.mu.Lock()
-			case <-timer.C:
-				c.mu.Lock()
-				break wait
-			}
+		select {
+		case <-timer.C:
+		case <-c.wake: // the group is full, or we are closing
+			timer.Stop()
 		}
-		timer.Stop()
+		c.mu.Lock()
 	}
 	var g *group[T]
 	if len(c.full) > 0 {
@@ -175,8 +168,6 @@ func (c *Committer[T]) run() {
 			c.onCommit(len(g.items), time.Since(start), g.err)
 		}
 		close(g.done)
-		c.mu.Lock()
-		c.target = len(g.items)
-		c.mu.Unlock()
+		c.load = 0.9*c.load + 0.1*float64(len(g.items))
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
 	touches       *prometheus.CounterVec
+	touchCounts   [3][]prometheus.Counter // by kind, by verdict; the last is "rejected"
 	batchSize     prometheus.Histogram
 	commitLatency prometheus.Histogram
 	commitErrors  prometheus.Counter
@@ -61,9 +63,9 @@ func NewMetrics() *Metrics {
 	// Every kind × verdict series exists from the start, at zero.
 	for _, k := range []touchpoint.TouchKind{touchpoint.Click, touchpoint.Impression} {
 		for _, v := range touchpoint.Verdicts() {
-			m.touches.WithLabelValues(k.String(), v.String())
+			m.touchCounts[k] = append(m.touchCounts[k], m.touches.WithLabelValues(k.String(), v.String()))
 		}
-		m.touches.WithLabelValues(k.String(), "rejected")
+		m.touchCounts[k] = append(m.touchCounts[k], m.touches.WithLabelValues(k.String(), "rejected"))
 	}
 	return m
 }
@@ -82,9 +84,10 @@ func (m *Metrics) observeCommit(n int, d time.Duration, err error) {
 }
 
 func (m *Metrics) touchRecorded(t *touchpoint.Touch) {
-	m.touches.WithLabelValues(t.Kind.String(), t.Verdict.String()).Inc()
+	c := m.touchCounts[t.Kind]
+	c[t.Verdict].Inc()
 	if t.Rejected {
-		m.touches.WithLabelValues(t.Kind.String(), "rejected").Inc()
+		c[len(c)-1].Inc()
 	}
 }
 
@@ -114,10 +117,18 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // instrument counts and times a route.
 func (m *Metrics) instrument(route string, h http.HandlerFunc) http.Handler {
 	latency := m.latency.WithLabelValues(route)
-	// The common codes are resolved once; others on first use.
-	codes := map[int]prometheus.Counter{}
-	for _, c := range []int{200, 201, 204, 302, 400, 401, 404, 409, 503} {
-		codes[c] = m.requests.WithLabelValues(route, strconv.Itoa(c))
+	// Counters per status code, made on first use.
+	var codes [600]atomic.Pointer[prometheus.Counter]
+	counter := func(status int) prometheus.Counter {
+		if status < 100 || status >= len(codes) {
+			return m.requests.WithLabelValues(route, strconv.Itoa(status))
+		}
+		if c := codes[status].Load(); c != nil {
+			return *c
+		}
+		c := m.requests.WithLabelValues(route, strconv.Itoa(status))
+		codes[status].Store(&c)
+		return c
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -128,10 +139,6 @@ func (m *Metrics) instrument(route string, h http.HandlerFunc) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		if c, ok := codes[status]; ok {
-			c.Inc()
-		} else {
-			m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-		}
+		counter(status).Inc()
 	})
 }

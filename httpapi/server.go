@@ -55,7 +55,7 @@ func NewServer(store touchpoint.Store) *Server {
 		Now:            time.Now,
 		Logger:         slog.Default(),
 		MaxBatch:       1024,
-		CommitLinger:   time.Millisecond,
+		CommitLinger:   200 * time.Microsecond,
 		CatalogRefresh: 10 * time.Second,
 	}
 }

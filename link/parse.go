@@ -75,23 +75,67 @@ func NewTouch(req Request, app *touchpoint.App, partner func(pid string) *Partne
 // overrides are af_ip, af_ua and af_lang as sent, already validated.
 type overrides struct{ ip, ua, lang string }
 
-// stringParams maps a parameter name to its index in touchpoint.StringParams.
-var stringParams = func() map[string]int {
-	m := make(map[string]int, len(touchpoint.StringParams))
-	for i, p := range touchpoint.StringParams {
-		m[p.Name] = i
-	}
-	return m
-}()
+// param describes a known parameter: how to read it, and its slot in the
+// bitset that catches repeats.
+type param struct {
+	kind  paramKind
+	slot  int
+	index int // StringParams index, or device id type
+	form  int // device id form: 0 raw, 1 sha1, 2 md5
+}
 
-// deviceParams maps advertising_id, sha1_advertising_id, md5_advertising_id…
-// to the id type and form (0 raw, 1 sha1, 2 md5).
-var deviceParams = func() map[string][2]int {
-	m := make(map[string][2]int)
+type paramKind uint8
+
+const (
+	pString paramKind = iota
+	pDevice
+	pPID
+	pCostValue
+	pCostCurrency
+	pIncentivized
+	pRetargeting
+	pRedirect
+	pClickLookback
+	pViewLookback
+	pReengagement
+	pExpires
+	pIP
+	pUA
+	pLang
+)
+
+// params maps every known parameter name to how it is read: one lookup per
+// parameter on the click path.
+var params = func() map[string]param {
+	m := make(map[string]param)
+	add := func(name string, p param) {
+		if _, ok := m[name]; !ok {
+			p.slot = len(m)
+			m[name] = p
+		}
+	}
+	// Special forms first: these names are also string parameters (kept in
+	// StringParams for the stored form) but are validated as a pair.
+	add("pid", param{kind: pPID})
+	add("af_cost_value", param{kind: pCostValue})
+	add("af_cost_currency", param{kind: pCostCurrency})
+	for i, p := range touchpoint.StringParams {
+		add(p.Name, param{kind: pString, index: i})
+	}
 	for i, name := range touchpoint.DeviceIDParams {
-		m[name] = [2]int{i, 0}
-		m["sha1_"+name] = [2]int{i, 1}
-		m["md5_"+name] = [2]int{i, 2}
+		add(name, param{kind: pDevice, index: i, form: 0})
+		add("sha1_"+name, param{kind: pDevice, index: i, form: 1})
+		add("md5_"+name, param{kind: pDevice, index: i, form: 2})
+	}
+	for name, kind := range map[string]paramKind{
+		"is_incentivized": pIncentivized, "is_retargeting": pRetargeting, "redirect": pRedirect,
+		"af_click_lookback": pClickLookback, "af_viewthrough_lookback": pViewLookback,
+		"af_reengagement_window": pReengagement, "expires": pExpires, "af_ip": pIP, "af_ua": pUA, "af_lang": pLang,
+	} {
+		add(name, param{kind: kind})
+	}
+	if len(m) > 128 {
+		panic("link: too many known parameters for the repeat bitset")
 	}
 	return m
 }()
@@ -113,9 +157,10 @@ func parseQuery(raw string, t *touchpoint.Touch, o *overrides) error {
 			t.Note("parameter " + strconv.Quote(rk) + " dropped: bad percent-encoding in its name")
 			continue
 		}
+		p, known := params[k]
 		v, ok := unescape(rv)
 		if !ok {
-			if isKnown(k) {
+			if known {
 				t.Note(k + " dropped: bad percent-encoding")
 				continue
 			}
@@ -125,55 +170,51 @@ func parseQuery(raw string, t *touchpoint.Touch, o *overrides) error {
 			t.Note(k + ": invalid UTF-8 replaced")
 			v = strings.ToValidUTF8(v, "\uFFFD")
 		}
-		slot := knownSlot(k)
-		if slot >= 0 {
-			if seen[slot/64]&(1<<(slot%64)) != 0 {
-				t.Note(k + ": repeated; the first value was kept")
+		if !known {
+			if len(t.Extra) >= MaxExtraParams {
+				t.Note("parameter " + strconv.Quote(k) + " dropped: more than " + strconv.Itoa(MaxExtraParams) + " unknown parameters")
 				continue
 			}
-			seen[slot/64] |= 1 << (slot % 64)
+			t.Extra = append(t.Extra, touchpoint.Param{Key: k, Value: v})
+			continue
 		}
-		switch k {
-		case "pid":
+		if seen[p.slot/64]&(1<<(p.slot%64)) != 0 {
+			t.Note(k + ": repeated; the first value was kept")
+			continue
+		}
+		seen[p.slot/64] |= 1 << (p.slot % 64)
+		switch p.kind {
+		case pString:
+			setString(t, p.index, k, v)
+		case pDevice:
+			setDevice(t, p.index, p.form, k, v)
+		case pPID:
 			t.PID = v
-			continue
-		case "af_cost_value":
+		case pCostValue:
 			costValue = v
-			continue
-		case "af_cost_currency":
+		case pCostCurrency:
 			currency = v
-			continue
-		}
-		if i, ok := stringParams[k]; ok {
-			setString(t, i, k, v)
-			continue
-		}
-		if d, ok := deviceParams[k]; ok {
-			setDevice(t, d[0], d[1], k, v)
-			continue
-		}
-		switch k {
-		case "is_incentivized", "is_retargeting", "redirect":
+		case pIncentivized, pRetargeting, pRedirect:
 			b, ok := parseBool(v)
 			if !ok {
 				t.Note(k + " dropped: " + strconv.Quote(v) + " is not true or false")
 				continue
 			}
-			switch k {
-			case "is_incentivized":
+			switch p.kind {
+			case pIncentivized:
 				t.Params.Incentivized = &b
-			case "is_retargeting":
+			case pRetargeting:
 				t.Params.Retargeting = b
 			default:
 				t.Params.Redirect = &b
 			}
-		case "af_click_lookback":
+		case pClickLookback:
 			t.Params.ClickLookback = window(t, k, v, touchpoint.MinClickLookback, touchpoint.MaxClickLookback)
-		case "af_viewthrough_lookback":
+		case pViewLookback:
 			t.Params.ViewThroughLookback = window(t, k, v, touchpoint.MinViewThroughLookback, touchpoint.MaxViewThroughLookback)
-		case "af_reengagement_window":
+		case pReengagement:
 			t.Params.ReengagementWindow = window(t, k, v, touchpoint.MinReengagement, touchpoint.MaxReengagement)
-		case "expires":
+		case pExpires:
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n <= 0 {
 				t.Note("expires dropped: " + strconv.Quote(v) + " is not a Unix time in seconds")
@@ -183,31 +224,25 @@ func parseQuery(raw string, t *touchpoint.Touch, o *overrides) error {
 				n /= 1000
 			}
 			t.Params.Expires = n
-		case "af_ip":
+		case pIP:
 			a, err := netip.ParseAddr(v)
 			if err != nil {
 				t.Note("af_ip dropped: " + strconv.Quote(v) + " is not an IP address")
 				continue
 			}
 			o.ip = a.Unmap().String()
-		case "af_ua":
+		case pUA:
 			if utf8.RuneCountInString(v) > touchpoint.MaxParamLength {
 				t.Note("af_ua dropped: longer than " + strconv.Itoa(touchpoint.MaxParamLength) + " characters")
 				continue
 			}
 			o.ua = v
-		case "af_lang":
+		case pLang:
 			if !isLanguageTag(v) {
 				t.Note("af_lang dropped: " + strconv.Quote(v) + " is not a language code")
 				continue
 			}
 			o.lang = v
-		default:
-			if len(t.Extra) >= MaxExtraParams {
-				t.Note("parameter " + strconv.Quote(k) + " dropped: more than " + strconv.Itoa(MaxExtraParams) + " unknown parameters")
-				continue
-			}
-			t.Extra = append(t.Extra, touchpoint.Param{Key: k, Value: v})
 		}
 	}
 	if err := touchpoint.ValidatePID(t.PID); err != nil {
@@ -216,45 +251,6 @@ func parseQuery(raw string, t *touchpoint.Touch, o *overrides) error {
 	setCost(t, costValue, currency)
 	return nil
 }
-
-// otherParams are the known parameters that are neither string parameters
-// nor device ids.
-var otherParams = []string{"pid", "af_cost_value", "af_cost_currency", "is_incentivized", "is_retargeting", "redirect",
-	"af_click_lookback", "af_viewthrough_lookback", "af_reengagement_window", "expires", "af_ip", "af_ua", "af_lang"}
-
-// knownSlots gives each known parameter a small index for duplicate
-// detection.
-var knownSlots = func() map[string]int {
-	m := make(map[string]int)
-	add := func(name string) {
-		if _, ok := m[name]; !ok {
-			m[name] = len(m)
-		}
-	}
-	for _, p := range touchpoint.StringParams {
-		add(p.Name)
-	}
-	for name := range deviceParams {
-		add(name)
-	}
-	for _, name := range otherParams {
-		add(name)
-	}
-	if len(m) > 128 {
-		panic("link: too many known parameters for the duplicate bitset")
-	}
-	return m
-}()
-
-// knownSlot returns the slot of a known parameter, or -1.
-func knownSlot(k string) int {
-	if i, ok := knownSlots[k]; ok {
-		return i
-	}
-	return -1
-}
-
-func isKnown(k string) bool { return knownSlot(k) >= 0 }
 
 func setString(t *touchpoint.Touch, i int, k, v string) {
 	p := touchpoint.StringParams[i]

@@ -22,7 +22,24 @@ func Redirect(app *touchpoint.App, t *touchpoint.Touch) string {
 	if !strings.HasPrefix(app.StoreURL, "https://play.google.com/") || strings.Contains(app.StoreURL, "referrer=") {
 		return app.StoreURL
 	}
-	return app.StoreURL + sep(app.StoreURL) + "referrer=" + url.QueryEscape(Referrer(t))
+	// The referrer is itself a query string, escaped as one value: its
+	// parts are escaped twice.
+	b := make([]byte, 0, len(app.StoreURL)+128)
+	b = append(b, app.StoreURL...)
+	b = append(b, sep(app.StoreURL)...)
+	b = append(b, "referrer=af_tranid%3D"...)
+	b = strconv.AppendInt(b, t.ID, 10)
+	b = append(b, "%26pid%3D"...)
+	b = appendTwiceEscaped(b, t.PID)
+	if t.Params.Campaign != "" {
+		b = append(b, "%26c%3D"...)
+		b = appendTwiceEscaped(b, t.Params.Campaign)
+	}
+	if t.Params.ClickID != "" {
+		b = append(b, "%26clickid%3D"...)
+		b = appendTwiceEscaped(b, t.Params.ClickID)
+	}
+	return string(b)
 }
 
 // Referrer is the install referrer we hand to Google Play for a touch.
@@ -35,6 +52,18 @@ func Referrer(t *touchpoint.Touch) string {
 		v += "&clickid=" + url.QueryEscape(t.Params.ClickID)
 	}
 	return v
+}
+
+// appendTwiceEscaped appends url.QueryEscape(url.QueryEscape(s)), without
+// allocating when s needs no escaping (the usual case).
+func appendTwiceEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return append(b, url.QueryEscape(url.QueryEscape(s))...)
+		}
+	}
+	return append(b, s...)
 }
 
 func sep(u string) string {

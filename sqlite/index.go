@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -11,20 +13,27 @@ import (
 )
 
 // The lookup index is built behind the durable append. RecordTouches commits
-// touch rows only (appends to an id-ordered table: cheap) and puts their
-// lookup keys in the tail, an in-memory map. The indexer wakes every
-// IndexInterval, sorts what accumulated and writes it to the key tables in
-// key order, which touches each index page once per batch instead of once
-// per click. Lookups read the tail, then the key tables. The meta row
-// touch_index_hwm is the highest touch id whose keys are all committed; on
-// start, touches above it are read back into the tail, so a crash loses no
-// key (re-inserting one is harmless: INSERT OR IGNORE).
+// log rows only (appends at the end of an id-ordered table: cheap) and puts
+// the touches' lookup keys in the tail, in memory. The indexer writes the
+// tail to the key tables in large sorted rounds: inserting N random keys
+// into a B-tree one commit at a time dirties about N pages per commit, while
+// a round sorted by key dirties each page once however many of its keys it
+// carries (measured: 14 µs per key in rounds of 20,000 keys, 1.6 µs in
+// rounds of 600,000). A round starts when IndexBatch keys wait or the
+// oldest has waited IndexInterval.
+//
+// Lookups read the tail, then the key tables. The tail has two segments:
+// the one filling, and the one a round is writing, which stays searchable
+// until its keys are committed. The meta row touch_index_hwm is the highest
+// touch id whose keys are all committed; on start, touches above it are read
+// back into the tail, so a crash loses no key (writing one twice is
+// harmless: INSERT OR IGNORE).
 
 const (
 	hwmKey = "touch_index_hwm"
 	// indexChunk bounds the keys written by one index transaction, so a
 	// click commit never waits long behind one.
-	indexChunk = 2048
+	indexChunk = 4096
 	// keysPerInsert bounds the rows of one multi-row INSERT of keys.
 	keysPerInsert = 128
 )
@@ -34,26 +43,54 @@ type entry struct {
 	id int64
 }
 
-// tail holds the lookup keys of touches committed but not yet indexed.
-type tail struct {
-	mu      sync.RWMutex
-	byKey   map[touchpoint.LookupKey][]int64 // ids ascending
-	pending []entry                          // in commit order
-	maxID   int64                            // highest id added
+// segment is a set of keys of committed touches: a hash of chains through
+// entries, newest first.
+type segment struct {
+	head    map[touchpoint.LookupKey]int32 // newest entry of each key
+	entries []chained
+	since   time.Time // when the first entry came
 }
 
-func newTail() *tail {
-	return &tail{byKey: make(map[touchpoint.LookupKey][]int64)}
+type chained struct {
+	entry
+	prev int32 // previous entry of the same key, or -1
+}
+
+func newSegment(size int) *segment {
+	return &segment{head: make(map[touchpoint.LookupKey]int32, size), entries: make([]chained, 0, size)}
+}
+
+// tail holds the lookup keys of touches committed but not yet indexed.
+type tail struct {
+	mu    sync.RWMutex
+	cur   *segment // filling
+	old   *segment // being written by the indexer; nil when none
+	maxID int64    // highest id added
+	size  int      // keys a segment is made for
+}
+
+// newTail returns a tail whose segments are made for about size keys, so
+// that they rarely grow while clicks wait.
+func newTail(size int) *tail {
+	return &tail{cur: newSegment(size), size: size}
 }
 
 // add records the keys of committed touches; ids ascend.
 func (t *tail) add(ids []int64, keys [][]touchpoint.LookupKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	s := t.cur
+	if len(s.entries) == 0 {
+		s.since = time.Now()
+	}
 	for i, id := range ids {
 		for _, k := range keys[i] {
-			t.byKey[k] = append(t.byKey[k], id)
-			t.pending = append(t.pending, entry{k, id})
+			prev, ok := s.head[k]
+			if !ok {
+				prev = -1
+			}
+			s.head[k] = int32(len(s.entries))
+			s.entries = append(s.entries, chained{entry{k, id}, prev})
 		}
 		t.maxID = max(t.maxID, id)
 	}
@@ -64,145 +101,153 @@ func (t *tail) find(keys []touchpoint.LookupKey, minID int64) []int64 {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	var out []int64
-	for _, k := range keys {
-		for _, id := range t.byKey[k] {
-			if id >= minID {
-				out = append(out, id)
+	for _, s := range []*segment{t.cur, t.old} {
+		if s == nil {
+			continue
+		}
+		for _, k := range keys {
+			i, ok := s.head[k]
+			for ok && i >= 0 && s.entries[i].id >= minID {
+				out = append(out, s.entries[i].id)
+				i = s.entries[i].prev
 			}
 		}
 	}
 	return out
 }
 
-// take hands the pending entries to the indexer, with the id up to which
-// every touch is then covered.
-func (t *tail) take() ([]entry, int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := t.pending
-	t.pending = make([]entry, 0, cap(p))
-	return p, t.maxID
-}
-
-// drop forgets entries once they are committed to the key tables. They are
-// the oldest entries of their keys (take hands them out in commit order), so
-// each key loses a prefix of its ids.
-func (t *tail) drop(es []entry) {
-	n := make(map[touchpoint.LookupKey]int, len(es))
-	for _, e := range es {
-		n[e.k]++
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for k, c := range n {
-		ids := t.byKey[k]
-		if c >= len(ids) {
-			delete(t.byKey, k)
-		} else {
-			t.byKey[k] = slices.Clone(ids[c:])
-		}
-	}
-}
-
-// size returns the number of keys waiting.
-func (t *tail) size() int {
+// due reports whether a round should start.
+func (t *tail) due(batch int, age time.Duration) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.pending)
+	return t.old != nil || len(t.cur.entries) >= batch || len(t.cur.entries) > 0 && time.Since(t.cur.since) >= age
+}
+
+// take hands a segment to the indexer, with the id up to which every touch
+// is then covered: the one left by a failed round, or the filling one.
+func (t *tail) take() (*segment, int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.old == nil {
+		if len(t.cur.entries) == 0 {
+			return nil, 0
+		}
+		t.old, t.cur = t.cur, newSegment(t.size)
+	}
+	return t.old, t.maxID
+}
+
+// done forgets the taken segment once its keys are committed.
+func (t *tail) done() {
+	t.mu.Lock()
+	t.old = nil
+	t.mu.Unlock()
+}
+
+// pending returns the number of keys waiting.
+func (t *tail) pending() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := len(t.cur.entries)
+	if t.old != nil {
+		n += len(t.old.entries)
+	}
+	return n
 }
 
 func (db *DB) runIndexer(ctx context.Context) {
 	defer db.wg.Done()
-	interval := db.IndexInterval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			// Index what is left so the next start has nothing to read back.
-			if err := db.indexPending(context.Background()); err != nil {
+			if err := db.IndexPending(context.Background()); err != nil {
 				db.Logger.Error("index touches at close", "err", err)
 			}
 			return
 		case <-t.C:
 		}
-		if err := db.indexPending(ctx); err != nil && ctx.Err() == nil {
+		if !db.tail.due(db.IndexBatch, db.IndexInterval) {
+			continue
+		}
+		if err := db.indexRound(ctx); err != nil && ctx.Err() == nil {
 			db.Logger.Error("index touches", "err", err)
 		}
 	}
 }
 
-// IndexPending writes every pending lookup key to the key tables now. The
-// indexer calls it on its own; tests and benchmarks call it to settle.
-func (db *DB) IndexPending(ctx context.Context) error { return db.indexPending(ctx) }
+// IndexPending writes every waiting lookup key to the key tables now. The
+// indexer runs on its own; tests and benchmarks call this to settle.
+func (db *DB) IndexPending(ctx context.Context) error {
+	for db.tail.pending() > 0 {
+		if err := db.indexRound(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-func (db *DB) indexPending(ctx context.Context) error {
-	es, hwm := db.tail.take()
-	if len(es) == 0 {
+func (db *DB) indexRound(ctx context.Context) error {
+	seg, hwm := db.tail.take()
+	if seg == nil {
 		return nil
 	}
-	sorted := slices.Clone(es)
-	slices.SortFunc(sorted, func(a, b entry) int {
-		da, dbb := day(touchpoint.TouchIDTime(a.id)), day(touchpoint.TouchIDTime(b.id))
-		switch {
-		case da != dbb:
-			return da - dbb
-		case a.k != b.k:
-			if a.k < b.k {
+	// Entries come in id order, so each week is one stretch of them; sort
+	// each stretch by key.
+	sorted := make([]entry, len(seg.entries))
+	for i, e := range seg.entries {
+		sorted[i] = e.entry
+	}
+	for i := 0; i < len(sorted); {
+		w := week(touchpoint.TouchIDTime(sorted[i].id))
+		end := weekStart(w + 1)
+		j := i + sort.Search(len(sorted)-i, func(n int) bool { return !touchpoint.TouchIDTime(sorted[i+n].id).Before(end) })
+		slices.SortFunc(sorted[i:j], func(a, b entry) int {
+			switch {
+			case a.k < b.k:
 				return -1
+			case a.k > b.k:
+				return 1
 			}
-			return 1
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
+			return cmp.Compare(a.id, b.id)
+		})
+		i = j
+	}
 	// Chunks of consecutive keys: each commit writes its own stretch of the
 	// index; the last one also moves the high-water mark.
 	for i := 0; i < len(sorted); i += indexChunk {
 		chunk := sorted[i:min(i+indexChunk, len(sorted))]
-		last := i+indexChunk >= len(sorted)
-		if err := db.indexChunk(ctx, chunk, last, hwm); err != nil {
-			db.tail.requeue(es)
-			return err
+		if err := db.indexChunk(ctx, chunk, i+indexChunk >= len(sorted), hwm); err != nil {
+			return err // the segment stays taken and is retried whole
 		}
 	}
-	db.tail.drop(es)
+	db.tail.done()
 	return nil
-}
-
-// requeue puts entries back in front after a failed index round.
-func (t *tail) requeue(es []entry) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pending = append(es, t.pending...)
 }
 
 func (db *DB) indexChunk(ctx context.Context, chunk []entry, setHWM bool, hwm int64) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	// Runs of one day, at most keysPerInsert long; statements are prepared
+	// Runs of one week, at most keysPerInsert long; statements are prepared
 	// before the transaction holds the one write connection.
+	type span struct{ week, i, j int }
 	var spans []span
 	for i, e := range chunk {
-		d := day(touchpoint.TouchIDTime(e.id))
-		if n := len(spans); n == 0 || spans[n-1].day != d || spans[n-1].j-spans[n-1].i == keysPerInsert {
-			spans = append(spans, span{d, i, i})
+		w := week(touchpoint.TouchIDTime(e.id))
+		if n := len(spans); n == 0 || spans[n-1].week != w || spans[n-1].j-spans[n-1].i == keysPerInsert {
+			spans = append(spans, span{w, i, i})
 		}
 		spans[len(spans)-1].j++
 	}
 	stmts := make([]*sql.Stmt, len(spans))
 	for n, sp := range spans {
-		if !db.hasPartition(sp.day) {
-			continue // the day was purged meanwhile
+		if !db.hasPartition(sp.week) {
+			continue // the week was purged meanwhile
 		}
 		var err error
-		if stmts[n], err = db.stmt(ctx, `INSERT OR IGNORE INTO `+keyTable(sp.day)+` (k, id) VALUES `+placeholders(sp.j-sp.i, 2)); err != nil {
+		if stmts[n], err = db.stmt(ctx, `INSERT OR IGNORE INTO `+keyTable(sp.week)+` (k, id) VALUES `+placeholders(sp.j-sp.i, 2)); err != nil {
 			return err
 		}
 	}
@@ -247,29 +292,43 @@ func (db *DB) loadTail(ctx context.Context) error {
 		appBySeq[seq] = id
 	}
 	db.mu.RUnlock()
-	days := db.partitions(touchpoint.TouchIDTime(hwm))
-	slices.Sort(days)
-	for _, d := range days {
-		rows, err := db.read.QueryContext(ctx, `SELECT id, app_seq, data FROM `+touchTable(d)+` WHERE id > ? ORDER BY id`, hwm)
+	weeks := db.partitions(touchpoint.TouchIDTime(hwm))
+	slices.Sort(weeks)
+	for _, w := range weeks {
+		rows, err := db.read.QueryContext(ctx, `SELECT first_id, app_seq, data FROM `+logTable(w)+` WHERE last_id > ? ORDER BY first_id`, hwm)
 		if err != nil {
 			return err
 		}
 		var ids []int64
 		var keys [][]touchpoint.LookupKey
 		for rows.Next() {
-			var id, seq int64
+			var first, seq int64
 			var data []byte
-			if err := rows.Scan(&id, &seq, &data); err != nil {
+			if err := rows.Scan(&first, &seq, &data); err != nil {
 				rows.Close()
 				return err
 			}
-			t := touchpoint.Touch{ID: id, App: appBySeq[seq]}
-			if err := t.UnmarshalBinary(data); err != nil {
+			var derr error
+			err := eachRecord(first, data, func(id int64, rec []byte) bool {
+				if id <= hwm {
+					return true
+				}
+				t, err := decodeTouch(id, appBySeq[seq], rec)
+				if err != nil {
+					derr = err
+					return false
+				}
+				ids = append(ids, id)
+				keys = append(keys, t.Keys())
+				return true
+			})
+			if err == nil {
+				err = derr
+			}
+			if err != nil {
 				rows.Close()
 				return err
 			}
-			ids = append(ids, id)
-			keys = append(keys, t.Keys())
 		}
 		if err := rows.Close(); err != nil {
 			return err
@@ -278,13 +337,13 @@ func (db *DB) loadTail(ctx context.Context) error {
 	}
 	if newest := db.partitions(time.Time{}); len(newest) > 0 {
 		var last sql.NullInt64
-		if err := db.read.QueryRowContext(ctx, `SELECT max(id) FROM `+touchTable(newest[0])).Scan(&last); err != nil {
+		if err := db.read.QueryRowContext(ctx, `SELECT max(last_id) FROM `+logTable(newest[0])).Scan(&last); err != nil {
 			return err
 		}
 		db.lastID = last.Int64
 	}
 	db.tail.maxID = max(db.tail.maxID, db.lastID)
-	if n := db.tail.size(); n > 0 {
+	if n := db.tail.pending(); n > 0 {
 		db.Logger.Info("touch keys to index after restart", "keys", n)
 	}
 	return nil

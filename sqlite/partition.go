@@ -8,65 +8,63 @@ import (
 	"time"
 )
 
-// Touches are kept in one pair of tables per UTC day of their id:
+// Touches are kept in one pair of tables per week of their id (weeks are
+// counted from the Unix epoch, so they start on Thursdays, 00:00 UTC):
 //
-//	touches_YYYYMMDD    (id INTEGER PRIMARY KEY, app_seq, kind, ts, pid, verdict, rejected, data)
-//	touch_keys_YYYYMMDD (k, id) PRIMARY KEY (k, id) WITHOUT ROWID
+//	touch_log_<week>  (first_id INTEGER PRIMARY KEY, last_id, app_seq, data)
+//	touch_keys_<week> (k, id) PRIMARY KEY (k, id) WITHOUT ROWID
 //
-// Ids grow with time, so a day's touches are appended at the end of its
+// The log is the durable append: one row per app per group commit, holding
+// the touches with ids first_id..last_id, encoded one after another (see
+// touch.go). Ids grow with time, so rows are appended at the end of the
 // table. The key table is the lookup index (device ids, IP, click id,
-// referrer; see touchpoint.LookupKey), filled in sorted batches by the
-// indexer (index.go). Dropping a day is how old touches are purged.
+// referrer; see touchpoint.LookupKey), filled behind the log in large
+// sorted batches (index.go). A week is the unit of retention: dropping its
+// two tables purges its touches. Weeks rather than days keep the number of
+// tables a lookup over a 7- to 30-day window reads small (2 to 6).
 
-// day returns the partition day (yyyymmdd) of a time.
-func day(t time.Time) int {
-	y, m, d := t.UTC().Date()
-	return y*10000 + int(m)*100 + d
-}
+const weekSeconds = 7 * 24 * 3600
 
-// dayStart returns the first instant of a partition day.
-func dayStart(d int) time.Time {
-	return time.Date(d/10000, time.Month(d/100%100), d%100, 0, 0, 0, 0, time.UTC)
-}
+// week returns the partition of a time.
+func week(t time.Time) int { return int(t.Unix() / weekSeconds) }
 
-func touchTable(d int) string { return "touches_" + strconv.Itoa(d) }
-func keyTable(d int) string   { return "touch_keys_" + strconv.Itoa(d) }
+// weekStart returns the first instant of a partition.
+func weekStart(w int) time.Time { return time.Unix(int64(w)*weekSeconds, 0).UTC() }
+
+func logTable(w int) string { return "touch_log_" + strconv.Itoa(w) }
+func keyTable(w int) string { return "touch_keys_" + strconv.Itoa(w) }
 
 func (db *DB) loadPartitions(ctx context.Context) (map[int]bool, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'touches_[0-9]*'`)
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'touch_log_[0-9]*'`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	days := make(map[int]bool)
+	weeks := make(map[int]bool)
 	for rows.Next() {
 		var name string
 		if err := rows.Scan(&name); err != nil {
 			return nil, err
 		}
-		d, err := strconv.Atoi(strings.TrimPrefix(name, "touches_"))
-		if err == nil {
-			days[d] = true
+		if w, err := strconv.Atoi(strings.TrimPrefix(name, "touch_log_")); err == nil {
+			weeks[w] = true
 		}
 	}
-	return days, rows.Err()
+	return weeks, rows.Err()
 }
 
-// createPartition creates a day's tables in their own transaction. The
+// createPartition creates a week's tables in their own transaction. The
 // caller holds writeMu.
-func (db *DB) createPartition(ctx context.Context, d int) error {
+func (db *DB) createPartition(ctx context.Context, w int) error {
 	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE;
-		CREATE TABLE IF NOT EXISTS `+touchTable(d)+` (
-			id       INTEGER PRIMARY KEY,
+		CREATE TABLE IF NOT EXISTS `+logTable(w)+` (
+			first_id INTEGER PRIMARY KEY,
+			last_id  INTEGER NOT NULL,
 			app_seq  INTEGER NOT NULL,
-			kind     INTEGER NOT NULL,
-			ts       INTEGER NOT NULL,
-			pid      TEXT NOT NULL,
-			verdict  INTEGER NOT NULL,
-			rejected INTEGER NOT NULL,
 			data     BLOB NOT NULL
 		);
-		CREATE TABLE IF NOT EXISTS `+keyTable(d)+` (
+		CREATE INDEX IF NOT EXISTS `+logTable(w)+`_app ON `+logTable(w)+` (app_seq, first_id);
+		CREATE TABLE IF NOT EXISTS `+keyTable(w)+` (
 			k  INTEGER NOT NULL,
 			id INTEGER NOT NULL,
 			PRIMARY KEY (k, id)
@@ -75,23 +73,29 @@ func (db *DB) createPartition(ctx context.Context, d int) error {
 		return err
 	}
 	db.mu.Lock()
-	db.days[d] = true
+	db.weeks[w] = true
 	db.mu.Unlock()
 	return nil
 }
 
-// partitions returns the existing days from since's day on (all when since
-// is zero), newest first.
+func (db *DB) hasPartition(w int) bool {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return db.weeks[w]
+}
+
+// partitions returns the existing weeks from since's week on (all when
+// since is zero), newest first.
 func (db *DB) partitions(since time.Time) []int {
 	min := 0
 	if !since.IsZero() {
-		min = day(since)
+		min = week(since)
 	}
 	db.mu.RLock()
-	out := make([]int, 0, len(db.days))
-	for d := range db.days {
-		if d >= min {
-			out = append(out, d)
+	out := make([]int, 0, len(db.weeks))
+	for w := range db.weeks {
+		if w >= min {
+			out = append(out, w)
 		}
 	}
 	db.mu.RUnlock()
@@ -99,14 +103,14 @@ func (db *DB) partitions(since time.Time) []int {
 	return out
 }
 
-// PurgeTouches drops every day whose touches are all older than before.
+// PurgeTouches drops every week whose touches are all older than before.
 func (db *DB) PurgeTouches(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	for _, d := range db.partitions(time.Time{}) {
-		if dayStart(d).AddDate(0, 0, 1).After(before) {
+	for _, w := range db.partitions(time.Time{}) {
+		if weekStart(w + 1).After(before) {
 			continue
 		}
-		n, err := db.dropPartition(ctx, d)
+		n, err := db.dropPartition(ctx, w)
 		if err != nil {
 			return total, err
 		}
@@ -115,26 +119,26 @@ func (db *DB) PurgeTouches(ctx context.Context, before time.Time) (int64, error)
 	return total, nil
 }
 
-func (db *DB) dropPartition(ctx context.Context, d int) (int64, error) {
+func (db *DB) dropPartition(ctx context.Context, w int) (int64, error) {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	var n int64
-	if err := db.write.QueryRowContext(ctx, `SELECT count(*) FROM `+touchTable(d)).Scan(&n); err != nil {
+	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(sum(last_id - first_id + 1), 0) FROM `+logTable(w)).Scan(&n); err != nil {
 		return 0, err
 	}
 	for q, s := range db.stmts {
-		if strings.Contains(q, touchTable(d)+" ") || strings.Contains(q, keyTable(d)+" ") {
+		if strings.Contains(q, logTable(w)+" ") || strings.Contains(q, keyTable(w)+" ") {
 			s.Close()
 			delete(db.stmts, q)
 		}
 	}
-	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE; DROP TABLE `+touchTable(d)+`; DROP TABLE `+keyTable(d)+`; COMMIT;`); err != nil {
+	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE; DROP TABLE `+logTable(w)+`; DROP TABLE `+keyTable(w)+`; COMMIT;`); err != nil {
 		return 0, err
 	}
 	db.mu.Lock()
-	delete(db.days, d)
+	delete(db.weeks, w)
 	db.mu.Unlock()
-	db.Logger.Info("purged touches", "day", d, "touches", n)
+	db.Logger.Info("purged touches", "week_from", weekStart(w), "touches", n)
 	return n, nil
 }
 

@@ -37,9 +37,11 @@ type DB struct {
 	// makes every commit survive a crash of the process; "full" also
 	// survives a crash of the machine, at the cost of an fsync per commit.
 	Synchronous string
-	// IndexInterval is how often recorded touches are added to the lookup
-	// index in one sorted batch (default 1s). Until then lookups find them
-	// in memory.
+	// The lookup keys of recorded touches wait in memory (where lookups
+	// find them) until IndexBatch of them wait or the oldest has waited
+	// IndexInterval; then they are written to the index in one sorted round
+	// (see index.go). Defaults: 500,000 keys, 10 seconds.
+	IndexBatch    int
 	IndexInterval time.Duration
 	Logger        *slog.Logger
 
@@ -48,14 +50,16 @@ type DB struct {
 
 	writeMu sync.Mutex // serialises write transactions and what they update in memory
 
-	mu   sync.RWMutex
-	apps map[string]int64 // app id → seq
-	days map[int]bool     // touch partitions that exist, by yyyymmdd
+	mu    sync.RWMutex
+	apps  map[string]int64 // app id → seq
+	weeks map[int]bool     // touch partitions that exist
 
 	lastID int64 // last touch id given; guarded by writeMu
 	tail   *tail
 
-	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by writeMu
+	stmts  map[string]*sql.Stmt // prepared on the write connection; guarded by writeMu
+	encBuf []byte               // encoding buffers of RecordTouches; guarded by writeMu
+	recBuf []byte
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -63,7 +67,8 @@ type DB struct {
 
 // NewDB returns a store for the SQLite file at path.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Synchronous: "normal", IndexInterval: time.Second, Logger: slog.Default()}
+	return &DB{Path: path, Now: time.Now, Synchronous: "normal", IndexBatch: 500_000, IndexInterval: 10 * time.Second,
+		Logger: slog.Default()}
 }
 
 // Open opens the file, runs pending migrations, loads what the store keeps
@@ -92,7 +97,7 @@ func (db *DB) Open() (err error) {
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.stmts = make(map[string]*sql.Stmt)
-	db.tail = newTail()
+	db.tail = newTail(min(db.IndexBatch, 1<<20) * 11 / 10)
 
 	ctx := context.Background()
 	if err := db.migrate(ctx); err != nil {
@@ -204,7 +209,7 @@ func (db *DB) load(ctx context.Context) error {
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	if db.days, err = db.loadPartitions(ctx); err != nil {
+	if db.weeks, err = db.loadPartitions(ctx); err != nil {
 		return err
 	}
 	return db.loadTail(ctx)

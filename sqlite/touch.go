@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -12,16 +14,24 @@ import (
 
 var _ touchpoint.TouchStore = (*DB)(nil)
 
-// rowsPerInsert bounds the rows of one multi-row INSERT.
-const rowsPerInsert = 64
-
-const touchColumns = `id, app_seq, kind, ts, pid, verdict, rejected, data`
+// A log row holds the touches of one app from one group commit, with the
+// consecutive ids first_id..last_id. Its data is each touch's stored form
+// (touchpoint.Touch.AppendBinary) behind a uvarint length, in id order.
+// One row per commit instead of one per touch is what makes the click path
+// cheap: the commit writes a single record, whatever the group's size.
 
 type countKey struct {
 	app     int64
 	pid     string
 	hour    int64
 	verdict touchpoint.Verdict
+}
+
+// logRow is one row being written.
+type logRow struct {
+	week       int
+	first, end int // indexes into the group, [first, end)
+	app        int64
 }
 
 // RecordTouches stores touches in one transaction and gives them ids. After
@@ -31,95 +41,122 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	seqs := make([]int64, len(ts))
-	keys := make([][]touchpoint.LookupKey, len(ts))
-	for i, t := range ts {
+	// Rows are per app: order the group by app, keeping arrival order.
+	seqs := make(map[*touchpoint.Touch]int64, len(ts))
+	keysOf := make(map[*touchpoint.Touch][]touchpoint.LookupKey, len(ts))
+	var latest time.Time
+	for _, t := range ts {
 		seq, err := db.appSeq(t.App)
 		if err != nil {
 			return err
 		}
-		seqs[i] = seq
-		keys[i] = t.Keys()
+		seqs[t] = seq
+		keysOf[t] = t.Keys() // outside the lock
+		if t.Time.After(latest) {
+			latest = t.Time
+		}
 	}
+	group := slices.Clone(ts)
+	slices.SortStableFunc(group, func(a, b *touchpoint.Touch) int { return int(seqs[a] - seqs[b]) })
 
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	ids, err := db.recordTouches(ctx, ts, seqs)
-	if err != nil {
+	// The group's ids are consecutive and not below the latest touch time
+	// of the group, so every id's time is at or after its touch's time.
+	first := touchpoint.NextTouchID(db.lastID, latest)
+	var rows []logRow
+	for i, t := range group {
+		if n := len(rows); n == 0 || rows[n-1].app != seqs[t] {
+			rows = append(rows, logRow{week: week(touchpoint.TouchIDTime(first + int64(i))), first: i, end: i, app: seqs[t]})
+		}
+		rows[len(rows)-1].end++
+	}
+	if err := db.writeLog(ctx, group, first, rows); err != nil {
 		return err
 	}
-	db.lastID = ids[len(ids)-1]
-	for i, t := range ts {
-		t.ID = ids[i]
+	ids := make([]int64, len(group))
+	keys := make([][]touchpoint.LookupKey, len(group))
+	for i, t := range group {
+		t.ID = first + int64(i)
+		ids[i], keys[i] = t.ID, keysOf[t]
 	}
+	db.lastID = ids[len(ids)-1]
 	db.tail.add(ids, keys)
 	return nil
 }
 
-// span is a run of touches [i, j) of one day, written by one INSERT.
-type span struct{ day, i, j int }
-
-func (db *DB) recordTouches(ctx context.Context, ts []*touchpoint.Touch, seqs []int64) (ids []int64, err error) {
-	ids = make([]int64, len(ts))
-	last := db.lastID
-	var spans []span
-	for i, t := range ts {
-		last = touchpoint.NextTouchID(last, t.Time)
-		ids[i] = last
-		d := day(touchpoint.TouchIDTime(last))
-		if n := len(spans); n == 0 || spans[n-1].day != d || spans[n-1].j-spans[n-1].i == rowsPerInsert {
-			spans = append(spans, span{d, i, i})
-		}
-		spans[len(spans)-1].j++
-	}
-	// New days get their tables, and statements are prepared, before the
+func (db *DB) writeLog(ctx context.Context, group []*touchpoint.Touch, first int64, rows []logRow) error {
+	// New weeks get their tables, and statements are prepared, before the
 	// transaction: the one write connection is busy while it is open.
-	stmts := make([]*sql.Stmt, len(spans))
-	for n, sp := range spans {
-		if !db.hasPartition(sp.day) {
-			if err := db.createPartition(ctx, sp.day); err != nil {
-				return nil, err
+	stmts := make([]*sql.Stmt, len(rows))
+	for i, r := range rows {
+		if !db.hasPartition(r.week) {
+			if err := db.createPartition(ctx, r.week); err != nil {
+				return err
 			}
 		}
-		if stmts[n], err = db.stmt(ctx, `INSERT INTO `+touchTable(sp.day)+` (`+touchColumns+`) VALUES `+placeholders(sp.j-sp.i, 8)); err != nil {
-			return nil, err
+		var err error
+		if stmts[i], err = db.stmt(ctx, `INSERT INTO `+logTable(r.week)+` (first_id, last_id, app_seq, data) VALUES (?, ?, ?, ?)`); err != nil {
+			return err
 		}
 	}
-
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback()
 	var counts map[countKey]int64
-	data := make([]byte, 0, 512*len(ts))
-	args := make([]any, 0, 8*rowsPerInsert)
-	for n, sp := range spans {
-		args = args[:0]
-		for k := sp.i; k < sp.j; k++ {
-			t := ts[k]
-			start := len(data)
-			data = t.AppendBinary(data)
-			args = append(args, ids[k], seqs[k], int64(t.Kind), t.Time.UnixMilli(), t.PID, int64(t.Verdict), t.Rejected,
-				data[start:len(data):len(data)])
+	data := db.encBuf[:0]
+	for i, r := range rows {
+		data = data[:0]
+		for _, t := range group[r.first:r.end] {
+			db.recBuf = t.AppendBinary(db.recBuf[:0])
+			data = binary.AppendUvarint(data, uint64(len(db.recBuf)))
+			data = append(data, db.recBuf...)
 			if t.Verdict != touchpoint.VerdictUnchecked {
 				if counts == nil {
 					counts = make(map[countKey]int64)
 				}
-				counts[countKey{seqs[k], t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
+				counts[countKey{r.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
 			}
 		}
-		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, args...); err != nil {
-			return nil, err
+		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx,
+			first+int64(r.first), first+int64(r.end-1), r.app, data); err != nil {
+			return err
 		}
 	}
+	db.encBuf = data
 	for k, n := range counts {
 		if _, err := tx.ExecContext(ctx, `/* DB.RecordTouches */ INSERT INTO signing_counts (app_seq, pid, hour, verdict, n)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, k.app, k.pid, k.hour, int64(k.verdict), n); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return ids, tx.Commit()
+	return tx.Commit()
+}
+
+// eachRecord calls fn with the id and stored form of every touch in a log
+// row's data, until fn returns false.
+func eachRecord(first int64, data []byte, fn func(id int64, rec []byte) bool) error {
+	for id := first; len(data) > 0; id++ {
+		n, w := binary.Uvarint(data)
+		if w <= 0 || uint64(len(data)-w) < n {
+			return errors.New("touch log row is malformed")
+		}
+		if !fn(id, data[w:w+int(n)]) {
+			return nil
+		}
+		data = data[w+int(n):]
+	}
+	return nil
+}
+
+func decodeTouch(id int64, app string, rec []byte) (*touchpoint.Touch, error) {
+	t := &touchpoint.Touch{ID: id, App: app}
+	if err := t.UnmarshalBinary(rec); err != nil {
+		return nil, fmt.Errorf("touch %d: %w", id, err)
+	}
+	return t, nil
 }
 
 // FindTouch returns one touch of an app by id.
@@ -138,73 +175,66 @@ func (db *DB) FindTouch(ctx context.Context, app string, id int64) (*touchpoint.
 	return ts[0], nil
 }
 
-// touchesByID reads touches of one app by id, in id order.
+// touchesByID reads touches of one app by id, in id order; ids that do not
+// exist (or belong to another app) are skipped.
 func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int64) ([]*touchpoint.Touch, error) {
-	byDay := make(map[int][]any)
-	for _, id := range ids {
-		d := day(touchpoint.TouchIDTime(id))
-		byDay[d] = append(byDay[d], id)
-	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	var out []*touchpoint.Touch
-	for d, dayIDs := range byDay {
-		if !db.hasPartition(d) {
-			continue
-		}
-		for len(dayIDs) > 0 {
-			n := min(len(dayIDs), 500)
-			args := append([]any{seq}, dayIDs[:n]...)
-			ts, err := db.queryTouches(ctx, app, `SELECT `+touchColumns+` FROM `+touchTable(d)+
-				` WHERE app_seq = ? AND id IN (`+inList(n)+`)`, args...)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ts...)
-			dayIDs = dayIDs[n:]
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
-
-func (db *DB) hasPartition(d int) bool {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	return db.days[d]
-}
-
-func (db *DB) queryTouches(ctx context.Context, app, query string, args ...any) ([]*touchpoint.Touch, error) {
-	rows, err := db.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*touchpoint.Touch
-	for rows.Next() {
-		t, err := scanTouch(rows, app)
+	for i := 0; i < len(ids); {
+		first, last, rowApp, data, err := db.rowOf(ctx, ids[i])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		j := i + 1
+		for j < len(ids) && ids[j] <= last {
+			j++
+		}
+		if rowApp == seq && data != nil {
+			want := ids[i:j]
+			err := eachRecord(first, data, func(id int64, rec []byte) bool {
+				if _, ok := slices.BinarySearch(want, id); ok {
+					t, err := decodeTouch(id, app, rec)
+					if err != nil {
+						return false
+					}
+					out = append(out, t)
+				}
+				return id < want[len(want)-1]
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		i = j
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func scanTouch(rows *sql.Rows, app string) (*touchpoint.Touch, error) {
-	var (
-		id, seq, kind, ts, verdict int64
-		pid                        string
-		rejected                   bool
-		data                       []byte
-	)
-	if err := rows.Scan(&id, &seq, &kind, &ts, &pid, &verdict, &rejected, &data); err != nil {
-		return nil, err
+// rowOf returns the log row holding id; data is nil (and last = id) when
+// there is none.
+func (db *DB) rowOf(ctx context.Context, id int64) (first, last, app int64, data []byte, err error) {
+	w := week(touchpoint.TouchIDTime(id))
+	// A row lives in the week of its first id; one that began just before
+	// a week boundary holds ids of the next week too.
+	for _, w := range []int{w, w - 1} {
+		if !db.hasPartition(w) {
+			continue
+		}
+		err = db.read.QueryRowContext(ctx, `/* DB.rowOf */ SELECT first_id, last_id, app_seq, data FROM `+logTable(w)+
+			` WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, id).Scan(&first, &last, &app, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return 0, 0, 0, nil, err
+		}
+		if last >= id {
+			return first, last, app, data, nil
+		}
+		break
 	}
-	t := &touchpoint.Touch{}
-	if err := t.UnmarshalBinary(data); err != nil {
-		return nil, fmt.Errorf("touch %d: %w", id, err)
-	}
-	t.ID, t.App = id, app
-	return t, nil
+	return 0, id, 0, nil, nil
 }
 
 // ListTouches returns a page of an app's touches, newest first.
@@ -229,28 +259,29 @@ func (db *DB) ListTouches(ctx context.Context, f touchpoint.TouchFilter) ([]*tou
 	return out, next, nil
 }
 
-// CountTouches counts the touches that match f.
+// CountTouches counts the touches that match f. Without filters it sums
+// row sizes; with them it reads the touches.
 func (db *DB) CountTouches(ctx context.Context, f touchpoint.TouchFilter) (int64, error) {
 	seq, err := db.appSeq(f.App)
 	if err != nil {
 		return 0, err
 	}
-	f.Before = 0
-	if f.DeviceID != "" || f.ClickID != "" {
-		var n int64
-		err := db.eachTouch(ctx, f, func(*touchpoint.Touch) bool { n++; return true })
-		return n, err
-	}
-	var total int64
-	for _, d := range db.partitions(f.From) {
-		where, args := scanWhere(seq, f)
-		var n int64
-		if err := db.read.QueryRowContext(ctx, `/* DB.CountTouches */ SELECT count(*) FROM `+touchTable(d)+where, args...).Scan(&n); err != nil {
-			return 0, err
+	f.Before, f.Limit = 0, 0
+	if f == (touchpoint.TouchFilter{App: f.App}) {
+		var total int64
+		for _, w := range db.partitions(time.Time{}) {
+			var n int64
+			if err := db.read.QueryRowContext(ctx, `/* DB.CountTouches */ SELECT coalesce(sum(last_id - first_id + 1), 0) FROM `+
+				logTable(w)+` WHERE app_seq = ?`, seq).Scan(&n); err != nil {
+				return 0, err
+			}
+			total += n
 		}
-		total += n
+		return total, nil
 	}
-	return total, nil
+	var n int64
+	err = db.eachTouch(ctx, f, func(*touchpoint.Touch) bool { n++; return true })
+	return n, err
 }
 
 // eachTouch calls fn for the touches that match f (Limit aside), newest
@@ -278,54 +309,74 @@ func (db *DB) eachTouch(ctx context.Context, f touchpoint.TouchFilter, fn func(*
 		}
 		return nil
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
+	minID := int64(0)
+	if !f.From.IsZero() {
+		minID = touchpoint.FirstTouchID(f.From)
 	}
-	for _, d := range db.partitions(f.From) {
+	before := f.Before
+	if before == 0 {
+		before = 1<<63 - 1
+	}
+	const rowsPerQuery = 32
+	for _, w := range db.partitions(f.From) {
 		for {
-			where, args := scanWhere(seq, f)
-			ts, err := db.queryTouches(ctx, f.App, `/* DB.eachTouch */ SELECT `+touchColumns+` FROM `+touchTable(d)+
-				where+` ORDER BY id DESC LIMIT ?`, append(args, limit+1)...)
+			rows, err := db.read.QueryContext(ctx, `/* DB.eachTouch */ SELECT first_id, data FROM `+logTable(w)+
+				` WHERE app_seq = ? AND first_id < ? AND last_id >= ? ORDER BY first_id DESC LIMIT ?`, seq, before, minID, rowsPerQuery)
 			if err != nil {
 				return err
 			}
-			for _, t := range ts {
-				if !fn(t) {
+			var batch []*touchpoint.Touch
+			n := 0
+			for rows.Next() {
+				n++
+				var first int64
+				var data []byte
+				if err := rows.Scan(&first, &data); err != nil {
+					rows.Close()
+					return err
+				}
+				var row []*touchpoint.Touch
+				var derr error
+				err := eachRecord(first, data, func(id int64, rec []byte) bool {
+					if id >= before || id < minID {
+						return true
+					}
+					t, err := decodeTouch(id, f.App, rec)
+					if err != nil {
+						derr = err
+						return false
+					}
+					row = append(row, t)
+					return true
+				})
+				if err == nil {
+					err = derr
+				}
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				slices.Reverse(row)
+				batch = append(batch, row...)
+				before = first
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			for _, t := range batch {
+				if matches(t, f) && !fn(t) {
 					return nil
 				}
 			}
-			if len(ts) <= limit {
+			if n < rowsPerQuery {
 				break
 			}
-			f.Before = ts[len(ts)-1].ID
 		}
 	}
 	return nil
 }
 
-// scanWhere builds the WHERE clause of a partition scan.
-func scanWhere(seq int64, f touchpoint.TouchFilter) (string, []any) {
-	where, args := " WHERE app_seq = ?", []any{seq}
-	if f.Before != 0 {
-		where, args = where+" AND id < ?", append(args, f.Before)
-	}
-	if !f.From.IsZero() {
-		where, args = where+" AND id >= ? AND ts >= ?", append(args, touchpoint.FirstTouchID(f.From), f.From.UnixMilli())
-	}
-	if !f.To.IsZero() {
-		where, args = where+" AND ts < ?", append(args, f.To.UnixMilli())
-	}
-	if f.PID != "" {
-		where, args = where+" AND pid = ?", append(args, f.PID)
-	}
-	if f.Kind != 0 {
-		where, args = where+" AND kind = ?", append(args, int64(f.Kind))
-	}
-	return where, args
-}
-
-// matches applies the filter fields a key lookup does not.
+// matches applies the filter to a touch.
 func matches(t *touchpoint.Touch, f touchpoint.TouchFilter) bool {
 	switch {
 	case f.Before != 0 && t.ID >= f.Before,
@@ -356,21 +407,14 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 	if !since.IsZero() {
 		minID = touchpoint.FirstTouchID(since)
 	}
-	seen := make(map[int64]bool)
-	var ids []int64
-	for _, id := range db.tail.find(keys, minID) {
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
+	ids := db.tail.find(keys, minID)
 	args := make([]any, 0, len(keys)+1)
 	for _, k := range keys {
 		args = append(args, int64(k))
 	}
 	args = append(args, minID)
-	for _, d := range db.partitions(since) {
-		rows, err := db.read.QueryContext(ctx, `/* DB.TouchesByKeys */ SELECT id FROM `+keyTable(d)+
+	for _, w := range db.partitions(since) {
+		rows, err := db.read.QueryContext(ctx, `/* DB.TouchesByKeys */ SELECT id FROM `+keyTable(w)+
 			` WHERE k IN (`+inList(len(keys))+`) AND id >= ?`, args...)
 		if err != nil {
 			return nil, err
@@ -381,10 +425,7 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 				rows.Close()
 				return nil, err
 			}
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
+			ids = append(ids, id)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -425,8 +466,8 @@ func (db *DB) SigningReport(ctx context.Context, app, pid string, from, to time.
 		if len(out) == 0 || out[len(out)-1].Hour.Unix() != hour {
 			out = append(out, touchpoint.SigningCount{Hour: time.Unix(hour, 0).UTC()})
 		}
-		if verdict >= 0 && int(verdict) < len(out[0].Counts) {
-			out[len(out)-1].Counts[verdict] = n
+		if c := &out[len(out)-1]; verdict >= 0 && int(verdict) < len(c.Counts) {
+			c.Counts[verdict] = n
 		}
 	}
 	return out, rows.Err()
