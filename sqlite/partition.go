@@ -54,7 +54,7 @@ func (db *DB) loadPartitions(ctx context.Context) (map[int]bool, error) {
 }
 
 // createPartition creates a week's tables in their own transaction. The
-// caller holds writeMu.
+// caller holds stmtMu.
 func (db *DB) createPartition(ctx context.Context, w int) error {
 	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE;
 		CREATE TABLE IF NOT EXISTS `+logTable(w)+` (
@@ -84,6 +84,14 @@ func (db *DB) hasPartition(w int) bool {
 	return db.weeks[w]
 }
 
+// wasPurged reports whether week w was dropped by PurgeTouches in this
+// process: keys that still point into it are not written.
+func (db *DB) wasPurged(w int) bool {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	return w < db.purged
+}
+
 // partitions returns the existing weeks from since's week on (all when
 // since is zero), newest first.
 func (db *DB) partitions(since time.Time) []int {
@@ -104,7 +112,12 @@ func (db *DB) partitions(since time.Time) []int {
 }
 
 // PurgeTouches drops every week whose touches are all older than before.
+// Touches still on their way from the journal are loaded first, so that
+// they are purged alike.
 func (db *DB) PurgeTouches(ctx context.Context, before time.Time) (int64, error) {
+	if err := db.LoadPending(ctx); err != nil {
+		return 0, err
+	}
 	var total int64
 	for _, w := range db.partitions(time.Time{}) {
 		if weekStart(w + 1).After(before) {
@@ -120,8 +133,8 @@ func (db *DB) PurgeTouches(ctx context.Context, before time.Time) (int64, error)
 }
 
 func (db *DB) dropPartition(ctx context.Context, w int) (int64, error) {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
 	var n int64
 	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(sum(last_id - first_id + 1), 0) FROM `+logTable(w)).Scan(&n); err != nil {
 		return 0, err
@@ -137,6 +150,7 @@ func (db *DB) dropPartition(ctx context.Context, w int) (int64, error) {
 	}
 	db.mu.Lock()
 	delete(db.weeks, w)
+	db.purged = max(db.purged, w+1)
 	db.mu.Unlock()
 	db.Logger.Info("purged touches", "week_from", weekStart(w), "touches", n)
 	return n, nil

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,10 +38,15 @@ type DB struct {
 	// makes every commit survive a crash of the process; "full" also
 	// survives a crash of the machine, at the cost of an fsync per commit.
 	Synchronous string
-	// The lookup keys of recorded touches wait in memory (where lookups
-	// find them) until IndexBatch of them wait or the oldest has waited
-	// IndexInterval; then they are written to the index in one sorted round
-	// (see index.go). Defaults: 500,000 keys, 10 seconds.
+	// Recorded touches wait in the journal and in memory (where reads find
+	// them) until LoadBatch of them wait or the oldest has waited
+	// LoadInterval; then they are loaded into the touch log in large
+	// transactions (load.go). Defaults: 50,000 touches, 1 second.
+	LoadBatch    int
+	LoadInterval time.Duration
+	// Their lookup keys wait in memory until IndexBatch of them wait or the
+	// oldest has waited IndexInterval; then they are written to the index in
+	// one sorted round (index.go). Defaults: 500,000 keys, 10 seconds.
 	IndexBatch    int
 	IndexInterval time.Duration
 	Logger        *slog.Logger
@@ -48,16 +54,21 @@ type DB struct {
 	write *sql.DB // exactly one connection
 	read  *sql.DB // read-only pool
 
-	writeMu sync.Mutex // serialises write transactions and what they update in memory
+	writeMu sync.Mutex // serialises journal appends and the ids they give
+	stmtMu  sync.Mutex // guards the statement cache and partition changes
+	loadMu  sync.Mutex // one load round at a time
 
-	mu    sync.RWMutex
-	apps  map[string]int64 // app id → seq
-	weeks map[int]bool     // touch partitions that exist
+	mu     sync.RWMutex
+	apps   map[string]int64 // app id → seq
+	weeks  map[int]bool     // touch partitions that exist
+	purged int              // weeks below this were purged
 
-	lastID int64 // last touch id given; guarded by writeMu
-	tail   *tail
+	lastID    int64 // last touch id given; guarded by writeMu
+	journal   *journal
+	touchTail *touchTail
+	keyTail   *keyTail
 
-	stmts  map[string]*sql.Stmt // prepared on the write connection; guarded by writeMu
+	stmts  map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	encBuf []byte               // encoding buffers of RecordTouches; guarded by writeMu
 	recBuf []byte
 
@@ -67,8 +78,8 @@ type DB struct {
 
 // NewDB returns a store for the SQLite file at path.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Synchronous: "normal", IndexBatch: 500_000, IndexInterval: 10 * time.Second,
-		Logger: slog.Default()}
+	return &DB{Path: path, Now: time.Now, Synchronous: "normal", LoadBatch: 50_000, LoadInterval: time.Second,
+		IndexBatch: 500_000, IndexInterval: 10 * time.Second, Logger: slog.Default()}
 }
 
 // Open opens the file, runs pending migrations, loads what the store keeps
@@ -97,7 +108,8 @@ func (db *DB) Open() (err error) {
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.stmts = make(map[string]*sql.Stmt)
-	db.tail = newTail(min(db.IndexBatch, 1<<20) * 11 / 10)
+	db.touchTail = newTouchTail()
+	db.keyTail = newKeyTail(min(db.IndexBatch, 1<<20) * 11 / 10)
 
 	ctx := context.Background()
 	if err := db.migrate(ctx); err != nil {
@@ -110,20 +122,36 @@ func (db *DB) Open() (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
-	db.wg.Add(2)
+	db.wg.Add(3)
+	go db.runLoader(bg)
 	go db.runIndexer(bg)
 	go db.runCheckpointer(bg)
 	return nil
 }
 
-// Close stops the background work, indexes what is left and closes the file.
+// Close stops the background work, loads and indexes what is left, and
+// closes the files.
 func (db *DB) Close() error {
+	var errs []error
 	if db.cancel != nil {
 		db.cancel()
 		db.wg.Wait()
 		db.cancel = nil
+		ctx := context.Background()
+		errs = append(errs, db.LoadPending(ctx), db.IndexPending(ctx))
 	}
-	var errs []error
+	db.writeMu.Lock()
+	if db.journal != nil {
+		if n, _ := db.touchTail.size(); n == 0 {
+			// Everything is loaded: the journal is no longer needed.
+			seq := db.journal.seq
+			errs = append(errs, db.journal.close(), db.journal.remove(seq))
+		} else {
+			errs = append(errs, db.journal.close())
+		}
+		db.journal = nil
+	}
+	db.writeMu.Unlock()
 	for _, s := range db.stmts {
 		errs = append(errs, s.Close())
 	}
@@ -190,7 +218,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 }
 
 // load reads the app ids and touch partitions, and puts the touches that are
-// not in the lookup index yet back into memory.
+// not in the tables yet back into the tails.
 func (db *DB) load(ctx context.Context) error {
 	db.apps = make(map[string]int64)
 	rows, err := db.read.QueryContext(ctx, `SELECT seq, id FROM apps`)
@@ -212,7 +240,105 @@ func (db *DB) load(ctx context.Context) error {
 	if db.weeks, err = db.loadPartitions(ctx); err != nil {
 		return err
 	}
-	return db.loadTail(ctx)
+	return db.recover(ctx)
+}
+
+// recover rebuilds the tails after a start: touches from the journal above
+// the loaded high-water mark, and the lookup keys of every touch above the
+// indexed one (from the touch log, then the journal). It also opens the
+// journal for appending and finds the last id given.
+func (db *DB) recover(ctx context.Context) error {
+	loaded, err := readMeta(ctx, db.read, loadedKey)
+	if err != nil {
+		return err
+	}
+	indexed, err := readMeta(ctx, db.read, hwmKey)
+	if err != nil {
+		return err
+	}
+	var journaled []tailTouch
+	db.journal, err = openJournal(db.Path+".journal", strings.EqualFold(db.Synchronous, "full"), func(payload []byte) error {
+		ts, err := decodeGroup(payload)
+		for _, tt := range ts {
+			if tt.id > loaded {
+				journaled = append(journaled, tt)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	appBySeq := make(map[int64]string)
+	db.mu.RLock()
+	for id, seq := range db.apps {
+		appBySeq[seq] = id
+	}
+	db.mu.RUnlock()
+	var ids []int64
+	var keys [][]touchpoint.LookupKey
+	addKeys := func(id, seq int64, rec []byte) error {
+		if id <= indexed {
+			return nil
+		}
+		t, err := decodeTouch(id, appBySeq[seq], rec)
+		if err != nil {
+			return err
+		}
+		ids, keys = append(ids, id), append(keys, t.Keys())
+		return nil
+	}
+	weeks := db.partitions(touchpoint.TouchIDTime(indexed))
+	slices.Sort(weeks)
+	for _, w := range weeks {
+		rows, err := db.read.QueryContext(ctx, `SELECT first_id, app_seq, data FROM `+logTable(w)+` WHERE last_id > ? ORDER BY first_id`, indexed)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var first, seq int64
+			var data []byte
+			if err := rows.Scan(&first, &seq, &data); err != nil {
+				rows.Close()
+				return err
+			}
+			var derr error
+			err := eachRecord(first, data, func(id int64, rec []byte) bool {
+				derr = addKeys(id, seq, rec)
+				return derr == nil
+			})
+			if err == nil {
+				err = derr
+			}
+			if err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	for _, tt := range journaled {
+		if err := addKeys(tt.id, tt.app, tt.rec); err != nil {
+			return err
+		}
+		db.lastID = max(db.lastID, tt.id)
+	}
+	db.touchTail.add(journaled)
+	db.keyTail.add(ids, keys)
+	if newest := db.partitions(time.Time{}); len(newest) > 0 {
+		var last sql.NullInt64
+		if err := db.read.QueryRowContext(ctx, `SELECT max(last_id) FROM `+logTable(newest[0])).Scan(&last); err != nil {
+			return err
+		}
+		db.lastID = max(db.lastID, last.Int64)
+	}
+	db.keyTail.maxID = max(db.keyTail.maxID, db.lastID)
+	if len(journaled) > 0 || len(ids) > 0 {
+		db.Logger.Info("recovered touches not yet in the tables", "journal", len(journaled), "keys", len(ids))
+	}
+	return nil
 }
 
 // appSeq returns the compact id of an app, or ENOTFOUND.
@@ -227,7 +353,7 @@ func (db *DB) appSeq(id string) (int64, error) {
 }
 
 // stmt returns a statement prepared on the write connection. The caller
-// holds writeMu.
+// holds stmtMu.
 func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := db.stmts[query]; ok {
 		return s, nil
@@ -271,8 +397,7 @@ func (db *DB) checkpoint(ctx context.Context) error {
 	if frames <= 0 {
 		return nil
 	}
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
+	// On the one write connection, no write can run meanwhile.
 	return db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
 }
 

@@ -26,7 +26,7 @@ func MustOpen(tb testing.TB, path string, now func() time.Time) *sqlite.DB {
 	tb.Helper()
 	db := sqlite.NewDB(path)
 	db.Now = now
-	db.IndexInterval = time.Hour // tests index explicitly
+	db.LoadInterval, db.IndexInterval = time.Hour, time.Hour // tests settle explicitly
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "touchpoint.db")
 	now := func() time.Time { return storetest.Start }
 	db := sqlite.NewDB(path)
-	db.Now, db.IndexInterval = now, time.Hour
+	db.Now, db.LoadInterval, db.IndexInterval = now, time.Hour, time.Hour
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,8 @@ func TestCrash(t *testing.T) {
 
 func crashChild(path string) {
 	db := sqlite.NewDB(path)
-	db.IndexInterval = 5 * time.Millisecond // some keys indexed, some not, at the kill
+	// Some touches loaded and indexed, some not, when the process dies.
+	db.LoadInterval, db.IndexInterval = 20*time.Millisecond, 50*time.Millisecond
 	if err := db.Open(); err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -14,125 +15,99 @@ import (
 
 var _ touchpoint.TouchStore = (*DB)(nil)
 
-// A log row holds the touches of one app from one group commit, with the
-// consecutive ids first_id..last_id. Its data is each touch's stored form
+// A log row holds touches of one app with the consecutive ids
+// first_id..last_id. Its data is each touch's stored form
 // (touchpoint.Touch.AppendBinary) behind a uvarint length, in id order.
-// One row per commit instead of one per touch is what makes the click path
-// cheap: the commit writes a single record, whatever the group's size.
+// Rows are written by the loader (load.go), many per transaction.
 
-type countKey struct {
-	app     int64
-	pid     string
-	hour    int64
-	verdict touchpoint.Verdict
-}
-
-// logRow is one row being written.
-type logRow struct {
-	week       int
-	first, end int // indexes into the group, [first, end)
-	app        int64
-}
-
-// RecordTouches stores touches in one transaction and gives them ids. After
-// the commit their lookup keys go into memory until the indexer writes them
-// to the key tables.
+// RecordTouches makes touches durable in one journal record and gives them
+// ids; they are readable at once from the tails, and reach SQLite's tables
+// behind the scenes.
 func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	// Rows are per app: order the group by app, keeping arrival order.
-	seqs := make(map[*touchpoint.Touch]int64, len(ts))
-	keysOf := make(map[*touchpoint.Touch][]touchpoint.LookupKey, len(ts))
+	seqs := make([]int64, len(ts))
+	keys := make([][]touchpoint.LookupKey, len(ts))
 	var latest time.Time
-	for _, t := range ts {
+	for i, t := range ts {
 		seq, err := db.appSeq(t.App)
 		if err != nil {
 			return err
 		}
-		seqs[t] = seq
-		keysOf[t] = t.Keys() // outside the lock
+		seqs[i], keys[i] = seq, t.Keys()
 		if t.Time.After(latest) {
 			latest = t.Time
 		}
 	}
-	group := slices.Clone(ts)
-	slices.SortStableFunc(group, func(a, b *touchpoint.Touch) int { return int(seqs[a] - seqs[b]) })
-
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	// The group's ids are consecutive and not below the latest touch time
-	// of the group, so every id's time is at or after its touch's time.
+	if db.journal == nil {
+		return errors.New("sqlite: store is closed")
+	}
+	// The group's ids are consecutive and not below its latest touch time,
+	// so every id's time is at or after its touch's time.
 	first := touchpoint.NextTouchID(db.lastID, latest)
-	var rows []logRow
-	for i, t := range group {
-		if n := len(rows); n == 0 || rows[n-1].app != seqs[t] {
-			rows = append(rows, logRow{week: week(touchpoint.TouchIDTime(first + int64(i))), first: i, end: i, app: seqs[t]})
-		}
-		rows[len(rows)-1].end++
+	payload := binary.AppendUvarint(db.encBuf[:0], uint64(first))
+	payload = binary.AppendUvarint(payload, uint64(len(ts)))
+	starts := make([]int, len(ts)) // record i is payload[starts[i]:ends[i]]
+	ends := make([]int, len(ts))
+	for i, t := range ts {
+		payload = binary.AppendUvarint(payload, uint64(seqs[i]))
+		db.recBuf = t.AppendBinary(db.recBuf[:0])
+		payload = binary.AppendUvarint(payload, uint64(len(db.recBuf)))
+		starts[i] = len(payload)
+		payload = append(payload, db.recBuf...)
+		ends[i] = len(payload)
 	}
-	if err := db.writeLog(ctx, group, first, rows); err != nil {
-		return err
+	if err := db.journal.append(payload); err != nil {
+		db.encBuf = payload
+		return fmt.Errorf("append to journal: %w", err)
 	}
-	ids := make([]int64, len(group))
-	keys := make([][]touchpoint.LookupKey, len(group))
-	for i, t := range group {
+	// The tail keeps its own copy of the records; the buffer is reused.
+	owned := slices.Clone(payload)
+	db.encBuf = payload
+	tts := make([]tailTouch, len(ts))
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
 		t.ID = first + int64(i)
-		ids[i], keys[i] = t.ID, keysOf[t]
+		ids[i] = t.ID
+		tts[i] = tailTouch{id: t.ID, app: seqs[i], rec: owned[starts[i]:ends[i]:ends[i]]}
 	}
 	db.lastID = ids[len(ids)-1]
-	db.tail.add(ids, keys)
+	db.touchTail.add(tts)
+	db.keyTail.add(ids, keys)
 	return nil
 }
 
-func (db *DB) writeLog(ctx context.Context, group []*touchpoint.Touch, first int64, rows []logRow) error {
-	// New weeks get their tables, and statements are prepared, before the
-	// transaction: the one write connection is busy while it is open.
-	stmts := make([]*sql.Stmt, len(rows))
-	for i, r := range rows {
-		if !db.hasPartition(r.week) {
-			if err := db.createPartition(ctx, r.week); err != nil {
-				return err
-			}
-		}
-		var err error
-		if stmts[i], err = db.stmt(ctx, `INSERT INTO `+logTable(r.week)+` (first_id, last_id, app_seq, data) VALUES (?, ?, ?, ?)`); err != nil {
-			return err
-		}
+// decodeGroup reads a journal payload into tail touches.
+func decodeGroup(payload []byte) ([]tailTouch, error) {
+	bad := errors.New("journal record is malformed")
+	first, w := binary.Uvarint(payload)
+	if w <= 0 {
+		return nil, bad
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	payload = payload[w:]
+	n, w := binary.Uvarint(payload)
+	if w <= 0 || n > uint64(len(payload)) {
+		return nil, bad
 	}
-	defer tx.Rollback()
-	var counts map[countKey]int64
-	data := db.encBuf[:0]
-	for i, r := range rows {
-		data = data[:0]
-		for _, t := range group[r.first:r.end] {
-			db.recBuf = t.AppendBinary(db.recBuf[:0])
-			data = binary.AppendUvarint(data, uint64(len(db.recBuf)))
-			data = append(data, db.recBuf...)
-			if t.Verdict != touchpoint.VerdictUnchecked {
-				if counts == nil {
-					counts = make(map[countKey]int64)
-				}
-				counts[countKey{r.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
-			}
+	payload = payload[w:]
+	out := make([]tailTouch, 0, n)
+	for i := uint64(0); i < n; i++ {
+		app, w := binary.Uvarint(payload)
+		if w <= 0 {
+			return nil, bad
 		}
-		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx,
-			first+int64(r.first), first+int64(r.end-1), r.app, data); err != nil {
-			return err
+		payload = payload[w:]
+		l, w := binary.Uvarint(payload)
+		if w <= 0 || uint64(len(payload)-w) < l {
+			return nil, bad
 		}
+		out = append(out, tailTouch{id: int64(first + i), app: int64(app), rec: payload[w : w+int(l) : w+int(l)]})
+		payload = payload[w+int(l):]
 	}
-	db.encBuf = data
-	for k, n := range counts {
-		if _, err := tx.ExecContext(ctx, `/* DB.RecordTouches */ INSERT INTO signing_counts (app_seq, pid, hour, verdict, n)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, k.app, k.pid, k.hour, int64(k.verdict), n); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return out, nil
 }
 
 // eachRecord calls fn with the id and stored form of every touch in a log
@@ -176,12 +151,24 @@ func (db *DB) FindTouch(ctx context.Context, app string, id int64) (*touchpoint.
 }
 
 // touchesByID reads touches of one app by id, in id order; ids that do not
-// exist (or belong to another app) are skipped.
+// exist (or belong to another app) are skipped. The tail is read first,
+// then the touch log for the rest.
 func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int64) ([]*touchpoint.Touch, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	found, ids := db.touchTail.find(ids)
 	var out []*touchpoint.Touch
+	for _, tt := range found {
+		if tt.app != seq {
+			continue
+		}
+		t, err := decodeTouch(tt.id, app, tt.rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
 	for i := 0; i < len(ids); {
 		first, last, rowApp, data, err := db.rowOf(ctx, ids[i])
 		if err != nil {
@@ -193,22 +180,28 @@ func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int6
 		}
 		if rowApp == seq && data != nil {
 			want := ids[i:j]
+			var derr error
 			err := eachRecord(first, data, func(id int64, rec []byte) bool {
 				if _, ok := slices.BinarySearch(want, id); ok {
 					t, err := decodeTouch(id, app, rec)
 					if err != nil {
+						derr = err
 						return false
 					}
 					out = append(out, t)
 				}
 				return id < want[len(want)-1]
 			})
+			if err == nil {
+				err = derr
+			}
 			if err != nil {
 				return nil, err
 			}
 		}
 		i = j
 	}
+	slices.SortFunc(out, func(a, b *touchpoint.Touch) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -259,29 +252,40 @@ func (db *DB) ListTouches(ctx context.Context, f touchpoint.TouchFilter) ([]*tou
 	return out, next, nil
 }
 
-// CountTouches counts the touches that match f. Without filters it sums
-// row sizes; with them it reads the touches.
+// CountTouches counts the touches that match f. Without filters it adds
+// the tail's touches of the app to the row sizes of the touch log below the
+// tail; with filters it reads the touches.
 func (db *DB) CountTouches(ctx context.Context, f touchpoint.TouchFilter) (int64, error) {
 	seq, err := db.appSeq(f.App)
 	if err != nil {
 		return 0, err
 	}
 	f.Before, f.Limit = 0, 0
-	if f == (touchpoint.TouchFilter{App: f.App}) {
-		var total int64
-		for _, w := range db.partitions(time.Time{}) {
-			var n int64
-			if err := db.read.QueryRowContext(ctx, `/* DB.CountTouches */ SELECT coalesce(sum(last_id - first_id + 1), 0) FROM `+
-				logTable(w)+` WHERE app_seq = ?`, seq).Scan(&n); err != nil {
-				return 0, err
-			}
-			total += n
-		}
-		return total, nil
+	if f != (touchpoint.TouchFilter{App: f.App}) {
+		var n int64
+		err = db.eachTouch(ctx, f, func(*touchpoint.Touch) bool { n++; return true })
+		return n, err
 	}
-	var n int64
-	err = db.eachTouch(ctx, f, func(*touchpoint.Touch) bool { n++; return true })
-	return n, err
+	tail := db.touchTail.snapshot()
+	below := int64(1<<63 - 1) // the log holds every touch below the tail
+	var total int64
+	for _, tt := range tail {
+		if tt.app == seq {
+			total++
+		}
+	}
+	if len(tail) > 0 {
+		below = tail[0].id
+	}
+	for _, w := range db.partitions(time.Time{}) {
+		var n int64
+		if err := db.read.QueryRowContext(ctx, `/* DB.CountTouches */ SELECT coalesce(sum(min(last_id, ?) - first_id + 1), 0) FROM `+
+			logTable(w)+` WHERE app_seq = ? AND first_id < ?`, below-1, seq, below).Scan(&n); err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // eachTouch calls fn for the touches that match f (Limit aside), newest
@@ -316,6 +320,24 @@ func (db *DB) eachTouch(ctx context.Context, f touchpoint.TouchFilter, fn func(*
 	before := f.Before
 	if before == 0 {
 		before = 1<<63 - 1
+	}
+	// The tail first (it holds the newest touches), then the log below it.
+	tail := db.touchTail.snapshot()
+	for i := len(tail) - 1; i >= 0; i-- {
+		tt := tail[i]
+		if tt.app != seq || tt.id >= before || tt.id < minID {
+			continue
+		}
+		t, err := decodeTouch(tt.id, f.App, tt.rec)
+		if err != nil {
+			return err
+		}
+		if matches(t, f) && !fn(t) {
+			return nil
+		}
+	}
+	if len(tail) > 0 {
+		before = min(before, tail[0].id)
 	}
 	const rowsPerQuery = 32
 	for _, w := range db.partitions(f.From) {
@@ -407,7 +429,7 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 	if !since.IsZero() {
 		minID = touchpoint.FirstTouchID(since)
 	}
-	ids := db.tail.find(keys, minID)
+	ids := db.keyTail.find(keys, minID)
 	args := make([]any, 0, len(keys)+1)
 	for _, k := range keys {
 		args = append(args, int64(k))
@@ -444,31 +466,68 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 	return out, nil
 }
 
-// SigningReport returns per-hour verdict counts of a partner.
+// SigningReport returns per-hour verdict counts of a partner: the counts the
+// loader keeps with the touch log, plus the tail's touches above the loaded
+// high-water mark read in the same snapshot.
 func (db *DB) SigningReport(ctx context.Context, app, pid string, from, to time.Time) ([]touchpoint.SigningCount, error) {
 	seq, err := db.appSeq(app)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `/* DB.SigningReport */ SELECT hour, verdict, n FROM signing_counts
-		WHERE app_seq = ? AND pid = ? AND hour >= ? AND hour < ? ORDER BY hour`,
+	tail := db.touchTail.snapshot()
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	hwm, err := readMeta(ctx, tx, loadedKey)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `/* DB.SigningReport */ SELECT hour, verdict, n FROM signing_counts
+		WHERE app_seq = ? AND pid = ? AND hour >= ? AND hour < ?`,
 		seq, pid, from.Truncate(time.Hour).Unix(), to.Unix())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []touchpoint.SigningCount
+	hours := map[int64]*touchpoint.SigningCount{}
+	add := func(hour int64, v touchpoint.Verdict, n int64) {
+		c := hours[hour]
+		if c == nil {
+			c = &touchpoint.SigningCount{Hour: time.Unix(hour, 0).UTC()}
+			hours[hour] = c
+		}
+		if int(v) < len(c.Counts) {
+			c.Counts[v] += n
+		}
+	}
 	for rows.Next() {
 		var hour, verdict, n int64
 		if err := rows.Scan(&hour, &verdict, &n); err != nil {
 			return nil, err
 		}
-		if len(out) == 0 || out[len(out)-1].Hour.Unix() != hour {
-			out = append(out, touchpoint.SigningCount{Hour: time.Unix(hour, 0).UTC()})
+		add(hour, touchpoint.Verdict(verdict), n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, tt := range tail {
+		if tt.id <= hwm || tt.app != seq {
+			continue
 		}
-		if c := &out[len(out)-1]; verdict >= 0 && int(verdict) < len(c.Counts) {
-			c.Counts[verdict] = n
+		t, err := decodeTouch(tt.id, app, tt.rec)
+		if err != nil {
+			return nil, err
+		}
+		if t.PID == pid && t.Verdict != touchpoint.VerdictUnchecked && !t.Time.Before(from.Truncate(time.Hour)) && t.Time.Before(to) {
+			add(t.Time.Truncate(time.Hour).Unix(), t.Verdict, 1)
 		}
 	}
-	return out, rows.Err()
+	out := make([]touchpoint.SigningCount, 0, len(hours))
+	for _, c := range hours {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b touchpoint.SigningCount) int { return a.Hour.Compare(b.Hour) })
+	return out, nil
 }

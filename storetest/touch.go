@@ -11,10 +11,11 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// Indexer is implemented by stores that build their lookup index behind the
-// durable write; the suite checks lookups both before and after it runs.
-type Indexer interface {
-	IndexPending(ctx context.Context) error
+// Settler is implemented by stores that move what they acknowledged into
+// their tables and indexes behind the durable write; the suite checks reads
+// both before and after Settle.
+type Settler interface {
+	Settle(ctx context.Context) error
 }
 
 const gaid = "38400000-8cf0-11bd-b23e-10b96e40000d"
@@ -57,16 +58,16 @@ func ids(ts []*touchpoint.Touch) []int64 {
 	return out
 }
 
-// eachIndexState runs check once before and, for stores that index later,
-// once after the index has caught up.
-func eachIndexState(t *testing.T, s touchpoint.Store, check func(state string)) {
+// eachState runs check once before and, for stores that settle later, once
+// after they have.
+func eachState(t *testing.T, s touchpoint.Store, check func(state string)) {
 	t.Helper()
-	check("unindexed")
-	if ix, ok := s.(Indexer); ok {
-		if err := ix.IndexPending(ctxb()); err != nil {
+	check("unsettled")
+	if st, ok := s.(Settler); ok {
+		if err := st.Settle(ctxb()); err != nil {
 			t.Fatal(err)
 		}
-		check("indexed")
+		check("settled")
 	}
 }
 
@@ -151,7 +152,7 @@ var touchTests = []subtest{
 		mustRecord(t, s, all[5:]...)
 		mustRecord(t, s, NewTouch("com.example.other", "a_net", Start))
 
-		eachIndexState(t, s, func(state string) {
+		eachState(t, s, func(state string) {
 			for name, tc := range map[string]struct {
 				f    touchpoint.TouchFilter
 				want []int
@@ -221,7 +222,7 @@ var touchTests = []subtest{
 		other := NewTouch("com.example.other", "net", Start)
 		mustRecord(t, s, old, a)
 		mustRecord(t, s, b, other)
-		eachIndexState(t, s, func(state string) {
+		eachState(t, s, func(state string) {
 			for name, tc := range map[string]struct {
 				keys  []touchpoint.LookupKey
 				since time.Time
@@ -297,8 +298,10 @@ var touchTests = []subtest{
 		mustRecord(t, s, old)
 		mustRecord(t, s, edge)
 		mustRecord(t, s, recent)
-		if ix, ok := s.(Indexer); ok {
-			ix.IndexPending(ctxb())
+		if st, ok := s.(Settler); ok {
+			if err := st.Settle(ctxb()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		n, err := s.PurgeTouches(ctxb(), Start.Add(-30*24*time.Hour))
 		if err != nil {
