@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-30s}
 CONNS=${CONNS:-64}
+SERVE_FLAGS=${SERVE_FLAGS:-}  # extra flags for touchpoint serve
 TP_ADDR=127.0.0.1:18181
 BASE_ADDR=127.0.0.1:18190
 work=$(mktemp -d)
@@ -40,7 +41,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "$rps" >> "$work/base.rps"
 
 	data="$work/data$r"
-	"$work/touchpoint" serve --addr "$TP_ADDR" --data-dir "$data" --log-level warn > "$work/serve$r.log" 2>&1 &
+	"$work/touchpoint" serve --addr "$TP_ADDR" --data-dir "$data" --log-level warn $SERVE_FLAGS > "$work/serve$r.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do curl -sf "http://$TP_ADDR/readyz" >/dev/null && break; sleep 0.1; done
 	export TOUCHPOINT_SERVER="http://$TP_ADDR" TOUCHPOINT_DATA_DIR="$data"

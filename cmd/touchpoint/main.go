@@ -74,10 +74,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// parseFlags parses args into fs, then fills every flag that was not given
-// from its TOUCHPOINT_* environment variable.
+// parseFlags parses args into fs, allowing flags after positional
+// arguments ("touches list com.example.game --pid net"), then fills every
+// flag that was not given from its TOUCHPOINT_* environment variable.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
 		return err
 	}
 	set := map[string]bool{}

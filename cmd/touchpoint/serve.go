@@ -39,6 +39,7 @@ type ServeConfig struct {
 	LogLevel       string
 	PurgeInterval  time.Duration
 	ShutdownGrace  time.Duration
+	CommitLinger   time.Duration
 }
 
 // DefaultServeConfig returns the defaults.
@@ -50,6 +51,7 @@ func DefaultServeConfig() ServeConfig {
 		LogLevel:      "info",
 		PurgeInterval: time.Hour,
 		ShutdownGrace: 30 * time.Second,
+		CommitLinger:  200 * time.Microsecond,
 	}
 }
 
@@ -66,6 +68,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days) are purged; 0 disables")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long a shutdown waits for requests in flight")
+	fs.DurationVar(&cfg.CommitLinger, "commit-linger", cfg.CommitLinger, "under concurrent load, how long a group commit waits for more clicks to join it")
 	return parseFlags(fs, args)
 }
 
@@ -109,6 +112,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.Addr = cfg.Addr
 	c.Server.AdminToken = token
 	c.Server.TrustedProxies = proxies
+	c.Server.CommitLinger = cfg.CommitLinger
 	c.Server.Logger = logger.WithGroup("http")
 	if err := c.Server.Open(); err != nil {
 		return err
