@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"slices"
 	"sort"
-	"time"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -33,29 +32,6 @@ const (
 	// keysPerInsert bounds the rows of one multi-row INSERT of keys.
 	keysPerInsert = 128
 )
-
-func (db *DB) runIndexer(ctx context.Context) {
-	defer db.wg.Done()
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			// Index what is left so the next start has nothing to read back.
-			if err := db.IndexPending(context.Background()); err != nil {
-				db.Logger.Error("index touches at close", "err", err)
-			}
-			return
-		case <-t.C:
-		}
-		if !db.keyTail.due(db.IndexBatch, db.IndexInterval) {
-			continue
-		}
-		if err := db.indexRound(ctx); err != nil && ctx.Err() == nil {
-			db.Logger.Error("index touches", "err", err)
-		}
-	}
-}
 
 // Settle loads every touch still in the journal into the touch log and
 // writes every waiting lookup key to the index.

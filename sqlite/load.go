@@ -31,25 +31,6 @@ type countKey struct {
 	verdict touchpoint.Verdict
 }
 
-func (db *DB) runLoader(ctx context.Context) {
-	defer db.wg.Done()
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if !db.touchTail.due(db.LoadBatch, db.LoadInterval) {
-			continue
-		}
-		if err := db.loadRound(ctx); err != nil && ctx.Err() == nil {
-			db.Logger.Error("load touches", "err", err)
-		}
-	}
-}
-
 // LoadPending moves every touch still in the journal into the touch log now.
 // The loader runs on its own; Close and tests call this to settle.
 func (db *DB) LoadPending(ctx context.Context) error {

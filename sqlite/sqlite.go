@@ -122,10 +122,14 @@ func (db *DB) Open() (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	db.cancel = cancel
-	db.wg.Add(3)
-	go db.runLoader(bg)
-	go db.runIndexer(bg)
-	go db.runCheckpointer(bg)
+	for _, j := range []job{
+		{"load touches", 50 * time.Millisecond, func() bool { return db.touchTail.due(db.LoadBatch, db.LoadInterval) }, db.loadRound},
+		{"index touches", 100 * time.Millisecond, func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, db.indexRound},
+		{"checkpoint", 200 * time.Millisecond, nil, db.checkpoint},
+	} {
+		db.wg.Add(1)
+		go db.runJob(bg, j)
+	}
 	return nil
 }
 
@@ -366,16 +370,17 @@ func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return s, nil
 }
 
-// runCheckpointer copies the WAL back into the database file in the
-// background, so commits never pay for it (SQLite's automatic checkpoint,
-// which runs inside a commit, is off on the write connection). Each round
-// has two phases: a passive checkpoint on a read connection copies what is
-// there while writes go on; then, with writers paused for the short rest, a
-// second one finishes the job, so the next write starts the WAL over instead
-// of letting it grow without end under continuous writes.
-func (db *DB) runCheckpointer(ctx context.Context) {
+// job is background work run every period while due says so.
+type job struct {
+	name   string
+	period time.Duration
+	due    func() bool // nil: always
+	run    func(context.Context) error
+}
+
+func (db *DB) runJob(ctx context.Context, j job) {
 	defer db.wg.Done()
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(j.period)
 	defer t.Stop()
 	for {
 		select {
@@ -383,12 +388,22 @@ func (db *DB) runCheckpointer(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := db.checkpoint(ctx); err != nil && ctx.Err() == nil {
-			db.Logger.Warn("checkpoint", "err", err)
+		if j.due != nil && !j.due() {
+			continue
+		}
+		if err := j.run(ctx); err != nil && ctx.Err() == nil {
+			db.Logger.Error(j.name, "err", err)
 		}
 	}
 }
 
+// checkpoint copies the WAL back into the database file in the background,
+// so commits never pay for it (SQLite's automatic checkpoint, which runs
+// inside a commit, is off on the write connection). It has two phases: a
+// passive checkpoint on a read connection copies what is there while writes
+// go on; then a second one on the write connection, where no write can run
+// meanwhile, finishes the short rest, so the next write starts the WAL over
+// instead of letting it grow without end under continuous writes.
 func (db *DB) checkpoint(ctx context.Context) error {
 	var busy, frames, done int64
 	if err := db.read.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done); err != nil {
@@ -397,7 +412,6 @@ func (db *DB) checkpoint(ctx context.Context) error {
 	if frames <= 0 {
 		return nil
 	}
-	// On the one write connection, no write can run meanwhile.
 	return db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
 }
 
