@@ -240,8 +240,10 @@ type TouchFilter struct {
 	PID      string
 	Kind     TouchKind
 	From, To time.Time // From inclusive, To exclusive
-	// DeviceID matches any device id of the touch in any form: the raw
-	// value, or its sha1 or md5 hex.
+	// DeviceID matches a device id of the touch: the raw value in any
+	// letter case, its sha1 hex, or a hash in the form the network sent it
+	// (touches are indexed by the sha1 of a raw id, so the md5 of an id
+	// that was sent raw does not find it).
 	DeviceID string
 	ClickID  string
 	// Before is the pagination cursor: only touches with a smaller id.

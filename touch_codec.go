@@ -42,7 +42,7 @@ var errBadTouchData = errors.New("touch data is malformed")
 func (t *Touch) AppendBinary(b []byte) []byte {
 	b = append(b, touchCodecVersion)
 	b = appendUint(b, tagKind, uint64(t.Kind))
-	b = appendInt(b, tagTime, t.Time.UnixNano())
+	b = appendTime(b, tagTime, t.Time)
 	b = appendStr(b, tagPID, t.PID)
 	b = appendBool(b, tagCustomSource, t.CustomSource)
 	for i, p := range StringParams {
@@ -118,8 +118,12 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 		case tag == tagKind:
 			t.Kind = TouchKind(uvarint(v))
 		case tag == tagTime:
-			x, _ := binary.Varint(v)
-			t.Time = time.Unix(0, x).UTC()
+			sec, w := binary.Varint(v)
+			if w <= 0 {
+				return errBadTouchData
+			}
+			nsec, _ := binary.Uvarint(v[w:])
+			t.Time = time.Unix(sec, int64(nsec%1e9)).UTC()
 		case tag == tagPID:
 			t.PID = string(v)
 		case tag == tagCustomSource:
@@ -203,6 +207,19 @@ func appendBool(b []byte, tag byte, v bool) []byte {
 		return b
 	}
 	return append(b, tag, 1, 1)
+}
+
+// appendTime writes Unix seconds and nanoseconds, which hold any time,
+// the zero time included.
+func appendTime(b []byte, tag byte, t time.Time) []byte {
+	sec, nsec := t.Unix(), uint64(t.Nanosecond())
+	ux := uint64(sec) << 1
+	if sec < 0 {
+		ux = ^ux
+	}
+	b = append(b, tag, byte(uvarintLen(ux)+uvarintLen(nsec)))
+	b = binary.AppendVarint(b, sec)
+	return binary.AppendUvarint(b, nsec)
 }
 
 func appendInt(b []byte, tag byte, x int64) []byte {

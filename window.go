@@ -31,12 +31,23 @@ func ParseWindow(s string) (Window, error) {
 	}
 	switch unit {
 	case 'h', 'H':
-		return Window(n) * Hour, nil
+		if n <= maxWindowHours {
+			return Window(n) * Hour, nil
+		}
 	case 'd', 'D':
-		return Window(n) * Day, nil
+		if n <= maxWindowHours/24 {
+			return Window(n) * Day, nil
+		}
+	}
+	if unit == 'h' || unit == 'H' || unit == 'd' || unit == 'D' {
+		return 0, Errorf(EINVALID, "window %q is longer than any window can be (%d days): want a whole number of hours or days, like 24h or 7d", s, maxWindowHours/24)
 	}
 	return 0, Errorf(EINVALID, "window %q: want a whole number of hours or days, like 24h or 7d", s)
 }
+
+// maxWindowHours bounds every window that is parsed (about 11 years, far
+// beyond the longest range, 24 months), so that no value can overflow.
+const maxWindowHours = 100_000
 
 // Duration returns w as a time.Duration.
 func (w Window) Duration() time.Duration { return time.Duration(w) }
@@ -69,7 +80,7 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		var hours uint32
-		if err := json.Unmarshal(b, &hours); err != nil {
+		if err := json.Unmarshal(b, &hours); err != nil || hours > maxWindowHours {
 			return Errorf(EINVALID, "window %s: want a string like \"24h\" or \"7d\"", b)
 		}
 		*w = Window(hours) * Hour
