@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -133,7 +132,3 @@ func nullMillis(v sql.NullInt64) *time.Time {
 	t := fromMillis(v.Int64)
 	return &t
 }
-
-var errNoRows = sql.ErrNoRows
-
-func isNoRows(err error) bool { return errors.Is(err, errNoRows) }
