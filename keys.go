@@ -119,7 +119,7 @@ func DeviceKeys(app, value string) []LookupKey {
 		return nil
 	}
 	var hashes []string
-	if isHex(v) && (len(v) == 40 || len(v) == 32) {
+	if IsHex(v) && (len(v) == 40 || len(v) == 32) {
 		hashes = append(hashes, strings.ToLower(v))
 	}
 	for _, form := range []string{strings.ToLower(v), strings.ToUpper(v), v} {
@@ -148,7 +148,7 @@ func (t *Touch) HasDeviceID(value string) bool {
 		want[sha1Hex(form)] = true
 		want[md5Hex(form)] = true
 	}
-	if isHex(v) {
+	if IsHex(v) {
 		want[strings.ToLower(v)] = true
 	}
 	for _, id := range t.Device {
@@ -166,7 +166,8 @@ func (t *Touch) HasDeviceID(value string) bool {
 	return false
 }
 
-func isHex(s string) bool {
+// IsHex reports whether s is a non-empty string of hex digits.
+func IsHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {

@@ -134,7 +134,7 @@ type Param struct {
 }
 
 // Note records that a value was dropped, and why.
-func (t *Touch) Note(format string) { t.Notes = append(t.Notes, format) }
+func (t *Touch) Note(msg string) { t.Notes = append(t.Notes, msg) }
 
 // Touch ids carry the time they were given in their upper bits: id =
 // unix milliseconds << TouchIDSeqBits | a sequence number. Ids are strictly

@@ -93,15 +93,8 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 || b[0] != touchCodecVersion {
 		return errBadTouchData
 	}
-	b = b[1:]
-	for len(b) > 0 {
-		tag := b[0]
-		n, w := binary.Uvarint(b[1:])
-		if w <= 0 || uint64(len(b)-1-w) < n {
-			return errBadTouchData
-		}
-		v := b[1+w : 1+w+int(n)]
-		b = b[1+w+int(n):]
+	var ferr error
+	err := eachField(b[1:], func(tag byte, v []byte) bool {
 		switch {
 		case tag >= tagStringParam0 && int(tag) < tagStringParam0+len(StringParams):
 			*StringParams[tag-tagStringParam0].Field(&t.Params) = string(v)
@@ -120,7 +113,8 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 		case tag == tagTime:
 			sec, w := binary.Varint(v)
 			if w <= 0 {
-				return errBadTouchData
+				ferr = errBadTouchData
+				return false
 			}
 			nsec, _ := binary.Uvarint(v[w:])
 			t.Time = time.Unix(sec, int64(nsec%1e9)).UTC()
@@ -159,12 +153,52 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 		case tag == tagExtra:
 			kl, w := binary.Uvarint(v)
 			if w <= 0 || uint64(len(v)-w) < kl {
-				return errBadTouchData
+				ferr = errBadTouchData
+				return false
 			}
 			t.Extra = append(t.Extra, Param{Key: string(v[w : w+int(kl)]), Value: string(v[w+int(kl):])})
 		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+// eachField calls fn with the tag and value of every field of a stored
+// touch after the version byte, until fn returns false.
+func eachField(b []byte, fn func(tag byte, v []byte) bool) error {
+	for len(b) > 0 {
+		tag := b[0]
+		n, w := binary.Uvarint(b[1:])
+		if w <= 0 || uint64(len(b)-1-w) < n {
+			return errBadTouchData
+		}
+		v := b[1+w : 1+w+int(n)]
+		b = b[1+w+int(n):]
+		if !fn(tag, v) {
+			return nil
+		}
 	}
 	return nil
+}
+
+// StoredVerdict reads only the signature verdict of a stored touch, without
+// decoding the rest; VerdictUnchecked when it has none or cannot be read.
+func StoredVerdict(b []byte) Verdict {
+	v := VerdictUnchecked
+	if len(b) == 0 || b[0] != touchCodecVersion {
+		return v
+	}
+	eachField(b[1:], func(tag byte, val []byte) bool {
+		if tag == tagVerdict {
+			v = Verdict(uvarint(val))
+			return false
+		}
+		return true
+	})
+	return v
 }
 
 func uvarint(b []byte) uint64 {

@@ -364,7 +364,7 @@ func setDevice(t *touchpoint.Touch, typ, form int, k, v string) {
 		if form == 2 {
 			want = 32
 		}
-		if len(v) != want || !isHex(v) {
+		if len(v) != want || !touchpoint.IsHex(v) {
 			t.Note(k + " dropped: not a " + strconv.Itoa(want) + "-digit hex hash")
 			return
 		}
@@ -374,16 +374,6 @@ func setDevice(t *touchpoint.Touch, typ, form int, k, v string) {
 			id.MD5 = strings.ToLower(v)
 		}
 	}
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // isUnreplacedMacro spots placeholders such as {gaid}, __IDFA__, ${gaid},

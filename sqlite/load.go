@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -139,8 +140,12 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 		for _, tt := range chunk[r.i:r.j] {
 			data = binary.AppendUvarint(data, uint64(len(tt.rec)))
 			data = append(data, tt.rec...)
-			if v, pid, at := signingFacts(tt.rec); v != touchpoint.VerdictUnchecked {
-				counts[countKey{tt.app, pid, at.Truncate(time.Hour).Unix(), v}]++
+			if touchpoint.StoredVerdict(tt.rec) != touchpoint.VerdictUnchecked {
+				var t touchpoint.Touch
+				if err := t.UnmarshalBinary(tt.rec); err != nil {
+					return fmt.Errorf("touch %d: %w", tt.id, err)
+				}
+				counts[countKey{tt.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
 			}
 		}
 		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, chunk[r.i].id, chunk[r.j-1].id, r.app, data); err != nil {
@@ -157,17 +162,6 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 		return err
 	}
 	return tx.Commit()
-}
-
-// signingFacts reads the verdict, pid and time of a stored touch. A touch
-// that cannot be read counts as unchecked (it was written by this code, so
-// that does not happen).
-func signingFacts(rec []byte) (touchpoint.Verdict, string, time.Time) {
-	var t touchpoint.Touch
-	if err := t.UnmarshalBinary(rec); err != nil {
-		return touchpoint.VerdictUnchecked, "", time.Time{}
-	}
-	return t.Verdict, t.PID, t.Time
 }
 
 func readMeta(ctx context.Context, q querier, key string) (int64, error) {
