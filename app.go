@@ -81,14 +81,58 @@ func (w Windows) Validate() error {
 
 // App is one store app on one platform, keyed by its store id.
 type App struct {
-	ID        string    `json:"app_id"` // com.example.game (Android) or id123456789 (iOS)
-	Platform  Platform  `json:"platform"`
-	Name      string    `json:"name"`
-	StoreURL  string    `json:"store_url"`
-	DevKey    string    `json:"dev_key"` // authenticates the SDK and S2S calls; generated
-	Windows   Windows   `json:"windows"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID       string   `json:"app_id"` // com.example.game (Android) or id123456789 (iOS)
+	Platform Platform `json:"platform"`
+	Name     string   `json:"name"`
+	StoreURL string   `json:"store_url"`
+	DevKey   string   `json:"dev_key"` // authenticates the SDK and S2S calls; generated
+	Windows  Windows  `json:"windows"`
+	// MinCTIT is the click-to-install time floor in seconds: an install
+	// that came sooner after its click is rejected (ctit_anomalies). 0
+	// turns the check off. Default 10.
+	MinCTIT int `json:"min_ctit_seconds"`
+	// TestMode apps have a clock of their own, TestClock, that stands
+	// still until an admin sets or advances it (like Stripe's test
+	// clocks): every time the server stamps or judges for the app reads
+	// it. Production apps (the default) use the real clock. Set at
+	// creation only.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// Default and largest click-to-install time floor, in seconds.
+const (
+	DefaultMinCTIT = 10
+	MaxMinCTIT     = 3600
+)
+
+// Now returns the app's time: its test clock in test mode, else real().
+func (a *App) Now(real func() time.Time) time.Time {
+	if a.TestMode && a.TestClock != nil {
+		return *a.TestClock
+	}
+	return real().UTC()
+}
+
+// MaxTestClockStep bounds one move of a test clock (ours), so that a typo
+// cannot send an app's clock years ahead.
+const MaxTestClockStep = 3 * 365 * 24 * time.Hour
+
+// NextTestClock checks a move of an app's test clock to t: it must be a
+// test-mode app, and test clocks only move forward.
+func (a *App) NextTestClock(t time.Time) error {
+	if !a.TestMode || a.TestClock == nil {
+		return Errorf(EINVALID, "app %s is not in test mode: only apps created with test_mode have a clock to move", a.ID)
+	}
+	if t.Before(*a.TestClock) {
+		return Errorf(EINVALID, "test clocks only move forward: %s is before the clock's %s", t.Format(time.RFC3339Nano), a.TestClock.Format(time.RFC3339Nano))
+	}
+	if t.Sub(*a.TestClock) > MaxTestClockStep {
+		return Errorf(EINVALID, "a test clock moves at most %d days at a time", int(MaxTestClockStep/(24*time.Hour)))
+	}
+	return nil
 }
 
 var (
@@ -146,6 +190,9 @@ func (a *App) Validate() error {
 	if err := ValidateHTTPURL("store_url", a.StoreURL); err != nil {
 		return err
 	}
+	if a.MinCTIT < 0 || a.MinCTIT > MaxMinCTIT {
+		return Errorf(EINVALID, "min_ctit_seconds %d is out of range: it must be between 0 (off) and %d", a.MinCTIT, MaxMinCTIT)
+	}
 	return a.Windows.Validate()
 }
 
@@ -155,6 +202,7 @@ type AppUpdate struct {
 	Name     *string       `json:"name"`
 	StoreURL *string       `json:"store_url"`
 	Windows  WindowsUpdate `json:"windows"`
+	MinCTIT  *int          `json:"min_ctit_seconds"`
 }
 
 // WindowsUpdate changes some of an app's windows; nil fields are left as they are.
@@ -190,6 +238,9 @@ func (u AppUpdate) Apply(a App) App {
 		a.StoreURL = *u.StoreURL
 	}
 	a.Windows = u.Windows.Apply(a.Windows)
+	if u.MinCTIT != nil {
+		a.MinCTIT = *u.MinCTIT
+	}
 	return a
 }
 
@@ -205,4 +256,7 @@ type AppStore interface {
 	// UpdateApp applies upd, validates the result and stores it.
 	// ENOTFOUND, EINVALID.
 	UpdateApp(ctx context.Context, id string, upd AppUpdate) (*App, error)
+	// SetTestClock moves a test-mode app's clock to t (see
+	// App.NextTestClock). ENOTFOUND, EINVALID.
+	SetTestClock(ctx context.Context, id string, t time.Time) (*App, error)
 }

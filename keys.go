@@ -139,28 +139,65 @@ func DeviceKeys(app, value string) []LookupKey {
 // HasDeviceID reports whether any device id of the touch is value, raw or
 // in a hashed form (compared as DeviceKeys describes).
 func (t *Touch) HasDeviceID(value string) bool {
+	m := NewIDMatcher(value)
+	return m.Matches(t)
+}
+
+// IDMatcher finds a device id in touches: it holds the value's hashes,
+// computed once, for matching many touches.
+type IDMatcher struct {
+	value  string
+	hashes map[string]bool // lower-case hex sha1 and md5 of the value's forms
+	isHash bool            // the value is itself a sha1 or md5 hex
+}
+
+// NewIDMatcher returns a matcher of value.
+func NewIDMatcher(value string) IDMatcher {
 	v := strings.TrimSpace(value)
+	m := IDMatcher{value: v, hashes: make(map[string]bool, 6)}
 	if v == "" {
+		return m
+	}
+	for _, form := range []string{strings.ToLower(v), strings.ToUpper(v), v} {
+		m.hashes[sha1Hex(form)] = true
+		m.hashes[md5Hex(form)] = true
+	}
+	m.isHash = IsHex(v) && (len(v) == 40 || len(v) == 32)
+	return m
+}
+
+// Matches reports whether any device id of the touch is the matcher's
+// value, raw or hashed.
+func (m *IDMatcher) Matches(t *Touch) bool {
+	if m.value == "" {
 		return false
 	}
-	want := map[string]bool{}
-	for _, form := range []string{strings.ToLower(v), strings.ToUpper(v), v} {
-		want[sha1Hex(form)] = true
-		want[md5Hex(form)] = true
-	}
-	if IsHex(v) {
-		want[strings.ToLower(v)] = true
-	}
 	for _, id := range t.Device {
-		if id.Raw != "" && strings.EqualFold(id.Raw, v) {
-			return true
+		if id.IsZero() {
+			continue
 		}
-		f := id.Forms()
-		if (f.SHA1 != "" && want[strings.ToLower(f.SHA1)]) || (f.MD5 != "" && want[strings.ToLower(f.MD5)]) {
-			return true
+		if id.Raw != "" {
+			if strings.EqualFold(id.Raw, m.value) {
+				return true
+			}
+			// The value may be a hash of this raw id.
+			if m.isHash {
+				v := strings.ToLower(m.value)
+				for _, form := range []string{id.Raw, strings.ToLower(id.Raw)} {
+					if sha1Hex(form) == v || md5Hex(form) == v {
+						return true
+					}
+				}
+			}
 		}
-		if id.Raw != "" && (want[sha1Hex(strings.ToLower(id.Raw))] || want[md5Hex(strings.ToLower(id.Raw))]) {
-			return true
+		for _, h := range []string{id.SHA1, id.MD5} {
+			if h == "" {
+				continue
+			}
+			h = strings.ToLower(h)
+			if m.hashes[h] || m.isHash && h == strings.ToLower(m.value) {
+				return true
+			}
 		}
 	}
 	return false
@@ -175,4 +212,45 @@ func IsHex(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// keyIdentity is the kind of key devices are found by (not touches).
+const keyIdentity = 'u'
+
+// IdentityKey is the key a device is found by from one of its ids: the id
+// type and the lower-cased raw id.
+func IdentityKey(app string, typ DeviceIDType, raw string) LookupKey {
+	var b [160]byte
+	v := append(b[:0], DeviceIDParams[typ]...)
+	v = append(v, '=')
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		v = append(v, c)
+	}
+	return lookupKey(app, keyIdentity, string(v))
+}
+
+// IdentityKeys returns the keys of a device's ids (IdentityIDTypes).
+func IdentityKeys(app string, ids DeviceIDs) []LookupKey {
+	var keys []LookupKey
+	for _, typ := range IdentityIDTypes {
+		if raw := ids[typ].Raw; raw != "" {
+			keys = append(keys, IdentityKey(app, typ, raw))
+		}
+	}
+	return keys
+}
+
+// SameDevice reports whether two sets of raw ids share one of the
+// IdentityIDTypes (case-insensitively).
+func SameDevice(a, b DeviceIDs) bool {
+	for _, typ := range IdentityIDTypes {
+		if a[typ].Raw != "" && strings.EqualFold(a[typ].Raw, b[typ].Raw) {
+			return true
+		}
+	}
+	return false
 }

@@ -46,9 +46,13 @@ type Partner struct {
 	AllowIPUA bool `json:"allow_ip_ua"`
 	// Restricted marks a self-reporting network (SRN): no postbacks, and its
 	// installs are shared with analytics as organic.
-	Restricted bool      `json:"restricted"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	Restricted bool `json:"restricted"`
+	// DailyClickCap, when above zero, is the most clicks of this partner
+	// that can be attributed per UTC day; later clicks are recorded but
+	// flagged over the cap (click_flood) and never win.
+	DailyClickCap int64     `json:"daily_click_cap"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // ValidatePID checks a media source name: present, at most 150 characters.
@@ -75,6 +79,9 @@ func (p *Partner) Validate() error {
 	}
 	if err := p.ViewThroughLookback.Within("view_through_lookback", MinViewThroughLookback, MaxViewThroughLookback); err != nil {
 		return err
+	}
+	if p.DailyClickCap < 0 {
+		return Errorf(EINVALID, "daily_click_cap %d: want 0 (no cap) or more", p.DailyClickCap)
 	}
 	return p.ProbabilisticWindow.Within("probabilistic_window", MinProbabilisticWindow, MaxProbabilisticWindow)
 }
@@ -103,6 +110,7 @@ type PartnerUpdate struct {
 	ProbabilisticWindow *Window      `json:"probabilistic_window"`
 	AllowIPUA           *bool        `json:"allow_ip_ua"`
 	Restricted          *bool        `json:"restricted"`
+	DailyClickCap       *int64       `json:"daily_click_cap"`
 }
 
 // Apply returns a copy of p with the update applied.
@@ -124,6 +132,9 @@ func (u PartnerUpdate) Apply(p Partner) Partner {
 	}
 	if u.Restricted != nil {
 		p.Restricted = *u.Restricted
+	}
+	if u.DailyClickCap != nil {
+		p.DailyClickCap = *u.DailyClickCap
 	}
 	return p
 }

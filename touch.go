@@ -123,6 +123,9 @@ type Touch struct {
 	// Rejected touches (signing enabled and a verdict other than valid) are
 	// kept for reports but are never attributable.
 	Rejected bool `json:"rejected"`
+	// OverCap touches came after their partner's daily click cap was
+	// reached (AppsFlyer's click_flood): recorded, never attributable.
+	OverCap bool `json:"over_cap,omitempty"`
 	// Notes say which values were dropped and why.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -32,6 +32,7 @@ const (
 	tagRejected     = 79
 	tagNote         = 80
 	tagExtra        = 81
+	tagOverCap      = 82
 	tagDevice0      = 96 // 96 + type*3 + form (raw, sha1, md5)
 )
 
@@ -72,6 +73,7 @@ func (t *Touch) AppendBinary(b []byte) []byte {
 	b = appendStr(b, tagLanguage, t.Language)
 	b = appendUint(b, tagVerdict, uint64(t.Verdict))
 	b = appendBool(b, tagRejected, t.Rejected)
+	b = appendBool(b, tagOverCap, t.OverCap)
 	for _, n := range t.Notes {
 		b = append(b, tagNote)
 		b = binary.AppendUvarint(b, uint64(len(n)))
@@ -148,6 +150,8 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 			t.Verdict = Verdict(uvarint(v))
 		case tag == tagRejected:
 			t.Rejected = uvarint(v) == 1
+		case tag == tagOverCap:
+			t.OverCap = uvarint(v) == 1
 		case tag == tagNote:
 			t.Notes = append(t.Notes, string(v))
 		case tag == tagExtra:

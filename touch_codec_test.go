@@ -44,6 +44,7 @@ func fullTouch() *touchpoint.Touch {
 		Language: "fr-FR",
 		Verdict:  touchpoint.VerdictClickExpired,
 		Rejected: true,
+		OverCap:  true,
 		Notes:    []string{"af_sub1 dropped: too long", "", "af_r dropped: \"ftp://x\" is not http"},
 	}
 	for i, p := range touchpoint.StringParams {
@@ -149,7 +150,9 @@ func TestTouchCodecRoundTrip(t *testing.T) {
 			"Year1":            func(t *touchpoint.Touch) { t.Time = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC) },
 			"Click":            func(t *touchpoint.Touch) { t.Kind = touchpoint.Click },
 			"EveryVerdict":     func(t *touchpoint.Touch) { t.Verdict = touchpoint.VerdictNoActiveSecrets },
-			"FalseBools":       func(t *touchpoint.Touch) { t.CustomSource, t.Rejected, t.Params.Retargeting = false, false, false },
+			"FalseBools": func(t *touchpoint.Touch) {
+				t.CustomSource, t.Rejected, t.OverCap, t.Params.Retargeting = false, false, false, false
+			},
 			"NoWindows": func(t *touchpoint.Touch) {
 				t.Params.ClickLookback, t.Params.ViewThroughLookback, t.Params.ReengagementWindow = 0, 0, 0
 			},

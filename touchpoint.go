@@ -10,4 +10,5 @@ type Store interface {
 	AppStore
 	PartnerStore
 	TouchStore
+	InstallStore
 }

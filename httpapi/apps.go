@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -11,6 +12,7 @@ func (s *Server) registerAppRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/apps", s.handleAppList)
 	s.handleAdmin(mux, "GET /api/v1/apps/{app_id}", s.handleAppGet)
 	s.handleAdmin(mux, "PATCH /api/v1/apps/{app_id}", s.handleAppUpdate)
+	s.handleAdmin(mux, "POST /api/v1/apps/{app_id}/test_clock", s.handleTestClock)
 }
 
 // AppCreate is the body of POST /api/v1/apps. Unset windows take
@@ -21,6 +23,11 @@ type AppCreate struct {
 	Name     string                   `json:"name"`
 	StoreURL string                   `json:"store_url"`
 	Windows  touchpoint.WindowsUpdate `json:"windows"`
+	MinCTIT  *int                     `json:"min_ctit_seconds"`
+	// TestMode gives the app a test clock, starting at TestClock (default:
+	// now) and standing still until moved.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock"`
 }
 
 // POST /api/v1/apps
@@ -31,7 +38,21 @@ func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := &touchpoint.App{ID: req.ID, Platform: req.Platform, Name: req.Name, StoreURL: req.StoreURL,
-		Windows: req.Windows.Apply(touchpoint.DefaultWindows())}
+		Windows: req.Windows.Apply(touchpoint.DefaultWindows()), MinCTIT: touchpoint.DefaultMinCTIT, TestMode: req.TestMode}
+	if req.MinCTIT != nil {
+		a.MinCTIT = *req.MinCTIT
+	}
+	if req.TestClock != nil && !req.TestMode {
+		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "test_clock is only for apps with test_mode true"))
+		return
+	}
+	if req.TestMode {
+		t := s.Now().UTC().Truncate(time.Millisecond)
+		if req.TestClock != nil {
+			t = req.TestClock.UTC().Truncate(time.Millisecond)
+		}
+		a.TestClock = &t
+	}
 	if a.StoreURL == "" && touchpoint.ValidateAppID(a.Platform, a.ID) == nil {
 		a.StoreURL = touchpoint.DefaultStoreURL(a.Platform, a.ID)
 	}
@@ -80,4 +101,65 @@ func (s *Server) handleAppUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.changed(r)
 	writeJSON(w, http.StatusOK, a)
+}
+
+// TestClockMove is the body of POST /api/v1/apps/{app_id}/test_clock: set
+// the clock to Time, or advance it by Advance ("8d", "36h", or a Go
+// duration such as "90m" or "30s").
+type TestClockMove struct {
+	Time    *time.Time `json:"time"`
+	Advance string     `json:"advance"`
+}
+
+// POST /api/v1/apps/{app_id}/test_clock
+func (s *Server) handleTestClock(w http.ResponseWriter, r *http.Request) {
+	var req TestClockMove
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if (req.Time == nil) == (req.Advance == "") {
+		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "send either time (RFC 3339) or advance (like \"8d\", \"36h\" or \"90s\")"))
+		return
+	}
+	app, err := s.Store.FindApp(r.Context(), r.PathValue("app_id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var to time.Time
+	if req.Time != nil {
+		to = req.Time.UTC()
+	} else {
+		d, err := parseStep(req.Advance)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if app.TestClock == nil {
+			writeError(w, r, app.NextTestClock(time.Time{}))
+			return
+		}
+		to = app.TestClock.Add(d)
+	}
+	a, err := s.Store.SetTestClock(r.Context(), app.ID, to.Truncate(time.Millisecond))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.changed(r)
+	writeJSON(w, http.StatusOK, a)
+}
+
+// parseStep reads a test clock step: a window ("8d", "36h") or a positive Go
+// duration ("90m", "1h30m", "45s").
+func parseStep(s string) (time.Duration, error) {
+	if w, err := touchpoint.ParseWindow(s); err == nil {
+		return w.Duration(), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, touchpoint.Errorf(touchpoint.EINVALID, "advance %q: want a positive length like \"8d\", \"36h\", \"90m\" or \"30s\"", s)
+	}
+	return d, nil
 }

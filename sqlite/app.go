@@ -11,7 +11,7 @@ import (
 var _ touchpoint.AppStore = (*DB)(nil)
 
 const appColumns = `id, platform, name, store_url, dev_key, click_lookback, view_through_lookback,
-	probabilistic_window, reattribution_window, reengagement_window, created_at, updated_at`
+	probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
 
 // CreateApp stores a new app with a fresh dev key.
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
@@ -22,10 +22,19 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	a.DevKey = touchpoint.RandomString(22)
 	a.CreatedAt, a.UpdatedAt = now, now
 	w := a.Windows
+	var clock sql.NullInt64
+	if a.TestMode {
+		if a.TestClock == nil {
+			a.TestClock = &now
+		}
+		clock = sql.NullInt64{Int64: a.TestClock.UnixMilli(), Valid: true}
+	} else {
+		a.TestClock = nil
+	}
 	res, err := db.write.ExecContext(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, hours(w.ClickLookback), hours(w.ViewThroughLookback),
-		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), now.UnixMilli(), now.UnixMilli())
+		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
 	} else if err != nil {
@@ -37,8 +46,63 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	}
 	db.mu.Lock()
 	db.apps[a.ID] = seq
+	if a.TestClock != nil {
+		db.clocks[a.ID] = *a.TestClock
+	}
 	db.mu.Unlock()
 	return nil
+}
+
+// SetTestClock moves a test-mode app's clock.
+func (db *DB) SetTestClock(ctx context.Context, id string, t time.Time) (*touchpoint.App, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	apps, err := findApps(ctx, tx, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(apps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
+	}
+	a := apps[0]
+	t = t.UTC().Truncate(time.Millisecond)
+	if err := a.NextTestClock(t); err != nil {
+		return nil, err
+	}
+	a.TestClock = &t
+	if _, err := tx.ExecContext(ctx, `/* DB.SetTestClock */ UPDATE apps SET test_clock = ? WHERE id = ?`, t.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	db.clocks[id] = t
+	db.mu.Unlock()
+	return a, nil
+}
+
+// appNow is the time of an app: its test clock, or the store's clock.
+func (db *DB) appNow(id string) time.Time {
+	db.mu.RLock()
+	t, ok := db.clocks[id]
+	db.mu.RUnlock()
+	if ok {
+		return t
+	}
+	return db.now()
+}
+
+// isTestApp reports whether an app has a test clock. Its touches' ids do
+// not follow their times (ids follow the real clock), so reads of its
+// touches do not narrow by id.
+func (db *DB) isTestApp(id string) bool {
+	db.mu.RLock()
+	_, ok := db.clocks[id]
+	db.mu.RUnlock()
+	return ok
 }
 
 // FindApp returns an app by store id.
@@ -78,9 +142,9 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 	w := a.Windows
 	if _, err := tx.ExecContext(ctx, `/* DB.UpdateApp */ UPDATE apps SET name = ?, store_url = ?, click_lookback = ?,
 		view_through_lookback = ?, probabilistic_window = ?, reattribution_window = ?, reengagement_window = ?,
-		updated_at = ? WHERE id = ?`,
+		min_ctit = ?, updated_at = ? WHERE id = ?`,
 		a.Name, a.StoreURL, hours(w.ClickLookback), hours(w.ViewThroughLookback), hours(w.ProbabilisticWindow),
-		hours(w.Reattribution), hours(w.Reengagement), a.UpdatedAt.UnixMilli(), id); err != nil {
+		hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, a.UpdatedAt.UnixMilli(), id); err != nil {
 		return nil, err
 	}
 	return &a, tx.Commit()
@@ -103,10 +167,13 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 	for rows.Next() {
 		var a touchpoint.App
 		var click, view, prob, reatt, reeng, created, updated int64
+		var clock sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &a.DevKey, &click, &view, &prob, &reatt, &reeng,
-			&created, &updated); err != nil {
+			&a.MinCTIT, &clock, &created, &updated); err != nil {
 			return nil, err
 		}
+		a.TestClock = nullMillis(clock)
+		a.TestMode = a.TestClock != nil
 		a.Windows = touchpoint.Windows{
 			ClickLookback:       fromHours(click),
 			ViewThroughLookback: fromHours(view),

@@ -123,6 +123,10 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 			break
 		}
 	}
+	var reportStmt *sql.Stmt
+	if err == nil {
+		reportStmt, err = db.stmt(ctx, qReport)
+	}
 	db.stmtMu.Unlock()
 	if err != nil {
 		return err
@@ -134,19 +138,21 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 	}
 	defer tx.Rollback()
 	counts := map[countKey]int64{}
+	report := reportDeltas{}
 	var data []byte
 	for n, r := range rows {
 		data = data[:0]
 		for _, tt := range chunk[r.i:r.j] {
 			data = binary.AppendUvarint(data, uint64(len(tt.rec)))
 			data = append(data, tt.rec...)
-			if touchpoint.StoredVerdict(tt.rec) != touchpoint.VerdictUnchecked {
-				var t touchpoint.Touch
-				if err := t.UnmarshalBinary(tt.rec); err != nil {
-					return fmt.Errorf("touch %d: %w", tt.id, err)
-				}
+			var t touchpoint.Touch
+			if err := t.UnmarshalBinary(tt.rec); err != nil {
+				return fmt.Errorf("touch %d: %w", tt.id, err)
+			}
+			if t.Verdict != touchpoint.VerdictUnchecked {
 				counts[countKey{tt.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
 			}
+			report.add(tt.app, touchpoint.TouchDeltas(&t))
 		}
 		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, chunk[r.i].id, chunk[r.j-1].id, r.app, data); err != nil {
 			return err
@@ -157,6 +163,9 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n`, k.app, k.pid, k.hour, int64(k.verdict), n); err != nil {
 			return err
 		}
+	}
+	if err := report.write(ctx, tx.StmtContext(ctx, reportStmt)); err != nil {
+		return err
 	}
 	if err := writeMeta(ctx, tx, loadedKey, chunk[len(chunk)-1].id); err != nil {
 		return err

@@ -11,7 +11,7 @@ import (
 var _ touchpoint.PartnerStore = (*DB)(nil)
 
 const partnerColumns = `a.id, p.pid, p.click_signing, p.click_lookback, p.view_through_lookback, p.probabilistic_window,
-	p.allow_ip_ua, p.restricted, p.created_at, p.updated_at`
+	p.allow_ip_ua, p.restricted, p.daily_click_cap, p.created_at, p.updated_at`
 
 // CreatePartner stores a partner of an app.
 func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
@@ -40,10 +40,10 @@ func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
 	now := db.now()
 	p.CreatedAt, p.UpdatedAt = now, now
 	_, err = tx.ExecContext(ctx, `/* DB.CreatePartner */ INSERT INTO partners (app_seq, pid, click_signing, click_lookback,
-		view_through_lookback, probabilistic_window, allow_ip_ua, restricted, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		view_through_lookback, probabilistic_window, allow_ip_ua, restricted, daily_click_cap, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, p.PID, p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
-		p.AllowIPUA, p.Restricted, now.UnixMilli(), now.UnixMilli())
+		p.AllowIPUA, p.Restricted, p.DailyClickCap, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "partner %s of app %s exists already", p.PID, p.AppID)
 	} else if err != nil {
@@ -85,16 +85,16 @@ func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoi
 		if err != nil {
 			return nil, err
 		}
-		if !anyActive(secrets, db.now()) {
+		if !anyActive(secrets, db.appNow(appID)) {
 			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "click signing cannot be enabled: partner %s has no active secret", pid)
 		}
 	}
 	p.UpdatedAt = db.now()
 	if _, err := tx.ExecContext(ctx, `/* DB.UpdatePartner */ UPDATE partners SET click_signing = ?, click_lookback = ?,
-		view_through_lookback = ?, probabilistic_window = ?, allow_ip_ua = ?, restricted = ?, updated_at = ?
+		view_through_lookback = ?, probabilistic_window = ?, allow_ip_ua = ?, restricted = ?, daily_click_cap = ?, updated_at = ?
 		WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
 		p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
-		p.AllowIPUA, p.Restricted, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
+		p.AllowIPUA, p.Restricted, p.DailyClickCap, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
 		return nil, err
 	}
 	return &p, tx.Commit()
@@ -132,7 +132,7 @@ func (db *DB) CreateSecret(ctx context.Context, appID, pid string, ttl time.Dura
 	if err != nil {
 		return nil, err
 	}
-	now := db.now()
+	now := db.appNow(appID)
 	active := 0
 	for _, s := range secrets {
 		if s.Active(now) {
@@ -170,7 +170,7 @@ func (db *DB) ListSecrets(ctx context.Context, appID, pid string) ([]*touchpoint
 func (db *DB) RevokeSecret(ctx context.Context, appID, pid, id string) error {
 	res, err := db.write.ExecContext(ctx, `/* DB.RevokeSecret */ UPDATE signing_secrets SET revoked_at = coalesce(revoked_at, ?)
 		WHERE id = ? AND app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
-		db.now().UnixMilli(), id, appID, pid)
+		db.appNow(appID).UnixMilli(), id, appID, pid)
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func findPartners(ctx context.Context, q querier, where string, args ...any) ([]
 		var p touchpoint.Partner
 		var click, view, prob, created, updated int64
 		if err := rows.Scan(&p.AppID, &p.PID, &p.ClickSigning, &click, &view, &prob, &p.AllowIPUA, &p.Restricted,
-			&created, &updated); err != nil {
+			&p.DailyClickCap, &created, &updated); err != nil {
 			return nil, err
 		}
 		p.ClickLookback, p.ViewThroughLookback, p.ProbabilisticWindow = fromHours(click), fromHours(view), fromHours(prob)

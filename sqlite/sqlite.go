@@ -59,7 +59,8 @@ type DB struct {
 	loadMu  sync.Mutex // one load round at a time
 
 	mu     sync.RWMutex
-	apps   map[string]int64 // app id → seq
+	apps   map[string]int64     // app id → seq
+	clocks map[string]time.Time // test clocks of test-mode apps
 	weeks  map[int]bool     // touch partitions that exist
 	purged int              // weeks below this were purged
 
@@ -225,18 +226,23 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 // not in the tables yet back into the tails.
 func (db *DB) load(ctx context.Context) error {
 	db.apps = make(map[string]int64)
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, id FROM apps`)
+	db.clocks = make(map[string]time.Time)
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, id, test_clock FROM apps`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
 		var seq int64
 		var id string
-		if err := rows.Scan(&seq, &id); err != nil {
+		var clock sql.NullInt64
+		if err := rows.Scan(&seq, &id, &clock); err != nil {
 			rows.Close()
 			return err
 		}
 		db.apps[id] = seq
+		if clock.Valid {
+			db.clocks[id] = fromMillis(clock.Int64)
+		}
 	}
 	if err := rows.Close(); err != nil {
 		return err

@@ -1,0 +1,534 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.InstallStore = (*DB)(nil)
+
+// Statements of the launch and conversion writes, prepared on the write
+// connection before their transaction opens (the one connection is busy
+// while it is open).
+const (
+	qLaunchKey    = `/* WriteLaunches */ SELECT install_id FROM launch_keys WHERE app_seq = ? AND key = ?`
+	qDeviceVer    = `/* WriteLaunches */ SELECT launches FROM devices WHERE app_seq = ? AND id = ?`
+	qDeviceByKey  = `/* WriteLaunches */ SELECT device_id FROM device_keys WHERE k = ? AND app_seq = ?`
+	qDeviceData   = `/* WriteLaunches */ SELECT data FROM devices WHERE app_seq = ? AND id = ?`
+	qInsertInst   = `/* WriteLaunches */ INSERT INTO installs (app_seq, device_id, data) VALUES (?, ?, ?)`
+	qUpdateInst   = `/* WriteLaunches */ UPDATE installs SET data = ? WHERE id = ?`
+	qInsertKey    = `/* WriteLaunches */ INSERT INTO launch_keys (app_seq, key, install_id) VALUES (?, ?, ?)`
+	qUpsertDevice = `/* WriteLaunches */ INSERT INTO devices (app_seq, id, launches, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO UPDATE SET launches = excluded.launches, data = excluded.data`
+	qInsertDevKey = `/* WriteLaunches */ INSERT OR IGNORE INTO device_keys (k, app_seq, device_id) VALUES (?, ?, ?)`
+	qInsertConv   = `/* WriteConversions */ INSERT INTO conversions (app_seq, device_id, event_id, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`
+	qConvByEvent = `/* WriteConversions */ SELECT id FROM conversions WHERE app_seq = ? AND device_id = ? AND event_id = ?`
+	qReport      = `/* report */ INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id,
+		metric, currency, n, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount`
+)
+
+// prepare returns statements prepared on the write connection. Call it
+// before opening a write transaction.
+func (db *DB) prepare(ctx context.Context, queries ...string) (map[string]*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	out := make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		s, err := db.stmt(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[q] = s
+	}
+	return out, nil
+}
+
+// FindDeviceByIDs returns the device of an app that carries one of the ids
+// (IdentityIDTypes), the most recently launched if several do.
+func (db *DB) FindDeviceByIDs(ctx context.Context, app string, ids touchpoint.DeviceIDs) (*touchpoint.Device, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	keys := touchpoint.IdentityKeys(app, ids)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(keys)+1)
+	for _, k := range keys {
+		args = append(args, int64(k))
+	}
+	args = append(args, seq)
+	rows, err := db.read.QueryContext(ctx, `/* DB.FindDeviceByIDs */ SELECT DISTINCT d.data FROM device_keys k
+		JOIN devices d ON d.app_seq = k.app_seq AND d.id = k.device_id
+		WHERE k.k IN (`+inList(len(keys))+`) AND k.app_seq = ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var best *touchpoint.Device
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		d, err := decodeDevice(data)
+		if err != nil {
+			return nil, err
+		}
+		if touchpoint.SameDevice(d.IDs, ids) && (best == nil || d.LastLaunch.After(best.LastLaunch)) {
+			best = d
+		}
+	}
+	return best, rows.Err()
+}
+
+// FindDevice returns a device by our id.
+func (db *DB) FindDevice(ctx context.Context, app, id string) (*touchpoint.Device, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	err = db.read.QueryRowContext(ctx, `/* DB.FindDevice */ SELECT data FROM devices WHERE app_seq = ? AND id = ?`, seq, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "device %s of app %s not found", id, app)
+	} else if err != nil {
+		return nil, err
+	}
+	return decodeDevice(data)
+}
+
+func decodeDevice(data []byte) (*touchpoint.Device, error) {
+	var d touchpoint.Device
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("device: %w", err)
+	}
+	return &d, nil
+}
+
+// WriteLaunches writes a group of decided launches in one transaction.
+// Each is checked against what was committed since its decision was made:
+// a retried first launch finds its install (Duplicate); a device that
+// changed, or a device that appeared with the same ids, makes the decision
+// Stale. Neither writes anything.
+func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) error {
+	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qUpdateInst, qInsertKey,
+		qUpsertDevice, qInsertDevKey, qReport)
+	if err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
+	report := reportDeltas{}
+	for _, w := range ws {
+		w.Duplicate, w.Stale = 0, false
+		app := w.Device.App
+		seq, err := db.appSeq(app)
+		if err != nil {
+			return err
+		}
+		if w.Key != "" {
+			var id int64
+			err := stmt(qLaunchKey).QueryRowContext(ctx, seq, w.Key).Scan(&id)
+			if err == nil {
+				w.Duplicate = id
+				continue
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		if w.Seen != nil {
+			var v int64
+			if err := stmt(qDeviceVer).QueryRowContext(ctx, seq, w.Seen.ID).Scan(&v); err != nil {
+				return err
+			}
+			if v != w.Version {
+				w.Stale = true
+				continue
+			}
+		} else {
+			stale, err := deviceAppeared(ctx, stmt, seq, app, w.Device.IDs)
+			if err != nil {
+				return err
+			}
+			if stale {
+				w.Stale = true
+				continue
+			}
+		}
+		if in := w.Install; in != nil {
+			res, err := stmt(qInsertInst).ExecContext(ctx, seq, in.DeviceID, []byte("{}"))
+			if err != nil {
+				return err
+			}
+			if in.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			switch in.Type {
+			case touchpoint.TypeInstall:
+				w.Device.InstallID = in.ID
+			case touchpoint.TypeReengagement, touchpoint.TypeReattribution:
+				w.Device.ReengagementID = in.ID
+			}
+			data, err := json.Marshal(in)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt(qUpdateInst).ExecContext(ctx, data, in.ID); err != nil {
+				return err
+			}
+			if w.Key != "" {
+				if _, err := stmt(qInsertKey).ExecContext(ctx, seq, w.Key, in.ID); err != nil {
+					return err
+				}
+			}
+			report.add(seq, touchpoint.InstallDeltas(in))
+		}
+		data, err := json.Marshal(w.Device)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt(qUpsertDevice).ExecContext(ctx, seq, w.Device.ID, w.Device.Launches, data); err != nil {
+			return err
+		}
+		for _, k := range touchpoint.IdentityKeys(app, w.Device.IDs) {
+			if _, err := stmt(qInsertDevKey).ExecContext(ctx, int64(k), seq, w.Device.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := report.write(ctx, stmt(qReport)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// deviceAppeared reports whether a device with one of the ids exists: a
+// decision made when none did is stale.
+func deviceAppeared(ctx context.Context, stmt func(string) *sql.Stmt, seq int64, app string, ids touchpoint.DeviceIDs) (bool, error) {
+	for _, k := range touchpoint.IdentityKeys(app, ids) {
+		rows, err := stmt(qDeviceByKey).QueryContext(ctx, int64(k), seq)
+		if err != nil {
+			return false, err
+		}
+		var found []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return false, err
+			}
+			found = append(found, id)
+		}
+		if err := rows.Close(); err != nil {
+			return false, err
+		}
+		for _, id := range found {
+			var data []byte
+			if err := stmt(qDeviceData).QueryRowContext(ctx, seq, id).Scan(&data); err != nil {
+				return false, err
+			}
+			d, err := decodeDevice(data)
+			if err != nil {
+				return false, err
+			}
+			if touchpoint.SameDevice(d.IDs, ids) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// FindInstall returns a decided launch by id.
+func (db *DB) FindInstall(ctx context.Context, app string, id int64) (*touchpoint.Install, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := findInstalls(ctx, db.read, `WHERE app_seq = ? AND id = ?`, seq, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "install %d of app %s not found", id, app)
+	}
+	return ins[0], nil
+}
+
+// ListInstalls returns a device's decided launches, newest first.
+func (db *DB) ListInstalls(ctx context.Context, app, deviceID string) ([]*touchpoint.Install, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	return findInstalls(ctx, db.read, `WHERE app_seq = ? AND device_id = ? ORDER BY id DESC`, seq, deviceID)
+}
+
+func findInstalls(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Install, error) {
+	rows, err := q.QueryContext(ctx, `/* findInstalls */ SELECT id, data FROM installs `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*touchpoint.Install
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		var in touchpoint.Install
+		if err := json.Unmarshal(data, &in); err != nil {
+			return nil, fmt.Errorf("install %d: %w", id, err)
+		}
+		in.ID = id
+		out = append(out, &in)
+	}
+	return out, rows.Err()
+}
+
+// WriteConversions stores conversions in one transaction; one whose device
+// already has a conversion with its event id is a Duplicate and is not
+// stored again.
+func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionWrite) error {
+	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport)
+	if err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
+	report := reportDeltas{}
+	for _, w := range ws {
+		c := w.Conversion
+		w.Duplicate = 0
+		seq, err := db.appSeq(c.App)
+		if err != nil {
+			return err
+		}
+		var eventID sql.NullString
+		if c.EventID != "" {
+			eventID = sql.NullString{String: c.EventID, Valid: true}
+		}
+		data, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		res, err := stmt(qInsertConv).ExecContext(ctx, seq, c.DeviceID, eventID, data)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if err := stmt(qConvByEvent).QueryRowContext(ctx, seq, c.DeviceID, c.EventID).Scan(&w.Duplicate); err != nil {
+				return err
+			}
+			continue
+		}
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		report.add(seq, touchpoint.ConversionDeltas(c))
+	}
+	if err := report.write(ctx, stmt(qReport)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ListConversions returns a device's conversions, newest first.
+func (db *DB) ListConversions(ctx context.Context, app, deviceID string) ([]*touchpoint.Conversion, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `/* DB.ListConversions */ SELECT id, data FROM conversions
+		WHERE app_seq = ? AND device_id = ? ORDER BY id DESC`, seq, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*touchpoint.Conversion
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		var c touchpoint.Conversion
+		if err := json.Unmarshal(data, &c); err != nil {
+			return nil, fmt.Errorf("conversion %d: %w", id, err)
+		}
+		c.ID = id
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}
+
+// reportDeltas sums deltas to the aggregates before they are written.
+type reportDeltas map[reportCell]*[2]int64
+
+type reportCell struct {
+	app      int64
+	key      touchpoint.ReportKey
+	metric   string
+	currency string
+}
+
+func (r reportDeltas) add(app int64, ds []touchpoint.ReportDelta) {
+	for _, d := range ds {
+		c := reportCell{app, d.Key, d.Metric, d.Currency}
+		v := r[c]
+		if v == nil {
+			v = new([2]int64)
+			r[c] = v
+		}
+		v[0] += d.N
+		v[1] += int64(d.Amount)
+	}
+}
+
+func (r reportDeltas) write(ctx context.Context, s *sql.Stmt) error {
+	for c, v := range r {
+		k := c.key
+		if _, err := s.ExecContext(ctx, c.app, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID,
+			c.metric, c.currency, v[0], v[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reportColumns maps report dimensions to columns.
+var reportColumns = map[string]string{
+	"media_source": "media_source", "campaign": "campaign", "af_c_id": "campaign_id",
+	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "day": "day",
+}
+
+// Report sums the aggregates of an app's days, grouped as asked. Clicks
+// and impressions still in the tail (recorded but not yet loaded) are
+// added from it, read in the same snapshot as the loaded ones.
+func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpoint.ReportRow, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	seq, err := db.appSeq(f.App)
+	if err != nil {
+		return nil, err
+	}
+	from, to := f.From.UTC().Truncate(24*time.Hour), f.To.UTC()
+	cols := make([]string, len(f.GroupBy))
+	for i, g := range f.GroupBy {
+		cols[i] = reportColumns[g]
+	}
+	sel := "metric, currency, sum(n), sum(amount)"
+	group := "metric, currency"
+	if len(cols) > 0 {
+		sel = strings.Join(cols, ", ") + ", " + sel
+		group = strings.Join(cols, ", ") + ", " + group
+	}
+	tail := db.touchTail.snapshot()
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	hwm, err := readMeta(ctx, tx, loadedKey)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `/* DB.Report */ SELECT `+sel+` FROM report
+		WHERE app_seq = ? AND day >= ? AND day < ? GROUP BY `+group, seq, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	groups := map[string]*touchpoint.ReportRow{}
+	var order []string
+	rowOf := func(vals []string) *touchpoint.ReportRow {
+		k := strings.Join(vals, "\x00")
+		r := groups[k]
+		if r == nil {
+			g := make(map[string]string, len(vals))
+			for i, name := range f.GroupBy {
+				g[name] = vals[i]
+			}
+			r = touchpoint.NewReportRow(g)
+			groups[k] = r
+			order = append(order, k)
+		}
+		return r
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols)+4)
+		strs := make([]sql.NullString, len(cols))
+		for i := range strs {
+			vals[i] = &strs[i]
+		}
+		var metric, currency string
+		var n, amount int64
+		vals[len(cols)], vals[len(cols)+1], vals[len(cols)+2], vals[len(cols)+3] = &metric, &currency, &n, &amount
+		if err := rows.Scan(vals...); err != nil {
+			return nil, err
+		}
+		dims := make([]string, len(cols))
+		for i, s := range strs {
+			dims[i] = s.String
+			if f.GroupBy[i] == "day" {
+				var sec int64
+				fmt.Sscan(s.String, &sec)
+				dims[i] = time.Unix(sec, 0).UTC().Format(time.DateOnly)
+			}
+		}
+		rowOf(dims).AddDelta(metric, currency, n, touchpoint.Amount(amount))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, tt := range tail {
+		if tt.id <= hwm || tt.app != seq {
+			continue
+		}
+		t, err := decodeTouch(tt.id, f.App, tt.rec)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range touchpoint.TouchDeltas(t) {
+			if d.Key.Day.Before(from) || !d.Key.Day.Before(to) {
+				continue
+			}
+			dims := make([]string, len(f.GroupBy))
+			for i, g := range f.GroupBy {
+				dims[i] = d.Key.Dimension(g)
+			}
+			rowOf(dims).AddDelta(d.Metric, d.Currency, d.N, d.Amount)
+		}
+	}
+	slices.Sort(order)
+	out := make([]*touchpoint.ReportRow, 0, len(order))
+	for _, k := range order {
+		groups[k].Finish()
+		out = append(out, groups[k])
+	}
+	return out, nil
+}
