@@ -3,7 +3,10 @@ package touchpoint
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -68,23 +71,29 @@ func (l *Launch) HasAdID() bool {
 	return false
 }
 
-// IdempotencyKey identifies a first launch across retries: the SDK's
-// launch_id when it sent one, else the launch time (to the millisecond)
-// with every device id. Two different first launches of one device never
-// share a launch time, so the derived key only repeats on a retry.
+// IdempotencyKey identifies a launch across retries: the SDK's launch_id
+// when it sent one, else a hash of the launch time (to the millisecond),
+// our device id and every device id, and, for a device without ids, what
+// the launch says of the device (IP, user agent, model, OS version). Two
+// launches of one device never share a launch time, so the derived key only
+// repeats on a retry. SDKs should send launch_id.
 func (l *Launch) IdempotencyKey() string {
 	if l.LaunchID != "" {
 		return "l:" + l.LaunchID
 	}
-	var b strings.Builder
-	b.WriteString("t:")
-	b.WriteString(strconv.FormatInt(l.Time.UnixMilli(), 10))
+	h := sha1.New()
+	fmt.Fprintf(h, "%d|%s", l.Time.UnixMilli(), l.DeviceID)
+	any := false
 	for i, id := range l.IDs {
 		if id.Raw != "" {
-			b.WriteString("|" + DeviceIDParams[i] + "=" + strings.ToLower(id.Raw))
+			fmt.Fprintf(h, "|%s=%s", DeviceIDParams[i], strings.ToLower(id.Raw))
+			any = true
 		}
 	}
-	return b.String()
+	if !any {
+		fmt.Fprintf(h, "|%s|%s|%s|%s", l.IP, l.UA, l.DeviceModel, l.OSVersion)
+	}
+	return "h:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // NewDeviceID returns a device id in the form of an AppsFlyer ID: the
@@ -290,6 +299,7 @@ type Device struct {
 	// for it too.
 	Reengagement      *Attribution `json:"reengagement,omitempty"`
 	ReengagementID    int64        `json:"reengagement_id,string,omitempty"`
+	ReengagedAt       time.Time    `json:"reengaged_at,omitzero"`
 	ReengagementUntil time.Time    `json:"reengagement_until,omitzero"`
 	FirstLaunch       time.Time    `json:"first_launch"`
 	LastLaunch        time.Time    `json:"last_launch"`
@@ -345,6 +355,16 @@ type LaunchWrite struct {
 	// again.
 	Duplicate int64
 	Stale     bool
+}
+
+// ReengagementAt returns the re-engagement a conversion at t counts for
+// besides the install, or nil: the last one, while its window is open.
+func (d *Device) ReengagementAt(t time.Time) *Attribution {
+	if d.Reengagement == nil || t.Before(d.ReengagedAt) || !t.Before(d.ReengagementUntil) {
+		return nil
+	}
+	a := *d.Reengagement
+	return &a
 }
 
 // ConversionWrite is one conversion to store. The store sets Duplicate when

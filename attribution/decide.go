@@ -87,7 +87,7 @@ func newInstall(in Input, deviceID string) Result {
 	dev := nextDevice(in, deviceID)
 	dev.InstallTime = l.Time
 	dev.Attribution = in2.Attribution
-	dev.Reengagement, dev.ReengagementID, dev.ReengagementUntil = nil, 0, time.Time{}
+	dev.Reengagement, dev.ReengagementID, dev.ReengagedAt, dev.ReengagementUntil = nil, 0, time.Time{}, time.Time{}
 	return Result{Install: in2, Device: dev, FirstLaunch: true}
 }
 
@@ -135,7 +135,7 @@ func engage(dev *touchpoint.Device, rec *touchpoint.Install, t *touchpoint.Touch
 	rec.ReengagementUntil = rec.Time.Add(w.Duration())
 	a := rec.Attribution
 	dev.Reengagement = &a
-	dev.ReengagementUntil = rec.ReengagementUntil
+	dev.ReengagedAt, dev.ReengagementUntil = rec.Time, rec.ReengagementUntil
 }
 
 // nextDevice returns the device after the launch, before the decision's

@@ -27,6 +27,15 @@ func (a *catalogApp) partner(pid string) *link.Partner {
 	return a.partners[pid]
 }
 
+// configured returns the configured partner of pid, or nil (a custom
+// media source), as attribution wants it.
+func (a *catalogApp) configured(pid string) *touchpoint.Partner {
+	if p := a.partners[pid]; p != nil {
+		return p.Partner
+	}
+	return nil
+}
+
 // reloadCatalog reads apps, partners and secrets from the store. Admin
 // handlers call it after every change so the link path sees changes at once.
 func (s *Server) reloadCatalog(ctx context.Context) error {

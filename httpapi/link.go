@@ -27,7 +27,7 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 		t, err := link.NewTouch(link.Request{
 			Kind:           kind,
 			RawQuery:       r.URL.RawQuery,
-			Time:           s.Now().UTC(),
+			Time:           app.app.Now(s.Now),
 			ClientIP:       s.clientIP(r),
 			UserAgent:      r.UserAgent(),
 			AcceptLanguage: r.Header.Get("Accept-Language"),
@@ -37,6 +37,13 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 			return
 		}
 		if r.Method != http.MethodHead {
+			over, err := s.overCap(r.Context(), app.configured(t.PID), t)
+			if err != nil {
+				s.Logger.Error("count click cap", "err", err)
+				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")
+				return
+			}
+			t.OverCap = over
 			if err := s.touches.Add(t); err != nil {
 				s.Logger.Error("record touch", "err", err)
 				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")

@@ -24,6 +24,8 @@ type Metrics struct {
 	batchSize     prometheus.Histogram
 	commitLatency prometheus.Histogram
 	commitErrors  prometheus.Counter
+	launches      *prometheus.CounterVec
+	conversions   *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics.
@@ -58,7 +60,15 @@ func NewMetrics() *Metrics {
 			Help: "Group commits that failed (their requests were answered 503).",
 		}),
 	}
-	m.Registry.MustRegister(m.requests, m.latency, m.touches, m.batchSize, m.commitLatency, m.commitErrors,
+	m.launches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "touchpoint_launches_total",
+		Help: "Launches decided, by type (install, reinstall, re-attribution, re-engagement, launch).",
+	}, []string{"type"})
+	m.conversions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "touchpoint_conversions_total",
+		Help: "In-app events received, by outcome (stored, duplicate).",
+	}, []string{"outcome"})
+	m.Registry.MustRegister(m.requests, m.latency, m.touches, m.batchSize, m.commitLatency, m.commitErrors, m.launches, m.conversions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every kind × verdict series exists from the start, at zero.
 	for _, k := range []touchpoint.TouchKind{touchpoint.Click, touchpoint.Impression} {
@@ -73,6 +83,16 @@ func NewMetrics() *Metrics {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+func (m *Metrics) launchDecided(typ string) { m.launches.WithLabelValues(typ).Inc() }
+
+func (m *Metrics) conversionStored(duplicate bool) {
+	if duplicate {
+		m.conversions.WithLabelValues("duplicate").Inc()
+	} else {
+		m.conversions.WithLabelValues("stored").Inc()
+	}
 }
 
 func (m *Metrics) observeCommit(n int, d time.Duration, err error) {

@@ -31,6 +31,7 @@ type PartnerCreate struct {
 	ProbabilisticWindow touchpoint.Window      `json:"probabilistic_window"`
 	AllowIPUA           bool                   `json:"allow_ip_ua"`
 	Restricted          bool                   `json:"restricted"`
+	DailyClickCap       int64                  `json:"daily_click_cap"`
 }
 
 // POST /api/v1/apps/{app_id}/partners
@@ -42,7 +43,8 @@ func (s *Server) handlePartnerCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	p := &touchpoint.Partner{AppID: r.PathValue("app_id"), PID: req.PID, ClickSigning: req.ClickSigning,
 		ClickLookback: req.ClickLookback, ViewThroughLookback: req.ViewThroughLookback,
-		ProbabilisticWindow: req.ProbabilisticWindow, AllowIPUA: req.AllowIPUA, Restricted: req.Restricted}
+		ProbabilisticWindow: req.ProbabilisticWindow, AllowIPUA: req.AllowIPUA, Restricted: req.Restricted,
+		DailyClickCap: req.DailyClickCap}
 	if err := s.Store.CreatePartner(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return

@@ -38,13 +38,16 @@ type Server struct {
 	// other servers' changes). Zero disables it.
 	CatalogRefresh time.Duration
 
-	ln      net.Listener
-	http    *http.Server
-	touches *batch.Committer[*touchpoint.Touch]
-	catalog atomic.Pointer[catalog]
-	ready   atomic.Bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	ln          net.Listener
+	http        *http.Server
+	touches     *batch.Committer[*touchpoint.Touch]
+	launches    *batch.Committer[*touchpoint.LaunchWrite]
+	conversions *batch.Committer[*touchpoint.ConversionWrite]
+	caps        clickCaps
+	catalog     atomic.Pointer[catalog]
+	ready       atomic.Bool
+	stop        context.CancelFunc
+	done        chan struct{}
 }
 
 // NewServer returns a server with defaults.
@@ -75,6 +78,8 @@ func (s *Server) Open() error {
 	}
 	s.ln = ln
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, OnCommit: s.Metrics.observeCommit})
+	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
+	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -116,6 +121,8 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if s.touches != nil {
 		s.touches.Close()
+		s.launches.Close()
+		s.conversions.Close()
 	}
 	return err
 }
@@ -154,6 +161,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerPartnerRoutes(mux)
 	s.registerTouchRoutes(mux)
 	s.registerLinkRoutes(mux)
+	s.registerSDKRoutes(mux)
+	s.registerInstallRoutes(mux)
 	// Profiles, for operators: behind the admin token.
 	mux.Handle("GET /debug/pprof/", s.admin(pprof.Index))
 	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))

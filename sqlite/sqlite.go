@@ -61,8 +61,8 @@ type DB struct {
 	mu     sync.RWMutex
 	apps   map[string]int64     // app id → seq
 	clocks map[string]time.Time // test clocks of test-mode apps
-	weeks  map[int]bool     // touch partitions that exist
-	purged int              // weeks below this were purged
+	weeks  map[int]bool         // touch partitions that exist
+	purged int                  // weeks below this were purged
 
 	lastID    int64 // last touch id given; guarded by writeMu
 	journal   *journal

@@ -1,0 +1,472 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/attribution"
+)
+
+// The SDK API: what an app's SDK calls. It is ours (AppsFlyer's SDK
+// protocol is private); api/openapi.yaml describes it.
+func (s *Server) registerSDKRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST /sdk/v1/apps/{app_id}/launches", s.sdk(s.handleLaunch))
+	s.handle(mux, "POST /sdk/v1/apps/{app_id}/events", s.sdk(s.handleEvent))
+}
+
+// maxSDKBody bounds SDK request bodies.
+const maxSDKBody = 64 << 10
+
+// sdk authenticates an SDK call with the app's dev key, sent as
+// "Authorization: Bearer <dev key>" or, as AppsFlyer's S2S API does, in an
+// "authentication" header.
+func (s *Server) sdk(h func(http.ResponseWriter, *http.Request, *catalogApp)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		app := s.catalog.Load().apps[r.PathValue("app_id")]
+		if app == nil {
+			writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %q is not configured on this server", r.PathValue("app_id")))
+			return
+		}
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			key = r.Header.Get("authentication")
+		}
+		if key = strings.TrimSpace(key); key == "" || subtle.ConstantTimeCompare([]byte(key), []byte(app.app.DevKey)) != 1 {
+			writeError(w, r, touchpoint.Errorf(touchpoint.EUNAUTHORIZED, "missing or wrong dev key: send the app's dev key as Authorization: Bearer <dev key>"))
+			return
+		}
+		h(w, r, app)
+	}
+}
+
+// decodeSDK reads an SDK body. Unknown fields are ignored (SDKs newer than
+// the server may send more), but the body must be one JSON object.
+func decodeSDK(r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxSDKBody))
+	if err != nil {
+		return touchpoint.Errorf(touchpoint.EINVALID, "the request body is larger than %d KB", maxSDKBody>>10)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return touchpoint.Errorf(touchpoint.EINVALID, "the request body is empty: send a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *touchpoint.Error
+		if errors.As(err, &te) {
+			return te
+		}
+		return touchpoint.Errorf(touchpoint.EINVALID, "the request body is not valid JSON for this endpoint: %v", err)
+	}
+	return nil
+}
+
+// sdkTime is a time an SDK sends: Unix milliseconds (a number) or an RFC
+// 3339 string.
+type sdkTime struct{ time.Time }
+
+func (t *sdkTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return touchpoint.Errorf(touchpoint.EINVALID, "time %s: want Unix milliseconds or RFC 3339", b)
+		}
+		t.Time = v.UTC()
+		return nil
+	}
+	ms, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || ms <= 0 {
+		return touchpoint.Errorf(touchpoint.EINVALID, "time %s: want Unix milliseconds or RFC 3339", b)
+	}
+	t.Time = time.UnixMilli(ms).UTC()
+	return nil
+}
+
+// unixSeconds is a Play referrer timestamp: Unix seconds.
+type unixSeconds struct{ time.Time }
+
+func (t *unixSeconds) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	sec, err := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
+	if err != nil || sec < 0 {
+		return touchpoint.Errorf(touchpoint.EINVALID, "timestamp %s: want Unix seconds, as Google Play reports it", b)
+	}
+	if sec > 0 {
+		t.Time = time.Unix(sec, 0).UTC()
+	}
+	return nil
+}
+
+// LaunchRequest is the body of POST /sdk/v1/apps/{app_id}/launches.
+type LaunchRequest struct {
+	DeviceID       string      `json:"device_id"`
+	LaunchID       string      `json:"launch_id"`
+	LaunchTime     sdkTime     `json:"launch_time"`
+	IDFA           string      `json:"idfa"`
+	IDFV           string      `json:"idfv"`
+	AdvertisingID  string      `json:"advertising_id"`
+	OAID           string      `json:"oaid"`
+	AndroidID      string      `json:"android_id"`
+	IMEI           string      `json:"imei"`
+	AmazonAID      string      `json:"amazon_aid"`
+	Referrer       string      `json:"referrer"`
+	ClickTS        unixSeconds `json:"click_ts"`
+	InstallBeginTS unixSeconds `json:"install_begin_ts"`
+	IP             string      `json:"ip"`
+	UserAgent      string      `json:"user_agent"`
+	DeviceModel    string      `json:"device_model"`
+	OSVersion      string      `json:"os_version"`
+	Language       string      `json:"language"`
+	AppVersion     string      `json:"app_version"`
+	SDKVersion     string      `json:"sdk_version"`
+	CustomerUserID string      `json:"customer_user_id"`
+	ATT            string      `json:"att"`
+}
+
+// Limits of launch fields (ours).
+const (
+	maxIDLength       = 128
+	maxFieldLength    = 256
+	maxUALength       = 1024
+	maxReferrerLength = 2048
+	// A launch may reach us late (an SDK queues launches while offline),
+	// but not later than touches are worth looking for.
+	maxLaunchAge = attribution.MaxLookback
+)
+
+var zeroAdID = regexp.MustCompile(`^[0-]+$`)
+
+// launch validates a request into a Launch, stamped with the app's time.
+func (req *LaunchRequest) launch(app *touchpoint.App, now time.Time, connIP string) (*touchpoint.Launch, error) {
+	l := &touchpoint.Launch{App: app.ID, DeviceID: req.DeviceID, LaunchID: req.LaunchID, Time: req.LaunchTime.Time,
+		Referrer: req.Referrer, ClickTime: req.ClickTS.Time, InstallBeginTime: req.InstallBeginTS.Time, IP: req.IP, UA: req.UserAgent,
+		DeviceModel: req.DeviceModel, OSVersion: req.OSVersion, Language: req.Language, AppVersion: req.AppVersion,
+		SDKVersion: req.SDKVersion, CustomerUserID: req.CustomerUserID, ATT: req.ATT}
+	for typ, v := range map[touchpoint.DeviceIDType]string{touchpoint.IDFA: req.IDFA, touchpoint.IDFV: req.IDFV,
+		touchpoint.GAID: req.AdvertisingID, touchpoint.OAID: req.OAID, touchpoint.AndroidID: req.AndroidID,
+		touchpoint.IMEI: req.IMEI, touchpoint.AmazonAID: req.AmazonAID} {
+		v = strings.TrimSpace(v)
+		if len(v) > maxIDLength {
+			return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s is longer than %d characters", touchpoint.DeviceIDParams[typ], maxIDLength)
+		}
+		// A device with ad tracking limited reports an all-zero id: none.
+		if v != "" && !zeroAdID.MatchString(v) {
+			l.IDs[typ] = touchpoint.DeviceID{Raw: v}
+		}
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"device_id", l.DeviceID, maxIDLength}, {"launch_id", l.LaunchID, maxIDLength}, {"referrer", l.Referrer, maxReferrerLength},
+		{"user_agent", l.UA, maxUALength}, {"device_model", l.DeviceModel, maxFieldLength}, {"os_version", l.OSVersion, maxFieldLength},
+		{"language", l.Language, maxFieldLength}, {"app_version", l.AppVersion, maxFieldLength}, {"sdk_version", l.SDKVersion, maxFieldLength},
+		{"customer_user_id", l.CustomerUserID, maxFieldLength}} {
+		if len(f.v) > f.max {
+			return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s is longer than %d characters", f.name, f.max)
+		}
+	}
+	if l.ATT != "" && !slices.Contains(touchpoint.ATTStatuses, l.ATT) {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "att %q: want one of %s", l.ATT, strings.Join(touchpoint.ATTStatuses, ", "))
+	}
+	if l.IP == "" {
+		l.IP = connIP
+	} else if a, err := netip.ParseAddr(l.IP); err != nil {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "ip %q is not an IP address", l.IP)
+	} else {
+		l.IP = a.Unmap().String()
+	}
+	switch {
+	case l.Time.IsZero() || l.Time.After(now):
+		// No launch time, or one from a device clock ahead of ours: now.
+		l.Time = now
+	case now.Sub(l.Time) > maxLaunchAge:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "launch_time %s is more than %d days ago", l.Time.Format(time.RFC3339), int(maxLaunchAge/(24*time.Hour)))
+	}
+	l.Time = l.Time.Truncate(time.Millisecond)
+	return l, nil
+}
+
+// LaunchResponse is the answer to a launch.
+type LaunchResponse struct {
+	DeviceID    string `json:"device_id"`
+	FirstLaunch bool   `json:"first_launch"`
+	// Type is install, reinstall, re-attribution, re-engagement, or launch
+	// (an ordinary later launch).
+	Type string `json:"type"`
+	// InstallID is the record of the decision (none for an ordinary launch).
+	InstallID int64 `json:"install_id,string,omitempty"`
+	// ConversionData is AppsFlyer-style conversion data for deferred deep
+	// linking.
+	ConversionData map[string]any `json:"conversion_data"`
+}
+
+// POST /sdk/v1/apps/{app_id}/launches
+func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *catalogApp) {
+	var req LaunchRequest
+	if err := decodeSDK(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	app := ca.app
+	l, err := req.launch(app, app.Now(s.Now), s.clientIP(r))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	resp, err := s.decideLaunch(r.Context(), ca, l)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.Metrics.launchDecided(resp.Type)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// decideLaunch finds the device and the candidate touches, decides, and
+// writes the decision, deciding again when another launch of the device
+// was written meanwhile.
+func (s *Server) decideLaunch(ctx context.Context, ca *catalogApp, l *touchpoint.Launch) (*LaunchResponse, error) {
+	app := ca.app
+	for attempt := 0; ; attempt++ {
+		var dev *touchpoint.Device
+		var err error
+		if l.DeviceID != "" {
+			if dev, err = s.Store.FindDevice(ctx, app.ID, l.DeviceID); touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
+				return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: send no device_id on a first launch", l.DeviceID, app.ID)
+			}
+		} else {
+			dev, err = s.Store.FindDeviceByIDs(ctx, app.ID, l.IDs)
+		}
+		if err != nil {
+			return nil, err
+		}
+		touches, err := s.candidates(ctx, app, l, dev)
+		if err != nil {
+			return nil, err
+		}
+		res := attribution.Decide(attribution.Input{App: app, Partner: ca.configured, Launch: l, Device: dev,
+			Touches: touches, Now: app.Now(s.Now)})
+		lw := &touchpoint.LaunchWrite{Key: l.IdempotencyKey(), Seen: dev, Device: res.Device, Install: res.Install}
+		if dev != nil {
+			lw.Version = dev.Launches
+		}
+		if err := s.launches.Add(lw); err != nil {
+			return nil, err
+		}
+		switch {
+		case lw.Duplicate != 0:
+			return s.repeatLaunch(ctx, app, lw.Duplicate)
+		case lw.Stale && attempt < 5:
+			continue
+		case lw.Stale:
+			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "the device is launching concurrently; retry this launch")
+		}
+		return launchResponse(res.Device, res.Install, res.FirstLaunch), nil
+	}
+}
+
+// repeatLaunch answers a retried launch as the first try was answered.
+func (s *Server) repeatLaunch(ctx context.Context, app *touchpoint.App, installID int64) (*LaunchResponse, error) {
+	in, err := s.Store.FindInstall(ctx, app.ID, installID)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := s.Store.FindDevice(ctx, app.ID, in.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	return launchResponse(dev, in, in.Launch.DeviceID == ""), nil
+}
+
+// candidates finds the touches that may have brought a launch about: by
+// the launch's device ids, the touches its referrer names, and its IP when
+// probabilistic matching may apply. A later launch only looks at touches
+// since the device's previous launch.
+func (s *Server) candidates(ctx context.Context, app *touchpoint.App, l *touchpoint.Launch, dev *touchpoint.Device) ([]*touchpoint.Touch, error) {
+	since := l.Time.Add(-attribution.MaxLookback)
+	if l.DeviceID != "" && dev != nil && dev.LastLaunch.After(since) {
+		since = dev.LastLaunch
+	}
+	var keys []touchpoint.LookupKey
+	for _, typ := range touchpoint.MatchIDTypes {
+		if raw := l.IDs[typ].Raw; raw != "" {
+			keys = append(keys, touchpoint.DeviceKeys(app.ID, raw)...)
+		}
+	}
+	ref := attribution.ParseReferrer(l.Referrer)
+	keys = append(keys, ref.Keys(app.ID)...)
+	if !ref.Names() && !l.HasAdID() && l.DeviceID == "" && l.IP != "" {
+		keys = append(keys, touchpoint.IPKey(app.ID, l.IP))
+	}
+	touches, err := s.Store.TouchesByKeys(ctx, app.ID, keys, since)
+	if err != nil {
+		return nil, err
+	}
+	if ref.TouchID != 0 && !slices.ContainsFunc(touches, func(t *touchpoint.Touch) bool { return t.ID == ref.TouchID }) {
+		t, err := s.Store.FindTouch(ctx, app.ID, ref.TouchID)
+		if err == nil {
+			touches = append(touches, t)
+		} else if touchpoint.ErrorCode(err) != touchpoint.ENOTFOUND {
+			return nil, err
+		}
+	}
+	return touches, nil
+}
+
+// launchResponse builds the answer to a launch.
+func launchResponse(dev *touchpoint.Device, in *touchpoint.Install, first bool) *LaunchResponse {
+	resp := &LaunchResponse{DeviceID: dev.ID, FirstLaunch: first, Type: "launch"}
+	a := dev.Attribution
+	if in != nil {
+		resp.Type, resp.InstallID = string(in.Type), in.ID
+		a = in.Attribution
+	}
+	resp.ConversionData = ConversionData(&a, dev, first)
+	return resp
+}
+
+// afTime is the date-time form of AppsFlyer's conversion data.
+const afTime = "2006-01-02 15:04:05.000"
+
+// ConversionData is what AppsFlyer's SDK hands an app as conversion data
+// (onConversionDataSuccess): af_status, media_source, campaign, the af_*
+// parameters of the winning touch, match_type, af_dp, deep_link_value,
+// af_sub1..5, click and install times.
+func ConversionData(a *touchpoint.Attribution, dev *touchpoint.Device, first bool) map[string]any {
+	cd := map[string]any{"is_first_launch": first, "install_time": dev.InstallTime.UTC().Format(afTime)}
+	if a.IsOrganic() {
+		cd["af_status"] = "Organic"
+		cd["af_message"] = "organic install"
+		return cd
+	}
+	cd["af_status"] = "Non-organic"
+	cd["media_source"] = a.MediaSource
+	cd["match_type"] = string(a.MatchType)
+	cd["is_retargeting"] = a.Retargeting
+	cd["click_time"] = a.TouchTime.UTC().Format(afTime)
+	if a.TouchType == touchpoint.Impression {
+		cd["af_touch_type"] = "impression"
+	}
+	p := a.Params
+	for _, sp := range touchpoint.StringParams {
+		if v := *sp.Field(&p); v != "" && sp.Name != "signature" {
+			name := sp.Name
+			if name == "c" {
+				name = "campaign"
+			}
+			cd[name] = v
+		}
+	}
+	return cd
+}
+
+// EventRequest is the body of POST /sdk/v1/apps/{app_id}/events.
+type EventRequest struct {
+	DeviceID string `json:"device_id"`
+	// EventID is the SDK's id of the event, the same on every retry: a
+	// device's event id is stored once.
+	EventID   string            `json:"event_id"`
+	EventName string            `json:"event_name"`
+	Value     json.RawMessage   `json:"event_value"`
+	Revenue   touchpoint.Amount `json:"revenue"`
+	Currency  string            `json:"currency"`
+	EventTime sdkTime           `json:"event_time"`
+}
+
+// EventResponse is the answer to an event.
+type EventResponse struct {
+	ConversionID int64 `json:"conversion_id,string"`
+	// Duplicate is true when the device had sent this event id already;
+	// nothing was stored again.
+	Duplicate bool `json:"duplicate"`
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// POST /sdk/v1/apps/{app_id}/events
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalogApp) {
+	var req EventRequest
+	if err := decodeSDK(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := s.conversion(r.Context(), ca.app, &req, "SDK")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cw := &touchpoint.ConversionWrite{Conversion: c}
+	if err := s.conversions.Add(cw); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.Metrics.conversionStored(cw.Duplicate != 0)
+	if cw.Duplicate != 0 {
+		writeJSON(w, http.StatusOK, EventResponse{ConversionID: cw.Duplicate, Duplicate: true})
+		return
+	}
+	writeJSON(w, http.StatusOK, EventResponse{ConversionID: c.ID})
+}
+
+// conversion validates an event into a conversion of its device, with the
+// device's attribution at the event's time.
+func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string) (*touchpoint.Conversion, error) {
+	now := app.Now(s.Now)
+	switch {
+	case req.DeviceID == "":
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")
+	case req.EventName == "":
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is required")
+	case len(req.EventName) > touchpoint.MaxEventNameLength:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is longer than %d characters", touchpoint.MaxEventNameLength)
+	case len(req.EventID) > maxIDLength:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_id is longer than %d characters", maxIDLength)
+	case len(req.Value) > touchpoint.MaxEventValueLength:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_value is longer than %d characters", touchpoint.MaxEventValueLength)
+	case req.Revenue < 0:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "revenue %s is negative", req.Revenue)
+	}
+	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
+	switch {
+	case cur == "" && req.Revenue != 0:
+		cur = "USD" // AppsFlyer's default revenue currency
+	case cur != "" && !currencyRE.MatchString(cur):
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "currency %q: want an ISO-4217 code such as USD or EUR", req.Currency)
+	}
+	value := strings.TrimSpace(string(req.Value))
+	if value == "null" {
+		value = ""
+	}
+	dev, err := s.Store.FindDevice(ctx, app.ID, req.DeviceID)
+	if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	t := req.EventTime.Time
+	if t.IsZero() || t.After(now) {
+		t = now
+	}
+	t = t.Truncate(time.Millisecond)
+	return &touchpoint.Conversion{App: app.ID, DeviceID: dev.ID, EventID: req.EventID, Name: req.EventName, Value: value,
+		Revenue: req.Revenue, Currency: cur, Time: t, Source: source, InstallID: dev.InstallID,
+		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CreatedAt: now}, nil
+}
