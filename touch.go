@@ -41,10 +41,19 @@ func ParseTouchKind(s string) (TouchKind, error) {
 }
 
 // MarshalText implements encoding.TextMarshaler.
-func (k TouchKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k TouchKind) MarshalText() ([]byte, error) {
+	if k == 0 {
+		return nil, nil
+	}
+	return []byte(k.String()), nil
+}
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (k *TouchKind) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*k = 0
+		return nil
+	}
 	v, err := ParseTouchKind(string(b))
 	*k = v
 	return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -369,5 +370,25 @@ func TestSDKErrors(t *testing.T) {
 	}
 	if code := a.api(t, "GET", "/api/v1/apps/"+appID+"/report?from=2026-11-01&to=2026-11-30&group_by=country", nil, &e); code != 400 || !strings.Contains(e.Error, "media_source") {
 		t.Fatalf("bad group_by: %d %+v", code, e)
+	}
+}
+
+// The OpenAPI file documents every SDK route and the admin routes of
+// attribution.
+func TestOpenAPIDocumentsRoutes(t *testing.T) {
+	b, err := os.ReadFile("../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/sdk/v1/apps/{app_id}/launches:", "/sdk/v1/apps/{app_id}/events:",
+		"/api/v1/apps/{app_id}/installs/{device_id}:", "/api/v1/apps/{app_id}/report:", "/api/v1/apps/{app_id}/test_clock:"} {
+		if !strings.Contains(string(b), "\n  "+p+"\n") {
+			t.Errorf("api/openapi.yaml does not document %s", p)
+		}
+	}
+	for _, f := range []string{"advertising_id", "install_begin_ts", "customer_user_id", "att", "launch_id", "event_id", "conversion_data"} {
+		if !strings.Contains(string(b), f) {
+			t.Errorf("api/openapi.yaml does not mention %s", f)
+		}
 	}
 }

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, appTests...)
 	tests = append(tests, partnerTests...)
 	tests = append(tests, touchTests...)
+	tests = append(tests, installTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewClock(Start)

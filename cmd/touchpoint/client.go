@@ -124,7 +124,7 @@ func need(fs *flag.FlagSet, n int, what string) error {
 
 func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("apps: want create, list, get or update")
+		return errors.New("apps: want create, list, get, update or clock")
 	}
 	verb, args := args[0], args[1:]
 	fs := newFlagSet("apps "+verb, stderr, "[flags] [app_id]")
@@ -142,13 +142,16 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.String("platform", "", "android or ios")
 		fs.String("name", "", "app name")
 		fs.String("store-url", "", "store page (default: the platform's page of the app id)")
+		fs.Int("min-ctit", 10, "click-to-install floor in seconds (0: off)")
+		fs.Bool("test-mode", false, "give the app a test clock that stands still until moved (apps clock)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if err := need(fs, 1, "the app id: touchpoint apps create --platform android --name Game com.example.game"); err != nil {
 			return err
 		}
-		body := setFields(fs, map[string]string{"platform": "platform", "name": "name", "store-url": "store_url"})
+		body := setFields(fs, map[string]string{"platform": "platform", "name": "name", "store-url": "store_url",
+			"min-ctit": "min_ctit_seconds", "test-mode": "test_mode"})
 		body["app_id"] = fs.Arg(0)
 		body["windows"] = setFields(fs, windows)
 		return c.do(ctx, "POST", "/api/v1/apps", body, stdout)
@@ -165,20 +168,31 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0)), nil, stdout)
+	case "clock":
+		fs.String("advance", "", "move the test clock forward: 8d, 36h, 90m, 30s")
+		fs.String("time", "", "set the test clock to a later RFC 3339 time")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id: touchpoint apps clock --advance 8d com.example.game"); err != nil {
+			return err
+		}
+		return c.do(ctx, "POST", "/api/v1/apps/"+esc(fs.Arg(0))+"/test_clock", setFields(fs, map[string]string{"advance": "advance", "time": "time"}), stdout)
 	case "update":
 		fs.String("name", "", "app name")
 		fs.String("store-url", "", "store page")
+		fs.Int("min-ctit", 10, "click-to-install floor in seconds (0: off)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if err := need(fs, 1, "the app id"); err != nil {
 			return err
 		}
-		body := setFields(fs, map[string]string{"name": "name", "store-url": "store_url"})
+		body := setFields(fs, map[string]string{"name": "name", "store-url": "store_url", "min-ctit": "min_ctit_seconds"})
 		body["windows"] = setFields(fs, windows)
 		return c.do(ctx, "PATCH", "/api/v1/apps/"+esc(fs.Arg(0)), body, stdout)
 	}
-	return fmt.Errorf("apps: unknown verb %q: want create, list, get or update", verb)
+	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update or clock", verb)
 }
 
 func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -194,7 +208,7 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fields := map[string]string{
 		"click-signing": "click_signing", "click-lookback": "click_lookback",
 		"view-through-lookback": "view_through_lookback", "probabilistic-window": "probabilistic_window",
-		"allow-ip-ua": "allow_ip_ua", "restricted": "restricted",
+		"allow-ip-ua": "allow_ip_ua", "restricted": "restricted", "daily-click-cap": "daily_click_cap",
 	}
 	if verb == "create" || verb == "update" {
 		fs.String("click-signing", "", "disabled, report-only or enabled")
@@ -203,6 +217,7 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.String("probabilistic-window", "", "probabilistic matching window, 1h to 24h")
 		fs.Bool("allow-ip-ua", false, "the partner may send af_ip, af_ua and af_lang")
 		fs.Bool("restricted", false, "a self-reporting network (no postbacks; organic in analytics)")
+		fs.Int64("daily-click-cap", 0, "most attributable clicks per UTC day (0: no cap)")
 	}
 	from := fs.String("from", "", "report start, RFC 3339 (default: 24 hours ago)")
 	to := fs.String("to", "", "report end, RFC 3339 (default: now)")
@@ -319,4 +334,36 @@ func runTouches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return c.do(ctx, "GET", base+"/"+esc(fs.Arg(1)), nil, stdout)
 	}
 	return fmt.Errorf("touches: unknown verb %q", verb)
+}
+
+func runInstalls(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "get" {
+		return errors.New("installs: want get")
+	}
+	fs := newFlagSet("installs get", stderr, "[flags] app_id device_id")
+	c := clientFlags(fs)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if err := need(fs, 2, "app_id and device_id"); err != nil {
+		return err
+	}
+	return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/installs/"+esc(fs.Arg(1)), nil, stdout)
+}
+
+func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("report", stderr, "[flags] app_id")
+	c := clientFlags(fs)
+	today := time.Now().UTC().Format(time.DateOnly)
+	from := fs.String("from", time.Now().UTC().AddDate(0, 0, -6).Format(time.DateOnly), "first day, YYYY-MM-DD")
+	to := fs.String("to", today, "last day, YYYY-MM-DD (included)")
+	groupBy := fs.String("group-by", "media_source", "comma-separated: media_source, campaign, af_c_id, af_adset, af_ad, af_siteid, day")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := need(fs, 1, "app_id"); err != nil {
+		return err
+	}
+	q := url.Values{"from": {*from}, "to": {*to}, "group_by": {*groupBy}}
+	return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/report?"+q.Encode(), nil, stdout)
 }

@@ -5,6 +5,9 @@
 //	touchpoint partners …            manage partners, signing secrets
 //	touchpoint touches …             read recorded clicks and impressions
 //	touchpoint links build|sign|test make and check attribution links
+//	touchpoint installs get          explain a device's attribution
+//	touchpoint report                clicks, installs, cost and revenue by source
+//	touchpoint bench seed            fill a store for bench/launches.sh
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
@@ -42,6 +45,9 @@ Usage:
   touchpoint partners create|list|get|update|delete|secrets|report
   touchpoint touches list|get|count              read clicks and impressions
   touchpoint links build|sign|test               make and check attribution links
+  touchpoint installs get                        explain a device's attribution
+  touchpoint report                              clicks, installs, cost, revenue by source
+  touchpoint bench seed                          fill a store for the launches benchmark
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
 environment variable: TOUCHPOINT_ + its name in upper case, dashes as
@@ -66,6 +72,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTouches(ctx, rest, stdout, stderr)
 	case "links":
 		return runLinks(ctx, rest, stdout, stderr)
+	case "installs":
+		return runInstalls(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

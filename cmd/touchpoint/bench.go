@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/sqlite"
+)
+
+// runBench runs a benchmark helper:
+//
+//	touchpoint bench seed --data-dir D [--touches N] [--devices M]
+//
+// seed fills a data directory with an app (com.bench.game, production
+// clock), five partners and N touches over the last six days for M devices
+// (device i has the GAID BenchGAID(i)), as the launches benchmark
+// (bench/launches.sh) needs. It prints the app's dev key.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "seed" {
+		fmt.Fprintln(stderr, "usage: touchpoint bench seed --data-dir DIR [--touches N] [--devices M]")
+		return flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("bench seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "bench-data", "data directory to fill (created)")
+	touches := fs.Int("touches", 10_000_000, "touches to record")
+	devices := fs.Int("devices", 1_000_000, "devices the touches are for")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *devices < 1 || *touches < 1 {
+		return errors.New("--touches and --devices must be positive")
+	}
+	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
+		return err
+	}
+	db := sqlite.NewDB(filepath.Join(*dataDir, "touchpoint.db"))
+	if err := db.Open(); err != nil {
+		return err
+	}
+	defer db.Close()
+	app := &touchpoint.App{ID: BenchApp, Platform: touchpoint.Android, Name: "Bench", Windows: touchpoint.DefaultWindows(),
+		StoreURL: touchpoint.DefaultStoreURL(touchpoint.Android, BenchApp), MinCTIT: touchpoint.DefaultMinCTIT}
+	if err := db.CreateApp(ctx, app); err != nil {
+		return err
+	}
+	pids := []string{"net_a_int", "net_b_int", "net_c_int", "net_d_int", "net_e_int"}
+	for _, pid := range pids {
+		p := &touchpoint.Partner{AppID: app.ID, PID: pid}
+		p.ApplyDefaults(app)
+		if err := db.CreatePartner(ctx, p); err != nil {
+			return err
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := time.Now().UTC()
+	start := now.Add(-6 * 24 * time.Hour)
+	step := 6 * 24 * time.Hour / time.Duration(*touches)
+	const group = 4096
+	began := time.Now()
+	batch := make([]*touchpoint.Touch, 0, group)
+	for i := 0; i < *touches; i++ {
+		d := rng.IntN(*devices)
+		t := &touchpoint.Touch{App: app.ID, Kind: touchpoint.Click, Time: start.Add(time.Duration(i) * step), PID: pids[rng.IntN(len(pids))],
+			IP: fmt.Sprintf("10.%d.%d.%d", d>>16&255, d>>8&255, d&255), UA: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"}
+		if rng.IntN(5) == 0 {
+			t.Kind = touchpoint.Impression
+		}
+		t.Params.Campaign = fmt.Sprintf("campaign_%d", rng.IntN(20))
+		t.Params.SiteID = fmt.Sprintf("site_%d", rng.IntN(100))
+		t.Params.ClickID = fmt.Sprintf("clk-%d", i)
+		t.Device[touchpoint.GAID] = touchpoint.DeviceID{Raw: BenchGAID(d)}
+		batch = append(batch, t)
+		if len(batch) == group || i == *touches-1 {
+			if err := db.RecordTouches(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		if (i+1)%1_000_000 == 0 {
+			fmt.Fprintf(stderr, "%d touches recorded (%.0f/s)\n", i+1, float64(i+1)/time.Since(began).Seconds())
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	fmt.Fprintln(stderr, "loading and indexing…")
+	if err := db.Settle(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "seeded %d touches for %d devices in %s\n", *touches, *devices, time.Since(began).Round(time.Second))
+	fmt.Fprintln(stdout, app.DevKey)
+	return nil
+}
+
+// BenchApp is the benchmark's app.
+const BenchApp = "com.bench.game"
+
+// BenchGAID is the advertising id of benchmark device i (bench/launches.lua
+// writes the same).
+func BenchGAID(i int) string {
+	return fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i)
+}
