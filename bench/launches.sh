@@ -64,8 +64,11 @@ for r in $(seq 1 "$ROUNDS"); do
 	after=$(curl -s "http://$TP_ADDR/metrics" | awk '/^touchpoint_launches_total\{type="install"\}/ {print $NF}')
 	rss=$(awk '/VmHWM/ {printf "%d", $2/1024}' /proc/$pid/status)
 	installs=$(( ${after:-0} - ${before:-0} ))
+	# wrk stops counting at the deadline while up to CONNS launches are in
+	# flight; the server still decides those.
 	check="200s=$((n - bad)) installs=$installs"
-	[ "$installs" = "$((n - bad))" ] && [ "$bad" = 0 ] && check="$check ok" || check="$check MISMATCH"
+	extra=$((installs - (n - bad)))
+	[ "$bad" = 0 ] && [ "$extra" -ge 0 ] && [ "$extra" -le "$CONNS" ] && check="$check ok" || check="$check MISMATCH"
 	printf '%-6s %-10s %12s %10s %10s %9s %s\n' "$r" touchpoint "$rps" "$p99" "$n" "$rss" "$check"
 	echo "$rps" >> "$work/tp.rps"; echo "$p99" >> "$work/tp.p99"; echo "$rss" >> "$work/tp.rss"
 done

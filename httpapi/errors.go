@@ -58,3 +58,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		slog.Warn("write response", "err", err)
 	}
 }
+
+// writeCompactJSON writes v without indentation: the answers SDKs read on
+// hot paths.
+func writeCompactJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, ErrorResponse{Code: touchpoint.EINTERNAL, Error: "the answer could not be encoded"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}

@@ -237,7 +237,7 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *catalo
 		return
 	}
 	s.Metrics.launchDecided(resp.Type)
-	writeJSON(w, http.StatusOK, resp)
+	writeCompactJSON(w, http.StatusOK, resp)
 }
 
 // decideLaunch finds the device and the candidate touches, decides, and

@@ -24,7 +24,6 @@ const (
 	qDeviceByKey  = `/* WriteLaunches */ SELECT device_id FROM device_keys WHERE k = ? AND app_seq = ?`
 	qDeviceData   = `/* WriteLaunches */ SELECT data FROM devices WHERE app_seq = ? AND id = ?`
 	qInsertInst   = `/* WriteLaunches */ INSERT INTO installs (app_seq, device_id, data) VALUES (?, ?, ?)`
-	qUpdateInst   = `/* WriteLaunches */ UPDATE installs SET data = ? WHERE id = ?`
 	qInsertKey    = `/* WriteLaunches */ INSERT INTO launch_keys (app_seq, key, install_id) VALUES (?, ?, ?)`
 	qUpsertDevice = `/* WriteLaunches */ INSERT INTO devices (app_seq, id, launches, data) VALUES (?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET launches = excluded.launches, data = excluded.data`
@@ -69,7 +68,7 @@ func (db *DB) FindDeviceByIDs(ctx context.Context, app string, ids touchpoint.De
 		args = append(args, int64(k))
 	}
 	args = append(args, seq)
-	rows, err := db.read.QueryContext(ctx, `/* DB.FindDeviceByIDs */ SELECT DISTINCT d.data FROM device_keys k
+	rows, err := db.query(ctx, `/* DB.FindDeviceByIDs */ SELECT DISTINCT d.data FROM device_keys k
 		JOIN devices d ON d.app_seq = k.app_seq AND d.id = k.device_id
 		WHERE k.k IN (`+inList(len(keys))+`) AND k.app_seq = ?`, args...)
 	if err != nil {
@@ -100,7 +99,7 @@ func (db *DB) FindDevice(ctx context.Context, app, id string) (*touchpoint.Devic
 		return nil, err
 	}
 	var data []byte
-	err = db.read.QueryRowContext(ctx, `/* DB.FindDevice */ SELECT data FROM devices WHERE app_seq = ? AND id = ?`, seq, id).Scan(&data)
+	err = db.queryRow(ctx, `/* DB.FindDevice */ SELECT data FROM devices WHERE app_seq = ? AND id = ?`, seq, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "device %s of app %s not found", id, app)
 	} else if err != nil {
@@ -123,7 +122,7 @@ func decodeDevice(data []byte) (*touchpoint.Device, error) {
 // changed, or a device that appeared with the same ids, makes the decision
 // Stale. Neither writes anything.
 func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) error {
-	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qUpdateInst, qInsertKey,
+	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qInsertKey,
 		qUpsertDevice, qInsertDevKey, qReport)
 	if err != nil {
 		return err
@@ -172,7 +171,13 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 			}
 		}
 		if in := w.Install; in != nil {
-			res, err := stmt(qInsertInst).ExecContext(ctx, seq, in.DeviceID, []byte("{}"))
+			// The id is not in the stored JSON: readers take it from its column.
+			in.ID = 0
+			data, err := json.Marshal(in)
+			if err != nil {
+				return err
+			}
+			res, err := stmt(qInsertInst).ExecContext(ctx, seq, in.DeviceID, data)
 			if err != nil {
 				return err
 			}
@@ -184,13 +189,6 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 				w.Device.InstallID = in.ID
 			case touchpoint.TypeReengagement, touchpoint.TypeReattribution:
 				w.Device.ReengagementID = in.ID
-			}
-			data, err := json.Marshal(in)
-			if err != nil {
-				return err
-			}
-			if _, err := stmt(qUpdateInst).ExecContext(ctx, data, in.ID); err != nil {
-				return err
 			}
 			if w.Key != "" {
 				if _, err := stmt(qInsertKey).ExecContext(ctx, seq, w.Key, in.ID); err != nil {

@@ -19,10 +19,13 @@ import (
 // way resumes where it stopped. Once a round has committed, its journal
 // segments are deleted.
 
+// A row of rowTouches touches (some 200 bytes each) fits in one 4 KB page,
+// so reading a touch by id (attribution reads ten or so per launch, each in
+// another row) reads one page rather than a chain of overflow pages.
 const (
 	loadedKey  = "touch_loaded_hwm"
 	loadChunk  = 8192
-	rowTouches = 64
+	rowTouches = 16
 )
 
 type countKey struct {

@@ -139,6 +139,8 @@ func (db *DB) dropPartition(ctx context.Context, w int) (int64, error) {
 	if err := db.write.QueryRowContext(ctx, `SELECT coalesce(sum(last_id - first_id + 1), 0) FROM `+logTable(w)).Scan(&n); err != nil {
 		return 0, err
 	}
+	db.forgetReadStmts(logTable(w))
+	db.forgetReadStmts(keyTable(w))
 	for q, s := range db.stmts {
 		if strings.Contains(q, logTable(w)+" ") || strings.Contains(q, keyTable(w)+" ") {
 			s.Close()

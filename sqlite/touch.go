@@ -3,11 +3,11 @@ package sqlite
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -172,65 +172,101 @@ func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int6
 		}
 		out = append(out, t)
 	}
-	for i := 0; i < len(ids); {
-		first, last, rowApp, data, err := db.rowOf(ctx, ids[i])
+	rows, err := db.rowsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if r.app != seq {
+			continue
+		}
+		lo, _ := slices.BinarySearch(ids, r.first)
+		hi, _ := slices.BinarySearch(ids, r.last+1)
+		want := ids[lo:hi]
+		if len(want) == 0 {
+			continue
+		}
+		var derr error
+		err := eachRecord(r.first, r.data, func(id int64, rec []byte) bool {
+			if _, ok := slices.BinarySearch(want, id); ok {
+				t, err := decodeTouch(id, app, rec)
+				if err != nil {
+					derr = err
+					return false
+				}
+				out = append(out, t)
+			}
+			return id < want[len(want)-1]
+		})
+		if err == nil {
+			err = derr
+		}
 		if err != nil {
 			return nil, err
 		}
-		j := i + 1
-		for j < len(ids) && ids[j] <= last {
-			j++
-		}
-		if rowApp == seq && data != nil {
-			want := ids[i:j]
-			var derr error
-			err := eachRecord(first, data, func(id int64, rec []byte) bool {
-				if _, ok := slices.BinarySearch(want, id); ok {
-					t, err := decodeTouch(id, app, rec)
-					if err != nil {
-						derr = err
-						return false
-					}
-					out = append(out, t)
-				}
-				return id < want[len(want)-1]
-			})
-			if err == nil {
-				err = derr
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		i = j
 	}
 	slices.SortFunc(out, func(a, b *touchpoint.Touch) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// rowOf returns the log row holding id; data is nil (and last = id) when
-// there is none.
-func (db *DB) rowOf(ctx context.Context, id int64) (first, last, app int64, data []byte, err error) {
-	w := week(touchpoint.TouchIDTime(id))
-	// A row lives in the week of its first id; one that began just before
-	// a week boundary holds ids of the next week too.
-	for _, w := range []int{w, w - 1} {
+// logRow is a row of the touch log.
+type logRow struct {
+	first, last, app int64
+	data             []byte
+}
+
+// rowsBatch is how many ids one rowsOf query looks up; shorter batches are
+// padded, so that one prepared statement per week serves every lookup.
+const rowsBatch = 16
+
+// rowsOf returns the log rows holding the (sorted) ids, each once. A row
+// lives in the week of its ids (the loader never lets a row cross a week).
+func (db *DB) rowsOf(ctx context.Context, ids []int64) ([]logRow, error) {
+	var out []logRow
+	seen := map[int64]bool{}
+	for len(ids) > 0 {
+		w := week(touchpoint.TouchIDTime(ids[0]))
+		n := 1
+		for n < len(ids) && n < rowsBatch && week(touchpoint.TouchIDTime(ids[n])) == w {
+			n++
+		}
+		want := ids[:n]
+		ids = ids[n:]
 		if !db.hasPartition(w) {
 			continue
 		}
-		err = db.read.QueryRowContext(ctx, `/* DB.rowOf */ SELECT first_id, last_id, app_seq, data FROM `+logTable(w)+
-			` WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, id).Scan(&first, &last, &app, &data)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		} else if err != nil {
-			return 0, 0, 0, nil, err
+		args := make([]any, rowsBatch)
+		for i := range args {
+			args[i] = want[min(i, n-1)]
 		}
-		if last >= id {
-			return first, last, app, data, nil
+		rows, err := db.query(ctx, rowsQuery(w), args...)
+		if err != nil {
+			return nil, err
 		}
-		break
+		for rows.Next() {
+			var r logRow
+			if err := rows.Scan(&r.first, &r.last, &r.app, &r.data); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !seen[r.first] {
+				seen[r.first] = true
+				out = append(out, r)
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
 	}
-	return 0, id, 0, nil, nil
+	return out, nil
+}
+
+// rowsQuery finds, for each of rowsBatch ids, the row of a week that
+// begins at or before it (which holds it if any row does): one index seek
+// per id, in one statement.
+func rowsQuery(w int) string {
+	one := `SELECT * FROM (SELECT first_id, last_id, app_seq, data FROM ` + logTable(w) + ` WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1)`
+	return `/* DB.rowsOf */ ` + strings.TrimSuffix(strings.Repeat(one+" UNION ALL ", rowsBatch), " UNION ALL ")
 }
 
 // ListTouches returns a page of an app's touches, newest first.
@@ -347,7 +383,7 @@ func (db *DB) eachTouch(ctx context.Context, f touchpoint.TouchFilter, fn func(*
 	const rowsPerQuery = 32
 	for _, w := range db.partitions(from) {
 		for {
-			rows, err := db.read.QueryContext(ctx, `/* DB.eachTouch */ SELECT first_id, data FROM `+logTable(w)+
+			rows, err := db.query(ctx, `/* DB.eachTouch */ SELECT first_id, data FROM `+logTable(w)+
 				` WHERE app_seq = ? AND first_id < ? AND last_id >= ? ORDER BY first_id DESC LIMIT ?`, seq, before, minID, rowsPerQuery)
 			if err != nil {
 				return err
@@ -443,7 +479,7 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 	}
 	args = append(args, minID)
 	for _, w := range db.partitions(from) {
-		rows, err := db.read.QueryContext(ctx, `/* DB.TouchesByKeys */ SELECT id FROM `+keyTable(w)+
+		rows, err := db.query(ctx, `/* DB.TouchesByKeys */ SELECT id FROM `+keyTable(w)+
 			` WHERE k IN (`+inList(len(keys))+`) AND id >= ?`, args...)
 		if err != nil {
 			return nil, err

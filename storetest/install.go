@@ -105,7 +105,7 @@ var installTests = []subtest{
 		conv := func(id string, rev touchpoint.Amount) *touchpoint.ConversionWrite {
 			return &touchpoint.ConversionWrite{Conversion: &touchpoint.Conversion{App: "com.example.game", DeviceID: "dev-1", EventID: id,
 				Name: "af_purchase", Value: `{"sku":"x"}`, Revenue: rev, Currency: "EUR", Time: Start, Source: "SDK",
-				Attribution: touchpoint.Attribution{MediaSource: "net_a", TouchID: 1, Params: touchpoint.LinkParams{Campaign: "spring"}},
+				Attribution:  touchpoint.Attribution{MediaSource: "net_a", TouchID: 1, Params: touchpoint.LinkParams{Campaign: "spring"}},
 				Reengagement: &touchpoint.Attribution{MediaSource: "net_b", TouchID: 2}}}
 		}
 		a, b, none1, none2 := conv("e1", 99900), conv("e1", 99900), conv("", 10000), conv("", 10000)
