@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -260,5 +261,38 @@ func TestSIGTERM(t *testing.T) {
 	stored, err := db.CountTouches(context.Background(), touchpoint.TouchFilter{App: "com.example.game"})
 	if err != nil || stored < int64(n) {
 		t.Fatalf("%d clicks answered, %d stored (%v)", n, stored, err)
+	}
+}
+
+// The attribution verbs: a test-mode app, its clock, a capped partner, the
+// explanation of a device and the report.
+func TestAttributionCLI(t *testing.T) {
+	dir := t.TempDir()
+	srv, _, _ := serve(t, "--data-dir", dir)
+	c := []string{"--server", srv.URL(), "--data-dir", dir}
+	var app touchpoint.App
+	json.Unmarshal([]byte(cli(t, append([]string{"apps", "create", "com.example.test", "--platform", "android", "--name", "T", "--test-mode", "--min-ctit", "5"}, c...)...)), &app)
+	if !app.TestMode || app.TestClock == nil || app.MinCTIT != 5 {
+		t.Fatalf("apps create --test-mode: %+v", app)
+	}
+	start := *app.TestClock
+	json.Unmarshal([]byte(cli(t, append([]string{"apps", "clock", "com.example.test", "--advance", "8d"}, c...)...)), &app)
+	if !app.TestClock.Equal(start.Add(8 * 24 * time.Hour)) {
+		t.Fatalf("apps clock: %v, want %v", app.TestClock, start.Add(8*24*time.Hour))
+	}
+	var p touchpoint.Partner
+	json.Unmarshal([]byte(cli(t, append([]string{"partners", "create", "com.example.test", "net_int", "--daily-click-cap", "100"}, c...)...)), &p)
+	if p.DailyClickCap != 100 {
+		t.Fatalf("partners create --daily-click-cap: %+v", p)
+	}
+	day := app.TestClock.Format(time.DateOnly)
+	out := cli(t, append([]string{"report", "com.example.test", "--from", day, "--to", day}, c...)...)
+	if !strings.Contains(out, `"rows": []`) {
+		t.Fatalf("report: %s", out)
+	}
+	var errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"installs", "get", "com.example.test", "no-such-device"}, c...), io.Discard, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("installs get of an unknown device: %v", err)
 	}
 }
