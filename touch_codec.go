@@ -188,23 +188,6 @@ func eachField(b []byte, fn func(tag byte, v []byte) bool) error {
 	return nil
 }
 
-// StoredVerdict reads only the signature verdict of a stored touch, without
-// decoding the rest; VerdictUnchecked when it has none or cannot be read.
-func StoredVerdict(b []byte) Verdict {
-	v := VerdictUnchecked
-	if len(b) == 0 || b[0] != touchCodecVersion {
-		return v
-	}
-	eachField(b[1:], func(tag byte, val []byte) bool {
-		if tag == tagVerdict {
-			v = Verdict(uvarint(val))
-			return false
-		}
-		return true
-	})
-	return v
-}
-
 func uvarint(b []byte) uint64 {
 	x, _ := binary.Uvarint(b)
 	return x

@@ -410,17 +410,3 @@ func representable(t *touchpoint.Touch) bool {
 	}
 	return true
 }
-
-func TestStoredVerdict(t *testing.T) {
-	for _, v := range touchpoint.Verdicts() {
-		tc := &touchpoint.Touch{Kind: touchpoint.Click, Time: time.Unix(1800000000, 0), PID: "p", Verdict: v, Notes: []string{"n"}}
-		if got := touchpoint.StoredVerdict(tc.AppendBinary(nil)); got != v {
-			t.Errorf("StoredVerdict = %s, want %s", got, v)
-		}
-	}
-	for _, b := range [][]byte{nil, {9}, {1, 78}} {
-		if got := touchpoint.StoredVerdict(b); got != touchpoint.VerdictUnchecked {
-			t.Errorf("StoredVerdict(%x) = %s, want unchecked", b, got)
-		}
-	}
-}

@@ -60,13 +60,10 @@ func (db *DB) SetTestClock(ctx context.Context, id string, t time.Time) (*touchp
 		return nil, err
 	}
 	defer tx.Rollback()
-	apps, err := findApps(ctx, tx, `WHERE id = ?`, id)
+	a, err := findApp(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	} else if len(apps) == 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
 	}
-	a := apps[0]
 	t = t.UTC().Truncate(time.Millisecond)
 	if err := a.NextTestClock(t); err != nil {
 		return nil, err
@@ -107,7 +104,12 @@ func (db *DB) isTestApp(id string) bool {
 
 // FindApp returns an app by store id.
 func (db *DB) FindApp(ctx context.Context, id string) (*touchpoint.App, error) {
-	apps, err := findApps(ctx, db.read, `WHERE id = ?`, id)
+	return findApp(ctx, db.read, id)
+}
+
+// findApp returns one app, or ENOTFOUND.
+func findApp(ctx context.Context, q querier, id string) (*touchpoint.App, error) {
+	apps, err := findApps(ctx, q, `WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	} else if len(apps) == 0 {
@@ -128,13 +130,11 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 		return nil, err
 	}
 	defer tx.Rollback()
-	apps, err := findApps(ctx, tx, `WHERE id = ?`, id)
+	found, err := findApp(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	} else if len(apps) == 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", id)
 	}
-	a := upd.Apply(*apps[0])
+	a := upd.Apply(*found)
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}

@@ -224,16 +224,8 @@ func deviceAppeared(ctx context.Context, stmt func(string) *sql.Stmt, seq int64,
 		if err != nil {
 			return false, err
 		}
-		var found []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return false, err
-			}
-			found = append(found, id)
-		}
-		if err := rows.Close(); err != nil {
+		found, err := scanColumn[string](rows)
+		if err != nil {
 			return false, err
 		}
 		for _, id := range found {
@@ -283,20 +275,40 @@ func findInstalls(ctx context.Context, q querier, where string, args ...any) ([]
 	if err != nil {
 		return nil, err
 	}
+	return scanJSON(rows, "install", func(in *touchpoint.Install, id int64) { in.ID = id })
+}
+
+// scanJSON reads rows of (id, JSON of T) and closes them; setID puts the
+// id (kept in its column, not in the JSON) into each value.
+func scanJSON[T any](rows *sql.Rows, what string, setID func(*T, int64)) ([]*T, error) {
 	defer rows.Close()
-	var out []*touchpoint.Install
+	var out []*T
 	for rows.Next() {
 		var id int64
 		var data []byte
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, err
 		}
-		var in touchpoint.Install
-		if err := json.Unmarshal(data, &in); err != nil {
-			return nil, fmt.Errorf("install %d: %w", id, err)
+		v := new(T)
+		if err := json.Unmarshal(data, v); err != nil {
+			return nil, fmt.Errorf("%s %d: %w", what, id, err)
 		}
-		in.ID = id
-		out = append(out, &in)
+		setID(v, id)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanColumn reads rows of one column and closes them.
+func scanColumn[T any](rows *sql.Rows) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -365,22 +377,7 @@ func (db *DB) ListConversions(ctx context.Context, app, deviceID string) ([]*tou
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*touchpoint.Conversion
-	for rows.Next() {
-		var id int64
-		var data []byte
-		if err := rows.Scan(&id, &data); err != nil {
-			return nil, err
-		}
-		var c touchpoint.Conversion
-		if err := json.Unmarshal(data, &c); err != nil {
-			return nil, fmt.Errorf("conversion %d: %w", id, err)
-		}
-		c.ID = id
-		out = append(out, &c)
-	}
-	return out, rows.Err()
+	return scanJSON(rows, "conversion", func(c *touchpoint.Conversion, id int64) { c.ID = id })
 }
 
 // reportDeltas sums deltas to the aggregates before they are written.

@@ -484,17 +484,11 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
+		found, err := scanColumn[int64](rows)
+		if err != nil {
 			return nil, err
 		}
+		ids = append(ids, found...)
 	}
 	ts, err := db.touchesByID(ctx, seq, app, ids)
 	if err != nil {
