@@ -53,7 +53,13 @@ func (db *DB) IndexPending(ctx context.Context) error {
 	return nil
 }
 
+// indexRound writes one segment of the key tail. Rounds run one at a time
+// (the background indexer and IndexPending may both call it): a second
+// round on the taken segment would mark it done while the first still
+// writes it, and a later one's segment with it.
 func (db *DB) indexRound(ctx context.Context) error {
+	db.indexMu.Lock()
+	defer db.indexMu.Unlock()
 	seg, hwm := db.keyTail.take()
 	if seg == nil {
 		return nil

@@ -57,6 +57,7 @@ type DB struct {
 	writeMu sync.Mutex // serialises journal appends and the ids they give
 	stmtMu  sync.Mutex // guards the statement cache and partition changes
 	loadMu  sync.Mutex // one load round at a time
+	indexMu sync.Mutex // one index round at a time
 
 	mu     sync.RWMutex
 	apps   map[string]int64     // app id → seq
@@ -356,7 +357,7 @@ func (db *DB) recover(ctx context.Context) error {
 		}
 		db.lastID = max(db.lastID, last.Int64)
 	}
-	db.keyTail.maxID = max(db.keyTail.maxID, db.lastID)
+	db.keyTail.cur.maxID = max(db.keyTail.cur.maxID, db.lastID)
 	if len(journaled) > 0 || len(ids) > 0 {
 		db.Logger.Info("recovered touches not yet in the tables", "journal", len(journaled), "keys", len(ids))
 	}

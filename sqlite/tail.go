@@ -148,6 +148,7 @@ type segment struct {
 	head    map[touchpoint.LookupKey]int32 // newest entry of each key
 	entries []chained
 	since   time.Time // when the first entry came
+	maxID   int64     // highest id added
 }
 
 type chained struct {
@@ -161,11 +162,10 @@ func newSegment(size int) *segment {
 
 // keyTail holds the lookup keys of touches committed but not yet indexed.
 type keyTail struct {
-	mu    sync.RWMutex
-	cur   *segment // filling
-	old   *segment // being written by the indexer; nil when none
-	maxID int64    // highest id added
-	size  int      // keys a segment is made for
+	mu   sync.RWMutex
+	cur  *segment // filling
+	old  *segment // being written by the indexer; nil when none
+	size int      // keys a segment is made for
 }
 
 // newKeyTail returns a tail whose segments are made for about size keys,
@@ -191,7 +191,7 @@ func (t *keyTail) add(ids []int64, keys [][]touchpoint.LookupKey) {
 			s.head[k] = int32(len(s.entries))
 			s.entries = append(s.entries, chained{entry{k, id}, prev})
 		}
-		t.maxID = max(t.maxID, id)
+		s.maxID = max(s.maxID, id)
 	}
 }
 
@@ -223,7 +223,9 @@ func (t *keyTail) due(batch int, age time.Duration) bool {
 }
 
 // take hands a segment to the indexer, with the id up to which every touch
-// is then covered: the one left by a failed round, or the filling one.
+// is covered once it is written: the one left by a failed round, or the
+// filling one. (Every key of an id below the segment's first is in an
+// earlier segment; ids ascend.)
 func (t *keyTail) take() (*segment, int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -233,7 +235,7 @@ func (t *keyTail) take() (*segment, int64) {
 		}
 		t.old, t.cur = t.cur, newSegment(t.size)
 	}
-	return t.old, t.maxID
+	return t.old, t.old.maxID
 }
 
 // done forgets the taken segment once its keys are committed.
