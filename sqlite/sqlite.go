@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -51,7 +52,8 @@ type DB struct {
 	IndexInterval time.Duration
 	Logger        *slog.Logger
 
-	write *sql.DB // exactly one connection
+	lock  *os.File // held while open: one process per store
+	write *sql.DB  // exactly one connection
 	read  *sql.DB // read-only pool
 
 	writeMu sync.Mutex // serialises journal appends and the ids they give
@@ -98,6 +100,15 @@ func (db *DB) Open() (err error) {
 	if sync != "NORMAL" && sync != "FULL" {
 		return fmt.Errorf("sqlite: synchronous %q: want normal or full", db.Synchronous)
 	}
+	if db.lock, err = lockFile(db.Path + ".lock"); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer func() {
+		if err != nil && db.lock != nil {
+			db.lock.Close()
+			db.lock = nil
+		}
+	}()
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
 	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + pragmas
@@ -183,6 +194,10 @@ func (db *DB) Close() error {
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 		db.read = nil
+	}
+	if db.lock != nil {
+		errs = append(errs, db.lock.Close()) // releases the lock
+		db.lock = nil
 	}
 	return errors.Join(errs...)
 }
@@ -314,7 +329,10 @@ func (db *DB) recover(ctx context.Context) error {
 	weeks := db.partitions(touchpoint.TouchIDTime(indexed))
 	slices.Sort(weeks)
 	for _, w := range weeks {
-		rows, err := db.read.QueryContext(ctx, `SELECT first_id, app_seq, data FROM `+logTable(w)+` WHERE last_id > ? ORDER BY first_id`, indexed)
+		// From the row holding the first id above indexed on (an index
+		// seek, not a scan of the week).
+		rows, err := db.read.QueryContext(ctx, `SELECT first_id, app_seq, data FROM `+logTable(w)+` WHERE first_id >= coalesce(
+			(SELECT first_id FROM `+logTable(w)+` WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1), 0) ORDER BY first_id`, indexed+1)
 		if err != nil {
 			return err
 		}
@@ -351,8 +369,10 @@ func (db *DB) recover(ctx context.Context) error {
 	db.touchTail.add(journaled)
 	db.keyTail.add(ids, keys)
 	if newest := db.partitions(time.Time{}); len(newest) > 0 {
+		// Rows do not overlap: the last row holds the highest id.
 		var last sql.NullInt64
-		if err := db.read.QueryRowContext(ctx, `SELECT max(last_id) FROM `+logTable(newest[0])).Scan(&last); err != nil {
+		err := db.read.QueryRowContext(ctx, `SELECT last_id FROM `+logTable(newest[0])+` ORDER BY first_id DESC LIMIT 1`).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		db.lastID = max(db.lastID, last.Int64)

@@ -124,3 +124,26 @@ func crashChild(path string) {
 	p.Kill()
 	select {}
 }
+
+// TestOneProcess checks that a store cannot be opened twice at once (two
+// openers would share one touch journal), and can once the first closes.
+func TestOneProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "touchpoint.db")
+	first := sqlite.NewDB(path)
+	if err := first.Open(); err != nil {
+		t.Fatal(err)
+	}
+	second := sqlite.NewDB(path)
+	err := second.Open()
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		second.Close()
+		t.Fatalf("second Open: %v, want an in-use error", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Open(); err != nil {
+		t.Fatalf("Open after the first closed: %v", err)
+	}
+	second.Close()
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -156,7 +157,7 @@ func (db *DB) FindTouch(ctx context.Context, app string, id int64) (*touchpoint.
 // touchesByID reads touches of one app by id, in id order; ids that do not
 // exist (or belong to another app) are skipped. The tail is read first,
 // then the touch log for the rest.
-func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int64) ([]*touchpoint.Touch, error) {
+func (db *DB) touchesByID(ctx context.Context, seq int64, appID string, ids []int64) ([]*touchpoint.Touch, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -166,64 +167,49 @@ func (db *DB) touchesByID(ctx context.Context, seq int64, app string, ids []int6
 		if tt.app != seq {
 			continue
 		}
-		t, err := decodeTouch(tt.id, app, tt.rec)
+		t, err := decodeTouch(tt.id, appID, tt.rec)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
 	}
-	rows, err := db.rowsOf(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		if r.app != seq {
-			continue
-		}
-		lo, _ := slices.BinarySearch(ids, r.first)
-		hi, _ := slices.BinarySearch(ids, r.last+1)
-		want := ids[lo:hi]
-		if len(want) == 0 {
-			continue
+	err := db.eachRow(ctx, ids, func(first, app int64, data []byte) error {
+		if app != seq {
+			return nil
 		}
 		var derr error
-		err := eachRecord(r.first, r.data, func(id int64, rec []byte) bool {
-			if _, ok := slices.BinarySearch(want, id); ok {
-				t, err := decodeTouch(id, app, rec)
+		err := eachRecord(first, data, func(id int64, rec []byte) bool {
+			if _, ok := slices.BinarySearch(ids, id); ok {
+				t, err := decodeTouch(id, appID, rec)
 				if err != nil {
 					derr = err
 					return false
 				}
 				out = append(out, t)
 			}
-			return id < want[len(want)-1]
+			return id < ids[len(ids)-1]
 		})
 		if err == nil {
 			err = derr
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b *touchpoint.Touch) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// logRow is a row of the touch log.
-type logRow struct {
-	first, last, app int64
-	data             []byte
-}
-
-// rowsBatch is how many ids one rowsOf query looks up; shorter batches are
-// padded, so that one prepared statement per week serves every lookup.
+// rowsBatch is the most ids one eachRow query looks up.
 const rowsBatch = 16
 
-// rowsOf returns the log rows holding the (sorted) ids, each once. A row
-// lives in the week of its ids (the loader never lets a row cross a week).
-func (db *DB) rowsOf(ctx context.Context, ids []int64) ([]logRow, error) {
-	var out []logRow
-	seen := map[int64]bool{}
+// eachRow calls fn with each log row holding one of the (sorted) ids, once
+// per row. data is valid only during the call. A row lives in the week of
+// its ids (the loader never lets a row cross a week).
+func (db *DB) eachRow(ctx context.Context, ids []int64, fn func(first, app int64, data []byte) error) error {
+	var seen []int64 // rows already passed to fn
+	args := make([]any, 0, rowsBatch)
 	for len(ids) > 0 {
 		w := week(touchpoint.TouchIDTime(ids[0]))
 		n := 1
@@ -235,38 +221,43 @@ func (db *DB) rowsOf(ctx context.Context, ids []int64) ([]logRow, error) {
 		if !db.hasPartition(w) {
 			continue
 		}
-		args := make([]any, rowsBatch)
-		for i := range args {
-			args[i] = want[min(i, n-1)]
+		args = args[:0]
+		for _, id := range want {
+			args = append(args, id)
 		}
-		rows, err := db.query(ctx, rowsQuery(w), args...)
+		rows, err := db.query(ctx, rowsQuery(w, n), args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
-			var r logRow
-			if err := rows.Scan(&r.first, &r.last, &r.app, &r.data); err != nil {
+			var first, last, app int64
+			var data sql.RawBytes
+			if err := rows.Scan(&first, &last, &app, &data); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
-			if !seen[r.first] {
-				seen[r.first] = true
-				out = append(out, r)
+			if slices.Contains(seen, first) {
+				continue
+			}
+			seen = append(seen, first)
+			if err := fn(first, app, data); err != nil {
+				rows.Close()
+				return err
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
-// rowsQuery finds, for each of rowsBatch ids, the row of a week that
-// begins at or before it (which holds it if any row does): one index seek
-// per id, in one statement.
-func rowsQuery(w int) string {
+// rowsQuery finds, for each of n ids, the row of a week that begins at or
+// before it (which holds it if any row does): one index seek per id, in
+// one statement.
+func rowsQuery(w, n int) string {
 	one := `SELECT * FROM (SELECT first_id, last_id, app_seq, data FROM ` + logTable(w) + ` WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1)`
-	return `/* DB.rowsOf */ ` + strings.TrimSuffix(strings.Repeat(one+" UNION ALL ", rowsBatch), " UNION ALL ")
+	return `/* DB.eachRow */ ` + strings.TrimSuffix(strings.Repeat(one+" UNION ALL ", n), " UNION ALL ")
 }
 
 // ListTouches returns a page of an app's touches, newest first.

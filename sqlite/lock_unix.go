@@ -1,0 +1,25 @@
+//go:build unix
+
+package sqlite
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockFile takes an exclusive lock on path (created if need be), so that
+// a second process cannot open the same store: two processes would append
+// to one touch journal and delete each other's segments. The lock goes
+// with the process, however it ends.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s is in use by another process (%w)", path, err)
+	}
+	return f, nil
+}
