@@ -1,0 +1,131 @@
+package touchpoint
+
+import (
+	"context"
+	"time"
+)
+
+// DeliveryKind says what a delivery carries; each kind has a retry policy
+// (package delivery).
+type DeliveryKind string
+
+// Postback kinds (spec/appsflyer.md §4).
+const (
+	KindInstallPostback         DeliveryKind = "install_postback"
+	KindEventPostback           DeliveryKind = "event_postback"
+	KindRejectedInstallPostback DeliveryKind = "rejected_install_postback"
+	KindRejectedEventPostback   DeliveryKind = "rejected_event_postback"
+)
+
+// DeliveryKinds lists the kinds.
+var DeliveryKinds = []DeliveryKind{KindInstallPostback, KindEventPostback, KindRejectedInstallPostback, KindRejectedEventPostback}
+
+// DeliveryState is where a delivery stands.
+type DeliveryState string
+
+// Delivery states: pending until sent or given up.
+const (
+	DeliveryPending   DeliveryState = "pending"   // due at NextAt
+	DeliverySucceeded DeliveryState = "succeeded" // the destination answered 2xx or 3xx
+	DeliveryFailed    DeliveryState = "failed"    // given up; Reason says why
+)
+
+// Delivery is one outbound HTTP request owed to someone, kept until it
+// succeeds or is given up with a reason. It is written in the same
+// transaction as the fact that causes it.
+type Delivery struct {
+	ID          int64        `json:"id,string"`
+	App         string       `json:"app_id"`
+	PID         string       `json:"pid,omitempty"` // the partner, for postbacks
+	Kind        DeliveryKind `json:"kind"`
+	Source      string       `json:"source"` // what caused it, e.g. install/12
+	Method      string       `json:"method"`
+	URL         string       `json:"url"`
+	Body        string       `json:"body,omitempty"`
+	ContentType string       `json:"content_type,omitempty"`
+	// Host is the destination's host[:port]: sends to one host are bounded
+	// together.
+	Host  string        `json:"host"`
+	State DeliveryState `json:"state"`
+	Tries int           `json:"tries"` // attempts made
+	// MaxTries and RetryInterval are the policy's numbers for this delivery,
+	// fixed when it was written (a partner may configure them).
+	MaxTries      int           `json:"max_tries"`
+	RetryInterval time.Duration `json:"-"`
+	NextAt        time.Time     `json:"next_at,omitzero"` // when pending
+	Reason        string        `json:"reason,omitempty"` // why it was given up
+	Note          string        `json:"note,omitempty"`   // what the sender should know, e.g. no exchange rate
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	Attempts      []Attempt     `json:"attempts,omitempty"` // FindDelivery fills them
+
+	// Lease is the claim this copy was handed out under; set by
+	// ClaimDeliveries, checked by FinishDeliveries.
+	Lease int64 `json:"-"`
+}
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	N       int           `json:"n"`
+	Time    time.Time     `json:"time"`
+	Status  int           `json:"status,omitempty"` // 0: no answer
+	Latency time.Duration `json:"-"`
+	Body    string        `json:"response_body,omitempty"` // the answer's first bytes
+	Error   string        `json:"error,omitempty"`         // why there was no answer
+}
+
+// MaxAttemptBody bounds the response body an attempt keeps.
+const MaxAttemptBody = 512
+
+// DeliveryResult is what a claimed delivery came to: an attempt and the
+// state it leaves (pending again with a new NextAt for a retry), or, with
+// no attempt, a release of the claim (the sender stopped before trying).
+type DeliveryResult struct {
+	Delivery *Delivery // as claimed
+	Attempt  *Attempt
+	State    DeliveryState
+	NextAt   time.Time // retries
+	Reason   string    // given up
+}
+
+// Claim says which due deliveries a sender takes.
+type Claim struct {
+	Now       time.Time
+	Lease     time.Duration
+	Limit     int      // at most this many
+	PerHost   int      // at most this many to one host (0: no bound)
+	SkipHosts []string // none to these (their senders are busy)
+}
+
+// DeliveryFilter selects deliveries to list, newest first.
+type DeliveryFilter struct {
+	App    string
+	PID    string
+	Kind   DeliveryKind
+	State  DeliveryState
+	From   time.Time // created at or after
+	To     time.Time // created before
+	Before int64     // id below (paging)
+	Limit  int
+}
+
+// DeliveryStore keeps the outbox.
+type DeliveryStore interface {
+	// EnqueueDeliveries writes deliveries on their own (most are written
+	// with the fact that causes them).
+	EnqueueDeliveries(ctx context.Context, ds []*Delivery) error
+	// ClaimDeliveries leases pending deliveries due at c.Now, oldest
+	// first, until c.Now+c.Lease: no other claim gets them meanwhile.
+	ClaimDeliveries(ctx context.Context, c Claim) ([]*Delivery, error)
+	// FinishDeliveries records results in one transaction. A result whose
+	// claim has lapsed and been taken again is dropped.
+	FinishDeliveries(ctx context.Context, rs []*DeliveryResult) error
+	// FindDelivery returns one delivery with its attempts.
+	FindDelivery(ctx context.Context, id int64) (*Delivery, error)
+	// ListDeliveries returns a page of deliveries and the Before of the
+	// next page (0: none).
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, int64, error)
+	// RetryDelivery makes a given-up delivery pending again, due at now,
+	// with its tries counted afresh.
+	RetryDelivery(ctx context.Context, id int64, now time.Time) (*Delivery, error)
+}

@@ -1,0 +1,302 @@
+// Package delivery sends the outbox: it claims due deliveries from the
+// store with a lease, sends each with a timeout, records every attempt and
+// then marks the delivery succeeded, schedules a retry by its kind's
+// policy, or gives it up with a reason.
+//
+// Delivery is at least once: a send whose result could not be recorded
+// (the process died in between) is sent again when its lease lapses.
+// Partners de-duplicate postbacks for that reason (spec/appsflyer.md §4).
+// A clean stop records every send it made and releases what it had not
+// started, so a restart neither loses nor repeats one.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+// Policy is a kind's retry rule: whether an attempt that got status (0:
+// none) or err is worth another try. How many tries and how far apart are
+// the delivery's own (MaxTries, RetryInterval).
+type Policy struct {
+	Retry func(status int, err error) bool
+}
+
+// PostbackPolicy is AppsFlyer's: retry on 5xx and when there was no answer
+// (a timeout; and, our choice, a refused or reset connection, which are no
+// answer either); never on 2xx, 3xx or 4xx.
+var PostbackPolicy = Policy{Retry: func(status int, err error) bool { return err != nil || status >= 500 }}
+
+// Policies are the policies by kind.
+var Policies = map[touchpoint.DeliveryKind]Policy{
+	touchpoint.KindInstallPostback:         PostbackPolicy,
+	touchpoint.KindEventPostback:           PostbackPolicy,
+	touchpoint.KindRejectedInstallPostback: PostbackPolicy,
+	touchpoint.KindRejectedEventPostback:   PostbackPolicy,
+}
+
+// Postback retry defaults (spec §4): 4 more tries, 15 minutes apart.
+const (
+	DefaultPostbackTries    = 5
+	DefaultPostbackInterval = 15 * time.Minute
+)
+
+// Outbox sends due deliveries until its context ends. Set the fields,
+// then call Run.
+type Outbox struct {
+	Store  touchpoint.DeliveryStore
+	Client *http.Client // NewClient's, or one like it
+	Now    func() time.Time
+	// PerHost bounds concurrent sends to one host, so a slow destination
+	// cannot take every sender. Default 16.
+	PerHost int
+	// Timeout bounds one send. Default 10 s.
+	Timeout time.Duration
+	// Batch bounds one claim. Default 256.
+	Batch int
+	// Poll is how often an idle outbox looks for due deliveries. Default
+	// 100 ms.
+	Poll   time.Duration
+	Logger *slog.Logger
+	// Sent, when set, is told of every attempt (metrics).
+	Sent func(d *touchpoint.Delivery, a *touchpoint.Attempt, state touchpoint.DeliveryState)
+
+	mu       sync.Mutex
+	inflight map[string]int // claimed, unfinished deliveries by host
+	wake     chan struct{}
+}
+
+func (o *Outbox) defaults() {
+	if o.PerHost <= 0 {
+		o.PerHost = 16
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 256
+	}
+	if o.Poll <= 0 {
+		o.Poll = 100 * time.Millisecond
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Client == nil {
+		o.Client = NewClient(o.Timeout, false)
+	}
+}
+
+// lease is how long a claim lasts: a claimed delivery waits for a slot of
+// its host (at most PerHost are claimed beyond those in flight: about one
+// timeout) and then sends (one more).
+func (o *Outbox) lease() time.Duration { return 3*o.Timeout + 30*time.Second }
+
+// Run claims and sends until ctx ends, then waits for the sends under way
+// and records them.
+func (o *Outbox) Run(ctx context.Context) error {
+	o.defaults()
+	o.inflight = make(map[string]int)
+	o.wake = make(chan struct{}, 1)
+	results := make(chan *touchpoint.DeliveryResult, 4*o.Batch)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		o.finish(results)
+	}()
+	slots := map[string]chan struct{}{} // per host; touched by this goroutine only
+	var sends sync.WaitGroup
+	for ctx.Err() == nil {
+		// Not cancelled by the stop: a claim cut short could have leased
+		// deliveries it never hands over (they would wait for the lease).
+		ds, err := o.Store.ClaimDeliveries(context.WithoutCancel(ctx), touchpoint.Claim{Now: o.Now(), Lease: o.lease(),
+			Limit: o.Batch, PerHost: o.PerHost, SkipHosts: o.busyHosts()})
+		if err != nil && ctx.Err() == nil {
+			o.Logger.Error("claim deliveries", "err", err)
+		}
+		for _, d := range ds {
+			slot := slots[d.Host]
+			if slot == nil {
+				slot = make(chan struct{}, o.PerHost)
+				slots[d.Host] = slot
+			}
+			o.mu.Lock()
+			o.inflight[d.Host]++
+			o.mu.Unlock()
+			sends.Add(1)
+			go func() {
+				defer sends.Done()
+				results <- o.send(ctx, d, slot)
+				o.mu.Lock()
+				o.inflight[d.Host]--
+				o.mu.Unlock()
+				select {
+				case o.wake <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		if len(ds) == o.Batch {
+			continue // more may be due
+		}
+		select {
+		case <-ctx.Done():
+		case <-o.wake:
+		case <-time.After(o.Poll):
+		}
+	}
+	sends.Wait()
+	close(results)
+	<-finished
+	return nil
+}
+
+// busyHosts are the hosts with PerHost deliveries claimed and unfinished.
+func (o *Outbox) busyHosts() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for h, n := range o.inflight {
+		if n >= o.PerHost {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// finish records results in batches until results closes.
+func (o *Outbox) finish(results <-chan *touchpoint.DeliveryResult) {
+	batch := make([]*touchpoint.DeliveryResult, 0, o.Batch)
+	for r := range results {
+		batch = append(batch[:0], r)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		// Recording must not be cut short by the stop that is under way;
+		// a batch that cannot be recorded is retried a few times, then
+		// left to the leases (sent again later: at least once).
+		for try := 0; ; try++ {
+			err := o.Store.FinishDeliveries(context.Background(), batch)
+			if err == nil {
+				break
+			}
+			if try == 4 {
+				o.Logger.Error("record deliveries; they will be sent again when their leases lapse", "n", len(batch), "err", err)
+				break
+			}
+			time.Sleep(time.Duration(50<<try) * time.Millisecond)
+		}
+	}
+}
+
+// send waits for a slot of the delivery's host and sends it; a stop
+// before the slot frees releases the claim instead.
+func (o *Outbox) send(ctx context.Context, d *touchpoint.Delivery, slot chan struct{}) *touchpoint.DeliveryResult {
+	select {
+	case slot <- struct{}{}:
+	case <-ctx.Done():
+		return &touchpoint.DeliveryResult{Delivery: d}
+	}
+	defer func() { <-slot }()
+	// A send under way finishes even when the outbox stops.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timeout)
+	defer cancel()
+	a := &touchpoint.Attempt{N: d.Tries + 1, Time: o.Now()}
+	began := time.Now()
+	status, body, err := o.do(sctx, d)
+	a.Latency = time.Since(began)
+	a.Status, a.Body = status, body
+	if err != nil {
+		a.Error = describe(err, o.Timeout)
+	}
+	r := &touchpoint.DeliveryResult{Delivery: d, Attempt: a}
+	policy, ok := Policies[d.Kind]
+	switch {
+	case err == nil && status < 400:
+		r.State = touchpoint.DeliverySucceeded
+	case !ok:
+		r.State, r.Reason = touchpoint.DeliveryFailed, fmt.Sprintf("kind %q has no policy", d.Kind)
+	case !policy.Retry(status, err):
+		r.State, r.Reason = touchpoint.DeliveryFailed, fmt.Sprintf("the destination answered %d: not retried", status)
+	case a.N < d.MaxTries:
+		r.State, r.NextAt = touchpoint.DeliveryPending, o.Now().Add(d.RetryInterval)
+	default:
+		r.State, r.Reason = touchpoint.DeliveryFailed, fmt.Sprintf("gave up after %d tries: the last %s", a.N, lastOutcome(a))
+	}
+	if o.Sent != nil {
+		o.Sent(d, a, r.State)
+	}
+	return r
+}
+
+func lastOutcome(a *touchpoint.Attempt) string {
+	if a.Error != "" {
+		return "had no answer (" + a.Error + ")"
+	}
+	return fmt.Sprintf("answered %d", a.Status)
+}
+
+// do makes one request and returns the status and the first bytes of the
+// answer.
+func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, error) {
+	var body io.Reader
+	if d.Body != "" {
+		body = strings.NewReader(d.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, d.Method, d.URL, body)
+	if err != nil {
+		return 0, "", err
+	}
+	if d.ContentType != "" {
+		req.Header.Set("Content-Type", d.ContentType)
+	}
+	req.Header.Set("User-Agent", "Touchpoint-Postback/1")
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	head := make([]byte, touchpoint.MaxAttemptBody)
+	n, _ := io.ReadFull(resp.Body, head)
+	// Read a little more so the connection can be reused; no more.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, strings.ToValidUTF8(string(head[:n]), "?"), nil
+}
+
+// describe says why a send had no answer, shortly.
+func describe(err error, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("timeout: no answer within %s", timeout)
+	case errors.Is(err, errPrivate):
+		return errPrivate.Error()
+	}
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}

@@ -1,0 +1,276 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.DeliveryStore = (*DB)(nil)
+
+const deliveryColumns = `d.id, a.id, d.pid, d.kind, d.source, d.method, d.url, d.body, d.content_type, d.host, d.state,
+	d.tries, d.max_tries, d.retry_interval, d.next_at, d.lease, d.reason, d.note, d.created_at, d.updated_at`
+
+const qInsertDelivery = `/* deliveries */ INSERT INTO deliveries (app_seq, pid, kind, source, method, url, body, content_type,
+	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?)`
+
+// insertDeliveries writes deliveries inside a write transaction (the
+// statement is prepared before it opens; see DB.prepare).
+func (db *DB) insertDeliveries(ctx context.Context, stmt *sql.Stmt, ds []*touchpoint.Delivery) error {
+	now := db.now()
+	for _, d := range ds {
+		seq, err := db.appSeq(d.App)
+		if err != nil {
+			return err
+		}
+		if d.MaxTries < 1 {
+			d.MaxTries = 1
+		}
+		if d.NextAt.IsZero() {
+			d.NextAt = now
+		}
+		d.State, d.Tries, d.CreatedAt, d.UpdatedAt = touchpoint.DeliveryPending, 0, now, now
+		res, err := stmt.ExecContext(ctx, seq, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
+			d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnqueueDeliveries writes deliveries in one transaction.
+func (db *DB) EnqueueDeliveries(ctx context.Context, ds []*touchpoint.Delivery) error {
+	st, err := db.prepare(ctx, qInsertDelivery)
+	if err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := db.insertDeliveries(ctx, tx.StmtContext(ctx, st[qInsertDelivery]), ds); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ClaimDeliveries leases due deliveries: one UPDATE … RETURNING on the
+// write connection, so two claims never hand out one delivery. It looks at
+// the 4×Limit oldest due deliveries and takes at most PerHost per host.
+func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touchpoint.Delivery, error) {
+	token := rand.Int64N(1<<62) + 1
+	now := c.Now.UnixMilli()
+	args := []any{c.Now.Add(c.Lease).UnixMilli(), token, now, now}
+	skip := ""
+	if len(c.SkipHosts) > 0 {
+		skip = ` AND host NOT IN (` + inList(len(c.SkipHosts)) + `)`
+		for _, h := range c.SkipHosts {
+			args = append(args, h)
+		}
+	}
+	perHost := c.PerHost
+	if perHost <= 0 {
+		perHost = c.Limit
+	}
+	args = append(args, 4*c.Limit, perHost, c.Limit)
+	rows, err := db.write.QueryContext(ctx, `/* DB.ClaimDeliveries */ UPDATE deliveries SET lease_until = ?, lease = ?
+		WHERE id IN (SELECT id FROM (
+			SELECT id, next_at, row_number() OVER (PARTITION BY host ORDER BY next_at, id) AS r FROM (
+				SELECT id, host, next_at FROM deliveries
+				WHERE state = 'pending' AND next_at <= ? AND lease_until <= ?`+skip+`
+				ORDER BY next_at LIMIT ?))
+			WHERE r <= ? ORDER BY next_at LIMIT ?)
+		RETURNING id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := scanColumn[int64](rows)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	idArgs := make([]any, len(ids))
+	for i, id := range ids {
+		idArgs[i] = id
+	}
+	return db.findDeliveries(ctx, db.write, `WHERE d.id IN (`+inList(len(ids))+`) ORDER BY d.next_at, d.id`, idArgs...)
+}
+
+func (db *DB) findDeliveries(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Delivery, error) {
+	rows, err := q.QueryContext(ctx, `/* deliveries */ SELECT `+deliveryColumns+` FROM deliveries d JOIN apps a ON a.seq = d.app_seq `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*touchpoint.Delivery
+	for rows.Next() {
+		var d touchpoint.Delivery
+		var kind, state string
+		var interval, next, created, updated int64
+		if err := rows.Scan(&d.ID, &d.App, &d.PID, &kind, &d.Source, &d.Method, &d.URL, &d.Body, &d.ContentType, &d.Host, &state,
+			&d.Tries, &d.MaxTries, &interval, &next, &d.Lease, &d.Reason, &d.Note, &created, &updated); err != nil {
+			return nil, err
+		}
+		d.Kind, d.State = touchpoint.DeliveryKind(kind), touchpoint.DeliveryState(state)
+		d.RetryInterval = time.Duration(interval) * time.Millisecond
+		d.CreatedAt, d.UpdatedAt = fromMillis(created), fromMillis(updated)
+		if d.State == touchpoint.DeliveryPending {
+			d.NextAt = fromMillis(next)
+		}
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
+
+// FinishDeliveries records results in one transaction; each applies only
+// while its claim is the delivery's current one.
+func (db *DB) FinishDeliveries(ctx context.Context, rs []*touchpoint.DeliveryResult) error {
+	const (
+		qAttempt = `/* DB.FinishDeliveries */ INSERT OR IGNORE INTO delivery_attempts (delivery_id, n, at, status, latency, body, error)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`
+		qState = `/* DB.FinishDeliveries */ UPDATE deliveries SET state = ?, tries = ?, next_at = ?, lease_until = 0, lease = 0,
+			reason = ?, updated_at = ? WHERE id = ? AND lease = ?`
+		qRelease = `/* DB.FinishDeliveries */ UPDATE deliveries SET lease_until = 0, lease = 0 WHERE id = ? AND lease = ?`
+	)
+	st, err := db.prepare(ctx, qAttempt, qState, qRelease)
+	if err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	now := db.now().UnixMilli()
+	for _, r := range rs {
+		d := r.Delivery
+		if r.Attempt == nil {
+			if _, err := tx.StmtContext(ctx, st[qRelease]).ExecContext(ctx, d.ID, d.Lease); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := tx.StmtContext(ctx, st[qState]).ExecContext(ctx, string(r.State), r.Attempt.N, r.NextAt.UnixMilli(),
+			r.Reason, now, d.ID, d.Lease)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			continue // the claim lapsed; another sender has it
+		}
+		a := r.Attempt
+		if _, err := tx.StmtContext(ctx, st[qAttempt]).ExecContext(ctx, d.ID, a.N, a.Time.UnixMilli(), a.Status,
+			a.Latency.Microseconds(), a.Body, a.Error); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// FindDelivery returns one delivery with its attempts.
+func (db *DB) FindDelivery(ctx context.Context, id int64) (*touchpoint.Delivery, error) {
+	ds, err := db.findDeliveries(ctx, db.read, `WHERE d.id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "delivery %d not found", id)
+	}
+	d := ds[0]
+	rows, err := db.read.QueryContext(ctx, `/* DB.FindDelivery */ SELECT n, at, status, latency, body, error
+		FROM delivery_attempts WHERE delivery_id = ? ORDER BY n`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a touchpoint.Attempt
+		var at, latency int64
+		if err := rows.Scan(&a.N, &at, &a.Status, &latency, &a.Body, &a.Error); err != nil {
+			return nil, err
+		}
+		a.Time, a.Latency = fromMillis(at), time.Duration(latency)*time.Microsecond
+		d.Attempts = append(d.Attempts, a)
+	}
+	return d, rows.Err()
+}
+
+// ListDeliveries returns a page of deliveries, newest first.
+func (db *DB) ListDeliveries(ctx context.Context, f touchpoint.DeliveryFilter) ([]*touchpoint.Delivery, int64, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var where []string
+	var args []any
+	if f.App != "" {
+		seq, err := db.appSeq(f.App)
+		if err != nil {
+			return nil, 0, err
+		}
+		where, args = append(where, "d.app_seq = ?"), append(args, seq)
+	}
+	for _, c := range []struct {
+		col, v string
+	}{{"d.pid", f.PID}, {"d.kind", string(f.Kind)}, {"d.state", string(f.State)}} {
+		if c.v != "" {
+			where, args = append(where, c.col+" = ?"), append(args, c.v)
+		}
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "d.created_at >= ?"), append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "d.created_at < ?"), append(args, f.To.UnixMilli())
+	}
+	if f.Before != 0 {
+		where, args = append(where, "d.id < ?"), append(args, f.Before)
+	}
+	q := ""
+	if len(where) > 0 {
+		q = "WHERE " + strings.Join(where, " AND ")
+	}
+	ds, err := db.findDeliveries(ctx, db.read, q+" ORDER BY d.id DESC LIMIT ?", append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(ds) > limit {
+		ds = ds[:limit]
+		next = ds[limit-1].ID
+	}
+	return ds, next, nil
+}
+
+// RetryDelivery makes a given-up delivery pending again, due at now.
+func (db *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) (*touchpoint.Delivery, error) {
+	res, err := db.write.ExecContext(ctx, `/* DB.RetryDelivery */ UPDATE deliveries SET state = 'pending', next_at = ?,
+		max_tries = tries + max_tries, reason = '', updated_at = ? WHERE id = ? AND state = 'failed'`,
+		now.UnixMilli(), db.now().UnixMilli(), id)
+	if err != nil {
+		return nil, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return nil, err
+	}
+	d, err := db.FindDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "delivery %d is %s: only a failed delivery can be retried", id, d.State)
+	}
+	return d, nil
+}
