@@ -54,7 +54,7 @@ type DB struct {
 
 	lock  *os.File // held while open: one process per store
 	write *sql.DB  // exactly one connection
-	read  *sql.DB // read-only pool
+	read  *sql.DB  // read-only pool
 
 	writeMu sync.Mutex // serialises journal appends and the ids they give
 	stmtMu  sync.Mutex // guards the statement cache and partition changes
