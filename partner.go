@@ -50,9 +50,150 @@ type Partner struct {
 	// DailyClickCap, when above zero, is the most clicks of this partner
 	// that can be attributed per UTC day; later clicks are recorded but
 	// flagged over the cap (click_flood) and never win.
-	DailyClickCap int64     `json:"daily_click_cap"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	DailyClickCap int64 `json:"daily_click_cap"`
+	Postbacks
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Postbacks are a partner's postback settings (spec/appsflyer.md §4).
+type Postbacks struct {
+	// SendAllInstalls sends the install postback also for installs not
+	// attributed to the partner, organic ones included.
+	SendAllInstalls bool `json:"send_all_installs"`
+	// InAppWindow is how long after the install in-app postbacks go,
+	// judged by the setting when the event happens; 0 is lifetime.
+	// AppsFlyer gives no default for new integrations (UNCONFIRMED): ours
+	// is lifetime, as for integrations from before 30 July 2019.
+	InAppWindow PostbackWindow `json:"in_app_postback_window"`
+	// Retries are the tries after the first when the partner answers 5xx
+	// or not at all, RetryMinutes apart. Defaults: 4 and 15 (AppsFlyer's).
+	Retries      int `json:"postback_retries"`
+	RetryMinutes int `json:"postback_retry_minutes"`
+	// Templates are the partner's postbacks by kind.
+	Templates []PostbackTemplate `json:"postbacks"`
+}
+
+// Postback retry limits (ours).
+const (
+	DefaultPostbackRetries      = 4
+	DefaultPostbackRetryMinutes = 15
+	MaxPostbackRetries          = 10
+	MaxPostbackRetryMinutes     = 24 * 60
+	MaxPostbackTemplates        = 100
+)
+
+// PostbackTemplate is one postback of a partner: for a kind and, for the
+// in-app kinds, one event name or (empty) every event.
+type PostbackTemplate struct {
+	Kind        DeliveryKind `json:"kind"`
+	EventName   string       `json:"event_name,omitempty"`
+	SendRevenue bool         `json:"send_revenue,omitempty"`
+	Method      string       `json:"method"` // GET or POST
+	URL         string       `json:"url"`
+	Body        string       `json:"body,omitempty"`
+	ContentType string       `json:"content_type,omitempty"`
+}
+
+// PostbackWindow is a Window where 0 means lifetime, written "lifetime".
+type PostbackWindow Window
+
+// MarshalJSON writes "lifetime" or the window ("15d").
+func (w PostbackWindow) MarshalJSON() ([]byte, error) {
+	if w == 0 {
+		return []byte(`"lifetime"`), nil
+	}
+	return Window(w).MarshalJSON()
+}
+
+// UnmarshalJSON reads "lifetime" or a window.
+func (w *PostbackWindow) UnmarshalJSON(b []byte) error {
+	if string(b) == `"lifetime"` {
+		*w = 0
+		return nil
+	}
+	return (*Window)(w).UnmarshalJSON(b)
+}
+
+// Covers reports whether an event at t, of an install at installed, is
+// inside the window.
+func (w PostbackWindow) Covers(installed, t time.Time) bool {
+	return w == 0 || t.Sub(installed) <= time.Duration(w)
+}
+
+// ApplyDefaults fills unset retry settings.
+func (pb *Postbacks) ApplyDefaults() {
+	if pb.RetryMinutes == 0 {
+		pb.RetryMinutes = DefaultPostbackRetryMinutes
+	}
+	if pb.Templates == nil {
+		pb.Templates = []PostbackTemplate{}
+	}
+}
+
+// Validate checks the settings' numbers and the templates' kinds and
+// event names (the templates themselves are checked by package postback).
+func (pb *Postbacks) Validate() error {
+	if pb.Retries < 0 || pb.Retries > MaxPostbackRetries {
+		return Errorf(EINVALID, "postback_retries %d: want 0 to %d", pb.Retries, MaxPostbackRetries)
+	}
+	if pb.RetryMinutes < 1 || pb.RetryMinutes > MaxPostbackRetryMinutes {
+		return Errorf(EINVALID, "postback_retry_minutes %d: want 1 to %d", pb.RetryMinutes, MaxPostbackRetryMinutes)
+	}
+	if pb.InAppWindow < 0 {
+		return Errorf(EINVALID, "in_app_postback_window: want a window such as 15d, or lifetime")
+	}
+	if len(pb.Templates) > MaxPostbackTemplates {
+		return Errorf(EINVALID, "%d postbacks: at most %d", len(pb.Templates), MaxPostbackTemplates)
+	}
+	type key struct {
+		kind  DeliveryKind
+		event string
+	}
+	seen := map[key]bool{}
+	for i, t := range pb.Templates {
+		switch t.Kind {
+		case KindInstallPostback, KindRejectedInstallPostback:
+			if t.EventName != "" || t.SendRevenue {
+				return Errorf(EINVALID, "postbacks[%d]: an %s has no event_name or send_revenue", i, t.Kind)
+			}
+		case KindEventPostback, KindRejectedEventPostback:
+			if len(t.EventName) > MaxEventNameLength {
+				return Errorf(EINVALID, "postbacks[%d]: event_name is longer than %d characters", i, MaxEventNameLength)
+			}
+		default:
+			return Errorf(EINVALID, "postbacks[%d]: kind %q: want one of %v", i, t.Kind, DeliveryKinds)
+		}
+		k := key{t.Kind, t.EventName}
+		if seen[k] {
+			return Errorf(EINVALID, "postbacks[%d]: a second %s for event %q", i, t.Kind, t.EventName)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+// Template returns the partner's template of a kind for an event name:
+// the event's own, else the one for every event. ok is false when there is
+// none.
+func (pb *Postbacks) Template(kind DeliveryKind, event string) (t PostbackTemplate, ok bool) {
+	var all *PostbackTemplate
+	for i := range pb.Templates {
+		c := &pb.Templates[i]
+		if c.Kind != kind {
+			continue
+		}
+		if c.EventName == event {
+			return *c, true
+		}
+		if c.EventName == "" {
+			all = c
+		}
+	}
+	if all != nil {
+		return *all, true
+	}
+	return PostbackTemplate{}, false
 }
 
 // ValidatePID checks a media source name: present, at most 150 characters.
@@ -83,6 +224,9 @@ func (p *Partner) Validate() error {
 	if p.DailyClickCap < 0 {
 		return Errorf(EINVALID, "daily_click_cap %d: want 0 (no cap) or more", p.DailyClickCap)
 	}
+	if err := p.Postbacks.Validate(); err != nil {
+		return err
+	}
 	return p.ProbabilisticWindow.Within("probabilistic_window", MinProbabilisticWindow, MaxProbabilisticWindow)
 }
 
@@ -100,6 +244,7 @@ func (p *Partner) ApplyDefaults(app *App) {
 	if p.ProbabilisticWindow == 0 {
 		p.ProbabilisticWindow = app.Windows.ProbabilisticWindow
 	}
+	p.Postbacks.ApplyDefaults()
 }
 
 // PartnerUpdate is a change to a partner; nil fields are left as they are.
@@ -111,6 +256,12 @@ type PartnerUpdate struct {
 	AllowIPUA           *bool        `json:"allow_ip_ua"`
 	Restricted          *bool        `json:"restricted"`
 	DailyClickCap       *int64       `json:"daily_click_cap"`
+
+	SendAllInstalls *bool               `json:"send_all_installs"`
+	InAppWindow     *PostbackWindow     `json:"in_app_postback_window"`
+	Retries         *int                `json:"postback_retries"`
+	RetryMinutes    *int                `json:"postback_retry_minutes"`
+	Templates       *[]PostbackTemplate `json:"postbacks"`
 }
 
 // Apply returns a copy of p with the update applied.
@@ -135,6 +286,24 @@ func (u PartnerUpdate) Apply(p Partner) Partner {
 	}
 	if u.DailyClickCap != nil {
 		p.DailyClickCap = *u.DailyClickCap
+	}
+	if u.SendAllInstalls != nil {
+		p.SendAllInstalls = *u.SendAllInstalls
+	}
+	if u.InAppWindow != nil {
+		p.InAppWindow = *u.InAppWindow
+	}
+	if u.Retries != nil {
+		p.Retries = *u.Retries
+	}
+	if u.RetryMinutes != nil {
+		p.RetryMinutes = *u.RetryMinutes
+	}
+	if u.Templates != nil {
+		p.Templates = *u.Templates
+		if p.Templates == nil {
+			p.Templates = []PostbackTemplate{}
+		}
 	}
 	return p
 }

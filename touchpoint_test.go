@@ -462,7 +462,8 @@ func TestDefaultStoreURL(t *testing.T) {
 
 func validPartner() touchpoint.Partner {
 	return touchpoint.Partner{AppID: testApp, PID: "network_int", ClickSigning: touchpoint.SigningDisabled,
-		ClickLookback: 7 * touchpoint.Day, ViewThroughLookback: 24 * touchpoint.Hour, ProbabilisticWindow: 24 * touchpoint.Hour}
+		ClickLookback: 7 * touchpoint.Day, ViewThroughLookback: 24 * touchpoint.Hour, ProbabilisticWindow: 24 * touchpoint.Hour,
+		Postbacks: touchpoint.Postbacks{RetryMinutes: touchpoint.DefaultPostbackRetryMinutes}}
 }
 
 func TestPartnerValidate(t *testing.T) {
@@ -560,7 +561,8 @@ func TestPartnerApplyDefaults(t *testing.T) {
 		p := touchpoint.Partner{AppID: testApp, PID: "net"}
 		p.ApplyDefaults(app)
 		want := touchpoint.Partner{AppID: testApp, PID: "net", ClickSigning: touchpoint.SigningDisabled,
-			ClickLookback: 3 * touchpoint.Day, ViewThroughLookback: 12 * touchpoint.Hour, ProbabilisticWindow: 6 * touchpoint.Hour}
+			ClickLookback: 3 * touchpoint.Day, ViewThroughLookback: 12 * touchpoint.Hour, ProbabilisticWindow: 6 * touchpoint.Hour,
+			Postbacks: touchpoint.Postbacks{RetryMinutes: 15, Templates: []touchpoint.PostbackTemplate{}}}
 		if !reflect.DeepEqual(p, want) {
 			t.Fatalf("ApplyDefaults = %+v, want %+v", p, want)
 		}
@@ -570,7 +572,8 @@ func TestPartnerApplyDefaults(t *testing.T) {
 	})
 	t.Run("KeepSet", func(t *testing.T) {
 		p := touchpoint.Partner{AppID: testApp, PID: "net", ClickSigning: touchpoint.SigningReportOnly,
-			ClickLookback: 10 * touchpoint.Day, ViewThroughLookback: 2 * touchpoint.Hour, ProbabilisticWindow: 3 * touchpoint.Hour, AllowIPUA: true}
+			ClickLookback: 10 * touchpoint.Day, ViewThroughLookback: 2 * touchpoint.Hour, ProbabilisticWindow: 3 * touchpoint.Hour, AllowIPUA: true,
+			Postbacks: touchpoint.Postbacks{RetryMinutes: 5, Templates: []touchpoint.PostbackTemplate{}}}
 		want := p
 		p.ApplyDefaults(app)
 		if !reflect.DeepEqual(p, want) {

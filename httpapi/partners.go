@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/delivery"
+	"github.com/touchpointhq/touchpoint/postback"
 )
 
 func (s *Server) registerPartnerRoutes(mux *http.ServeMux) {
@@ -32,6 +34,13 @@ type PartnerCreate struct {
 	AllowIPUA           bool                   `json:"allow_ip_ua"`
 	Restricted          bool                   `json:"restricted"`
 	DailyClickCap       int64                  `json:"daily_click_cap"`
+	// Postback settings; postback_retries defaults to 4 and
+	// postback_retry_minutes to 15 (AppsFlyer's).
+	SendAllInstalls bool                          `json:"send_all_installs"`
+	InAppWindow     touchpoint.PostbackWindow     `json:"in_app_postback_window"`
+	Retries         *int                          `json:"postback_retries"`
+	RetryMinutes    int                           `json:"postback_retry_minutes"`
+	Templates       []touchpoint.PostbackTemplate `json:"postbacks"`
 }
 
 // POST /api/v1/apps/{app_id}/partners
@@ -44,7 +53,16 @@ func (s *Server) handlePartnerCreate(w http.ResponseWriter, r *http.Request) {
 	p := &touchpoint.Partner{AppID: r.PathValue("app_id"), PID: req.PID, ClickSigning: req.ClickSigning,
 		ClickLookback: req.ClickLookback, ViewThroughLookback: req.ViewThroughLookback,
 		ProbabilisticWindow: req.ProbabilisticWindow, AllowIPUA: req.AllowIPUA, Restricted: req.Restricted,
-		DailyClickCap: req.DailyClickCap}
+		DailyClickCap: req.DailyClickCap, Postbacks: touchpoint.Postbacks{SendAllInstalls: req.SendAllInstalls,
+			InAppWindow: req.InAppWindow, Retries: touchpoint.DefaultPostbackRetries, RetryMinutes: req.RetryMinutes,
+			Templates: req.Templates}}
+	if req.Retries != nil {
+		p.Retries = *req.Retries
+	}
+	if err := s.checkTemplates(p.Templates); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if err := s.Store.CreatePartner(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return
@@ -82,6 +100,12 @@ func (s *Server) handlePartnerUpdate(w http.ResponseWriter, r *http.Request) {
 	if err := decode(r, &upd); err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if upd.Templates != nil {
+		if err := s.checkTemplates(*upd.Templates); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	p, err := s.Store.UpdatePartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), upd)
 	if err != nil {
@@ -220,4 +244,19 @@ func parseTime(v, name string, def time.Time) (time.Time, error) {
 		return time.Time{}, touchpoint.Errorf(touchpoint.EINVALID, "%s %q is not an RFC 3339 time such as 2026-11-23T00:00:00Z", name, v)
 	}
 	return t.UTC(), nil
+}
+
+// checkTemplates checks postback templates as package postback parses them
+// and their hosts by the server's rule.
+func (s *Server) checkTemplates(ts []touchpoint.PostbackTemplate) error {
+	for i, t := range ts {
+		c, err := postback.Parse(postback.Template{Method: t.Method, URL: t.URL, Body: t.Body, ContentType: t.ContentType})
+		if err == nil {
+			err = delivery.CheckHost(c.Host(), s.AllowPrivatePostbackHosts)
+		}
+		if err != nil {
+			return touchpoint.Errorf(touchpoint.EINVALID, "postbacks[%d]: %s", i, touchpoint.ErrorMessage(err))
+		}
+	}
+	return nil
 }

@@ -37,6 +37,9 @@ type Server struct {
 	// store (changes made through this server apply at once; this picks up
 	// other servers' changes). Zero disables it.
 	CatalogRefresh time.Duration
+	// AllowPrivatePostbackHosts lets postback templates name private and
+	// loopback addresses (tests and closed networks).
+	AllowPrivatePostbackHosts bool
 
 	ln          net.Listener
 	http        *http.Server

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -11,7 +13,8 @@ import (
 var _ touchpoint.PartnerStore = (*DB)(nil)
 
 const partnerColumns = `a.id, p.pid, p.click_signing, p.click_lookback, p.view_through_lookback, p.probabilistic_window,
-	p.allow_ip_ua, p.restricted, p.daily_click_cap, p.created_at, p.updated_at`
+	p.allow_ip_ua, p.restricted, p.daily_click_cap, p.send_all_installs, p.in_app_window, p.postback_retries,
+	p.postback_retry_minutes, p.postbacks, p.created_at, p.updated_at`
 
 // CreatePartner stores a partner of an app.
 func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
@@ -39,11 +42,17 @@ func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
 	}
 	now := db.now()
 	p.CreatedAt, p.UpdatedAt = now, now
+	templates, err := json.Marshal(p.Templates)
+	if err != nil {
+		return err
+	}
 	_, err = tx.ExecContext(ctx, `/* DB.CreatePartner */ INSERT INTO partners (app_seq, pid, click_signing, click_lookback,
-		view_through_lookback, probabilistic_window, allow_ip_ua, restricted, daily_click_cap, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		view_through_lookback, probabilistic_window, allow_ip_ua, restricted, daily_click_cap, send_all_installs, in_app_window,
+		postback_retries, postback_retry_minutes, postbacks, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		seq, p.PID, p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
-		p.AllowIPUA, p.Restricted, p.DailyClickCap, now.UnixMilli(), now.UnixMilli())
+		p.AllowIPUA, p.Restricted, p.DailyClickCap, p.SendAllInstalls, hours(touchpoint.Window(p.InAppWindow)),
+		p.Retries, p.RetryMinutes, templates, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "partner %s of app %s exists already", p.PID, p.AppID)
 	} else if err != nil {
@@ -90,11 +99,17 @@ func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoi
 		}
 	}
 	p.UpdatedAt = db.now()
+	templates, err := json.Marshal(p.Templates)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := tx.ExecContext(ctx, `/* DB.UpdatePartner */ UPDATE partners SET click_signing = ?, click_lookback = ?,
-		view_through_lookback = ?, probabilistic_window = ?, allow_ip_ua = ?, restricted = ?, daily_click_cap = ?, updated_at = ?
+		view_through_lookback = ?, probabilistic_window = ?, allow_ip_ua = ?, restricted = ?, daily_click_cap = ?,
+		send_all_installs = ?, in_app_window = ?, postback_retries = ?, postback_retry_minutes = ?, postbacks = ?, updated_at = ?
 		WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
 		p.ClickSigning, hours(p.ClickLookback), hours(p.ViewThroughLookback), hours(p.ProbabilisticWindow),
-		p.AllowIPUA, p.Restricted, p.DailyClickCap, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
+		p.AllowIPUA, p.Restricted, p.DailyClickCap, p.SendAllInstalls, hours(touchpoint.Window(p.InAppWindow)),
+		p.Retries, p.RetryMinutes, templates, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
 		return nil, err
 	}
 	return &p, tx.Commit()
@@ -202,11 +217,16 @@ func findPartners(ctx context.Context, q querier, where string, args ...any) ([]
 	var ps []*touchpoint.Partner
 	for rows.Next() {
 		var p touchpoint.Partner
-		var click, view, prob, created, updated int64
+		var click, view, prob, inApp, created, updated int64
+		var templates []byte
 		if err := rows.Scan(&p.AppID, &p.PID, &p.ClickSigning, &click, &view, &prob, &p.AllowIPUA, &p.Restricted,
-			&p.DailyClickCap, &created, &updated); err != nil {
+			&p.DailyClickCap, &p.SendAllInstalls, &inApp, &p.Retries, &p.RetryMinutes, &templates, &created, &updated); err != nil {
 			return nil, err
 		}
+		if err := json.Unmarshal(templates, &p.Templates); err != nil {
+			return nil, fmt.Errorf("partner %s postbacks: %w", p.PID, err)
+		}
+		p.InAppWindow = touchpoint.PostbackWindow(fromHours(inApp))
 		p.ClickLookback, p.ViewThroughLookback, p.ProbabilisticWindow = fromHours(click), fromHours(view), fromHours(prob)
 		p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
 		ps = append(ps, &p)

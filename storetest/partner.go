@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,12 +14,13 @@ var partnerTests = []subtest{
 		p := MustCreatePartner(t, s, "com.example.game", "examplenet_int")
 		want := touchpoint.Partner{AppID: "com.example.game", PID: "examplenet_int", ClickSigning: touchpoint.SigningDisabled,
 			ClickLookback: 7 * touchpoint.Day, ViewThroughLookback: 24 * touchpoint.Hour, ProbabilisticWindow: 24 * touchpoint.Hour,
+			Postbacks: touchpoint.Postbacks{RetryMinutes: 15, Templates: []touchpoint.PostbackTemplate{}},
 			CreatedAt: Start, UpdatedAt: Start}
 		got, err := s.FindPartner(ctxb(), "com.example.game", "examplenet_int")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *got != want || *p != want {
+		if !reflect.DeepEqual(*got, want) || !reflect.DeepEqual(*p, want) {
 			t.Fatalf("partner = %+v, want %+v", got, want)
 		}
 	}},
@@ -85,7 +87,7 @@ var partnerTests = []subtest{
 			t.Fatalf("UpdatePartner = %+v", p)
 		}
 		got, _ := s.FindPartner(ctxb(), "com.example.game", "b_net")
-		if *got != *p {
+		if !reflect.DeepEqual(got, p) {
 			t.Fatalf("FindPartner after update = %+v, want %+v", got, p)
 		}
 		if _, err := s.UpdatePartner(ctxb(), "com.example.game", "b_net", touchpoint.PartnerUpdate{ViewThroughLookback: ptr(30 * touchpoint.Day)}); code(err) != touchpoint.EINVALID {
@@ -173,6 +175,43 @@ var partnerTests = []subtest{
 		MustCreatePartner(t, s, "com.example.game", "net")
 		if list, _ := s.ListSecrets(ctxb(), "com.example.game", "net"); len(list) != 0 {
 			t.Fatalf("secrets survived their partner: %v", list)
+		}
+	}},
+	{"Partner/Postbacks", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		p := &touchpoint.Partner{AppID: "com.example.game", PID: "examplenet_int", Postbacks: touchpoint.Postbacks{
+			SendAllInstalls: true, InAppWindow: touchpoint.PostbackWindow(15 * touchpoint.Day), Retries: 2, RetryMinutes: 5,
+			Templates: []touchpoint.PostbackTemplate{
+				{Kind: touchpoint.KindInstallPostback, Method: "GET", URL: "https://pb.example.net/i?c=(clickid)"},
+				{Kind: touchpoint.KindEventPostback, EventName: "af_purchase", SendRevenue: true, Method: "POST",
+					URL: "https://pb.example.net/e", Body: `{"m":"(monetary)"}`, ContentType: "application/json"},
+			}}}
+		if err := s.CreatePartner(ctxb(), p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindPartner(ctxb(), "com.example.game", "examplenet_int")
+		if err != nil || !reflect.DeepEqual(got.Postbacks, p.Postbacks) {
+			t.Fatalf("FindPartner = %+v, %v; want %+v", got.Postbacks, err, p.Postbacks)
+		}
+		all := []touchpoint.PostbackTemplate{{Kind: touchpoint.KindEventPostback, Method: "GET", URL: "https://pb.example.net/all"}}
+		up, err := s.UpdatePartner(ctxb(), "com.example.game", "examplenet_int", touchpoint.PartnerUpdate{Templates: &all,
+			InAppWindow: ptr(touchpoint.PostbackWindow(0))})
+		if err != nil || len(up.Templates) != 1 || up.InAppWindow != 0 || !up.SendAllInstalls || up.Retries != 2 {
+			t.Fatalf("UpdatePartner = %+v, %v", up, err)
+		}
+		if tp, ok := up.Template(touchpoint.KindEventPostback, "af_level"); !ok || tp.URL != "https://pb.example.net/all" {
+			t.Fatalf("Template for any event = %+v, %v", tp, ok)
+		}
+		twice := append(all, all[0])
+		for _, bad := range []touchpoint.PartnerUpdate{{Templates: &twice}, {Retries: ptr(11)}, {RetryMinutes: ptr(0)},
+			{Templates: &[]touchpoint.PostbackTemplate{{Kind: "nope", URL: "https://pb.example.net/"}}},
+			{Templates: &[]touchpoint.PostbackTemplate{{Kind: touchpoint.KindInstallPostback, EventName: "x", URL: "https://pb.example.net/"}}}} {
+			if _, err := s.UpdatePartner(ctxb(), "com.example.game", "examplenet_int", bad); code(err) != touchpoint.EINVALID {
+				t.Errorf("UpdatePartner(%+v): %v, want EINVALID", bad, err)
+			}
+		}
+		if got, _ := s.FindPartner(ctxb(), "com.example.game", "examplenet_int"); !reflect.DeepEqual(got, up) {
+			t.Errorf("a refused update changed the partner: %+v", got)
 		}
 	}},
 }
