@@ -128,4 +128,27 @@ type DeliveryStore interface {
 	// RetryDelivery makes a given-up delivery pending again, due at now,
 	// with its tries counted afresh.
 	RetryDelivery(ctx context.Context, id int64, now time.Time) (*Delivery, error)
+	// DeliveryHealth sums up a partner's deliveries: attempts made in
+	// [from, to) and the backlog now.
+	DeliveryHealth(ctx context.Context, app, pid string, from, to time.Time) (*DeliveryHealth, error)
+}
+
+// DeliveryHealth is how a partner's deliveries fare.
+type DeliveryHealth struct {
+	App      string    `json:"app_id"`
+	PID      string    `json:"pid"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Attempts int64     `json:"attempts"`
+	// Succeeded are attempts answered 2xx or 3xx; SuccessRate is their
+	// share of Attempts (0 when there were none).
+	Succeeded   int64   `json:"succeeded"`
+	SuccessRate float64 `json:"success_rate"`
+	// Latency percentiles of the attempts, in milliseconds.
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	// Backlog is the partner's pending deliveries now; GivenUp those
+	// created in the range that were given up.
+	Backlog int64 `json:"backlog"`
+	GivenUp int64 `json:"given_up"`
 }

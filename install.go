@@ -349,6 +349,9 @@ type LaunchWrite struct {
 	// Install is the decided launch, when the launch was one (nil for an
 	// ordinary later launch).
 	Install *Install
+	// Deliveries are the postbacks the install owes, written with it; the
+	// store sets their Source to install/<id>.
+	Deliveries []*Delivery
 
 	// Results: Duplicate is the install of an earlier try of this first
 	// launch (the write did nothing); Stale means the decision must be made
@@ -371,6 +374,9 @@ func (d *Device) ReengagementAt(t time.Time) *Attribution {
 // the device has a conversion with the same event id already.
 type ConversionWrite struct {
 	Conversion *Conversion
+	// Deliveries are the postbacks the conversion owes, written with it
+	// (not for a duplicate); the store sets their Source.
+	Deliveries []*Delivery
 	Duplicate  int64
 }
 

@@ -11,4 +11,5 @@ type Store interface {
 	PartnerStore
 	TouchStore
 	InstallStore
+	DeliveryStore
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/link"
+	"github.com/touchpointhq/touchpoint/postback"
 )
 
 // catalog is what the link path needs of the configuration, held in memory:
@@ -20,6 +21,8 @@ type catalog struct {
 type catalogApp struct {
 	app      *touchpoint.App
 	partners map[string]*link.Partner
+	// postbacks are the partners with their postback templates compiled.
+	postbacks postback.Partners
 }
 
 // partner returns the configured partner of pid, or nil.
@@ -49,8 +52,16 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ca := &catalogApp{app: a, partners: make(map[string]*link.Partner, len(ps))}
+		ca := &catalogApp{app: a, partners: make(map[string]*link.Partner, len(ps)), postbacks: postback.Partners{}}
 		for _, p := range ps {
+			// Templates were checked when saved; one that no longer
+			// compiles (a macro dropped since) costs its partner postbacks,
+			// not the app.
+			if pp, err := postback.NewPartner(p); err != nil {
+				s.Logger.Error("partner postbacks", "app", a.ID, "pid", p.PID, "err", err)
+			} else {
+				ca.postbacks[p.PID] = pp
+			}
 			secrets, err := s.Store.ListSecrets(ctx, a.ID, p.PID)
 			if err != nil {
 				return err

@@ -26,6 +26,9 @@ type Metrics struct {
 	commitErrors  prometheus.Counter
 	launches      *prometheus.CounterVec
 	conversions   *prometheus.CounterVec
+	// Deliveries (postbacks and, later, every outbound kind).
+	postbacks       *prometheus.CounterVec
+	postbackLatency *prometheus.HistogramVec
 }
 
 // NewMetrics registers the metrics.
@@ -68,7 +71,17 @@ func NewMetrics() *Metrics {
 		Name: "touchpoint_conversions_total",
 		Help: "In-app events received, by outcome (stored, duplicate).",
 	}, []string{"outcome"})
+	m.postbacks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "touchpoint_delivery_attempts_total",
+		Help: "Delivery attempts by app, partner, kind and the state they left the delivery in (succeeded, pending: a retry is due, failed: given up).",
+	}, []string{"app", "pid", "kind", "state"})
+	m.postbackLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "touchpoint_delivery_attempt_duration_seconds",
+		Help:    "Delivery attempt latency by app and partner.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"app", "pid"})
 	m.Registry.MustRegister(m.requests, m.latency, m.touches, m.batchSize, m.commitLatency, m.commitErrors, m.launches, m.conversions,
+		m.postbacks, m.postbackLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every kind × verdict series exists from the start, at zero.
 	for _, k := range []touchpoint.TouchKind{touchpoint.Click, touchpoint.Impression} {
@@ -86,6 +99,11 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) launchDecided(typ string) { m.launches.WithLabelValues(typ).Inc() }
+
+func (m *Metrics) postbackSent(d *touchpoint.Delivery, a *touchpoint.Attempt, state touchpoint.DeliveryState) {
+	m.postbacks.WithLabelValues(d.App, d.PID, string(d.Kind), string(state)).Inc()
+	m.postbackLatency.WithLabelValues(d.App, d.PID).Observe(a.Latency.Seconds())
+}
 
 func (m *Metrics) conversionStored(duplicate bool) {
 	if duplicate {

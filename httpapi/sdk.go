@@ -265,6 +265,9 @@ func (s *Server) decideLaunch(ctx context.Context, ca *catalogApp, l *touchpoint
 		res := attribution.Decide(attribution.Input{App: app, Partner: ca.configured, Launch: l, Device: dev,
 			Touches: touches, Now: app.Now(s.Now)})
 		lw := &touchpoint.LaunchWrite{Key: l.IdempotencyKey(), Seen: dev, Device: res.Device, Install: res.Install}
+		if res.Install != nil {
+			lw.Deliveries = ca.postbacks.ForInstall(app, res.Device, res.Install)
+		}
 		if dev != nil {
 			lw.Version = dev.Launches
 		}
@@ -408,12 +411,17 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 		writeError(w, r, err)
 		return
 	}
-	c, err := s.conversion(r.Context(), ca.app, &req, "SDK")
+	c, dev, err := s.conversion(r.Context(), ca.app, &req, "SDK")
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	cw := &touchpoint.ConversionWrite{Conversion: c}
+	ds, err := s.conversionPostbacks(r.Context(), ca, dev, c)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cw := &touchpoint.ConversionWrite{Conversion: c, Deliveries: ds}
 	if err := s.conversions.Add(cw); err != nil {
 		writeError(w, r, err)
 		return
@@ -428,28 +436,28 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 
 // conversion validates an event into a conversion of its device, with the
 // device's attribution at the event's time.
-func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string) (*touchpoint.Conversion, error) {
+func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string) (*touchpoint.Conversion, *touchpoint.Device, error) {
 	now := app.Now(s.Now)
 	switch {
 	case req.DeviceID == "":
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")
 	case req.EventName == "":
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is required")
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is required")
 	case len(req.EventName) > touchpoint.MaxEventNameLength:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is longer than %d characters", touchpoint.MaxEventNameLength)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is longer than %d characters", touchpoint.MaxEventNameLength)
 	case len(req.EventID) > maxIDLength:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_id is longer than %d characters", maxIDLength)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_id is longer than %d characters", maxIDLength)
 	case len(req.Value) > touchpoint.MaxEventValueLength:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_value is longer than %d characters", touchpoint.MaxEventValueLength)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_value is longer than %d characters", touchpoint.MaxEventValueLength)
 	case req.Revenue < 0:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "revenue %s is negative", req.Revenue)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "revenue %s is negative", req.Revenue)
 	}
 	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
 	switch {
 	case cur == "" && req.Revenue != 0:
 		cur = "USD" // AppsFlyer's default revenue currency
 	case cur != "" && !currencyRE.MatchString(cur):
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "currency %q: want an ISO-4217 code such as USD or EUR", req.Currency)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "currency %q: want an ISO-4217 code such as USD or EUR", req.Currency)
 	}
 	value := strings.TrimSpace(string(req.Value))
 	if value == "null" {
@@ -457,9 +465,9 @@ func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *Event
 	}
 	dev, err := s.Store.FindDevice(ctx, app.ID, req.DeviceID)
 	if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
+		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := req.EventTime.Time
 	if t.IsZero() || t.After(now) {
@@ -468,5 +476,5 @@ func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *Event
 	t = t.Truncate(time.Millisecond)
 	return &touchpoint.Conversion{App: app.ID, DeviceID: dev.ID, EventID: req.EventID, Name: req.EventName, Value: value,
 		Revenue: req.Revenue, Currency: cur, Time: t, Source: source, InstallID: dev.InstallID,
-		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CreatedAt: now}, nil
+		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CreatedAt: now}, dev, nil
 }

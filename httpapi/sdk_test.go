@@ -27,9 +27,9 @@ type sdkApp struct {
 	devKey string
 }
 
-func startSDKApp(t *testing.T) *sdkApp {
+func startSDKApp(t *testing.T, configure ...func(*httpapi.Server)) *sdkApp {
 	t.Helper()
-	s := startServer(t)
+	s := startServer(t, configure...)
 	var app touchpoint.App
 	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": appID, "platform": "android", "name": "Game",
 		"test_mode": true, "test_clock": T0}, &app)

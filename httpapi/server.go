@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/batch"
+	"github.com/touchpointhq/touchpoint/delivery"
 )
 
 // Server is the HTTP server. Set the exported fields, then Open.
@@ -40,6 +42,10 @@ type Server struct {
 	// AllowPrivatePostbackHosts lets postback templates name private and
 	// loopback addresses (tests and closed networks).
 	AllowPrivatePostbackHosts bool
+	// PostbackConcurrency bounds concurrent sends to one host;
+	// PostbackTimeout bounds one send (see package delivery).
+	PostbackConcurrency int
+	PostbackTimeout     time.Duration
 
 	ln          net.Listener
 	http        *http.Server
@@ -51,6 +57,8 @@ type Server struct {
 	ready       atomic.Bool
 	stop        context.CancelFunc
 	done        chan struct{}
+	stopOutbox  context.CancelFunc
+	outboxDone  chan struct{}
 }
 
 // NewServer returns a server with defaults.
@@ -96,6 +104,15 @@ func (s *Server) Open() error {
 	s.stop = stop
 	s.done = make(chan struct{})
 	go s.refreshCatalog(ctx)
+	outbox := &delivery.Outbox{Store: s.Store, Now: s.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
+		Logger: s.Logger, Sent: s.Metrics.postbackSent}
+	outbox.Client = delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts)
+	octx, stopOutbox := context.WithCancel(context.Background())
+	s.stopOutbox, s.outboxDone = stopOutbox, make(chan struct{})
+	go func() {
+		defer close(s.outboxDone)
+		outbox.Run(octx)
+	}()
 	s.ready.Store(true)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -126,6 +143,11 @@ func (s *Server) Close(ctx context.Context) error {
 		s.touches.Close()
 		s.launches.Close()
 		s.conversions.Close()
+	}
+	// Last: the sends under way finish and are recorded.
+	if s.stopOutbox != nil {
+		s.stopOutbox()
+		<-s.outboxDone
 	}
 	return err
 }
@@ -162,6 +184,7 @@ func (s *Server) Handler() http.Handler {
 
 	s.registerAppRoutes(mux)
 	s.registerPartnerRoutes(mux)
+	s.registerDeliveryRoutes(mux)
 	s.registerTouchRoutes(mux)
 	s.registerLinkRoutes(mux)
 	s.registerSDKRoutes(mux)

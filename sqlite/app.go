@@ -68,9 +68,18 @@ func (db *DB) SetTestClock(ctx context.Context, id string, t time.Time) (*touchp
 	if err := a.NextTestClock(t); err != nil {
 		return nil, err
 	}
+	prev := a.TestClock
 	a.TestClock = &t
 	if _, err := tx.ExecContext(ctx, `/* DB.SetTestClock */ UPDATE apps SET test_clock = ? WHERE id = ?`, t.UnixMilli(), id); err != nil {
 		return nil, err
+	}
+	// Retries wait on the real clock: moving the app's clock forward brings
+	// its pending deliveries nearer by as much.
+	if prev != nil && t.After(*prev) {
+		if _, err := tx.ExecContext(ctx, `/* DB.SetTestClock */ UPDATE deliveries SET next_at = next_at - ?
+			WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND state = 'pending'`, t.Sub(*prev).Milliseconds(), id); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -273,4 +274,43 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) (*touc
 		return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "delivery %d is %s: only a failed delivery can be retried", id, d.State)
 	}
 	return d, nil
+}
+
+// DeliveryHealth sums up a partner's attempts in [from, to) and its
+// backlog.
+func (db *DB) DeliveryHealth(ctx context.Context, app, pid string, from, to time.Time) (*touchpoint.DeliveryHealth, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	h := &touchpoint.DeliveryHealth{App: app, PID: pid, From: from, To: to}
+	const attempts = `FROM delivery_attempts t JOIN deliveries d ON d.id = t.delivery_id
+		WHERE d.app_seq = ? AND d.pid = ? AND t.at >= ? AND t.at < ?`
+	args := []any{seq, pid, from.UnixMilli(), to.UnixMilli()}
+	if err := db.read.QueryRowContext(ctx, `/* DB.DeliveryHealth */ SELECT count(*),
+		coalesce(sum(t.status BETWEEN 200 AND 399), 0) `+attempts, args...).Scan(&h.Attempts, &h.Succeeded); err != nil {
+		return nil, err
+	}
+	if h.Attempts > 0 {
+		h.SuccessRate = float64(h.Succeeded) / float64(h.Attempts)
+		for _, p := range []struct {
+			q   float64
+			out *float64
+		}{{0.50, &h.P50Ms}, {0.99, &h.P99Ms}} {
+			var us int64
+			// The nearest-rank percentile.
+			rank := int64(math.Ceil(p.q*float64(h.Attempts))) - 1
+			if err := db.read.QueryRowContext(ctx, `/* DB.DeliveryHealth */ SELECT t.latency `+attempts+`
+				ORDER BY t.latency LIMIT 1 OFFSET ?`, append(args, rank)...).Scan(&us); err != nil {
+				return nil, err
+			}
+			*p.out = float64(us) / 1000
+		}
+	}
+	if err := db.read.QueryRowContext(ctx, `/* DB.DeliveryHealth */ SELECT
+		coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'failed' AND created_at >= ? AND created_at < ?), 0)
+		FROM deliveries WHERE app_seq = ? AND pid = ?`, from.UnixMilli(), to.UnixMilli(), seq, pid).Scan(&h.Backlog, &h.GivenUp); err != nil {
+		return nil, err
+	}
+	return h, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,7 +126,7 @@ func decodeDevice(data []byte) (*touchpoint.Device, error) {
 // Stale. Neither writes anything.
 func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) error {
 	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qInsertKey,
-		qUpsertDevice, qInsertDevKey, qReport)
+		qUpsertDevice, qInsertDevKey, qReport, qInsertDelivery)
 	if err != nil {
 		return err
 	}
@@ -198,6 +199,12 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 				}
 			}
 			report.add(seq, touchpoint.InstallDeltas(in))
+			for _, d := range w.Deliveries {
+				d.Source = "install/" + strconv.FormatInt(in.ID, 10)
+			}
+			if err := db.insertDeliveries(ctx, stmt(qInsertDelivery), w.Deliveries); err != nil {
+				return err
+			}
 		}
 		data, err := json.Marshal(w.Device)
 		if err != nil {
@@ -319,7 +326,7 @@ func scanColumn[T any](rows *sql.Rows) ([]T, error) {
 // already has a conversion with its event id is a Duplicate and is not
 // stored again.
 func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionWrite) error {
-	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport)
+	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport, qInsertDelivery)
 	if err != nil {
 		return err
 	}
@@ -361,6 +368,12 @@ func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionW
 			return err
 		}
 		report.add(seq, touchpoint.ConversionDeltas(c))
+		for _, d := range w.Deliveries {
+			d.Source = "conversion/" + strconv.FormatInt(c.ID, 10)
+		}
+		if err := db.insertDeliveries(ctx, stmt(qInsertDelivery), w.Deliveries); err != nil {
+			return err
+		}
 	}
 	if err := report.write(ctx, stmt(qReport)); err != nil {
 		return err

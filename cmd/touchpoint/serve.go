@@ -40,6 +40,10 @@ type ServeConfig struct {
 	PurgeInterval  time.Duration
 	ShutdownGrace  time.Duration
 	CommitLinger   time.Duration
+
+	AllowPrivatePostbackHosts bool
+	PostbackConcurrency       int
+	PostbackTimeout           time.Duration
 }
 
 // DefaultServeConfig returns the defaults.
@@ -52,6 +56,9 @@ func DefaultServeConfig() ServeConfig {
 		PurgeInterval: time.Hour,
 		ShutdownGrace: 30 * time.Second,
 		CommitLinger:  200 * time.Microsecond,
+
+		PostbackConcurrency: 16,
+		PostbackTimeout:     10 * time.Second,
 	}
 }
 
@@ -69,6 +76,9 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days) are purged; 0 disables")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&cfg.CommitLinger, "commit-linger", cfg.CommitLinger, "under concurrent load, how long a group commit waits for more clicks to join it")
+	fs.BoolVar(&cfg.AllowPrivatePostbackHosts, "allow-private-postback-hosts", cfg.AllowPrivatePostbackHosts, "let postback templates send to private and loopback addresses (tests, closed networks)")
+	fs.IntVar(&cfg.PostbackConcurrency, "postback-concurrency-per-host", cfg.PostbackConcurrency, "concurrent postback sends to one host")
+	fs.DurationVar(&cfg.PostbackTimeout, "postback-timeout", cfg.PostbackTimeout, "how long one postback send may take; no answer by then is retried like a 5xx")
 	return parseFlags(fs, args)
 }
 
@@ -113,6 +123,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.AdminToken = token
 	c.Server.TrustedProxies = proxies
 	c.Server.CommitLinger = cfg.CommitLinger
+	c.Server.AllowPrivatePostbackHosts = cfg.AllowPrivatePostbackHosts
+	c.Server.PostbackConcurrency = cfg.PostbackConcurrency
+	c.Server.PostbackTimeout = cfg.PostbackTimeout
 	c.Server.Logger = logger.WithGroup("http")
 	if err := c.Server.Open(); err != nil {
 		return err

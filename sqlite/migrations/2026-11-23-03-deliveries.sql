@@ -26,6 +26,7 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
 CREATE INDEX deliveries_app ON deliveries (app_seq, id);
+CREATE INDEX deliveries_partner ON deliveries (app_seq, pid, state);
 
 CREATE TABLE delivery_attempts (
 	delivery_id INTEGER NOT NULL,
