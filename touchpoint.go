@@ -12,4 +12,5 @@ type Store interface {
 	TouchStore
 	InstallStore
 	DeliveryStore
+	RateStore
 }

@@ -181,3 +181,43 @@ func TestPostbackTemplatesRefused(t *testing.T) {
 	a.mustAPI(t, 200, "PATCH", "/api/v1/apps/"+appID+"/partners/net_a", map[string]any{"postbacks": []any{
 		map[string]any{"kind": "install_postback", "url": "https://pb.example.net/i?c=(clickid)"}}}, nil)
 }
+
+// TestPostbackCurrency: (monetary) is in USD at the rate of the event's
+// day; with no rate, the original value and currency go, and the delivery
+// says why.
+func TestPostbackCurrency(t *testing.T) {
+	a := startSDKApp(t, func(s *httpapi.Server) { s.AllowPrivatePostbackHosts = true })
+	sk := newSink(t)
+	a.mustAPI(t, 200, "PATCH", "/api/v1/apps/"+appID+"/partners/net_a", map[string]any{"postbacks": []any{
+		map[string]any{"kind": "event_postback", "send_revenue": true, "url": sk.URL + "/e?m=(monetary)&o=(orig-monetary)&c=(currency)"}}}, nil)
+	var rates touchpoint.ExchangeRates
+	a.mustAPI(t, 200, "PUT", "/api/v1/exchange-rates/2026-11-02", map[string]any{"rates": map[string]any{"EUR": 1.1}}, &rates)
+	a.mustAPI(t, 200, "GET", "/api/v1/exchange-rates/2026-11-02", nil, &rates)
+	if rates.Rates["EUR"] != 1.1 {
+		t.Fatalf("rates %+v", rates)
+	}
+	a.mustAPI(t, 400, "PUT", "/api/v1/exchange-rates/2026-11-02", map[string]any{"rates": map[string]any{"EUR": -1}}, nil)
+	a.mustAPI(t, 400, "PUT", "/api/v1/exchange-rates/yesterday", map[string]any{"rates": map[string]any{"EUR": 1}}, nil)
+	a.mustAPI(t, 404, "GET", "/api/v1/exchange-rates/2026-11-03", nil, nil)
+
+	gaid := "38400000-8cf0-11bd-b23e-10b96e40000e"
+	a.click(t, "pid=net_a&advertising_id="+gaid)
+	a.advance(t, "1h")
+	l := a.launch(t, map[string]any{"advertising_id": gaid})
+	for i, ev := range []map[string]any{{"revenue": "10", "currency": "EUR"}, {"revenue": "5.5", "currency": "GBP"}} {
+		ev["device_id"], ev["event_name"], ev["event_id"] = l.DeviceID, "af_purchase", fmt.Sprint("e", i)
+		if code := a.sdk(t, "/events", ev, nil); code != 200 {
+			t.Fatalf("event %v = %d", ev, code)
+		}
+	}
+	got := sk.waitRequests(t, 2)
+	if got[0] != "/e?m=11&o=10&c=USD" || got[1] != "/e?m=5.5&o=5.5&c=GBP" {
+		t.Errorf("postbacks %q", got)
+	}
+	var page httpapi.DeliveryPage
+	a.mustAPI(t, 200, "GET", "/api/v1/deliveries?app_id="+appID, nil, &page)
+	if len(page.Deliveries) != 2 || page.Deliveries[1].Note != "" ||
+		page.Deliveries[0].Note != "no USD exchange rate for GBP on 2026-11-02: (monetary) carries the value in GBP" {
+		t.Errorf("notes %q / %q", page.Deliveries[0].Note, page.Deliveries[1].Note)
+	}
+}

@@ -185,6 +185,7 @@ func (s *Server) Handler() http.Handler {
 	s.registerAppRoutes(mux)
 	s.registerPartnerRoutes(mux)
 	s.registerDeliveryRoutes(mux)
+	s.registerRateRoutes(mux)
 	s.registerTouchRoutes(mux)
 	s.registerLinkRoutes(mux)
 	s.registerSDKRoutes(mux)

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, partnerTests...)
 	tests = append(tests, touchTests...)
 	tests = append(tests, installTests...)
+	tests = append(tests, deliveryTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewClock(Start)
