@@ -135,8 +135,8 @@ var deliveryTests = []subtest{
 		}{
 			{day.Add(23 * time.Hour), 1.08, day},
 			{day.AddDate(0, 0, 7).Add(time.Hour), 1.08, day}, // the latest within 7 days
-			{day.AddDate(0, 0, 8), 0, time.Time{}},            // too old
-			{day.Add(-time.Second), 0, time.Time{}},           // none before
+			{day.AddDate(0, 0, 8), 0, time.Time{}},           // too old
+			{day.Add(-time.Second), 0, time.Time{}},          // none before
 		} {
 			rate, on, err := s.USDRate(ctxb(), "EUR", tc.at)
 			if rate != tc.want || !on.Equal(tc.on) || (tc.want == 0) != (code(err) == touchpoint.ENOTFOUND) {
