@@ -88,13 +88,14 @@ type DeliveryResult struct {
 	Reason   string    // given up
 }
 
-// Claim says which due deliveries a sender takes.
+// Claim says which due deliveries a sender takes: at most Limit, and per
+// host no more than PerHost less what the sender has in flight there.
 type Claim struct {
-	Now       time.Time
-	Lease     time.Duration
-	Limit     int      // at most this many
-	PerHost   int      // at most this many to one host (0: no bound)
-	SkipHosts []string // none to these (their senders are busy)
+	Now      time.Time
+	Lease    time.Duration
+	Limit    int
+	PerHost  int            // 0: no bound
+	InFlight map[string]int // the sender's unfinished deliveries by host
 }
 
 // DeliveryFilter selects deliveries to list, newest first.

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"slices"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -211,6 +212,7 @@ func TestPostbackCurrency(t *testing.T) {
 		}
 	}
 	got := sk.waitRequests(t, 2)
+	slices.Sort(got) // sent concurrently
 	if got[0] != "/e?m=11&o=10&c=USD" || got[1] != "/e?m=5.5&o=5.5&c=GBP" {
 		t.Errorf("postbacks %q", got)
 	}

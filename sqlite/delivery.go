@@ -16,41 +16,69 @@ var _ touchpoint.DeliveryStore = (*DB)(nil)
 const deliveryColumns = `d.id, a.id, d.pid, d.kind, d.source, d.method, d.url, d.body, d.content_type, d.host, d.state,
 	d.tries, d.max_tries, d.retry_interval, d.next_at, d.lease, d.reason, d.note, d.created_at, d.updated_at`
 
-const qInsertDelivery = `/* deliveries */ INSERT INTO deliveries (app_seq, pid, kind, source, method, url, body, content_type,
-	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?)`
+// Deliveries are inserted deliveriesPerInsert rows per statement (the
+// rest one by one); ids are consecutive within a statement (the rowid of
+// each new row is the largest so far plus one, and only the writer
+// inserts), so the last insert id gives them all.
+const deliveriesPerInsert = 16
 
-// insertDeliveries writes deliveries inside a write transaction (the
-// statement is prepared before it opens; see DB.prepare).
-func (db *DB) insertDeliveries(ctx context.Context, stmt *sql.Stmt, ds []*touchpoint.Delivery) error {
+var (
+	qInsertDelivery   = insertDeliveries(1)
+	qInsertDeliveries = insertDeliveries(deliveriesPerInsert)
+)
+
+func insertDeliveries(rows int) string {
+	return `/* deliveries */ INSERT INTO deliveries (app_seq, pid, kind, source, method, url, body, content_type,
+	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at)
+	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?),`, rows), ",")
+}
+
+// insertDeliveries writes deliveries inside a write transaction, with
+// the statements of qInsertDeliveries and qInsertDelivery (prepared before
+// it opens; see DB.prepare).
+func (db *DB) insertDeliveries(ctx context.Context, many, one *sql.Stmt, ds []*touchpoint.Delivery) error {
 	now := db.now()
-	for _, d := range ds {
-		seq, err := db.appSeq(d.App)
+	args := make([]any, 0, 14*deliveriesPerInsert)
+	for len(ds) > 0 {
+		n, stmt := 1, one
+		if len(ds) >= deliveriesPerInsert {
+			n, stmt = deliveriesPerInsert, many
+		}
+		args = args[:0]
+		for _, d := range ds[:n] {
+			seq, err := db.appSeq(d.App)
+			if err != nil {
+				return err
+			}
+			if d.MaxTries < 1 {
+				d.MaxTries = 1
+			}
+			if d.NextAt.IsZero() {
+				d.NextAt = now
+			}
+			d.State, d.Tries, d.CreatedAt, d.UpdatedAt = touchpoint.DeliveryPending, 0, now, now
+			args = append(args, seq, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
+				d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli())
+		}
+		res, err := stmt.ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
-		if d.MaxTries < 1 {
-			d.MaxTries = 1
-		}
-		if d.NextAt.IsZero() {
-			d.NextAt = now
-		}
-		d.State, d.Tries, d.CreatedAt, d.UpdatedAt = touchpoint.DeliveryPending, 0, now, now
-		res, err := stmt.ExecContext(ctx, seq, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
-			d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli())
+		last, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
-		if d.ID, err = res.LastInsertId(); err != nil {
-			return err
+		for i, d := range ds[:n] {
+			d.ID = last - int64(n-1-i)
 		}
+		ds = ds[n:]
 	}
 	return nil
 }
 
 // EnqueueDeliveries writes deliveries in one transaction.
 func (db *DB) EnqueueDeliveries(ctx context.Context, ds []*touchpoint.Delivery) error {
-	st, err := db.prepare(ctx, qInsertDelivery)
+	st, err := db.prepare(ctx, qInsertDeliveries, qInsertDelivery)
 	if err != nil {
 		return err
 	}
@@ -59,51 +87,69 @@ func (db *DB) EnqueueDeliveries(ctx context.Context, ds []*touchpoint.Delivery) 
 		return err
 	}
 	defer tx.Rollback()
-	if err := db.insertDeliveries(ctx, tx.StmtContext(ctx, st[qInsertDelivery]), ds); err != nil {
+	if err := db.insertDeliveries(ctx, tx.StmtContext(ctx, st[qInsertDeliveries]), tx.StmtContext(ctx, st[qInsertDelivery]), ds); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// ClaimDeliveries leases due deliveries: one UPDATE … RETURNING on the
-// write connection, so two claims never hand out one delivery. It looks at
-// the 4×Limit oldest due deliveries and takes at most PerHost per host.
+// ClaimDeliveries leases due deliveries in one transaction on the write
+// connection, so two claims never hand out one delivery. It walks the
+// hosts with pending deliveries (a seek each in deliveries_due) and takes
+// the oldest due of each, up to the host's free capacity: a busy host
+// costs one seek, whatever its backlog.
 func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touchpoint.Delivery, error) {
 	token := rand.Int64N(1<<62) + 1
 	now := c.Now.UnixMilli()
-	args := []any{c.Now.Add(c.Lease).UnixMilli(), token, now, now}
-	skip := ""
-	if len(c.SkipHosts) > 0 {
-		skip = ` AND host NOT IN (` + inList(len(c.SkipHosts)) + `)`
-		for _, h := range c.SkipHosts {
-			args = append(args, h)
-		}
-	}
-	perHost := c.PerHost
-	if perHost <= 0 {
-		perHost = c.Limit
-	}
-	args = append(args, 4*c.Limit, perHost, c.Limit)
-	rows, err := db.write.QueryContext(ctx, `/* DB.ClaimDeliveries */ UPDATE deliveries SET lease_until = ?, lease = ?
-		WHERE id IN (SELECT id FROM (
-			SELECT id, next_at, row_number() OVER (PARTITION BY host ORDER BY next_at, id) AS r FROM (
-				SELECT id, host, next_at FROM deliveries
-				WHERE state = 'pending' AND next_at <= ? AND lease_until <= ?`+skip+`
-				ORDER BY next_at LIMIT ?))
-			WHERE r <= ? ORDER BY next_at LIMIT ?)
-		RETURNING id`, args...)
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := scanColumn[int64](rows)
-	if err != nil || len(ids) == 0 {
-		return nil, err
+	defer tx.Rollback()
+	var ids []int64
+	host := ""
+	for len(ids) < c.Limit {
+		var next sql.NullString
+		if err := tx.QueryRowContext(ctx, `/* DB.ClaimDeliveries */ SELECT min(host) FROM deliveries
+			WHERE state = 'pending' AND host > ?`, host).Scan(&next); err != nil {
+			return nil, err
+		}
+		if !next.Valid {
+			break
+		}
+		host = next.String
+		free := c.Limit - len(ids)
+		if c.PerHost > 0 {
+			free = min(free, c.PerHost-c.InFlight[host])
+		}
+		if free <= 0 {
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, `/* DB.ClaimDeliveries */ UPDATE deliveries SET lease_until = ?, lease = ?
+			WHERE id IN (SELECT id FROM deliveries WHERE host = ? AND state = 'pending' AND next_at <= ? AND lease_until <= ?
+				ORDER BY next_at LIMIT ?)
+			RETURNING id`, c.Now.Add(c.Lease).UnixMilli(), token, host, now, now, free)
+		if err != nil {
+			return nil, err
+		}
+		got, err := scanColumn[int64](rows)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	if len(ids) == 0 {
+		return nil, tx.Commit()
 	}
 	idArgs := make([]any, len(ids))
 	for i, id := range ids {
 		idArgs[i] = id
 	}
-	return db.findDeliveries(ctx, db.write, `WHERE d.id IN (`+inList(len(ids))+`) ORDER BY d.next_at, d.id`, idArgs...)
+	ds, err := db.findDeliveries(ctx, tx, `WHERE d.id IN (`+inList(len(ids))+`) ORDER BY d.next_at, d.id`, idArgs...)
+	if err != nil {
+		return nil, err
+	}
+	return ds, tx.Commit()
 }
 
 func (db *DB) findDeliveries(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Delivery, error) {

@@ -126,7 +126,7 @@ func decodeDevice(data []byte) (*touchpoint.Device, error) {
 // Stale. Neither writes anything.
 func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) error {
 	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qInsertKey,
-		qUpsertDevice, qInsertDevKey, qReport, qInsertDelivery)
+		qUpsertDevice, qInsertDevKey, qReport, qInsertDeliveries, qInsertDelivery)
 	if err != nil {
 		return err
 	}
@@ -137,6 +137,7 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 	defer tx.Rollback()
 	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
 	report := reportDeltas{}
+	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
 		w.Duplicate, w.Stale = 0, false
 		app := w.Device.App
@@ -202,9 +203,7 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 			for _, d := range w.Deliveries {
 				d.Source = "install/" + strconv.FormatInt(in.ID, 10)
 			}
-			if err := db.insertDeliveries(ctx, stmt(qInsertDelivery), w.Deliveries); err != nil {
-				return err
-			}
+			deliveries = append(deliveries, w.Deliveries...)
 		}
 		data, err := json.Marshal(w.Device)
 		if err != nil {
@@ -220,6 +219,9 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 		}
 	}
 	if err := report.write(ctx, stmt(qReport)); err != nil {
+		return err
+	}
+	if err := db.insertDeliveries(ctx, stmt(qInsertDeliveries), stmt(qInsertDelivery), deliveries); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -326,7 +328,7 @@ func scanColumn[T any](rows *sql.Rows) ([]T, error) {
 // already has a conversion with its event id is a Duplicate and is not
 // stored again.
 func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionWrite) error {
-	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport, qInsertDelivery)
+	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport, qInsertDeliveries, qInsertDelivery)
 	if err != nil {
 		return err
 	}
@@ -337,6 +339,7 @@ func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionW
 	defer tx.Rollback()
 	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
 	report := reportDeltas{}
+	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
 		c := w.Conversion
 		w.Duplicate = 0
@@ -371,11 +374,12 @@ func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionW
 		for _, d := range w.Deliveries {
 			d.Source = "conversion/" + strconv.FormatInt(c.ID, 10)
 		}
-		if err := db.insertDeliveries(ctx, stmt(qInsertDelivery), w.Deliveries); err != nil {
-			return err
-		}
+		deliveries = append(deliveries, w.Deliveries...)
 	}
 	if err := report.write(ctx, stmt(qReport)); err != nil {
+		return err
+	}
+	if err := db.insertDeliveries(ctx, stmt(qInsertDeliveries), stmt(qInsertDelivery), deliveries); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -47,9 +47,9 @@ var deliveryTests = []subtest{
 			t.Fatalf("claimed %+v", got[0])
 		}
 		// Leased deliveries are not claimed again until the lease lapses;
-		// a skipped host gets none.
+		// a host with PerHost in flight gets none.
 		again, _ := s.ClaimDeliveries(ctxb(), touchpoint.Claim{Now: Start.Add(30 * time.Second), Lease: time.Minute, Limit: 10,
-			SkipHosts: []string{"a.example.net"}})
+			PerHost: 2, InFlight: map[string]int{"a.example.net": 2}})
 		if want := []int64{ds[5].ID}; !slices.Equal(deliveryIDs(again), want) {
 			t.Fatalf("second claim %v, want %v", deliveryIDs(again), want)
 		}

@@ -24,7 +24,9 @@ CREATE TABLE deliveries (
 	created_at     INTEGER NOT NULL,
 	updated_at     INTEGER NOT NULL
 );
-CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
+-- Due deliveries by destination: a claim walks the hosts (one seek each)
+-- and takes the oldest due of each.
+CREATE INDEX deliveries_due ON deliveries (host, next_at) WHERE state = 'pending';
 CREATE INDEX deliveries_app ON deliveries (app_seq, id);
 CREATE INDEX deliveries_partner ON deliveries (app_seq, pid, state);
 
