@@ -2,9 +2,9 @@ package httpapi_test
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
