@@ -381,7 +381,9 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/sdk/v1/apps/{app_id}/launches:", "/sdk/v1/apps/{app_id}/events:",
-		"/api/v1/apps/{app_id}/installs/{device_id}:", "/api/v1/apps/{app_id}/report:", "/api/v1/apps/{app_id}/test_clock:"} {
+		"/api/v1/apps/{app_id}/installs/{device_id}:", "/api/v1/apps/{app_id}/report:", "/api/v1/apps/{app_id}/test_clock:",
+		"/api/v1/deliveries:", "/api/v1/deliveries/{id}:", "/api/v1/deliveries/{id}/retry:",
+		"/api/v1/apps/{app_id}/partners/{pid}/postback-health:", "/api/v1/exchange-rates/{date}:"} {
 		if !strings.Contains(string(b), "\n  "+p+"\n") {
 			t.Errorf("api/openapi.yaml does not document %s", p)
 		}
