@@ -132,6 +132,14 @@ type DeliveryStore interface {
 	// DeliveryHealth sums up a partner's deliveries: attempts made in
 	// [from, to) and the backlog now.
 	DeliveryHealth(ctx context.Context, app, pid string, from, to time.Time) (*DeliveryHealth, error)
+	// DeliveryBacklog counts the pending deliveries of every partner.
+	DeliveryBacklog(ctx context.Context) ([]Backlog, error)
+}
+
+// Backlog is the number of a partner's pending deliveries.
+type Backlog struct {
+	App, PID string
+	Pending  int64
 }
 
 // DeliveryHealth is how a partner's deliveries fare.

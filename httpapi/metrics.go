@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -179,4 +180,31 @@ func (m *Metrics) instrument(route string, h http.HandlerFunc) http.Handler {
 		}
 		counter(status).Inc()
 	})
+}
+
+// backlogCollector reports each partner's pending deliveries when
+// /metrics is scraped.
+type backlogCollector struct {
+	store touchpoint.DeliveryStore
+	desc  *prometheus.Desc
+}
+
+func newBacklogCollector(store touchpoint.DeliveryStore) *backlogCollector {
+	return &backlogCollector{store: store, desc: prometheus.NewDesc("touchpoint_delivery_backlog",
+		"Pending deliveries (due or waiting for a retry) by app and partner.", []string{"app", "pid"}, nil)}
+}
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	bs, err := c.store.DeliveryBacklog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, b := range bs {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(b.Pending), b.App, b.PID)
+	}
 }

@@ -104,6 +104,10 @@ func TestPostbacksEndToEnd(t *testing.T) {
 	if n := len(sk.requests()); n != 2 {
 		t.Fatalf("%d requests before the retry was due", n)
 	}
+	// The retry waits: the partner's backlog is one.
+	if _, metrics := a.get(t, "/metrics"); !strings.Contains(metrics, `touchpoint_delivery_backlog{app="com.example.game",pid="net_a"} 1`) {
+		t.Errorf("metrics lack the backlog")
+	}
 	a.advance(t, "15m")
 	got = sk.waitRequests(t, 3)
 	want := "/event?e=af_purchase&m=4.99&cur=USD&v=%7B%22sku%22%3A%22gem%22%7D"

@@ -80,6 +80,8 @@ func (s *Server) Open() error {
 	if s.Metrics == nil {
 		s.Metrics = NewMetrics()
 	}
+	// A second server on the same metrics (tests) reports the first's store.
+	_ = s.Metrics.Registry.Register(newBacklogCollector(s.Store))
 	if err := s.reloadCatalog(context.Background()); err != nil {
 		return err
 	}

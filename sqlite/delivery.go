@@ -360,3 +360,24 @@ func (db *DB) DeliveryHealth(ctx context.Context, app, pid string, from, to time
 	}
 	return h, nil
 }
+
+// DeliveryBacklog counts pending deliveries by app and partner (a walk of
+// the pending ones only: deliveries_due is partial).
+func (db *DB) DeliveryBacklog(ctx context.Context) ([]touchpoint.Backlog, error) {
+	rows, err := db.read.QueryContext(ctx, `/* DB.DeliveryBacklog */ SELECT a.id, b.pid, b.n FROM
+		(SELECT app_seq, pid, count(*) AS n FROM deliveries INDEXED BY deliveries_due WHERE state = 'pending' GROUP BY app_seq, pid) b
+		JOIN apps a ON a.seq = b.app_seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []touchpoint.Backlog
+	for rows.Next() {
+		var b touchpoint.Backlog
+		if err := rows.Scan(&b.App, &b.PID, &b.Pending); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

@@ -24,8 +24,12 @@ import (
 // (device i has the GAID BenchGAID(i)), as the launches benchmark
 // (bench/launches.sh) needs. It prints the app's dev key.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "backlog" {
+		return runBacklog(ctx, args[1:], stderr)
+	}
 	if len(args) == 0 || args[0] != "seed" {
 		fmt.Fprintln(stderr, "usage: touchpoint bench seed --data-dir DIR [--touches N] [--devices M]")
+		fmt.Fprintln(stderr, "       touchpoint bench backlog --data-dir DIR --deliveries N --partners P --port PORT")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("bench seed", flag.ContinueOnError)
@@ -108,4 +112,46 @@ const BenchApp = "com.bench.game"
 // writes the same).
 func BenchGAID(i int) string {
 	return fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i)
+}
+
+// runBacklog writes N due postbacks into a stopped server's store, spread
+// over the partners net_1_int … net_P_int of BenchApp, partner i posting
+// to 127.0.0.(i+1):PORT (bench/postbacks.sh makes the app, the partners
+// and the sink), so the postback benchmark can measure the outbox with a
+// backlog to work through.
+func runBacklog(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench backlog", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "bench-data", "data directory of a stopped server")
+	n := fs.Int("deliveries", 100_000, "deliveries to write")
+	partners := fs.Int("partners", 10, "partners (and hosts) to spread them over")
+	port := fs.Int("port", 18192, "the sink's port")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 || *partners < 1 || *partners > 250 {
+		return errors.New("--deliveries must be positive and --partners from 1 to 250")
+	}
+	db := sqlite.NewDB(filepath.Join(*dataDir, "touchpoint.db"))
+	if err := db.Open(); err != nil {
+		return err
+	}
+	defer db.Close()
+	const group = 4096
+	batch := make([]*touchpoint.Delivery, 0, group)
+	run := time.Now().UnixNano() // URLs differ from an earlier run's
+	for i := 0; i < *n; i++ {
+		p := i%*partners + 1
+		host := fmt.Sprintf("127.0.0.%d:%d", p+1, *port)
+		batch = append(batch, &touchpoint.Delivery{App: BenchApp, PID: fmt.Sprintf("net_%d_int", p),
+			Kind: touchpoint.KindInstallPostback, Source: "bench", Method: "GET", Host: host,
+			URL: fmt.Sprintf("http://%s/backlog/%d-%d", host, run, i), MaxTries: 5, RetryInterval: 15 * time.Minute})
+		if len(batch) == group || i == *n-1 {
+			if err := db.EnqueueDeliveries(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
 }
