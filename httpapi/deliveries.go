@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -50,17 +49,8 @@ func deliveryFilter(r *http.Request) (touchpoint.DeliveryFilter, error) {
 	if f.To, err = parseTime(q.Get("to"), "to", f.To); err != nil {
 		return f, err
 	}
-	if v := q.Get("cursor"); v != "" {
-		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before <= 0 {
-			return f, touchpoint.Errorf(touchpoint.EINVALID, "cursor %q is not one this API returned", v)
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > maxDeliveryLimit {
-			return f, touchpoint.Errorf(touchpoint.EINVALID, "limit %q: want a number from 1 to %d", v, maxDeliveryLimit)
-		}
-	}
-	return f, nil
+	f.Before, f.Limit, err = parsePage(q, f.Limit, maxDeliveryLimit)
+	return f, err
 }
 
 // DeliveryPage is a page of deliveries, newest first.
@@ -86,12 +76,7 @@ func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) {
 	if page.Deliveries == nil {
 		page.Deliveries = []*touchpoint.Delivery{}
 	}
-	if next != 0 {
-		page.NextCursor = strconv.FormatInt(next, 10)
-		q := r.URL.Query()
-		q.Set("cursor", page.NextCursor)
-		page.Next = (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
-	}
+	page.NextCursor, page.Next = nextPage(r, next)
 	writeJSON(w, http.StatusOK, page)
 }
 

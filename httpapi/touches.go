@@ -45,17 +45,8 @@ func touchFilter(r *http.Request) (touchpoint.TouchFilter, error) {
 	if f.To, err = parseTime(q.Get("to"), "to", f.To); err != nil {
 		return f, err
 	}
-	if v := q.Get("cursor"); v != "" {
-		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before <= 0 {
-			return f, touchpoint.Errorf(touchpoint.EINVALID, "cursor %q is not one this API returned", v)
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > maxTouchLimit {
-			return f, touchpoint.Errorf(touchpoint.EINVALID, "limit %q: want a number from 1 to %d", v, maxTouchLimit)
-		}
-	}
-	return f, nil
+	f.Before, f.Limit, err = parsePage(q, f.Limit, maxTouchLimit)
+	return f, err
 }
 
 // TouchPage is a page of touches, newest first. NextCursor, when set, is
@@ -82,12 +73,7 @@ func (s *Server) handleTouchList(w http.ResponseWriter, r *http.Request) {
 	if page.Touches == nil {
 		page.Touches = []*touchpoint.Touch{}
 	}
-	if next != 0 {
-		page.NextCursor = strconv.FormatInt(next, 10)
-		q := r.URL.Query()
-		q.Set("cursor", page.NextCursor)
-		page.Next = (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
-	}
+	page.NextCursor, page.Next = nextPage(r, next)
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -120,4 +106,33 @@ func (s *Server) handleTouchGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// parsePage reads the paging parameters of a list: cursor (a next_cursor
+// this API returned) and limit (1 to max; def when absent).
+func parsePage(q url.Values, def, max int) (before int64, limit int, err error) {
+	limit = def
+	if v := q.Get("cursor"); v != "" {
+		if before, err = strconv.ParseInt(v, 10, 64); err != nil || before <= 0 {
+			return 0, 0, touchpoint.Errorf(touchpoint.EINVALID, "cursor %q is not one this API returned", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > max {
+			return 0, 0, touchpoint.Errorf(touchpoint.EINVALID, "limit %q: want a number from 1 to %d", v, max)
+		}
+	}
+	return before, limit, nil
+}
+
+// nextPage returns the next_cursor and next link of a page whose store
+// answered next (0: the last page).
+func nextPage(r *http.Request, next int64) (cursor, link string) {
+	if next == 0 {
+		return "", ""
+	}
+	cursor = strconv.FormatInt(next, 10)
+	q := r.URL.Query()
+	q.Set("cursor", cursor)
+	return cursor, (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
 }

@@ -225,6 +225,7 @@ type Template struct {
 // Compiled is a checked template, ready to render.
 type Compiled struct {
 	Template
+	host      string
 	url, body []part
 }
 
@@ -259,11 +260,11 @@ func Parse(t Template) (*Compiled, error) {
 	default:
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "method %q: want GET or POST", t.Method)
 	}
-	if err := checkURL(t.URL); err != nil {
+	host, err := checkURL(t.URL)
+	if err != nil {
 		return nil, err
 	}
-	c := &Compiled{Template: t}
-	var err error
+	c := &Compiled{Template: t, host: host}
 	if c.url, err = compile(t.URL); err != nil {
 		return nil, err
 	}
@@ -294,34 +295,31 @@ func compile(s string) ([]part, error) {
 	return parts, nil
 }
 
-// checkURL checks the URL's shape; which hosts may be called is the
-// sender's rule (see HostRule).
-func checkURL(raw string) error {
+// checkURL checks the URL's shape and returns its host; which hosts may
+// be called is the sender's rule (delivery.CheckHost).
+func checkURL(raw string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
-		return touchpoint.Errorf(touchpoint.EINVALID, "url is required")
+		return "", touchpoint.Errorf(touchpoint.EINVALID, "url is required")
 	}
 	// Macros stand for values: check the URL with each replaced by one.
 	u, err := url.Parse(macroRE.ReplaceAllString(raw, "x"))
 	if err != nil {
-		return touchpoint.Errorf(touchpoint.EINVALID, "url %q does not parse: %v", raw, err)
+		return "", touchpoint.Errorf(touchpoint.EINVALID, "url %q does not parse: %v", raw, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return touchpoint.Errorf(touchpoint.EINVALID, "url %q: the scheme must be http or https", raw)
+		return "", touchpoint.Errorf(touchpoint.EINVALID, "url %q: the scheme must be http or https", raw)
 	}
 	if u.Host == "" || u.User != nil {
-		return touchpoint.Errorf(touchpoint.EINVALID, "url %q: want an absolute URL with a host and no user info", raw)
+		return "", touchpoint.Errorf(touchpoint.EINVALID, "url %q: want an absolute URL with a host and no user info", raw)
 	}
 	if plain, _ := url.Parse(raw); plain == nil || plain.Host != u.Host {
-		return touchpoint.Errorf(touchpoint.EINVALID, "url %q: the host cannot hold a macro", raw)
+		return "", touchpoint.Errorf(touchpoint.EINVALID, "url %q: the host cannot hold a macro", raw)
 	}
-	return nil
+	return u.Host, nil
 }
 
 // Host returns the template's destination host (with its port, if any).
-func (c *Compiled) Host() string {
-	u, _ := url.Parse(macroRE.ReplaceAllString(c.URL, "x"))
-	return u.Host
-}
+func (c *Compiled) Host() string { return c.host }
 
 // Render fills the template's macros.
 func (c *Compiled) Render(f *Facts) (rawURL string, body []byte) {

@@ -33,16 +33,15 @@ func insertDeliveries(rows int) string {
 	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?),`, rows), ",")
 }
 
-// insertDeliveries writes deliveries inside a write transaction, with
-// the statements of qInsertDeliveries and qInsertDelivery (prepared before
-// it opens; see DB.prepare).
-func (db *DB) insertDeliveries(ctx context.Context, many, one *sql.Stmt, ds []*touchpoint.Delivery) error {
+// insertDeliveries writes deliveries inside a write transaction whose
+// queries include qInsertDeliveries and qInsertDelivery (see DB.writeTx).
+func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt, ds []*touchpoint.Delivery) error {
 	now := db.now()
 	args := make([]any, 0, 14*deliveriesPerInsert)
 	for len(ds) > 0 {
-		n, stmt := 1, one
+		n, q := 1, qInsertDelivery
 		if len(ds) >= deliveriesPerInsert {
-			n, stmt = deliveriesPerInsert, many
+			n, q = deliveriesPerInsert, qInsertDeliveries
 		}
 		args = args[:0]
 		for _, d := range ds[:n] {
@@ -60,7 +59,7 @@ func (db *DB) insertDeliveries(ctx context.Context, many, one *sql.Stmt, ds []*t
 			args = append(args, seq, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
 				d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli())
 		}
-		res, err := stmt.ExecContext(ctx, args...)
+		res, err := stmt(q).ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -78,19 +77,9 @@ func (db *DB) insertDeliveries(ctx context.Context, many, one *sql.Stmt, ds []*t
 
 // EnqueueDeliveries writes deliveries in one transaction.
 func (db *DB) EnqueueDeliveries(ctx context.Context, ds []*touchpoint.Delivery) error {
-	st, err := db.prepare(ctx, qInsertDeliveries, qInsertDelivery)
-	if err != nil {
-		return err
-	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := db.insertDeliveries(ctx, tx.StmtContext(ctx, st[qInsertDeliveries]), tx.StmtContext(ctx, st[qInsertDelivery]), ds); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return db.writeTx(ctx, []string{qInsertDeliveries, qInsertDelivery}, func(stmt func(string) *sql.Stmt) error {
+		return db.insertDeliveries(ctx, stmt, ds)
+	})
 }
 
 // ClaimDeliveries leases due deliveries in one transaction on the write
@@ -188,41 +177,33 @@ func (db *DB) FinishDeliveries(ctx context.Context, rs []*touchpoint.DeliveryRes
 			reason = ?, updated_at = ? WHERE id = ? AND lease = ?`
 		qRelease = `/* DB.FinishDeliveries */ UPDATE deliveries SET lease_until = 0, lease = 0 WHERE id = ? AND lease = ?`
 	)
-	st, err := db.prepare(ctx, qAttempt, qState, qRelease)
-	if err != nil {
-		return err
-	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	now := db.now().UnixMilli()
-	for _, r := range rs {
-		d := r.Delivery
-		if r.Attempt == nil {
-			if _, err := tx.StmtContext(ctx, st[qRelease]).ExecContext(ctx, d.ID, d.Lease); err != nil {
+	return db.writeTx(ctx, []string{qAttempt, qState, qRelease}, func(stmt func(string) *sql.Stmt) error {
+		for _, r := range rs {
+			d := r.Delivery
+			if r.Attempt == nil {
+				if _, err := stmt(qRelease).ExecContext(ctx, d.ID, d.Lease); err != nil {
+					return err
+				}
+				continue
+			}
+			res, err := stmt(qState).ExecContext(ctx, string(r.State), r.Attempt.N, r.NextAt.UnixMilli(), r.Reason, now, d.ID, d.Lease)
+			if err != nil {
 				return err
 			}
-			continue
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue // the claim lapsed; another sender has it
+			}
+			a := r.Attempt
+			if _, err := stmt(qAttempt).ExecContext(ctx, d.ID, a.N, a.Time.UnixMilli(), a.Status,
+				a.Latency.Microseconds(), a.Body, a.Error); err != nil {
+				return err
+			}
 		}
-		res, err := tx.StmtContext(ctx, st[qState]).ExecContext(ctx, string(r.State), r.Attempt.N, r.NextAt.UnixMilli(),
-			r.Reason, now, d.ID, d.Lease)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			continue // the claim lapsed; another sender has it
-		}
-		a := r.Attempt
-		if _, err := tx.StmtContext(ctx, st[qAttempt]).ExecContext(ctx, d.ID, a.N, a.Time.UnixMilli(), a.Status,
-			a.Latency.Microseconds(), a.Body, a.Error); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // FindDelivery returns one delivery with its attempts.

@@ -37,20 +37,31 @@ const (
 		ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount`
 )
 
-// prepare returns statements prepared on the write connection. Call it
-// before opening a write transaction.
-func (db *DB) prepare(ctx context.Context, queries ...string) (map[string]*sql.Stmt, error) {
+// writeTx runs fn in a write transaction and commits it when fn returns
+// nil. The queries are prepared on the write connection first (it is busy
+// once the transaction is open); stmt returns one of them bound to the
+// transaction.
+func (db *DB) writeTx(ctx context.Context, queries []string, fn func(stmt func(query string) *sql.Stmt) error) error {
 	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	out := make(map[string]*sql.Stmt, len(queries))
+	prepared := make(map[string]*sql.Stmt, len(queries))
 	for _, q := range queries {
 		s, err := db.stmt(ctx, q)
 		if err != nil {
-			return nil, err
+			db.stmtMu.Unlock()
+			return err
 		}
-		out[q] = s
+		prepared[q] = s
 	}
-	return out, nil
+	db.stmtMu.Unlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(func(q string) *sql.Stmt { return tx.StmtContext(ctx, prepared[q]) }); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // FindDeviceByIDs returns the device of an app that carries one of the ids
@@ -125,17 +136,14 @@ func decodeDevice(data []byte) (*touchpoint.Device, error) {
 // changed, or a device that appeared with the same ids, makes the decision
 // Stale. Neither writes anything.
 func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) error {
-	st, err := db.prepare(ctx, qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qInsertKey,
-		qUpsertDevice, qInsertDevKey, qReport, qInsertDeliveries, qInsertDelivery)
-	if err != nil {
-		return err
-	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
+	queries := []string{qLaunchKey, qDeviceVer, qDeviceByKey, qDeviceData, qInsertInst, qInsertKey,
+		qUpsertDevice, qInsertDevKey, qReport, qInsertDeliveries, qInsertDelivery}
+	return db.writeTx(ctx, queries, func(stmt func(string) *sql.Stmt) error {
+		return db.writeLaunches(ctx, stmt, ws)
+	})
+}
+
+func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws []*touchpoint.LaunchWrite) error {
 	report := reportDeltas{}
 	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
@@ -221,10 +229,7 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 	if err := report.write(ctx, stmt(qReport)); err != nil {
 		return err
 	}
-	if err := db.insertDeliveries(ctx, stmt(qInsertDeliveries), stmt(qInsertDelivery), deliveries); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return db.insertDeliveries(ctx, stmt, deliveries)
 }
 
 // deviceAppeared reports whether a device with one of the ids exists: a
@@ -328,16 +333,13 @@ func scanColumn[T any](rows *sql.Rows) ([]T, error) {
 // already has a conversion with its event id is a Duplicate and is not
 // stored again.
 func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionWrite) error {
-	st, err := db.prepare(ctx, qInsertConv, qConvByEvent, qReport, qInsertDeliveries, qInsertDelivery)
-	if err != nil {
-		return err
-	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt := func(q string) *sql.Stmt { return tx.StmtContext(ctx, st[q]) }
+	queries := []string{qInsertConv, qConvByEvent, qReport, qInsertDeliveries, qInsertDelivery}
+	return db.writeTx(ctx, queries, func(stmt func(string) *sql.Stmt) error {
+		return db.writeConversions(ctx, stmt, ws)
+	})
+}
+
+func (db *DB) writeConversions(ctx context.Context, stmt func(string) *sql.Stmt, ws []*touchpoint.ConversionWrite) error {
 	report := reportDeltas{}
 	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
@@ -379,10 +381,7 @@ func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionW
 	if err := report.write(ctx, stmt(qReport)); err != nil {
 		return err
 	}
-	if err := db.insertDeliveries(ctx, stmt(qInsertDeliveries), stmt(qInsertDelivery), deliveries); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return db.insertDeliveries(ctx, stmt, deliveries)
 }
 
 // ListConversions returns a device's conversions, newest first.
