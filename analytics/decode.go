@@ -1,0 +1,626 @@
+// Package analytics is the Amplitude-compatible ingestion of the analytics
+// plane: it decodes and validates uploads to /2/httpapi and /batch, the
+// /identify, /groupidentify and /attribution forms, and answers in
+// Amplitude's shapes (spec/amplitude-adjust.md §1–3). It keeps per-device
+// and per-user rates; identity, dedup and user properties are applied by
+// the store, in the order uploads are committed.
+package analytics
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/touchpointhq/touchpoint"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+)
+
+// Endpoint is an ingestion endpoint's limits.
+type Endpoint struct {
+	Path string
+	// MaxBody bounds the body in bytes, after gzip decompression (the
+	// newer HTTP V2 page counts events after decompression; we count
+	// bytes the same way, so a gzip bomb is no way around the limit).
+	MaxBody int64
+	// MaxEvents bounds the events of one request.
+	MaxEvents int
+	// Batch endpoints use the project's batch rate limit.
+	Batch bool
+}
+
+// The two upload endpoints (spec §1.4, §2.1). "1 MB" is taken as 2^20
+// bytes.
+var (
+	HTTPAPI  = Endpoint{Path: "/2/httpapi", MaxBody: 1 << 20, MaxEvents: 2000}
+	BatchAPI = Endpoint{Path: "/batch", MaxBody: 20 << 20, MaxEvents: 2000, Batch: true}
+)
+
+// Amplitude's error strings (spec §1.3).
+const (
+	ErrInvalidPath     = "Invalid request path"
+	ErrMissingBody     = "Missing request body"
+	ErrInvalidJSON     = "Invalid JSON request body"
+	ErrMissingField    = "Request missing required field"
+	ErrInvalidEvent    = "Invalid event JSON"
+	ErrInvalidAPIKey   = "Invalid API key"
+	ErrInvalidFields   = "Invalid field values on some events"
+	ErrTooLarge        = "Payload too large"
+	ErrTooManyRequests = "Too many requests for some devices and users"
+)
+
+// Limits on values (spec §1.2).
+const (
+	DefaultMinIDLength = 5
+	MaxStringLength    = 1024 // characters; longer strings are cut
+	MaxPropertyDepth   = 40
+	MaxGroupTypes      = 5
+	MaxGroupValues     = 10
+)
+
+// Rejection is a 4xx answer in Amplitude's shape. Its fields are in the
+// order Amplitude writes them.
+type Rejection struct {
+	Code                    int              `json:"code"`
+	Error                   string           `json:"error"`
+	MissingField            string           `json:"missing_field,omitempty"`
+	EventsWithInvalidFields map[string][]int `json:"events_with_invalid_fields,omitempty"`
+	EventsWithMissingFields map[string][]int `json:"events_with_missing_fields,omitempty"`
+}
+
+func reject(code int, msg string) *Rejection { return &Rejection{Code: code, Error: msg} }
+
+// Success is the 200 answer, its keys in the order of a response captured
+// from Amplitude (https://developers.qodex.ai, "HTTP API $identify").
+type Success struct {
+	Code             int   `json:"code"`
+	ServerUploadTime int64 `json:"server_upload_time"`
+	PayloadSizeBytes int   `json:"payload_size_bytes"`
+	EventsIngested   int   `json:"events_ingested"`
+}
+
+// Upload is a decoded, valid upload.
+type Upload struct {
+	APIKey string
+	Events []*touchpoint.IncomingEvent
+}
+
+// Request is what decoding needs besides the body.
+type Request struct {
+	Endpoint Endpoint
+	Now      time.Time
+	// RemoteIP replaces the ip "$remote".
+	RemoteIP string
+	// KnownKey reports whether an API key belongs to a project.
+	KnownKey func(key string) bool
+}
+
+var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
+
+// DecodeUpload decodes and validates an upload body. A request with any
+// invalid event is refused whole. The checks run in this order: body,
+// JSON, required fields, API key, size, events.
+func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, reject(400, ErrMissingBody)
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(body), decodeOptions...)
+	if dec.PeekKind() != '{' {
+		return nil, reject(400, ErrInvalidJSON)
+	}
+	dec.ReadToken()
+	var (
+		up          Upload
+		hasKey      bool
+		hasEvents   bool
+		eventsValid = true
+		minIDLength = DefaultMinIDLength
+		drafts      []*draft
+		v           = newValidator(req)
+	)
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
+		if err != nil {
+			return nil, reject(400, ErrInvalidJSON)
+		}
+		switch name {
+		case "api_key":
+			val, err := dec.ReadValue()
+			if err != nil {
+				return nil, reject(400, ErrInvalidJSON)
+			}
+			if val.Kind() == '"' {
+				up.APIKey, hasKey = unquote(val), true
+			}
+		case "events":
+			if dec.PeekKind() != '[' {
+				if _, err := dec.ReadValue(); err != nil {
+					return nil, reject(400, ErrInvalidJSON)
+				}
+				hasEvents, eventsValid = true, false
+				continue
+			}
+			hasEvents = true
+			dec.ReadToken()
+			for dec.PeekKind() != ']' {
+				if dec.PeekKind() != '{' {
+					if _, err := dec.ReadValue(); err != nil {
+						return nil, reject(400, ErrInvalidJSON)
+					}
+					eventsValid = false
+					continue
+				}
+				d, err := v.decodeEvent(dec, len(drafts))
+				if err != nil {
+					return nil, reject(400, ErrInvalidJSON)
+				}
+				drafts = append(drafts, d)
+			}
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, reject(400, ErrInvalidJSON)
+			}
+		case "options":
+			val, err := dec.ReadValue()
+			if err != nil {
+				return nil, reject(400, ErrInvalidJSON)
+			}
+			if n, ok := minIDLengthOption(val); ok {
+				minIDLength = n
+			}
+		default:
+			// client_upload_time, request_metadata and anything else: not
+			// ours to judge.
+			if err := dec.SkipValue(); err != nil {
+				return nil, reject(400, ErrInvalidJSON)
+			}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, reject(400, ErrInvalidJSON)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		// Something after the object.
+		return nil, reject(400, ErrInvalidJSON)
+	}
+	switch {
+	case !hasKey || up.APIKey == "":
+		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "api_key"}
+	case !hasEvents || (eventsValid && len(drafts) == 0):
+		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "events"}
+	case req.KnownKey != nil && !req.KnownKey(up.APIKey):
+		return nil, reject(400, ErrInvalidAPIKey)
+	case !eventsValid:
+		return nil, reject(400, ErrInvalidEvent)
+	case len(drafts) > req.Endpoint.MaxEvents:
+		return nil, reject(413, ErrTooLarge)
+	}
+	up.Events = make([]*touchpoint.IncomingEvent, len(drafts))
+	for i, d := range drafts {
+		up.Events[i] = v.finish(d, i, minIDLength)
+	}
+	if r := v.rejection(); r != nil {
+		return nil, r
+	}
+	return &up, nil
+}
+
+func minIDLengthOption(val jsontext.Value) (int, bool) {
+	if val.Kind() != '{' {
+		return 0, false
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(val), decodeOptions...)
+	dec.ReadToken()
+	n, ok := 0, false
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
+		if err != nil {
+			return 0, false
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return 0, false
+		}
+		if name == "min_id_length" && v.Kind() == '0' {
+			if x, err := strconv.Atoi(string(v)); err == nil && x >= 0 {
+				n, ok = x, true
+			}
+		}
+	}
+	return n, ok
+}
+
+// readName reads an object member name.
+func readName(dec *jsontext.Decoder) (string, error) {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	return unquote(v), nil
+}
+
+// unquote returns the string a JSON string value holds.
+func unquote(v jsontext.Value) string {
+	if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1])
+	}
+	b, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// The kinds of value an event key takes.
+type fieldKind uint8
+
+const (
+	fString fieldKind = iota + 1
+	fInt
+	fNumber
+	fObject
+	fBool
+)
+
+// eventFields are the keys of spec §1.2 and what they take. Other keys are
+// kept as they came.
+var eventFields = map[string]fieldKind{
+	"user_id": fString, "device_id": fString, "event_type": fString, "insert_id": fString,
+	"app_version": fString, "platform": fString, "os_name": fString, "os_version": fString,
+	"device_brand": fString, "device_manufacturer": fString, "device_model": fString, "carrier": fString,
+	"country": fString, "region": fString, "city": fString, "dma": fString, "language": fString,
+	"productId": fString, "revenueType": fString, "currency": fString, "ip": fString, "user_agent": fString,
+	"idfa": fString, "idfv": fString, "adid": fString, "android_id": fString, "android_app_set_id": fString,
+	"partner_id": fString, "library": fString, "version_name": fString,
+	"time": fInt, "quantity": fInt, "event_id": fInt, "session_id": fInt,
+	"price": fNumber, "revenue": fNumber, "location_lat": fNumber, "location_lng": fNumber,
+	"event_properties": fObject, "user_properties": fObject, "groups": fObject, "group_properties": fObject,
+	"plan": fObject, "ingestion_metadata": fObject,
+	"$skip_user_properties_sync": fBool,
+}
+
+// invalidIDs are ids Amplitude treats as absent (spec §1.2), compared
+// without case.
+var invalidIDs = map[string]bool{
+	"anonymous": true, "nil": true, "none": true, "null": true, "n/a": true, "na": true, "undefined": true,
+	"unknown": true, "": true, "00000000-0000-0000-0000-000000000000": true, "{}": true, "lmy47d": true,
+	"0": true, "-1": true,
+}
+
+// draft is an event between the pass over its keys and the last checks,
+// which need the request's options.
+type draft struct {
+	userID, deviceID string
+	hasUserID        bool
+	hasDeviceID      bool
+	eventType        string
+	time             int64
+	hasTime          bool
+	price, revenue   *float64
+	quantity         *int64
+	insertID         string
+	adIDs            touchpoint.AdIDs
+	userProps        []byte
+	groups           []byte
+	groupProps       []byte
+	body             []byte // the other members, each followed by a comma
+}
+
+// validator collects the events' faults.
+type validator struct {
+	req     Request
+	invalid map[string][]int
+	missing map[string][]int
+	buf     []byte
+}
+
+func newValidator(req Request) *validator { return &validator{req: req} }
+
+func (v *validator) fault(m *map[string][]int, field string, i int) {
+	if *m == nil {
+		*m = make(map[string][]int)
+	}
+	l := (*m)[field]
+	if len(l) == 0 || l[len(l)-1] != i {
+		(*m)[field] = append(l, i)
+	}
+}
+
+func (v *validator) rejection() *Rejection {
+	if v.invalid == nil && v.missing == nil {
+		return nil
+	}
+	r := &Rejection{Code: 400, Error: ErrInvalidFields, EventsWithInvalidFields: v.invalid, EventsWithMissingFields: v.missing}
+	if v.invalid == nil {
+		r.Error = ErrMissingField
+	}
+	return r
+}
+
+// decodeEvent reads one event object.
+func (v *validator) decodeEvent(dec *jsontext.Decoder, i int) (*draft, error) {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	d := &draft{}
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
+		if err != nil {
+			return nil, err
+		}
+		val, err := dec.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		if val.Kind() == 'n' {
+			continue // null: absent
+		}
+		kind := eventFields[name]
+		if !v.typeOK(kind, val) {
+			v.fault(&v.invalid, name, i)
+			continue
+		}
+		switch kind {
+		case fString:
+			s := unquote(val)
+			if utf8.RuneCountInString(s) > MaxStringLength {
+				s = truncate(s, MaxStringLength)
+				val = quote(s)
+			}
+			switch name {
+			case "user_id":
+				d.userID, d.hasUserID = s, true
+				continue
+			case "device_id":
+				d.deviceID, d.hasDeviceID = s, true
+				continue
+			case "event_type":
+				d.eventType = s
+			case "insert_id":
+				d.insertID = s
+			case "idfa":
+				d.adIDs.IDFA = s
+			case "idfv":
+				d.adIDs.IDFV = s
+			case "adid":
+				d.adIDs.ADID = s
+			case "android_app_set_id":
+				d.adIDs.AppSetID = s
+			case "ip":
+				if s == "$remote" {
+					val = quote(v.req.RemoteIP)
+				}
+			case "language":
+				val = quote(languageName(s))
+			}
+		case fInt:
+			n, _ := strconv.ParseInt(string(val), 10, 64)
+			switch name {
+			case "time":
+				d.time, d.hasTime = n, true
+				continue
+			case "quantity":
+				d.quantity = &n
+			}
+		case fNumber:
+			f, _ := strconv.ParseFloat(string(val), 64)
+			switch name {
+			case "price":
+				d.price = &f
+			case "revenue":
+				d.revenue = &f
+				continue // written in finish (price × quantity)
+			}
+		case fObject:
+			cut, ok := checkObject(val)
+			if !ok {
+				v.fault(&v.invalid, name, i)
+				continue
+			}
+			val = cut
+			switch name {
+			case "user_properties":
+				d.userProps = bytes.Clone(val)
+				continue // the store writes the user's properties
+			case "groups":
+				d.groups = bytes.Clone(val)
+				continue // written in finish (trimmed)
+			case "group_properties":
+				d.groupProps = bytes.Clone(val)
+			}
+		}
+		d.body, _ = jsontext.AppendQuote(d.body, name)
+		d.body = append(d.body, ':')
+		d.body = append(d.body, val...)
+		d.body = append(d.body, ',')
+	}
+	_, err := dec.ReadToken()
+	return d, err
+}
+
+// typeOK reports whether val has the kind a field takes.
+func (v *validator) typeOK(kind fieldKind, val jsontext.Value) bool {
+	switch kind {
+	case fString:
+		return val.Kind() == '"'
+	case fInt:
+		if val.Kind() != '0' {
+			return false
+		}
+		_, err := strconv.ParseInt(string(val), 10, 64)
+		return err == nil
+	case fNumber:
+		return val.Kind() == '0'
+	case fObject:
+		return val.Kind() == '{'
+	case fBool:
+		return val.Kind() == 't' || val.Kind() == 'f'
+	}
+	return true
+}
+
+// finish applies the checks that need the options and builds the stored
+// form.
+func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEvent {
+	e := &touchpoint.IncomingEvent{EventType: d.eventType, InsertID: d.insertID, AdIDs: d.adIDs}
+	uid, uok := validID(d.userID, minIDLength, false)
+	did, dok := validID(d.deviceID, minIDLength, true)
+	if !uok && !dok {
+		switch {
+		case d.hasUserID || d.hasDeviceID:
+			if d.hasUserID {
+				v.fault(&v.invalid, "user_id", i)
+			}
+			if d.hasDeviceID {
+				v.fault(&v.invalid, "device_id", i)
+			}
+		default:
+			// Neither id was sent. Amplitude does not say which field it
+			// names (UNCONFIRMED); we name user_id, the first in its list.
+			v.fault(&v.missing, "user_id", i)
+		}
+	}
+	if d.eventType == "" {
+		v.fault(&v.missing, "event_type", i)
+	}
+	if d.hasTime && d.time < 0 {
+		v.fault(&v.invalid, "time", i)
+	}
+	switch d.eventType {
+	case "$identify":
+		e.Kind = touchpoint.IdentifyEvent
+	case "$groupidentify":
+		e.Kind = touchpoint.GroupIdentifyEvent
+	}
+	var err error
+	if d.userProps != nil {
+		if e.UserProperties, err = touchpoint.DecodeProperties(d.userProps); err == nil {
+			err = touchpoint.CheckUserProperties(e.UserProperties)
+		}
+		if err != nil {
+			v.fault(&v.invalid, "user_properties", i)
+		}
+	}
+	if d.groups != nil {
+		if e.Groups, err = trimGroups(d.groups); err != nil {
+			v.fault(&v.invalid, "groups", i)
+		}
+	}
+	if d.groupProps != nil && e.Kind == touchpoint.GroupIdentifyEvent {
+		if e.GroupProperties, err = touchpoint.DecodeProperties(d.groupProps); err == nil {
+			err = touchpoint.CheckUserProperties(e.GroupProperties)
+		}
+		if err != nil {
+			v.fault(&v.invalid, "group_properties", i)
+		}
+	}
+	if e.Kind == touchpoint.GroupIdentifyEvent && len(e.Groups) == 0 {
+		v.fault(&v.missing, "groups", i)
+	}
+	if v.invalid != nil || v.missing != nil {
+		return e // the upload is refused: no need to build it
+	}
+	if uok {
+		e.UserID = uid
+	}
+	if dok {
+		e.DeviceID = did
+	} else {
+		// spec §1.2: without a device id, one is made from the user id.
+		e.DeviceID = DeviceIDForUser(uid)
+	}
+	e.Time = d.time
+	if !d.hasTime || d.time == 0 {
+		e.Time = v.req.Now.UnixMilli()
+	}
+	// The stored form: ids and time first, then the members as they came.
+	b := make([]byte, 0, len(d.body)+128)
+	b = append(b, '{')
+	if e.UserID != "" {
+		b = append(b, `"user_id":`...)
+		b, _ = jsontext.AppendQuote(b, e.UserID)
+		b = append(b, ',')
+	}
+	b = append(b, `"device_id":`...)
+	b, _ = jsontext.AppendQuote(b, e.DeviceID)
+	b = append(b, `,"time":`...)
+	b = strconv.AppendInt(b, e.Time, 10)
+	b = append(b, ',')
+	if d.revenue != nil {
+		rev := *d.revenue
+		if d.price != nil && d.quantity != nil {
+			rev = *d.price * float64(*d.quantity)
+		}
+		b = append(b, `"revenue":`...)
+		b = jsontext.AppendFloat(b, rev, 64)
+		b = append(b, ',')
+	}
+	if e.Groups != nil {
+		b = append(b, `"groups":`...)
+		b = appendJSON(b, e.Groups)
+		b = append(b, ',')
+	}
+	b = append(b, d.body...)
+	b[len(b)-1] = '}'
+	e.Data = b
+	return e
+}
+
+// validID returns id if it is one Amplitude accepts: long enough and not
+// one of the placeholders.
+func validID(id string, minLength int, device bool) (string, bool) {
+	if invalidIDs[strings.ToLower(id)] || utf8.RuneCountInString(id) < minLength {
+		return "", false
+	}
+	if device && strings.Trim(id, "0-") == "" {
+		return "", false // all zeros
+	}
+	return id, true
+}
+
+// DeviceIDForUser is the device id of an event that came with a user id
+// only. Amplitude sets "a hash of user_id" without saying which
+// (UNCONFIRMED): ours is the first 16 bytes of SHA-256, in hex.
+func DeviceIDForUser(userID string) string {
+	h := sha256.Sum256([]byte(userID))
+	return hex.EncodeToString(h[:16])
+}
+
+// languageName turns a language tag into its English name, as Amplitude
+// stores languages ("en-US" → "English"); anything else stays as it is.
+func languageName(s string) string {
+	tag, err := language.Parse(s)
+	if err != nil {
+		return s
+	}
+	base, conf := tag.Base()
+	if conf == language.No {
+		return s
+	}
+	if name := display.English.Languages().Name(base); name != "" {
+		return name
+	}
+	return s
+}
+
+func quote(s string) jsontext.Value {
+	b, _ := jsontext.AppendQuote(nil, s)
+	return b
+}
+
+// truncate cuts s to n characters.
+func truncate(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}

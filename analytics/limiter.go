@@ -1,0 +1,165 @@
+package analytics
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+// Throttled is the 429 answer (spec §1.3): the limit, the devices and users
+// over it with their rates, and the indexes of their events.
+type Throttled struct {
+	Code             int                `json:"code"`
+	Error            string             `json:"error"`
+	EPSThreshold     int                `json:"eps_threshold"`
+	ThrottledDevices map[string]float64 `json:"throttled_devices"`
+	ThrottledUsers   map[string]float64 `json:"throttled_users"`
+	ThrottledEvents  []int              `json:"throttled_events"`
+}
+
+// Limiter keeps each project's per-device and per-user event rates,
+// averaged over touchpoint.RateWindow as a sliding window (the weighted sum
+// of the current and the previous fixed window). An upload that would take
+// any device or user over the limit is refused whole and counts for
+// nothing; an accepted one counts for all its events.
+type Limiter struct {
+	seed   maphash.Seed
+	shards [64]limiterShard
+}
+
+type limiterShard struct {
+	mu      sync.Mutex
+	buckets map[rateKey]*rateBucket
+	calls   int
+}
+
+type rateKey struct {
+	project int64
+	user    bool
+	id      string
+}
+
+type rateBucket struct {
+	window    int64 // index of the current fixed window
+	cur, prev float64
+}
+
+// NewLimiter returns an empty limiter.
+func NewLimiter() *Limiter {
+	l := &Limiter{seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].buckets = make(map[rateKey]*rateBucket)
+	}
+	return l
+}
+
+const windowMillis = int64(touchpoint.RateWindow / time.Millisecond)
+
+// roll moves b to window w.
+func (b *rateBucket) roll(w int64) {
+	switch {
+	case w == b.window:
+	case w == b.window+1:
+		b.prev, b.cur = b.cur, 0
+	default:
+		b.prev, b.cur = 0, 0
+	}
+	b.window = w
+}
+
+// rate is the bucket's events per second with n more.
+func (b *rateBucket) rate(frac, n float64) float64 {
+	return (b.prev*(1-frac) + b.cur + n) / touchpoint.RateWindow.Seconds()
+}
+
+// Allow counts an upload's events against eps per device and per user, at
+// now. It returns nil when the upload is within the limits, and the 429
+// answer otherwise.
+func (l *Limiter) Allow(project int64, eps int, events []*touchpoint.IncomingEvent, now time.Time) *Throttled {
+	counts := make(map[rateKey]int, 8)
+	for _, e := range events {
+		if e.DeviceID != "" {
+			counts[rateKey{project, false, e.DeviceID}]++
+		}
+		if e.UserID != "" {
+			counts[rateKey{project, true, e.UserID}]++
+		}
+	}
+	ms := now.UnixMilli()
+	w, frac := ms/windowMillis, float64(ms%windowMillis)/float64(windowMillis)
+	limit := float64(eps)
+	var over map[rateKey]float64
+	// Check every key, then count them all: a refused upload counts for
+	// nothing. Keys are checked and counted shard by shard under the
+	// shard's lock; two uploads racing for the same device may both pass
+	// the check, which the next upload's check corrects.
+	for k, n := range counts {
+		s := l.shard(k)
+		s.mu.Lock()
+		if b := s.buckets[k]; b != nil {
+			b.roll(w)
+			if r := b.rate(frac, float64(n)); r > limit {
+				if over == nil {
+					over = make(map[rateKey]float64)
+				}
+				over[k] = r
+			}
+		} else if float64(n)/touchpoint.RateWindow.Seconds() > limit {
+			if over == nil {
+				over = make(map[rateKey]float64)
+			}
+			over[k] = float64(n) / touchpoint.RateWindow.Seconds()
+		}
+		s.mu.Unlock()
+	}
+	if over != nil {
+		t := &Throttled{Code: 429, Error: ErrTooManyRequests, EPSThreshold: eps,
+			ThrottledDevices: map[string]float64{}, ThrottledUsers: map[string]float64{}, ThrottledEvents: []int{}}
+		for k, r := range over {
+			if k.user {
+				t.ThrottledUsers[k.id] = r
+			} else {
+				t.ThrottledDevices[k.id] = r
+			}
+		}
+		for i, e := range events {
+			_, d := over[rateKey{project, false, e.DeviceID}]
+			_, u := over[rateKey{project, true, e.UserID}]
+			if (d && e.DeviceID != "") || (u && e.UserID != "") {
+				t.ThrottledEvents = append(t.ThrottledEvents, i)
+			}
+		}
+		return t
+	}
+	for k, n := range counts {
+		s := l.shard(k)
+		s.mu.Lock()
+		b := s.buckets[k]
+		if b == nil {
+			b = &rateBucket{window: w}
+			s.buckets[k] = b
+		}
+		b.roll(w)
+		b.cur += float64(n)
+		if s.calls++; s.calls%4096 == 0 {
+			s.sweep(w)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// sweep forgets the ids that sent nothing in the last two windows.
+func (s *limiterShard) sweep(w int64) {
+	for k, b := range s.buckets {
+		if b.window < w-1 {
+			delete(s.buckets, k)
+		}
+	}
+}
+
+func (l *Limiter) shard(k rateKey) *limiterShard {
+	return &l.shards[maphash.String(l.seed, k.id)%uint64(len(l.shards))]
+}

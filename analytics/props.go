@@ -1,0 +1,117 @@
+package analytics
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sort"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/touchpointhq/touchpoint"
+)
+
+// checkObject checks a property object: nested no deeper than
+// MaxPropertyDepth. Strings longer than MaxStringLength characters are cut;
+// the object is returned as it came when none is.
+func checkObject(val jsontext.Value) (jsontext.Value, bool) {
+	depth, maxDepth, longest := 0, 0, 0
+	inString, escaped, start := false, false, 0
+	for i, c := range val {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				longest = max(longest, i-start)
+			}
+		case c == '"':
+			inString, start = true, i
+		case c == '{' || c == '[':
+			depth++
+			maxDepth = max(maxDepth, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	// The object itself is depth 1: its values may nest 40 more.
+	if maxDepth > MaxPropertyDepth+1 {
+		return nil, false
+	}
+	if longest <= MaxStringLength {
+		// No string has more bytes, so none has more characters.
+		return val, true
+	}
+	return cutStrings(val)
+}
+
+// cutStrings re-encodes val with every string (names included) cut to
+// MaxStringLength characters.
+func cutStrings(val jsontext.Value) (jsontext.Value, bool) {
+	dec := jsontext.NewDecoder(bytes.NewReader(val), decodeOptions...)
+	var out bytes.Buffer
+	enc := jsontext.NewEncoder(&out, decodeOptions...)
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		if tok.Kind() == '"' {
+			if s := tok.String(); len(s) > MaxStringLength {
+				tok = jsontext.String(truncate(s, MaxStringLength))
+			}
+		}
+		if err := enc.WriteToken(tok); err != nil {
+			return nil, false
+		}
+	}
+	return bytes.TrimSpace(out.Bytes()), true
+}
+
+// trimGroups decodes an event's groups and keeps the first MaxGroupTypes
+// group types (by name) and MaxGroupValues values of each (spec §1.2: extra
+// ones are dropped). A value is a string or a list of strings.
+func trimGroups(raw []byte) (map[string]any, error) {
+	m, err := touchpoint.DecodeProperties(raw)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for i, k := range names {
+		if i >= MaxGroupTypes {
+			delete(m, k)
+			continue
+		}
+		switch v := m[k].(type) {
+		case string:
+		case []any:
+			for _, x := range v {
+				if _, ok := x.(string); !ok {
+					return nil, errors.New("group values are strings")
+				}
+			}
+			if len(v) > MaxGroupValues {
+				m[k] = v[:MaxGroupValues]
+			}
+		default:
+			return nil, errors.New("group values are strings")
+		}
+	}
+	return m, nil
+}
+
+// appendJSON appends v encoded (keys sorted).
+func appendJSON(b []byte, v any) []byte {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, j...)
+}

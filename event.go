@@ -1,0 +1,199 @@
+package touchpoint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// EventKind says what an incoming analytics event does.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// TrackEvent events are stored on their user.
+	TrackEvent EventKind = iota
+	// IdentifyEvent changes a user's properties and stores nothing else:
+	// the $identify event and POST /identify.
+	IdentifyEvent
+	// GroupIdentifyEvent changes a group's properties: $groupidentify and POST
+	// /groupidentify.
+	GroupIdentifyEvent
+	// AttributionEvent is an MMP's attribution event (POST /attribution): it is
+	// applied to the user with the same advertising id, now or when one
+	// appears within AttributionHold.
+	AttributionEvent
+)
+
+// AttributionHold is how long an attribution event waits for a user with
+// its advertising id before it is dropped (spec/amplitude-adjust.md §3).
+const AttributionHold = 72 * time.Hour
+
+// DedupWindow is how long an insert_id is remembered per device
+// (spec/amplitude-adjust.md §1.5).
+const DedupWindow = 7 * 24 * time.Hour
+
+// AdIDs are the advertising ids an event carries at its top level, the ids
+// attribution is matched on. Matching is case-sensitive, as Amplitude's.
+type AdIDs struct {
+	IDFA     string
+	IDFV     string
+	ADID     string // Google (or Amazon) advertising id
+	AppSetID string // android_app_set_id
+}
+
+// AdIDKey is the hashed form of one advertising id, what the store keeps:
+// the first 16 bytes of SHA-256 over "kind:value".
+type AdIDKey [16]byte
+
+// String is the key in hex, the form shown in amplitude_attribution_ids.
+func (k AdIDKey) String() string { return hex.EncodeToString(k[:]) }
+
+// Keys returns the hashed keys of the ids that are set.
+func (a AdIDs) Keys() []AdIDKey {
+	var keys []AdIDKey
+	for _, id := range [...]struct{ kind, v string }{{"idfa", a.IDFA}, {"idfv", a.IDFV}, {"adid", a.ADID}, {"android_app_set_id", a.AppSetID}} {
+		if id.v != "" {
+			keys = append(keys, adIDKey(id.kind, id.v))
+		}
+	}
+	return keys
+}
+
+func adIDKey(kind, v string) AdIDKey {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{':'})
+	h.Write([]byte(v))
+	var k AdIDKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// IncomingEvent is one validated analytics event, as package analytics
+// decoded it, ready for the store.
+type IncomingEvent struct {
+	Kind      EventKind
+	UserID    string // "" when absent
+	DeviceID  string // "" when absent (identify by user id only)
+	EventType string
+	Time      int64 // ms since the epoch
+	InsertID  string
+	AdIDs     AdIDs
+	// UserProperties are the user-property changes the event carries (see
+	// ApplyUserProperties); nil when none.
+	UserProperties map[string]any
+	// Groups and GroupProperties are a group identify's groups and their
+	// property changes.
+	Groups          map[string]any
+	GroupProperties map[string]any
+	// Data is the event as stored: a JSON object of every field it came
+	// with, normalised, without user_properties (the store adds the user's
+	// properties as they stood).
+	Data []byte
+}
+
+// EventUpload is one accepted request's events, recorded together and in
+// order.
+type EventUpload struct {
+	Project  int64
+	Received time.Time
+	Events   []*IncomingEvent
+	// Stored is set by the store: events stored, not counting duplicates
+	// and identifies.
+	Stored int
+}
+
+// User is an analytics user: one person, known by user id, device ids, or
+// both, with a stable internal id (Amplitude's amplitude_id).
+type User struct {
+	AmplitudeID int64          `json:"amplitude_id"`
+	UserID      string         `json:"user_id,omitempty"`
+	DeviceIDs   []string       `json:"device_ids"`
+	Properties  map[string]any `json:"user_properties"`
+	// MergedInto is set on an anonymous user whose device later turned
+	// out to belong to an identified user: its events are that user's.
+	MergedInto int64 `json:"merged_into,omitempty"`
+	// Attribution lists the attribution events applied to the user.
+	Attribution []json.RawMessage `json:"attribution"`
+	FirstSeen   time.Time         `json:"first_seen"`
+	LastSeen    time.Time         `json:"last_seen"`
+}
+
+// Group is a group (Amplitude's accounts) with its properties.
+type Group struct {
+	Type       string         `json:"group_type"`
+	Value      string         `json:"group_value"`
+	Properties map[string]any `json:"group_properties"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+// EventPage is a page of a user's events, oldest first; Next is the cursor
+// of the next page (0: none).
+type EventPage struct {
+	Events []json.RawMessage `json:"events"`
+	Next   int64             `json:"next_cursor,omitempty"`
+}
+
+// PendingAttributions summarises the attribution events waiting for a
+// user.
+type PendingAttributions struct {
+	Count   int        `json:"count"`
+	Oldest  *time.Time `json:"oldest,omitempty"`
+	Dropped int64      `json:"dropped"`
+}
+
+// SegmentQuery asks for the daily counts of one event type, optionally
+// split by the value a user property had on each event.
+type SegmentQuery struct {
+	Project   int64
+	EventType string
+	Start     time.Time // first day (UTC)
+	End       time.Time // last day, included
+	GroupBy   string    // a user property name, or ""
+}
+
+// MaxSegmentDays bounds a segmentation query.
+const MaxSegmentDays = 366
+
+// Segmentation is the answer to a SegmentQuery: one series per group
+// (one in all without GroupBy), biggest first.
+type Segmentation struct {
+	EventType string          `json:"event_type"`
+	GroupBy   string          `json:"group_by,omitempty"`
+	Days      []string        `json:"x_values"` // 2006-01-02
+	Series    []SegmentSeries `json:"series"`
+}
+
+// SegmentSeries is the counts of one group, one per day.
+type SegmentSeries struct {
+	Label  string  `json:"label"` // the property's value; "(none)" when unset
+	Values []int64 `json:"values"`
+	Total  int64   `json:"total"`
+}
+
+// EventStore keeps the analytics plane's events, users and groups.
+type EventStore interface {
+	// RecordEvents records uploads in one transaction, each event in
+	// order: its user is resolved (or created), a repeated insert_id of
+	// the same device within DedupWindow is skipped, user and group
+	// properties change, and attribution is matched. Callers batch
+	// concurrent uploads (package batch).
+	RecordEvents(ctx context.Context, ups []*EventUpload) error
+	// FindUser returns a user by amplitude id. ENOTFOUND.
+	FindUser(ctx context.Context, project, amplitudeID int64) (*User, error)
+	// LookupUser returns the user of a user id or, when that is empty, of
+	// a device id. ENOTFOUND.
+	LookupUser(ctx context.Context, project int64, userID, deviceID string) (*User, error)
+	// UserEvents returns a user's events (with the users merged into it)
+	// after the cursor, oldest first. ENOTFOUND.
+	UserEvents(ctx context.Context, project, amplitudeID, cursor int64, limit int) (*EventPage, error)
+	// FindGroup returns a group. ENOTFOUND.
+	FindGroup(ctx context.Context, project int64, groupType, groupValue string) (*Group, error)
+	// PendingAttributions summarises a project's held attribution events.
+	PendingAttributions(ctx context.Context, project int64) (*PendingAttributions, error)
+	// Segment counts events per day. EINVALID.
+	Segment(ctx context.Context, q SegmentQuery) (*Segmentation, error)
+}
