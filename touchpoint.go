@@ -13,4 +13,6 @@ type Store interface {
 	InstallStore
 	DeliveryStore
 	RateStore
+	ProjectStore
+	EventStore
 }

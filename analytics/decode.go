@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -334,6 +335,13 @@ func (v *validator) fault(m *map[string][]int, field string, i int) {
 func (v *validator) rejection() *Rejection {
 	if v.invalid == nil && v.missing == nil {
 		return nil
+	}
+	// Type faults are found while reading, the others after: put each
+	// field's indexes back in order.
+	for _, m := range []map[string][]int{v.invalid, v.missing} {
+		for _, l := range m {
+			slices.Sort(l)
+		}
 	}
 	r := &Rejection{Code: 400, Error: ErrInvalidFields, EventsWithInvalidFields: v.invalid, EventsWithMissingFields: v.missing}
 	if v.invalid == nil {

@@ -81,11 +81,11 @@ func propsField(m map[string]json.RawMessage, name string) (map[string]any, erro
 		return nil, nil
 	}
 	if _, ok := checkObject(jsontext.Value(raw)); !ok && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
-		return nil, fmt.Errorf("%s is nested deeper than %d levels", name, MaxPropertyDepth)
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s is nested deeper than %d levels", name, MaxPropertyDepth)
 	}
 	props, err := touchpoint.DecodeProperties(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s must be an object", name)
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s must be an object", name)
 	}
 	return props, touchpoint.CheckUserProperties(props)
 }

@@ -72,6 +72,14 @@ type DB struct {
 	touchTail *touchTail
 	keyTail   *keyTail
 
+	pmu         sync.RWMutex
+	projects    map[int64]*touchpoint.Project // by id; guarded by pmu
+	projectKeys map[string]*touchpoint.Project
+
+	amu    sync.Mutex // the analytics writer (events.go); guards an and astale
+	an     *analytics
+	astale bool // an must be reloaded: a commit failed
+
 	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	// readStmts are the hot read queries, prepared on the read pool
 	// (database/sql prepares each on a connection once): parsing and
@@ -146,6 +154,7 @@ func (db *DB) Open() (err error) {
 		{"load touches", 50 * time.Millisecond, func() bool { return db.touchTail.due(db.LoadBatch, db.LoadInterval) }, db.loadRound},
 		{"index touches", 100 * time.Millisecond, func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, db.indexRound},
 		{"checkpoint", 200 * time.Millisecond, nil, db.checkpoint},
+		{"index events", 2 * time.Second, nil, db.indexEvents},
 	} {
 		db.wg.Add(1)
 		go db.runJob(bg, j)
@@ -162,7 +171,7 @@ func (db *DB) Close() error {
 		db.wg.Wait()
 		db.cancel = nil
 		ctx := context.Background()
-		errs = append(errs, db.LoadPending(ctx), db.IndexPending(ctx))
+		errs = append(errs, db.LoadPending(ctx), db.IndexPending(ctx), db.indexEvents(ctx))
 	}
 	db.writeMu.Lock()
 	if db.journal != nil {
@@ -276,6 +285,12 @@ func (db *DB) load(ctx context.Context) error {
 		return err
 	}
 	if db.weeks, err = db.loadPartitions(ctx); err != nil {
+		return err
+	}
+	if err := db.loadProjects(ctx); err != nil {
+		return err
+	}
+	if err := db.loadAnalytics(ctx); err != nil {
 		return err
 	}
 	return db.recover(ctx)

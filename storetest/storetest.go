@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, touchTests...)
 	tests = append(tests, installTests...)
 	tests = append(tests, deliveryTests...)
+	tests = append(tests, analyticsTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewClock(Start)

@@ -1,0 +1,92 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/sqlite"
+	"github.com/touchpointhq/touchpoint/storetest"
+)
+
+func recordJSON(t *testing.T, db *sqlite.DB, p *touchpoint.Project, now time.Time, events ...string) int {
+	t.Helper()
+	body := `{"api_key":"` + p.APIKey + `","events":[` + strings.Join(events, ",") + `]}`
+	up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: now})
+	if rej != nil {
+		t.Fatalf("DecodeUpload: %+v", rej)
+	}
+	u := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: up.Events}
+	if err := db.RecordEvents(context.Background(), []*touchpoint.EventUpload{u}); err != nil {
+		t.Fatal(err)
+	}
+	return u.Stored
+}
+
+// TestAnalyticsReopen checks that what the analytics writer keeps in memory
+// comes back after a restart: insert ids (dedup across restarts), users,
+// their properties, held attributions, and the ids it gives.
+func TestAnalyticsReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "touchpoint.db")
+	now := func() time.Time { return storetest.Start }
+	db := sqlite.NewDB(path)
+	db.Now = now
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p := storetest.MustCreateProject(t, db, "Game")
+	if n := recordJSON(t, db, p, storetest.Start,
+		`{"device_id":"device-1","user_id":"user-1","event_type":"buy","insert_id":"i-1","user_properties":{"$set":{"plan":"gold"}}}`); n != 1 {
+		t.Fatalf("stored %d", n)
+	}
+	e, err := analytics.DecodeAttribution(`{"event_type":"[AppsFlyer] Install","platform":"android","adid":"gaid-1234567","user_properties":{"[AppsFlyer] media source":"net_int"}}`, storetest.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordEvents(context.Background(), []*touchpoint.EventUpload{{Project: p.ID, Received: storetest.Start, Events: []*touchpoint.IncomingEvent{e}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = MustOpen(t, path, now)
+	if got, err := db.ProjectByAPIKey(p.APIKey); err != nil || got.ID != p.ID {
+		t.Fatalf("ProjectByAPIKey after restart: %+v, %v", got, err)
+	}
+	later := storetest.Start.Add(time.Hour)
+	if n := recordJSON(t, db, p, later, `{"device_id":"device-1","event_type":"buy","insert_id":"i-1"}`); n != 0 {
+		t.Fatal("an insert id received before the restart was stored again")
+	}
+	recordJSON(t, db, p, later,
+		`{"device_id":"device-1","event_type":"open","adid":"gaid-1234567","user_properties":{"$add":{"logins":1}}}`,
+		`{"device_id":"device-2","user_id":"user-2","event_type":"open"}`)
+	u, err := db.LookupUser(context.Background(), p.ID, "user-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := props(u.Properties); got != `{"[AppsFlyer] media source":"net_int","logins":1,"plan":"gold"}` {
+		t.Fatalf("properties after restart %s", got)
+	}
+	if len(u.Attribution) != 1 {
+		t.Fatalf("the held attribution did not match after restart: %+v", u)
+	}
+	u2, err := db.LookupUser(context.Background(), p.ID, "user-2", "")
+	if err != nil || u2.AmplitudeID <= u.AmplitudeID {
+		t.Fatalf("user ids after restart: %d after %d (%v)", u2.AmplitudeID, u.AmplitudeID, err)
+	}
+	page, err := db.UserEvents(context.Background(), p.ID, u.AmplitudeID, 0, 10)
+	if err != nil || len(page.Events) != 3 {
+		t.Fatalf("events of user-1 after restart: %d, %v", len(page.Events), err)
+	}
+}
+
+func props(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,182 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+// loadProjects reads the projects ProjectByAPIKey answers from.
+func (db *DB) loadProjects(ctx context.Context) error {
+	db.pmu.Lock()
+	db.projects = make(map[int64]*touchpoint.Project)
+	db.projectKeys = make(map[string]*touchpoint.Project)
+	db.pmu.Unlock()
+	ps, err := findProjects(ctx, db.read, `ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		db.rememberProject(p)
+	}
+	return nil
+}
+
+// loadAnalytics reads the analytics plane's state from the tables: users,
+// their devices and advertising ids, event types, held attributions, and
+// the insert ids received within the dedup window.
+func (db *DB) loadAnalytics(ctx context.Context) error {
+	a := &analytics{
+		users:    make(map[int64]*auser),
+		byUserID: make(map[projectKey]*auser),
+		byDevice: make(map[projectKey]*auser),
+		byAdID:   make(map[adKey]*auser),
+		types:    make(map[projectKey]int64),
+		dedup:    make(map[uint64]int64),
+		pending:  make(map[adKey][]*heldAttribution),
+	}
+	each := func(query string, args []any, scan func(rows *sql.Rows) error) error {
+		rows, err := db.read.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	err := each(`SELECT id, project, coalesce(user_id, ''), coalesce(merged_into, 0), props_version, first_seen FROM users`, nil, func(rows *sql.Rows) error {
+		u := &auser{}
+		if err := rows.Scan(&u.id, &u.project, &u.userID, &u.merged, &u.version, &u.firstSeen); err != nil {
+			return err
+		}
+		a.users[u.id] = u
+		if u.userID != "" {
+			a.byUserID[projectKey{u.project, u.userID}] = u
+		}
+		a.lastUser = max(a.lastUser, u.id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var project, user int64
+	var id string
+	err = each(`SELECT project, device_id, user FROM user_devices`, nil, func(rows *sql.Rows) error {
+		if err := rows.Scan(&project, &id, &user); err != nil {
+			return err
+		}
+		if u := a.users[user]; u != nil {
+			a.byDevice[projectKey{project, id}] = u
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var key []byte
+	err = each(`SELECT project, key, user FROM user_adids`, nil, func(rows *sql.Rows) error {
+		if err := rows.Scan(&project, &key, &user); err != nil {
+			return err
+		}
+		var k touchpoint.AdIDKey
+		copy(k[:], key)
+		if u := a.users[user]; u != nil {
+			a.byAdID[adKey{project, k}] = u
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = each(`SELECT id, project, name FROM event_types`, nil, func(rows *sql.Rows) error {
+		var tid int64
+		if err := rows.Scan(&tid, &project, &id); err != nil {
+			return err
+		}
+		a.types[projectKey{project, id}] = tid
+		a.lastType = max(a.lastType, tid)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = each(`SELECT id, project, keys, received, event_type, time, user_properties, data FROM pending_attributions`, nil, func(rows *sql.Rows) error {
+		h := &heldAttribution{}
+		var props, data string
+		if err := rows.Scan(&h.id, &h.project, &key, &h.received, &h.eventType, &h.time, &props, &data); err != nil {
+			return err
+		}
+		var err error
+		if h.props, err = touchpoint.DecodeProperties([]byte(props)); err != nil {
+			return err
+		}
+		h.data = []byte(data)
+		for i := 0; i+16 <= len(key); i += 16 {
+			var k touchpoint.AdIDKey
+			copy(k[:], key[i:])
+			h.keys = append(h.keys, k)
+			a.pending[adKey{h.project, k}] = append(a.pending[adKey{h.project, k}], h)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM events), 0),
+		coalesce((SELECT max(version) FROM user_props), 0)`).Scan(&a.lastEvent, &a.lastVersion); err != nil {
+		return err
+	}
+	since := db.now().Add(-touchpoint.DedupWindow).UnixMilli()
+	var h, at int64
+	err = each(`SELECT e.dedup, b.received FROM event_blocks b JOIN events e ON e.id BETWEEN b.first_id AND b.last_id
+		WHERE b.received >= ? AND e.dedup != 0`, []any{since}, func(rows *sql.Rows) error {
+		if err := rows.Scan(&h, &at); err != nil {
+			return err
+		}
+		if prev, ok := a.dedup[uint64(h)]; !ok || at < prev {
+			a.dedup[uint64(h)] = at
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.an, db.astale = a, false
+	return nil
+}
+
+const eventUsersKey = "event_users_hwm"
+
+// indexEvents adds the events stored since the last round to event_users,
+// the by-user index, in one sorted insert.
+func (db *DB) indexEvents(ctx context.Context) error {
+	hwm, err := readMeta(ctx, db.read, eventUsersKey)
+	if err != nil {
+		return err
+	}
+	var last int64
+	if err := db.read.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&last); err != nil {
+		return err
+	}
+	if last <= hwm {
+		return nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `/* indexEvents */ INSERT INTO event_users (user, id)
+		SELECT user, id FROM events WHERE id > ? AND id <= ? ORDER BY user, id`, hwm, last); err != nil {
+		return err
+	}
+	if err := writeMeta(ctx, tx, eventUsersKey, last); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

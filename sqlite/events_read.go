@@ -1,0 +1,394 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+// FindUser returns a user with its devices, properties and attribution.
+func (db *DB) FindUser(ctx context.Context, project, amplitudeID int64) (*touchpoint.User, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	u := &touchpoint.User{AmplitudeID: amplitudeID, DeviceIDs: []string{}, Attribution: []json.RawMessage{}}
+	var userID sql.NullString
+	var merged sql.NullInt64
+	var version, first int64
+	err = tx.QueryRowContext(ctx, `/* FindUser */ SELECT user_id, merged_into, props_version, first_seen FROM users WHERE id = ? AND project = ?`,
+		amplitudeID, project).Scan(&userID, &merged, &version, &first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "user %d not found in project %d", amplitudeID, project)
+	} else if err != nil {
+		return nil, err
+	}
+	u.UserID, u.MergedInto, u.FirstSeen = userID.String, merged.Int64, fromMillis(first)
+	ids, err := mergedUsers(ctx, tx, amplitudeID)
+	if err != nil {
+		return nil, err
+	}
+	in := idList(ids)
+	if u.DeviceIDs, err = column[string](ctx, tx, `SELECT device_id FROM user_devices WHERE user IN (`+in+`) ORDER BY device_id`); err != nil {
+		return nil, err
+	}
+	if u.Properties, err = propsAt(ctx, tx, version); err != nil {
+		return nil, err
+	}
+	attributed, err := column[int64](ctx, tx, `SELECT event FROM user_attributions WHERE user IN (`+in+`) ORDER BY event`)
+	if err != nil {
+		return nil, err
+	}
+	if u.Attribution, err = readEvents(ctx, tx, attributed); err != nil {
+		return nil, err
+	}
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `/* FindUser */ SELECT max(time) FROM events WHERE id IN (`+userEventIDs(in)+`)`).Scan(&last); err != nil {
+		return nil, err
+	}
+	u.LastSeen = u.FirstSeen
+	if last.Valid {
+		u.LastSeen = fromMillis(last.Int64)
+	}
+	return u, nil
+}
+
+// userEventIDs is a query of the ids of the events of users: those
+// indexed in event_users, and those stored since (a scan of the newest
+// rows only).
+func userEventIDs(in string) string {
+	return `SELECT id FROM event_users WHERE user IN (` + in + `)
+		UNION ALL SELECT id FROM events WHERE id > coalesce((SELECT value FROM meta WHERE key = '` + eventUsersKey + `'), 0)
+			AND user IN (` + in + `)`
+}
+
+// mergedUsers returns a user and the users merged into it.
+func mergedUsers(ctx context.Context, q querier, id int64) ([]int64, error) {
+	ids, err := column[int64](ctx, q, `SELECT id FROM users WHERE merged_into = ?`, id)
+	return append([]int64{id}, ids...), err
+}
+
+func idList(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+// column runs a query of one column.
+func column[T any](ctx context.Context, q querier, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// propsAt returns the properties of a version.
+func propsAt(ctx context.Context, q querier, version int64) (map[string]any, error) {
+	if version == 0 {
+		return map[string]any{}, nil
+	}
+	var props string
+	if err := q.QueryRowContext(ctx, `SELECT props FROM user_props WHERE version = ?`, version).Scan(&props); err != nil {
+		return nil, err
+	}
+	m, err := touchpoint.DecodeProperties([]byte(props))
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, err
+}
+
+// LookupUser finds a user by user id or device id.
+func (db *DB) LookupUser(ctx context.Context, project int64, userID, deviceID string) (*touchpoint.User, error) {
+	var id, merged sql.NullInt64
+	var err error
+	switch {
+	case userID != "":
+		err = db.read.QueryRowContext(ctx, `SELECT id, merged_into FROM users WHERE project = ? AND user_id = ?`, project, userID).Scan(&id, &merged)
+	case deviceID != "":
+		err = db.read.QueryRowContext(ctx, `SELECT u.id, u.merged_into FROM user_devices d JOIN users u ON u.id = d.user
+			WHERE d.project = ? AND d.device_id = ?`, project, deviceID).Scan(&id, &merged)
+	default:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "give a user_id or a device_id")
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "no user with this id in project %d", project)
+	} else if err != nil {
+		return nil, err
+	}
+	if merged.Valid {
+		id = merged
+	}
+	return db.FindUser(ctx, project, id.Int64)
+}
+
+// UserEvents returns a page of a user's events.
+func (db *DB) UserEvents(ctx context.Context, project, amplitudeID, cursor int64, limit int) (*touchpoint.EventPage, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE id = ? AND project = ?`, amplitudeID, project).Scan(&n); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "user %d not found in project %d", amplitudeID, project)
+	}
+	users, err := mergedUsers(ctx, tx, amplitudeID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := column[int64](ctx, tx, `/* UserEvents */ SELECT id FROM (`+userEventIDs(idList(users))+`) WHERE id > ? ORDER BY id LIMIT ?`, cursor, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	page := &touchpoint.EventPage{}
+	if len(ids) > limit {
+		ids = ids[:limit]
+		page.Next = ids[limit-1]
+	}
+	if page.Events, err = readEvents(ctx, tx, ids); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// readEvents returns events by id (ascending) in their read form: the
+// stored event with its id, amplitude_id, server_upload_time and the user
+// properties it was stored with.
+func readEvents(ctx context.Context, q querier, ids []int64) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(ids))
+	var first, last int64
+	var block []byte
+	props := map[int64][]byte{0: []byte("{}")}
+	for _, id := range ids {
+		if block == nil || id < first || id > last {
+			if err := q.QueryRowContext(ctx, `SELECT first_id, last_id, data FROM event_blocks WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, id).
+				Scan(&first, &last, &block); err != nil {
+				return nil, fmt.Errorf("block of event %d: %w", id, err)
+			}
+		}
+		received, data, err := blockEvent(block, int(id-first))
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", id, err)
+		}
+		var user, version int64
+		if err := q.QueryRowContext(ctx, `SELECT user, props FROM events WHERE id = ?`, id).Scan(&user, &version); err != nil {
+			return nil, fmt.Errorf("event %d: %w", id, err)
+		}
+		p, ok := props[version]
+		if !ok {
+			var s string
+			if err := q.QueryRowContext(ctx, `SELECT props FROM user_props WHERE version = ?`, version).Scan(&s); err != nil {
+				return nil, err
+			}
+			p = []byte(s)
+			props[version] = p
+		}
+		b := make([]byte, 0, len(data)+len(p)+96)
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, id, 10)
+		b = append(b, `,"amplitude_id":`...)
+		b = strconv.AppendInt(b, user, 10)
+		b = append(b, `,"server_upload_time":`...)
+		b = strconv.AppendInt(b, received, 10)
+		b = append(b, `,"user_properties":`...)
+		b = append(b, p...)
+		if len(data) > 2 {
+			b = append(b, ',')
+		}
+		b = append(b, data[1:]...)
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// blockEvent returns the i-th event of a block.
+func blockEvent(block []byte, i int) (received int64, data []byte, err error) {
+	for j := 0; ; j++ {
+		r, n := binary.Uvarint(block)
+		if n <= 0 {
+			return 0, nil, errors.New("damaged event block")
+		}
+		block = block[n:]
+		l, n := binary.Uvarint(block)
+		if n <= 0 || uint64(len(block)-n) < l {
+			return 0, nil, errors.New("damaged event block")
+		}
+		block = block[n:]
+		if j == i {
+			return int64(r), block[:l], nil
+		}
+		block = block[l:]
+	}
+}
+
+// FindGroup returns a group.
+func (db *DB) FindGroup(ctx context.Context, project int64, groupType, groupValue string) (*touchpoint.Group, error) {
+	g := &touchpoint.Group{Type: groupType, Value: groupValue}
+	var props string
+	var updated int64
+	err := db.read.QueryRowContext(ctx, `SELECT props, updated_at FROM groups WHERE project = ? AND type = ? AND value = ?`,
+		project, groupType, groupValue).Scan(&props, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "group %s %s not found", groupType, groupValue)
+	} else if err != nil {
+		return nil, err
+	}
+	g.UpdatedAt = fromMillis(updated)
+	if g.Properties, err = touchpoint.DecodeProperties([]byte(props)); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// PendingAttributions counts a project's held attribution events. Those
+// past the hold that the next sweep will drop count as dropped already.
+func (db *DB) PendingAttributions(ctx context.Context, project int64) (*touchpoint.PendingAttributions, error) {
+	cutoff := db.now().Add(-touchpoint.AttributionHold).UnixMilli()
+	var p touchpoint.PendingAttributions
+	var oldest sql.NullInt64
+	var expired int64
+	err := db.read.QueryRowContext(ctx, `/* PendingAttributions */ SELECT
+		count(*) FILTER (WHERE received >= ?), min(received) FILTER (WHERE received >= ?), count(*) FILTER (WHERE received < ?),
+		(SELECT attributions_dropped FROM projects WHERE id = ?)
+		FROM pending_attributions WHERE project = ?`, cutoff, cutoff, cutoff, project, project).Scan(&p.Count, &oldest, &expired, &p.Dropped)
+	if err != nil {
+		return nil, err
+	}
+	p.Dropped += expired
+	if oldest.Valid {
+		t := fromMillis(oldest.Int64)
+		p.Oldest = &t
+	}
+	return &p, nil
+}
+
+// Segment counts a project's events of one type per day.
+func (db *DB) Segment(ctx context.Context, q touchpoint.SegmentQuery) (*touchpoint.Segmentation, error) {
+	start := q.Start.UTC().Truncate(24 * time.Hour)
+	end := q.End.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	days := int(end.Sub(start) / (24 * time.Hour))
+	switch {
+	case q.EventType == "":
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_type is required")
+	case days < 1:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "end is before start")
+	case days > touchpoint.MaxSegmentDays:
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "the range spans %d days: at most %d", days, touchpoint.MaxSegmentDays)
+	case strings.Contains(q.GroupBy, `"`):
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "group_by cannot hold a double quote")
+	}
+	s := &touchpoint.Segmentation{EventType: q.EventType, GroupBy: q.GroupBy, Days: make([]string, days), Series: []touchpoint.SegmentSeries{}}
+	for i := range s.Days {
+		s.Days[i] = start.AddDate(0, 0, i).Format(time.DateOnly)
+	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var typ int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM event_types WHERE project = ? AND name = ?`, q.Project, q.EventType).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, nil
+	} else if err != nil {
+		return nil, err
+	}
+	// The blocks' time bounds narrow the scan to an id range.
+	var lo, hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT min(first_id), max(last_id) FROM event_blocks WHERE max_time >= ? AND min_time < ?`,
+		start.UnixMilli(), end.UnixMilli()).Scan(&lo, &hi); err != nil {
+		return nil, err
+	}
+	if !lo.Valid {
+		return s, nil
+	}
+	label := `NULL`
+	args := []any{}
+	if q.GroupBy != "" {
+		label = `p.props ->> ?`
+		args = append(args, q.GroupBy)
+	}
+	args = append(args, lo.Int64, hi.Int64, q.Project, typ, start.UnixMilli(), end.UnixMilli())
+	rows, err := tx.QueryContext(ctx, `/* Segment */ SELECT c.day, `+label+`, sum(c.n) FROM (
+			SELECT time / 86400000 AS day, props AS version, count(*) AS n FROM events
+			WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ?
+			GROUP BY day, version) c
+		LEFT JOIN user_props p ON p.version = c.version
+		GROUP BY 1, 2`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	series := map[string]*touchpoint.SegmentSeries{}
+	first := start.UnixMilli() / 86400000
+	for rows.Next() {
+		var day, n int64
+		var v any
+		if err := rows.Scan(&day, &v, &n); err != nil {
+			return nil, err
+		}
+		l := segmentLabel(v, q.GroupBy)
+		ser := series[l]
+		if ser == nil {
+			ser = &touchpoint.SegmentSeries{Label: l, Values: make([]int64, days)}
+			series[l] = ser
+		}
+		ser.Values[day-first] += n
+		ser.Total += n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, ser := range series {
+		s.Series = append(s.Series, *ser)
+	}
+	sort.Slice(s.Series, func(i, j int) bool {
+		a, b := s.Series[i], s.Series[j]
+		return a.Total > b.Total || (a.Total == b.Total && a.Label < b.Label)
+	})
+	return s, nil
+}
+
+// segmentLabel is the label of a property value.
+func segmentLabel(v any, groupBy string) string {
+	switch x := v.(type) {
+	case nil:
+		if groupBy == "" {
+			return "all"
+		}
+		return "(none)"
+	case []byte:
+		return string(x)
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
+	}
+}

@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.ProjectStore = (*DB)(nil)
+
+// CreateProject stores a new project with fresh keys.
+func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	now := db.now()
+	p.APIKey, p.SecretKey = touchpoint.NewAPIKey(), touchpoint.NewAPIKey()
+	p.CreatedAt, p.UpdatedAt = now, now
+	p.Stats = &touchpoint.ProjectStats{}
+	if p.Apps == nil {
+		p.Apps = []string{}
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `/* DB.CreateProject */ INSERT INTO projects (name, api_key, secret_key, http_eps, batch_eps, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Name, p.APIKey, p.SecretKey, p.Limits.HTTPEPS, p.Limits.BatchEPS, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return err
+	}
+	if p.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := linkApps(ctx, tx, p.ID, p.Apps); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.rememberProject(p)
+	return nil
+}
+
+// linkApps replaces a project's linked apps.
+func linkApps(ctx context.Context, tx *sql.Tx, project int64, apps []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM project_apps WHERE project = ?`, project); err != nil {
+		return err
+	}
+	for _, a := range apps {
+		if _, err := findApp(ctx, tx, a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO project_apps (project, app_id) VALUES (?, ?)`, project, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rememberProject puts a copy of p where ProjectByAPIKey finds it.
+func (db *DB) rememberProject(p *touchpoint.Project) {
+	c := *p
+	c.Apps = slices.Clone(p.Apps)
+	c.Stats = nil
+	db.pmu.Lock()
+	if old := db.projects[p.ID]; old != nil {
+		delete(db.projectKeys, old.APIKey)
+	}
+	db.projects[p.ID] = &c
+	db.projectKeys[c.APIKey] = &c
+	db.pmu.Unlock()
+}
+
+// ProjectByAPIKey returns the project of an API key, from memory.
+func (db *DB) ProjectByAPIKey(key string) (*touchpoint.Project, error) {
+	db.pmu.RLock()
+	p := db.projectKeys[key]
+	db.pmu.RUnlock()
+	if p == nil {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "no project has this API key")
+	}
+	return p, nil
+}
+
+// FindProject returns a project with its stats.
+func (db *DB) FindProject(ctx context.Context, id int64) (*touchpoint.Project, error) {
+	ps, err := findProjects(ctx, db.read, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(ps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %d not found", id)
+	}
+	return ps[0], nil
+}
+
+// ListProjects returns every project by id.
+func (db *DB) ListProjects(ctx context.Context) ([]*touchpoint.Project, error) {
+	return findProjects(ctx, db.read, `ORDER BY id`)
+}
+
+// UpdateProject changes a project's name, apps or limits.
+func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.ProjectUpdate) (*touchpoint.Project, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ps, err := findProjects(ctx, tx, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(ps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %d not found", id)
+	}
+	p := upd.Apply(*ps[0])
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	p.UpdatedAt = db.now()
+	if _, err := tx.ExecContext(ctx, `/* DB.UpdateProject */ UPDATE projects SET name = ?, http_eps = ?, batch_eps = ?, updated_at = ? WHERE id = ?`,
+		p.Name, p.Limits.HTTPEPS, p.Limits.BatchEPS, p.UpdatedAt.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	if upd.Apps != nil {
+		if err := linkApps(ctx, tx, id, p.Apps); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	db.rememberProject(&p)
+	return &p, nil
+}
+
+func findProjects(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Project, error) {
+	rows, err := q.QueryContext(ctx, `/* findProjects */ SELECT id, name, api_key, secret_key, http_eps, batch_eps, attributions_dropped,
+		created_at, updated_at, (SELECT json_group_array(app_id) FROM project_apps WHERE project = projects.id)
+		FROM projects `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []*touchpoint.Project
+	for rows.Next() {
+		p := &touchpoint.Project{Stats: &touchpoint.ProjectStats{}}
+		var created, updated int64
+		var apps string
+		if err := rows.Scan(&p.ID, &p.Name, &p.APIKey, &p.SecretKey, &p.Limits.HTTPEPS, &p.Limits.BatchEPS,
+			&p.Stats.AttributionsDropped, &created, &updated, &apps); err != nil {
+			return nil, err
+		}
+		p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
+		if err := json.Unmarshal([]byte(apps), &p.Apps); err != nil {
+			return nil, err
+		}
+		slices.Sort(p.Apps)
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}

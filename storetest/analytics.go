@@ -1,0 +1,402 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
+)
+
+// MustCreateProject creates a project with Amplitude's default limits.
+func MustCreateProject(tb testing.TB, s touchpoint.ProjectStore, name string) *touchpoint.Project {
+	tb.Helper()
+	p := &touchpoint.Project{Name: name, Limits: touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS}}
+	if err := s.CreateProject(ctxb(), p); err != nil {
+		tb.Fatalf("CreateProject: %v", err)
+	}
+	return p
+}
+
+// upload decodes events (JSON objects) as /2/httpapi would at now and
+// records them; it returns the events stored.
+func upload(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, events ...string) int {
+	tb.Helper()
+	body := `{"api_key":"` + p.APIKey + `","events":[` + strings.Join(events, ",") + `]}`
+	up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: now, RemoteIP: "203.0.113.9"})
+	if rej != nil {
+		tb.Fatalf("DecodeUpload: %+v", rej)
+	}
+	return record(tb, s, p, now, up.Events)
+}
+
+func record(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) int {
+	tb.Helper()
+	u := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: events}
+	if err := s.RecordEvents(ctxb(), []*touchpoint.EventUpload{u}); err != nil {
+		tb.Fatalf("RecordEvents: %v", err)
+	}
+	return u.Stored
+}
+
+// attribute records an /attribution form's event.
+func attribute(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, event string) {
+	tb.Helper()
+	e, err := analytics.DecodeAttribution(event, now)
+	if err != nil {
+		tb.Fatalf("DecodeAttribution: %v", err)
+	}
+	record(tb, s, p, now, []*touchpoint.IncomingEvent{e})
+}
+
+func mustLookup(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, userID, deviceID string) *touchpoint.User {
+	tb.Helper()
+	u, err := s.LookupUser(ctxb(), p.ID, userID, deviceID)
+	if err != nil {
+		tb.Fatalf("LookupUser(%q, %q): %v", userID, deviceID, err)
+	}
+	return u
+}
+
+// userEvents returns every event of a user, decoded.
+func userEvents(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, id int64) []map[string]any {
+	tb.Helper()
+	var out []map[string]any
+	var cursor int64
+	for {
+		page, err := s.UserEvents(ctxb(), p.ID, id, cursor, 2)
+		if err != nil {
+			tb.Fatalf("UserEvents: %v", err)
+		}
+		for _, raw := range page.Events {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				tb.Fatalf("event %s: %v", raw, err)
+			}
+			out = append(out, m)
+		}
+		if page.Next == 0 {
+			return out
+		}
+		cursor = page.Next
+	}
+}
+
+func eventTypes(events []map[string]any) string {
+	var l []string
+	for _, e := range events {
+		l = append(l, fmt.Sprint(e["event_type"]))
+	}
+	return strings.Join(l, ",")
+}
+
+func props(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+const idfa = "AEBE52E7-03EE-455A-B3C4-E57283966239"
+
+var analyticsTests = []subtest{
+	{"Project/CreateFindUpdate", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		p := &touchpoint.Project{Name: "Game", Apps: []string{"com.example.game"},
+			Limits: touchpoint.IngestLimits{HTTPEPS: 30, BatchEPS: 1000}}
+		if err := s.CreateProject(ctxb(), p); err != nil {
+			t.Fatal(err)
+		}
+		hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
+		if p.ID == 0 || !hex32.MatchString(p.APIKey) || !hex32.MatchString(p.SecretKey) || p.APIKey == p.SecretKey {
+			t.Fatalf("project %+v", p)
+		}
+		got, err := s.FindProject(ctxb(), p.ID)
+		if err != nil || got.Name != "Game" || got.APIKey != p.APIKey || props(got.Apps) != `["com.example.game"]` || got.Stats == nil {
+			t.Fatalf("FindProject = %+v, %v", got, err)
+		}
+		if k, err := s.ProjectByAPIKey(p.APIKey); err != nil || k.ID != p.ID {
+			t.Fatalf("ProjectByAPIKey = %+v, %v", k, err)
+		}
+		if _, err := s.ProjectByAPIKey("nope"); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("unknown key: %v", err)
+		}
+		name, apps := "Game 2", []string{}
+		up, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Name: &name, Apps: &apps, Limits: &touchpoint.IngestLimits{HTTPEPS: 5, BatchEPS: 50}})
+		if err != nil || up.Name != name || len(up.Apps) != 0 || up.Limits.HTTPEPS != 5 {
+			t.Fatalf("UpdateProject = %+v, %v", up, err)
+		}
+		if k, _ := s.ProjectByAPIKey(p.APIKey); k.Limits.HTTPEPS != 5 {
+			t.Fatalf("the key's project still has limits %+v", k.Limits)
+		}
+		if l, err := s.ListProjects(ctxb()); err != nil || len(l) != 1 {
+			t.Fatalf("ListProjects = %v, %v", l, err)
+		}
+		// Bad changes change nothing.
+		bad := []string{"com.example.missing"}
+		if _, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Apps: &bad}); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("linking a missing app: %v", err)
+		}
+		if _, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Limits: &touchpoint.IngestLimits{}}); code(err) != touchpoint.EINVALID {
+			t.Fatalf("zero limits: %v", err)
+		}
+		if err := s.CreateProject(ctxb(), &touchpoint.Project{Name: "", Limits: touchpoint.IngestLimits{HTTPEPS: 1, BatchEPS: 1}}); code(err) != touchpoint.EINVALID {
+			t.Fatalf("nameless project: %v", err)
+		}
+		if got, _ := s.FindProject(ctxb(), p.ID); got.Name != name || got.Limits.HTTPEPS != 5 {
+			t.Fatalf("after refused updates %+v", got)
+		}
+		if _, err := s.FindProject(ctxb(), 999); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("FindProject(999): %v", err)
+		}
+	}},
+	{"Events/StoredWithSnapshot", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		n := upload(t, s, p, Start,
+			`{"device_id":"device-1","event_type":"open","time":1764000000000,"event_properties":{"level":3},"platform":"Android","custom_key":{"x":1}}`,
+			`{"device_id":"device-1","event_type":"$identify","user_properties":{"$set":{"plan":"gold"},"$add":{"logins":1}}}`,
+			`{"device_id":"device-1","event_type":"play","user_properties":{"color":"red"}}`)
+		if n != 2 {
+			t.Fatalf("stored %d events, want 2 (an identify is not an event)", n)
+		}
+		u := mustLookup(t, s, p, "", "device-1")
+		if u.AmplitudeID == 0 || props(u.DeviceIDs) != `["device-1"]` || props(u.Properties) != `{"color":"red","logins":1,"plan":"gold"}` {
+			t.Fatalf("user %+v", u)
+		}
+		if !u.FirstSeen.Equal(Start) {
+			t.Errorf("first seen %v, want %v", u.FirstSeen, Start)
+		}
+		evs := userEvents(t, s, p, u.AmplitudeID)
+		if eventTypes(evs) != "open,play" {
+			t.Fatalf("events %s", eventTypes(evs))
+		}
+		open, play := evs[0], evs[1]
+		if props(open["user_properties"]) != `{}` || props(open["event_properties"]) != `{"level":3}` ||
+			props(open["custom_key"]) != `{"x":1}` || open["platform"] != "Android" || open["time"] != 1764000000000.0 ||
+			open["amplitude_id"] != float64(u.AmplitudeID) || open["server_upload_time"] != float64(Start.UnixMilli()) {
+			t.Errorf("first event %v", open)
+		}
+		// Stored after the identify and with a plain property: the snapshot
+		// holds both.
+		if props(play["user_properties"]) != `{"color":"red","logins":1,"plan":"gold"}` || play["time"] != float64(Start.UnixMilli()) {
+			t.Errorf("second event %v", play)
+		}
+		// Properties change on: the old events keep their snapshot.
+		upload(t, s, p, Start, `{"device_id":"device-1","event_type":"$identify","user_properties":{"$unset":{"color":"-"}}}`)
+		evs = userEvents(t, s, p, u.AmplitudeID)
+		if props(evs[1]["user_properties"]) != `{"color":"red","logins":1,"plan":"gold"}` {
+			t.Errorf("snapshot changed: %v", evs[1]["user_properties"])
+		}
+		if u := mustLookup(t, s, p, "", "device-1"); props(u.Properties) != `{"logins":1,"plan":"gold"}` {
+			t.Errorf("after $unset %v", u.Properties)
+		}
+		if _, err := s.UserEvents(ctxb(), p.ID, 999, 0, 10); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("events of a missing user: %v", err)
+		}
+		if _, err := s.LookupUser(ctxb(), p.ID, "", "device-9"); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("missing device: %v", err)
+		}
+	}},
+	{"Events/Dedup", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		ev := func(device, insertID string) string {
+			return `{"device_id":"` + device + `","event_type":"buy","insert_id":"` + insertID + `"}`
+		}
+		if n := upload(t, s, p, Start, ev("device-1", "i-1"), ev("device-1", "i-1"), ev("device-2", "i-1"), ev("device-1", "i-2")); n != 3 {
+			t.Fatalf("stored %d, want 3 (a repeat within the request)", n)
+		}
+		if n := upload(t, s, p, Start.Add(touchpoint.DedupWindow-time.Minute), ev("device-1", "i-1")); n != 0 {
+			t.Fatalf("a repeat within 7 days was stored")
+		}
+		if n := upload(t, s, p, Start.Add(touchpoint.DedupWindow+time.Minute), ev("device-1", "i-1")); n != 1 {
+			t.Fatalf("a repeat after 7 days was not stored")
+		}
+		other := MustCreateProject(t, s, "Other")
+		if n := upload(t, s, other, Start, ev("device-1", "i-1")); n != 1 {
+			t.Fatalf("another project's insert id counted")
+		}
+		if got := len(userEvents(t, s, p, mustLookup(t, s, p, "", "device-1").AmplitudeID)); got != 3 {
+			t.Fatalf("device-1 has %d events, want 3", got)
+		}
+	}},
+	{"Events/Identity", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		// A device seen first anonymously joins its user.
+		upload(t, s, p, Start, `{"device_id":"device-a","event_type":"open"}`)
+		anon := mustLookup(t, s, p, "", "device-a")
+		upload(t, s, p, Start, `{"device_id":"device-a","user_id":"user-1","event_type":"login"}`)
+		u1 := mustLookup(t, s, p, "user-1", "")
+		if u1.AmplitudeID != anon.AmplitudeID || u1.UserID != "user-1" {
+			t.Fatalf("the device's user %d did not become user-1 (%d)", anon.AmplitudeID, u1.AmplitudeID)
+		}
+		// The same user on a second device.
+		upload(t, s, p, Start, `{"device_id":"device-b","user_id":"user-1","event_type":"open"}`)
+		if u := mustLookup(t, s, p, "", "device-b"); u.AmplitudeID != u1.AmplitudeID || props(u.DeviceIDs) != `["device-a","device-b"]` {
+			t.Fatalf("device-b: %+v", u)
+		}
+		// An anonymous device that later logs in as a known user is merged
+		// into it: its events are the user's.
+		upload(t, s, p, Start, `{"device_id":"device-c","event_type":"browse"}`)
+		anonC := mustLookup(t, s, p, "", "device-c")
+		upload(t, s, p, Start, `{"device_id":"device-c","user_id":"user-1","event_type":"login"}`)
+		if u := mustLookup(t, s, p, "", "device-c"); u.AmplitudeID != u1.AmplitudeID {
+			t.Fatalf("device-c is user %d, want %d", u.AmplitudeID, u1.AmplitudeID)
+		}
+		if m, err := s.FindUser(ctxb(), p.ID, anonC.AmplitudeID); err != nil || m.MergedInto != u1.AmplitudeID {
+			t.Fatalf("merged user %+v, %v", m, err)
+		}
+		if got := eventTypes(userEvents(t, s, p, u1.AmplitudeID)); got != "open,login,open,browse,login" {
+			t.Fatalf("user-1's events %s", got)
+		}
+		// Another user on a known device: a new user, and the device goes
+		// with them.
+		upload(t, s, p, Start, `{"device_id":"device-a","user_id":"user-2","event_type":"login"}`)
+		u2 := mustLookup(t, s, p, "user-2", "")
+		if u2.AmplitudeID == u1.AmplitudeID {
+			t.Fatal("user-2 is user-1")
+		}
+		if u := mustLookup(t, s, p, "", "device-a"); u.AmplitudeID != u2.AmplitudeID {
+			t.Fatalf("device-a is user %d, want user-2 %d", u.AmplitudeID, u2.AmplitudeID)
+		}
+		// A user id alone: the device id is made from it.
+		upload(t, s, p, Start, `{"user_id":"user-3","event_type":"open"}`)
+		u3 := mustLookup(t, s, p, "user-3", "")
+		if props(u3.DeviceIDs) != `["`+analytics.DeviceIDForUser("user-3")+`"]` {
+			t.Fatalf("user-3's devices %v", u3.DeviceIDs)
+		}
+	}},
+	{"Events/Groups", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		upload(t, s, p, Start, `{"device_id":"device-1","event_type":"$groupidentify","groups":{"org":"acme"},"group_properties":{"$set":{"plan":"pro"},"$add":{"seats":3}}}`)
+		events, err := analytics.DecodeGroupIdentify(`[{"group_type":"org","group_value":"acme","group_properties":{"$add":{"seats":2}}}]`, Start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(t, s, p, Start, events)
+		g, err := s.FindGroup(ctxb(), p.ID, "org", "acme")
+		if err != nil || props(g.Properties) != `{"plan":"pro","seats":5}` {
+			t.Fatalf("group %+v, %v", g, err)
+		}
+		if _, err := s.FindGroup(ctxb(), p.ID, "org", "none"); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("missing group: %v", err)
+		}
+	}},
+	{"Attribution/HeldAndMatched", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"ios","idfa":"`+idfa+`",`+
+			`"user_properties":{"[AppsFlyer] media source":"examplenet_int","[AppsFlyer] campaign":"spring"}}`)
+		pend, err := s.PendingAttributions(ctxb(), p.ID)
+		if err != nil || pend.Count != 1 || pend.Oldest == nil || !pend.Oldest.Equal(Start) {
+			t.Fatalf("pending %+v, %v", pend, err)
+		}
+		// An event with the id in another case does not match (matching
+		// is case-sensitive); nor does the id in device_id alone.
+		at := Start.Add(touchpoint.AttributionHold - time.Minute)
+		upload(t, s, p, at, `{"device_id":"device-1","event_type":"open","idfa":"`+strings.ToLower(idfa)+`"}`,
+			`{"device_id":"`+idfa+`","event_type":"open"}`)
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 1 {
+			t.Fatalf("matched on a different id: %+v", pend)
+		}
+		// At 71 h 59 m the first event carrying the idfa matches.
+		upload(t, s, p, at, `{"device_id":"device-2","event_type":"open","idfa":"`+idfa+`"}`)
+		u := mustLookup(t, s, p, "", "device-2")
+		if u.Properties["[AppsFlyer] media source"] != "examplenet_int" || len(u.Attribution) != 1 {
+			t.Fatalf("user %+v", u)
+		}
+		var install map[string]any
+		json.Unmarshal(u.Attribution[0], &install)
+		if install["event_type"] != "[AppsFlyer] Install" || install["idfa"] != nil || install["adid"] != nil ||
+			props(install["amplitude_attribution_ids"]) != `["`+(touchpoint.AdIDs{IDFA: idfa}).Keys()[0].String()+`"]` {
+			t.Fatalf("stored attribution %v", install)
+		}
+		if strings.Contains(string(u.Attribution[0]), idfa) {
+			t.Fatalf("the advertising id was stored: %s", u.Attribution[0])
+		}
+		evs := userEvents(t, s, p, u.AmplitudeID)
+		if eventTypes(evs) != "[AppsFlyer] Install,open" {
+			t.Fatalf("events %s", eventTypes(evs))
+		}
+		// The event that matched carries the attribution's properties.
+		if props(evs[1]["user_properties"]) != `{"[AppsFlyer] campaign":"spring","[AppsFlyer] media source":"examplenet_int"}` {
+			t.Fatalf("the matching event's properties %v", evs[1]["user_properties"])
+		}
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 0 {
+			t.Fatalf("pending after the match %+v", pend)
+		}
+		// A later attribution for a known advertising id applies at once
+		// (Adjust style this time, Android).
+		upload(t, s, p, at, `{"device_id":"device-3","event_type":"open","adid":"`+gaid+`","platform":"Android"}`)
+		attribute(t, s, p, at, `{"event_type":"[Adjust] Install","platform":"android","adid":"`+gaid+`","user_properties":{"[adjust] network":"Examplenet"}}`)
+		if u := mustLookup(t, s, p, "", "device-3"); u.Properties["[adjust] network"] != "Examplenet" || len(u.Attribution) != 1 {
+			t.Fatalf("known-id attribution: %+v", u)
+		}
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 {
+			t.Fatalf("a known id's attribution was held: %+v", pend)
+		}
+	}},
+	{"Attribution/DroppedAfter72Hours", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"android","adid":"`+gaid+`","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`)
+		c.Add(touchpoint.AttributionHold + time.Minute)
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 1 {
+			t.Fatalf("pending at 72 h 01 m %+v", pend)
+		}
+		upload(t, s, p, c.Now(), `{"device_id":"device-1","event_type":"open","adid":"`+gaid+`"}`)
+		u := mustLookup(t, s, p, "", "device-1")
+		if len(u.Attribution) != 0 || u.Properties["[AppsFlyer] media source"] != nil {
+			t.Fatalf("applied after 72 h: %+v", u)
+		}
+		pend, _ := s.PendingAttributions(ctxb(), p.ID)
+		if pend.Count != 0 || pend.Dropped != 1 {
+			t.Fatalf("pending after the late event %+v", pend)
+		}
+		if got, _ := s.FindProject(ctxb(), p.ID); got.Stats.AttributionsDropped != 1 {
+			t.Fatalf("project stats %+v", got.Stats)
+		}
+	}},
+	{"Events/Segment", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		day := func(d int) int64 { return Start.AddDate(0, 0, d).UnixMilli() }
+		upload(t, s, p, Start,
+			`{"device_id":"device-1","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`,
+			`{"device_id":"device-2","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"othernet_int"}}`,
+			fmt.Sprintf(`{"device_id":"device-1","event_type":"purchase","time":%d}`, day(0)),
+			fmt.Sprintf(`{"device_id":"device-1","event_type":"purchase","time":%d}`, day(1)),
+			fmt.Sprintf(`{"device_id":"device-2","event_type":"purchase","time":%d}`, day(1)),
+			fmt.Sprintf(`{"device_id":"device-3","event_type":"purchase","time":%d}`, day(2)),
+			fmt.Sprintf(`{"device_id":"device-3","event_type":"open","time":%d}`, day(2)),
+			fmt.Sprintf(`{"device_id":"device-3","event_type":"purchase","time":%d}`, day(9)))
+		q := touchpoint.SegmentQuery{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(0, 0, 2)}
+		seg, err := s.Segment(ctxb(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if props(seg.Days) != `["2026-11-23","2026-11-24","2026-11-25"]` || len(seg.Series) != 1 || props(seg.Series[0].Values) != `[1,2,1]` || seg.Series[0].Total != 4 {
+			t.Fatalf("segmentation %+v", seg)
+		}
+		q.GroupBy = "[AppsFlyer] media source"
+		seg, err = s.Segment(ctxb(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `[{"label":"examplenet_int","values":[1,1,0],"total":2},{"label":"(none)","values":[0,0,1],"total":1},{"label":"othernet_int","values":[0,1,0],"total":1}]`
+		if props(seg.Series) != want {
+			t.Fatalf("grouped %s\nwant    %s", props(seg.Series), want)
+		}
+		for _, bad := range []touchpoint.SegmentQuery{
+			{Project: p.ID, Start: Start, End: Start},
+			{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(0, 0, -1)},
+			{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(2, 0, 0)},
+		} {
+			if _, err := s.Segment(ctxb(), bad); code(err) != touchpoint.EINVALID {
+				t.Errorf("Segment(%+v): %v", bad, err)
+			}
+		}
+		if seg, err := s.Segment(ctxb(), touchpoint.SegmentQuery{Project: p.ID, EventType: "never", Start: Start, End: Start}); err != nil || len(seg.Series) != 0 {
+			t.Errorf("unknown event type: %+v, %v", seg, err)
+		}
+	}},
+}
+
