@@ -31,8 +31,8 @@ type analytics struct {
 	types    map[projectKey]int64
 	// dedup maps the hash of (project, device id, insert id) to when it
 	// was first received (ms). Entries older than DedupWindow are swept.
-	dedup     map[uint64]int64
-	pending   map[adKey][]*heldAttribution
+	dedup   map[uint64]int64
+	pending map[adKey][]*heldAttribution
 	// When held attributions (every minute) and insert ids (every hour)
 	// were last swept.
 	lastSweep, lastDedupSweep int64
@@ -85,16 +85,16 @@ const (
 		ON CONFLICT DO UPDATE SET user = excluded.user`
 	qUserAdID = `/* RecordEvents */ INSERT INTO user_adids (project, key, user) VALUES (?, ?, ?)
 		ON CONFLICT DO UPDATE SET user = excluded.user`
-	qInsertProps  = `/* RecordEvents */ INSERT INTO user_props (version, user, props) VALUES (?, ?, ?)`
-	qLoadProps    = `/* RecordEvents */ SELECT props FROM user_props WHERE version = ?`
-	qInsertType   = `/* RecordEvents */ INSERT INTO event_types (id, project, name) VALUES (?, ?, ?)`
-	qInsertBlock  = `/* RecordEvents */ INSERT INTO event_blocks (first_id, last_id, received, min_time, max_time, data) VALUES (?, ?, ?, ?, ?, ?)`
-	qAttributed   = `/* RecordEvents */ INSERT INTO user_attributions (user, event) VALUES (?, ?)`
-	qHold         = `/* RecordEvents */ INSERT INTO pending_attributions (id, project, keys, received, event_type, time, user_properties, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qUnhold       = `/* RecordEvents */ DELETE FROM pending_attributions WHERE id = ?`
-	qDropped      = `/* RecordEvents */ UPDATE projects SET attributions_dropped = attributions_dropped + ? WHERE id = ?`
-	qLoadGroup    = `/* RecordEvents */ SELECT props FROM groups WHERE project = ? AND type = ? AND value = ?`
-	qUpsertGroup  = `/* RecordEvents */ INSERT INTO groups (project, type, value, props, updated_at) VALUES (?, ?, ?, ?, ?)
+	qInsertProps = `/* RecordEvents */ INSERT INTO user_props (version, user, props) VALUES (?, ?, ?)`
+	qLoadProps   = `/* RecordEvents */ SELECT props FROM user_props WHERE version = ?`
+	qInsertType  = `/* RecordEvents */ INSERT INTO event_types (id, project, name) VALUES (?, ?, ?)`
+	qInsertBlock = `/* RecordEvents */ INSERT INTO event_blocks (first_id, last_id, received, min_time, max_time, data) VALUES (?, ?, ?, ?, ?, ?)`
+	qAttributed  = `/* RecordEvents */ INSERT INTO user_attributions (user, event) VALUES (?, ?)`
+	qHold        = `/* RecordEvents */ INSERT INTO pending_attributions (id, project, keys, received, event_type, time, user_properties, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qUnhold      = `/* RecordEvents */ DELETE FROM pending_attributions WHERE id = ?`
+	qDropped     = `/* RecordEvents */ UPDATE projects SET attributions_dropped = attributions_dropped + ? WHERE id = ?`
+	qLoadGroup   = `/* RecordEvents */ SELECT props FROM groups WHERE project = ? AND type = ? AND value = ?`
+	qUpsertGroup = `/* RecordEvents */ INSERT INTO groups (project, type, value, props, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET props = excluded.props, updated_at = excluded.updated_at`
 )
 

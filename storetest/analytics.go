@@ -399,4 +399,3 @@ var analyticsTests = []subtest{
 		}
 	}},
 }
-
