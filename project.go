@@ -69,9 +69,26 @@ func (p *Project) Validate() error {
 
 // ProjectUpdate changes a project; nil fields stay as they are.
 type ProjectUpdate struct {
-	Name   *string       `json:"name"`
-	Apps   *[]string     `json:"apps"`
-	Limits *IngestLimits `json:"limits"`
+	Name   *string            `json:"name"`
+	Apps   *[]string          `json:"apps"`
+	Limits IngestLimitsUpdate `json:"limits"`
+}
+
+// IngestLimitsUpdate changes limits; nil fields stay as they are.
+type IngestLimitsUpdate struct {
+	HTTPEPS  *int `json:"http_eps"`
+	BatchEPS *int `json:"batch_eps"`
+}
+
+// Apply returns l with the update applied.
+func (u IngestLimitsUpdate) Apply(l IngestLimits) IngestLimits {
+	if u.HTTPEPS != nil {
+		l.HTTPEPS = *u.HTTPEPS
+	}
+	if u.BatchEPS != nil {
+		l.BatchEPS = *u.BatchEPS
+	}
+	return l
 }
 
 // Apply returns p with the update applied.
@@ -82,9 +99,7 @@ func (u ProjectUpdate) Apply(p Project) Project {
 	if u.Apps != nil {
 		p.Apps = *u.Apps
 	}
-	if u.Limits != nil {
-		p.Limits = *u.Limits
-	}
+	p.Limits = u.Limits.Apply(p.Limits)
 	return p
 }
 

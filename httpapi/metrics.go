@@ -30,6 +30,8 @@ type Metrics struct {
 	// Deliveries (postbacks and, later, every outbound kind).
 	postbacks       *prometheus.CounterVec
 	postbackLatency *prometheus.HistogramVec
+	// Analytics ingestion.
+	events *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics.
@@ -81,8 +83,12 @@ func NewMetrics() *Metrics {
 		Help:    "Delivery attempt latency by app and partner.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"app", "pid"})
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "touchpoint_analytics_events_total",
+		Help: "Analytics events by endpoint and answer: ingested (200; repeats of an insert_id included, as Amplitude counts them), or the 4xx code of a refused upload (events named in the answer).",
+	}, []string{"endpoint", "code"})
 	m.Registry.MustRegister(m.requests, m.latency, m.touches, m.batchSize, m.commitLatency, m.commitErrors, m.launches, m.conversions,
-		m.postbacks, m.postbackLatency,
+		m.postbacks, m.postbackLatency, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every kind × verdict series exists from the start, at zero.
 	for _, k := range []touchpoint.TouchKind{touchpoint.Click, touchpoint.Impression} {
@@ -100,6 +106,14 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) launchDecided(typ string) { m.launches.WithLabelValues(typ).Inc() }
+
+func (m *Metrics) eventsIngested(endpoint string, n int) {
+	m.events.WithLabelValues(endpoint, "200").Add(float64(n))
+}
+
+func (m *Metrics) eventsRefused(endpoint string, code, n int) {
+	m.events.WithLabelValues(endpoint, strconv.Itoa(code)).Add(float64(n))
+}
 
 func (m *Metrics) postbackSent(d *touchpoint.Delivery, a *touchpoint.Attempt, state touchpoint.DeliveryState) {
 	m.postbacks.WithLabelValues(d.App, d.PID, string(d.Kind), string(state)).Inc()

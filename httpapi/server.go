@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
 	"github.com/touchpointhq/touchpoint/batch"
 	"github.com/touchpointhq/touchpoint/delivery"
 )
@@ -52,6 +53,8 @@ type Server struct {
 	touches     *batch.Committer[*touchpoint.Touch]
 	launches    *batch.Committer[*touchpoint.LaunchWrite]
 	conversions *batch.Committer[*touchpoint.ConversionWrite]
+	events      *batch.Committer[*touchpoint.EventUpload]
+	limiter     *analytics.Limiter
 	caps        clickCaps
 	catalog     atomic.Pointer[catalog]
 	ready       atomic.Bool
@@ -93,6 +96,10 @@ func (s *Server) Open() error {
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, OnCommit: s.Metrics.observeCommit})
 	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
 	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
+	// An upload holds up to 2,000 events: a commit takes at most 64 of
+	// them.
+	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger})
+	s.limiter = analytics.NewLimiter()
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -145,6 +152,7 @@ func (s *Server) Close(ctx context.Context) error {
 		s.touches.Close()
 		s.launches.Close()
 		s.conversions.Close()
+		s.events.Close()
 	}
 	// Last: the sends under way finish and are recorded.
 	if s.stopOutbox != nil {
@@ -192,6 +200,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerLinkRoutes(mux)
 	s.registerSDKRoutes(mux)
 	s.registerInstallRoutes(mux)
+	s.registerIngestRoutes(mux)
+	s.registerProjectRoutes(mux)
 	// Profiles, for operators: behind the admin token.
 	mux.Handle("GET /debug/pprof/", s.admin(pprof.Index))
 	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))

@@ -124,8 +124,10 @@ var analyticsTests = []subtest{
 			t.Fatalf("unknown key: %v", err)
 		}
 		name, apps := "Game 2", []string{}
-		up, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Name: &name, Apps: &apps, Limits: &touchpoint.IngestLimits{HTTPEPS: 5, BatchEPS: 50}})
-		if err != nil || up.Name != name || len(up.Apps) != 0 || up.Limits.HTTPEPS != 5 {
+		upd := touchpoint.ProjectUpdate{Name: &name, Apps: &apps}
+		upd.Limits.HTTPEPS = ptr(5)
+		up, err := s.UpdateProject(ctxb(), p.ID, upd)
+		if err != nil || up.Name != name || len(up.Apps) != 0 || up.Limits.HTTPEPS != 5 || up.Limits.BatchEPS != 1000 {
 			t.Fatalf("UpdateProject = %+v, %v", up, err)
 		}
 		if k, _ := s.ProjectByAPIKey(p.APIKey); k.Limits.HTTPEPS != 5 {
@@ -139,7 +141,9 @@ var analyticsTests = []subtest{
 		if _, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Apps: &bad}); code(err) != touchpoint.ENOTFOUND {
 			t.Fatalf("linking a missing app: %v", err)
 		}
-		if _, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Limits: &touchpoint.IngestLimits{}}); code(err) != touchpoint.EINVALID {
+		zero := touchpoint.ProjectUpdate{}
+		zero.Limits.BatchEPS = ptr(0)
+		if _, err := s.UpdateProject(ctxb(), p.ID, zero); code(err) != touchpoint.EINVALID {
 			t.Fatalf("zero limits: %v", err)
 		}
 		if err := s.CreateProject(ctxb(), &touchpoint.Project{Name: "", Limits: touchpoint.IngestLimits{HTTPEPS: 1, BatchEPS: 1}}); code(err) != touchpoint.EINVALID {

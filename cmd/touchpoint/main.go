@@ -7,6 +7,7 @@
 //	touchpoint links build|sign|test make and check attribution links
 //	touchpoint installs get          explain a device's attribution
 //	touchpoint report                clicks, installs, cost and revenue by source
+//	touchpoint projects …            analytics projects, users, events, segmentation
 //	touchpoint bench seed            fill a store for bench/launches.sh
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
@@ -47,6 +48,8 @@ Usage:
   touchpoint links build|sign|test               make and check attribution links
   touchpoint installs get                        explain a device's attribution
   touchpoint report                              clicks, installs, cost, revenue by source
+  touchpoint projects create|list|get|update     analytics projects (Amplitude role)
+  touchpoint projects user|events|pending|segment   read users, events, held attributions
   touchpoint bench seed                          fill a store for the launches benchmark
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLinks(ctx, rest, stdout, stderr)
 	case "installs":
 		return runInstalls(ctx, rest, stdout, stderr)
+	case "projects":
+		return runProjects(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "bench":

@@ -298,3 +298,47 @@ func TestAttributionCLI(t *testing.T) {
 		t.Fatalf("installs get of an unknown device: %v", err)
 	}
 }
+
+func TestProjectsCLI(t *testing.T) {
+	dir := t.TempDir()
+	srv, _, _ := serve(t, "--data-dir", dir)
+	c := []string{"--server", srv.URL(), "--data-dir", dir}
+	cli(t, append([]string{"apps", "create", "com.example.game", "--platform", "android", "--name", "Game"}, c...)...)
+	var p touchpoint.Project
+	json.Unmarshal([]byte(cli(t, append([]string{"projects", "create", "--name", "Game", "--apps", "com.example.game", "--http-eps", "50"}, c...)...)), &p)
+	if p.ID == 0 || len(p.APIKey) != 32 || p.Limits.HTTPEPS != 50 || p.Limits.BatchEPS != 1000 || len(p.Apps) != 1 {
+		t.Fatalf("projects create: %+v", p)
+	}
+	id := fmt.Sprint(p.ID)
+	json.Unmarshal([]byte(cli(t, append([]string{"projects", "update", id, "--batch-eps", "10", "--apps", ""}, c...)...)), &p)
+	if p.Limits.HTTPEPS != 50 || p.Limits.BatchEPS != 10 || len(p.Apps) != 0 {
+		t.Fatalf("projects update: %+v", p)
+	}
+	body := `{"api_key":"` + p.APIKey + `","events":[{"user_id":"user-1","device_id":"device-1","event_type":"purchase","user_properties":{"plan":"gold"}}]}`
+	resp, err := http.Post(srv.URL()+"/2/httpapi", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	var u touchpoint.User
+	json.Unmarshal([]byte(cli(t, append([]string{"projects", "user", id, "--user-id", "user-1"}, c...)...)), &u)
+	if u.AmplitudeID == 0 || u.Properties["plan"] != "gold" {
+		t.Fatalf("projects user: %+v", u)
+	}
+	if out := cli(t, append([]string{"projects", "events", id, fmt.Sprint(u.AmplitudeID)}, c...)...); !strings.Contains(out, `"event_type": "purchase"`) {
+		t.Fatalf("projects events: %s", out)
+	}
+	if out := cli(t, append([]string{"projects", "segment", id, "--event-type", "purchase", "--group-by", "plan"}, c...)...); !strings.Contains(out, `"label": "gold"`) {
+		t.Fatalf("projects segment: %s", out)
+	}
+	if out := cli(t, append([]string{"projects", "pending", id}, c...)...); !strings.Contains(out, `"count": 0`) {
+		t.Fatalf("projects pending: %s", out)
+	}
+	if out := cli(t, append([]string{"projects", "list"}, c...)...); !strings.Contains(out, p.APIKey) {
+		t.Fatalf("projects list: %s", out)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"projects", "get", "999"}, c...), &out, &errOut); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("projects get 999: %v", err)
+	}
+}

@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
+)
+
+// The analytics plane's ingestion endpoints, at Amplitude's paths, so that
+// an Amplitude SDK pointed here (serverUrl) works unchanged
+// (spec/amplitude-adjust.md §1–3, §5).
+func (s *Server) registerIngestRoutes(mux *http.ServeMux) {
+	s.handle(mux, "POST /2/httpapi", s.handleUpload(analytics.HTTPAPI))
+	s.handle(mux, "POST /batch", s.handleUpload(analytics.BatchAPI))
+	s.handle(mux, "POST /identify", s.handleIdentify(false))
+	s.handle(mux, "GET /identify", s.handleIdentify(false))
+	s.handle(mux, "POST /groupidentify", s.handleIdentify(true))
+	s.handle(mux, "GET /groupidentify", s.handleIdentify(true))
+	s.handle(mux, "POST /attribution", s.handleAttribution)
+	s.handle(mux, "GET /attribution", s.handleAttribution)
+	s.handle(mux, "/2/", func(w http.ResponseWriter, r *http.Request) {
+		writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidPath})
+	})
+}
+
+// writeAmplitude writes an answer of the ingestion API: compact JSON.
+func writeAmplitude(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+var unavailable = map[string]any{"code": 503, "error": "Service unavailable: the events were not stored; retry"}
+
+// bodyPool recycles upload buffers.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readUpload reads a body of at most max bytes after decompression
+// (Content-Encoding: gzip). It answers 413 past the limit.
+func readUpload(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, max int64) bool {
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidJSON})
+			return false
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidJSON})
+		return false
+	}
+	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
+	switch {
+	case n > max:
+		writeAmplitude(w, http.StatusRequestEntityTooLarge, &analytics.Rejection{Code: 413, Error: analytics.ErrTooLarge})
+		return false
+	case err != nil:
+		// A broken gzip stream or a connection cut mid-body.
+		writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidJSON})
+		return false
+	}
+	return true
+}
+
+// POST /2/httpapi, POST /batch: an upload of events. Any Content-Type is
+// read as JSON: the browser SDK's sendBeacon posts text/plain. The events
+// are stored (committed) before the 200 is written.
+func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		buf := bodyPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer func() {
+			if buf.Cap() <= 4<<20 {
+				bodyPool.Put(buf)
+			}
+		}()
+		if !readUpload(w, r, buf, ep.MaxBody) {
+			return
+		}
+		now := s.Now()
+		var project *touchpoint.Project
+		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: now, RemoteIP: s.clientIP(r),
+			KnownKey: func(key string) bool {
+				p, err := s.Store.ProjectByAPIKey(key)
+				project = p
+				return err == nil
+			}})
+		if rej != nil {
+			s.Metrics.eventsRefused(ep.Path, rej.Code, countEvents(rej))
+			writeAmplitude(w, rej.Code, rej)
+			return
+		}
+		eps := project.Limits.HTTPEPS
+		if ep.Batch {
+			eps = project.Limits.BatchEPS
+		}
+		if t := s.limiter.Allow(project.ID, eps, up.Events, now); t != nil {
+			s.Metrics.eventsRefused(ep.Path, http.StatusTooManyRequests, len(up.Events))
+			writeAmplitude(w, http.StatusTooManyRequests, t)
+			return
+		}
+		if !s.recordEvents(w, project, now, up.Events) {
+			return
+		}
+		s.Metrics.eventsIngested(ep.Path, len(up.Events))
+		writeAmplitude(w, http.StatusOK, analytics.Success{Code: 200, ServerUploadTime: now.UnixMilli(),
+			PayloadSizeBytes: buf.Len(), EventsIngested: len(up.Events)})
+	}
+}
+
+// countEvents is how many events a refused upload held, for the metrics:
+// the indexes named in the answer, else unknown (0).
+func countEvents(rej *analytics.Rejection) int {
+	seen := map[int]bool{}
+	for _, m := range []map[string][]int{rej.EventsWithInvalidFields, rej.EventsWithMissingFields} {
+		for _, l := range m {
+			for _, i := range l {
+				seen[i] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+// recordEvents commits events; on failure it answers 503 (the events were
+// not stored, and a retry is safe) and returns false.
+func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) bool {
+	if err := s.events.Add(&touchpoint.EventUpload{Project: p.ID, Received: now, Events: events}); err != nil {
+		s.Logger.Error("record events", "project", p.ID, "err", err)
+		writeAmplitude(w, http.StatusServiceUnavailable, unavailable)
+		return false
+	}
+	return true
+}
+
+// formValues parses a form endpoint's parameters: query, url-encoded or
+// multipart body, at most 1 MB.
+func formValues(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var err error
+	if ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(1 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	return err
+}
+
+// formProject returns the project of a form's api_key, or writes the 400.
+func (s *Server) formProject(w http.ResponseWriter, r *http.Request) *touchpoint.Project {
+	if err := formValues(w, r); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeText(w, http.StatusRequestEntityTooLarge, "the request is larger than 1 MB")
+			return nil
+		}
+		writeText(w, http.StatusBadRequest, "the parameters could not be read: "+err.Error())
+		return nil
+	}
+	key := r.Form.Get("api_key")
+	if key == "" {
+		writeText(w, http.StatusBadRequest, "the api_key parameter is required")
+		return nil
+	}
+	p, err := s.Store.ProjectByAPIKey(key)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, "invalid api_key")
+		return nil
+	}
+	return p
+}
+
+// POST /identify, POST /groupidentify (and GET, as Amplitude takes both):
+// user or group property changes; not events.
+func (s *Server) handleIdentify(group bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := s.formProject(w, r)
+		if p == nil {
+			return
+		}
+		now := s.Now()
+		decode := analytics.DecodeIdentify
+		if group {
+			decode = analytics.DecodeGroupIdentify
+		}
+		events, err := decode(r.Form.Get("identification"), now)
+		if err != nil {
+			writeText(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if !group {
+			if t := s.limiter.Allow(p.ID, p.Limits.HTTPEPS, events, now); t != nil {
+				writeAmplitude(w, http.StatusTooManyRequests, t)
+				return
+			}
+		}
+		if !s.recordEvents(w, p, now, events) {
+			return
+		}
+		writeText(w, http.StatusOK, analytics.FormSuccess)
+	}
+}
+
+// POST /attribution: an MMP's attribution event, applied to the user with
+// its advertising id now, or held for up to 72 hours.
+func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
+	p := s.formProject(w, r)
+	if p == nil {
+		return
+	}
+	now := s.Now()
+	e, err := analytics.DecodeAttribution(r.Form.Get("event"), now)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !s.recordEvents(w, p, now, []*touchpoint.IncomingEvent{e}) {
+		return
+	}
+	s.Metrics.eventsIngested("/attribution", 1)
+	writeText(w, http.StatusOK, analytics.FormSuccess)
+}

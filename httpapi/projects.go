@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
+	s.handleAdmin(mux, "POST /api/v1/projects", s.handleProjectCreate)
+	s.handleAdmin(mux, "GET /api/v1/projects", s.handleProjectList)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}", s.handleProjectGet)
+	s.handleAdmin(mux, "PATCH /api/v1/projects/{project}", s.handleProjectUpdate)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users", s.handleUserLookup)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}", s.handleUserGet)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}/events", s.handleUserEvents)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/groups/{type}/{value}", s.handleGroupGet)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/attributions/pending", s.handlePendingAttributions)
+	s.handleAdmin(mux, "GET /api/v1/projects/{project}/segmentation", s.handleSegmentation)
+}
+
+// ProjectCreate is the body of POST /api/v1/projects. Unset limits take
+// Amplitude's (30 events/s per device or user on HTTP V2, 1,000 on batch).
+type ProjectCreate struct {
+	Name   string                        `json:"name"`
+	Apps   []string                      `json:"apps"`
+	Limits touchpoint.IngestLimitsUpdate `json:"limits"`
+}
+
+// POST /api/v1/projects
+func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
+	var req ProjectCreate
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps,
+		Limits: req.Limits.Apply(touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS})}
+	if err := s.Store.CreateProject(r.Context(), p); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, p)
+}
+
+// GET /api/v1/projects
+func (s *Server) handleProjectList(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.Store.ListProjects(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if ps == nil {
+		ps = []*touchpoint.Project{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"projects": ps})
+}
+
+// projectID reads the {project} path value.
+func projectID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("project"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %q not found: project ids are numbers", r.PathValue("project"))
+	}
+	return id, nil
+}
+
+// project reads the {project} path value and checks that it exists.
+func (s *Server) project(w http.ResponseWriter, r *http.Request) (*touchpoint.Project, bool) {
+	id, err := projectID(r)
+	if err == nil {
+		var p *touchpoint.Project
+		if p, err = s.Store.FindProject(r.Context(), id); err == nil {
+			return p, true
+		}
+	}
+	writeError(w, r, err)
+	return nil, false
+}
+
+// GET /api/v1/projects/{project}
+func (s *Server) handleProjectGet(w http.ResponseWriter, r *http.Request) {
+	if p, ok := s.project(w, r); ok {
+		writeJSON(w, http.StatusOK, p)
+	}
+}
+
+// PATCH /api/v1/projects/{project}
+func (s *Server) handleProjectUpdate(w http.ResponseWriter, r *http.Request) {
+	id, err := projectID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var upd touchpoint.ProjectUpdate
+	if err := decode(r, &upd); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.Store.UpdateProject(r.Context(), id, upd)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// GET /api/v1/projects/{project}/users?user_id=…|device_id=…
+func (s *Server) handleUserLookup(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.Store.LookupUser(r.Context(), p.ID, r.URL.Query().Get("user_id"), r.URL.Query().Get("device_id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func amplitudeID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("amplitude_id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, touchpoint.Errorf(touchpoint.ENOTFOUND, "user %q not found: amplitude ids are numbers", r.PathValue("amplitude_id"))
+	}
+	return id, nil
+}
+
+// GET /api/v1/projects/{project}/users/{amplitude_id}
+func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	id, err := amplitudeID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	u, err := s.Store.FindUser(r.Context(), p.ID, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// GET /api/v1/projects/{project}/users/{amplitude_id}/events?cursor=&limit=:
+// the user's events, oldest first, each with the user properties it was
+// stored with.
+func (s *Server) handleUserEvents(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	id, err := amplitudeID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	cursor, limit, err := parsePage(r.URL.Query(), 100, 1000)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	page, err := s.Store.UserEvents(r.Context(), p.ID, id, cursor, limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	next, link := nextPage(r, page.Next)
+	writeJSON(w, http.StatusOK, map[string]any{"events": page.Events, "next_cursor": next, "next": link})
+}
+
+// GET /api/v1/projects/{project}/groups/{type}/{value}
+func (s *Server) handleGroupGet(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	g, err := s.Store.FindGroup(r.Context(), p.ID, r.PathValue("type"), r.PathValue("value"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+// GET /api/v1/projects/{project}/attributions/pending
+func (s *Server) handlePendingAttributions(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	pend, err := s.Store.PendingAttributions(r.Context(), p.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pend)
+}
+
+// GET /api/v1/projects/{project}/segmentation?event_type=&start=&end=&group_by=:
+// daily counts of an event type (start and end are days, 2006-01-02,
+// inclusive; default the last 30 days), optionally split by the value a
+// user property had on each event.
+func (s *Server) handleSegmentation(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	end := s.Now().UTC()
+	start := end.AddDate(0, 0, -29)
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"start", &start}, {"end", &end}} {
+		if v := q.Get(d.name); v != "" {
+			t, err := time.Parse(time.DateOnly, v)
+			if err != nil {
+				writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "%s %q: want a day as 2006-01-02", d.name, v))
+				return
+			}
+			*d.t = t
+		}
+	}
+	seg, err := s.Store.Segment(r.Context(), touchpoint.SegmentQuery{Project: p.ID, EventType: q.Get("event_type"),
+		Start: start, End: end, GroupBy: q.Get("group_by")})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, seg)
+}
