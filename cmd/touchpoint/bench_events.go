@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// BenchEventTypes are the event types touchpoint bench events sends.
+var BenchEventTypes = []string{"session_start", "screen_view", "level_start", "level_complete", "purchase",
+	"ad_impression", "button_click", "tutorial_step", "item_equipped", "session_end"}
+
+// runBenchEvents is "touchpoint bench events": a load generator for the
+// analytics ingestion benchmark (bench/events.sh). CONNS connections post
+// batches of realistic events (about 500 bytes, 9 event properties, as an
+// Android app's SDK sends them) to /2/httpapi for the duration, and it
+// prints a JSON summary: requests and events acknowledged, events per
+// second, latency percentiles, and refusals by status. Every event has an
+// insert_id of its own (from --offset), so all of them must be stored.
+func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench events", stderr, "[flags]")
+	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the server (loopback only)")
+	path := fs.String("path", "/2/httpapi", "endpoint")
+	apiKey := fs.String("api-key", "", "the project's API key")
+	conns := fs.Int("conns", 16, "concurrent connections")
+	batchSize := fs.Int("batch", 100, "events per request")
+	devices := fs.Int("devices", 100_000, "distinct devices (60% of them logged in)")
+	duration := fs.Duration("duration", 20*time.Second, "how long to send")
+	offset := fs.Int64("offset", 0, "first insert id number (rounds use different ones)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *apiKey == "" {
+		return errors.New("--api-key is required")
+	}
+	if err := loopbackOnly(*server); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *conns, DisableCompression: true}}
+	target := *server + *path
+	deadline := time.Now().Add(*duration)
+	var (
+		mu           sync.Mutex
+		latencies    []time.Duration
+		events       int
+		refused      = map[string]int{}
+		firstRefusal string
+		next         = *offset
+		wg           sync.WaitGroup
+	)
+	start := time.Now()
+	for c := range *conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), uint64(*offset)))
+			var body bytes.Buffer
+			var lats []time.Duration
+			n := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				mu.Lock()
+				first := next
+				next += int64(*batchSize)
+				mu.Unlock()
+				body.Reset()
+				body.Write(benchBatch(rng, *apiKey, first, *batchSize, *devices))
+				t0 := time.Now()
+				resp, err := client.Post(target, "application/json", &body)
+				if err != nil {
+					mu.Lock()
+					refused["error"]++
+					mu.Unlock()
+					continue
+				}
+				answer, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				lats = append(lats, time.Since(t0))
+				if resp.StatusCode == 200 {
+					n += *batchSize
+				} else {
+					mu.Lock()
+					refused[strconv.Itoa(resp.StatusCode)]++
+					if firstRefusal == "" {
+						firstRefusal = string(answer)
+					}
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, lats...)
+			events += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]) / 1e6
+	}
+	return json.NewEncoder(stdout).Encode(map[string]any{
+		"requests": len(latencies), "events": events, "seconds": secs, "events_per_sec": float64(events) / secs,
+		"p50_ms": pct(0.50), "p99_ms": pct(0.99), "refused": refused, "first_refusal": firstRefusal, "next_offset": next,
+	})
+}
+
+// benchBatch renders one upload of n events, insert ids first..first+n-1.
+func benchBatch(rng *rand.Rand, apiKey string, first int64, n, devices int) []byte {
+	b := make([]byte, 0, n*560+64)
+	b = append(b, `{"api_key":"`...)
+	b = append(b, apiKey...)
+	b = append(b, `","events":[`...)
+	now := time.Now().UnixMilli()
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		d := rng.IntN(devices)
+		typ := BenchEventTypes[rng.IntN(len(BenchEventTypes))]
+		b = append(b, '{')
+		if d%5 < 3 {
+			b = fmt.Appendf(b, `"user_id":"user-%07d",`, d)
+		}
+		b = fmt.Appendf(b, `"device_id":"%08x-1f2e-4d3c-8b7a-%012x","event_type":"%s","time":%d,"insert_id":"bench-%d",`,
+			d, d*7919, typ, now-int64(rng.IntN(5000)), first+int64(i))
+		b = fmt.Appendf(b, `"session_id":%d,"event_id":%d,"platform":"Android","os_name":"android","os_version":"14",`, now-int64(d%3600)*1000, first+int64(i))
+		b = append(b, `"device_brand":"Google","device_model":"Pixel 8","app_version":"3.2.1","country":"US","language":"en-US",`...)
+		b = fmt.Appendf(b, `"ip":"203.0.%d.%d","adid":"%08x-8cf0-11bd-b23e-%012x","library":"amplitude-kotlin/1.16.0",`, d%250, d%200, d, d)
+		b = fmt.Appendf(b, `"event_properties":{"level":%d,"score":%d,"duration_ms":%d,"difficulty":"hard","character":"mage",`,
+			rng.IntN(100), rng.IntN(100_000), rng.IntN(600_000))
+		b = fmt.Appendf(b, `"coins_earned":%d,"boosters_used":["shield","x2"],"first_try":%t,"mode":"campaign"}`, rng.IntN(1000), rng.IntN(2) == 0)
+		if rng.IntN(50) == 0 {
+			b = fmt.Appendf(b, `,"user_properties":{"$set":{"level":%d,"vip":%t}}`, rng.IntN(100), rng.IntN(10) == 0)
+		}
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// loopbackOnly refuses a load test against anything but this machine.
+func loopbackOnly(server string) error {
+	u, err := url.Parse(server)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%s is not a loopback address: load tests only run against this machine", server)
+}
