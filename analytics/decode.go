@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -355,104 +357,165 @@ func (v *validator) decodeEvent(dec *jsontext.Decoder, i int) (*draft, error) {
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	d := &draft{}
+	d := &draft{body: make([]byte, 0, 512)}
 	for dec.PeekKind() != '}' {
-		name, err := readName(dec)
+		rawName, err := dec.ReadValue()
 		if err != nil {
 			return nil, err
 		}
+		// The member is written to the body as it came (name first), and
+		// taken back out when it is not kept there.
+		mark := len(d.body)
+		var name []byte
+		if bytes.IndexByte(rawName, '\\') < 0 {
+			d.body = append(d.body, rawName...)
+			name = d.body[mark+1 : len(d.body)-1]
+		} else {
+			n := unquote(rawName)
+			d.body, _ = jsontext.AppendQuote(d.body, n)
+			name = []byte(n)
+		}
+		d.body = append(d.body, ':')
 		val, err := dec.ReadValue()
 		if err != nil {
 			return nil, err
 		}
-		if val.Kind() == 'n' {
-			continue // null: absent
+		if keep := v.member(d, name, val, i); keep != nil {
+			d.body = append(d.body, keep...)
+			d.body = append(d.body, ',')
+		} else {
+			d.body = d.body[:mark]
 		}
-		kind := eventFields[name]
-		if !v.typeOK(kind, val) {
-			v.fault(&v.invalid, name, i)
-			continue
-		}
-		switch kind {
-		case fString:
-			s := unquote(val)
-			if utf8.RuneCountInString(s) > MaxStringLength {
-				s = truncate(s, MaxStringLength)
-				val = quote(s)
-			}
-			switch name {
-			case "user_id":
-				d.userID, d.hasUserID = s, true
-				continue
-			case "device_id":
-				d.deviceID, d.hasDeviceID = s, true
-				continue
-			case "event_type":
-				d.eventType = s
-			case "insert_id":
-				d.insertID = s
-			case "idfa":
-				d.adIDs.IDFA = s
-			case "idfv":
-				d.adIDs.IDFV = s
-			case "adid":
-				d.adIDs.ADID = s
-			case "android_app_set_id":
-				d.adIDs.AppSetID = s
-			case "ip":
-				if s == "$remote" {
-					val = quote(v.req.RemoteIP)
-				}
-			case "language":
-				val = quote(languageName(s))
-			}
-		case fInt:
-			n, _ := strconv.ParseInt(string(val), 10, 64)
-			switch name {
-			case "time":
-				d.time, d.hasTime = n, true
-				continue
-			case "quantity":
-				d.quantity = &n
-			}
-		case fNumber:
-			f, _ := strconv.ParseFloat(string(val), 64)
-			switch name {
-			case "price":
-				d.price = &f
-			case "revenue":
-				d.revenue = &f
-				continue // written in finish (price × quantity)
-			}
-		case fObject:
-			cut, ok := checkObject(val)
-			if !ok {
-				v.fault(&v.invalid, name, i)
-				continue
-			}
-			val = cut
-			switch name {
-			case "user_properties":
-				d.userProps = bytes.Clone(val)
-				continue // the store writes the user's properties
-			case "groups":
-				d.groups = bytes.Clone(val)
-				continue // written in finish (trimmed)
-			case "group_properties":
-				d.groupProps = bytes.Clone(val)
-			}
-		}
-		d.body, _ = jsontext.AppendQuote(d.body, name)
-		d.body = append(d.body, ':')
-		d.body = append(d.body, val...)
-		d.body = append(d.body, ',')
 	}
 	_, err := dec.ReadToken()
 	return d, err
 }
 
+// member takes one member of an event into d and returns the value to keep
+// in the stored form, or nil when it is not kept there (null, invalid, or
+// written elsewhere).
+func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jsontext.Value {
+	if val.Kind() == 'n' {
+		return nil // null: absent
+	}
+	kind := eventFields[string(name)]
+	if !typeOK(kind, val) {
+		v.fault(&v.invalid, string(name), i)
+		return nil
+	}
+	switch kind {
+	case fString:
+		switch string(name) {
+		case "user_id", "device_id", "event_type", "insert_id", "idfa", "idfv", "adid", "android_app_set_id", "ip", "language":
+		default:
+			// A value the server does not read: unquoted only when it
+			// may be too long.
+			if len(val)-2 > MaxStringLength {
+				if s := unquote(val); utf8.RuneCountInString(s) > MaxStringLength {
+					return quote(truncate(s, MaxStringLength))
+				}
+			}
+			return val
+		}
+		s := unquote(val)
+		if len(s) > MaxStringLength && utf8.RuneCountInString(s) > MaxStringLength {
+			s = truncate(s, MaxStringLength)
+			val = quote(s)
+		}
+		switch string(name) {
+		case "user_id":
+			d.userID, d.hasUserID = s, true
+			return nil
+		case "device_id":
+			d.deviceID, d.hasDeviceID = s, true
+			return nil
+		case "event_type":
+			d.eventType = s
+		case "insert_id":
+			d.insertID = s
+		case "idfa":
+			d.adIDs.IDFA = s
+		case "idfv":
+			d.adIDs.IDFV = s
+		case "adid":
+			d.adIDs.ADID = s
+		case "android_app_set_id":
+			d.adIDs.AppSetID = s
+		case "ip":
+			if s == "$remote" {
+				return quote(v.req.RemoteIP)
+			}
+		case "language":
+			return quote(languageName(s))
+		}
+	case fInt:
+		n, _ := parseInt(val)
+		switch string(name) {
+		case "time":
+			d.time, d.hasTime = n, true
+			return nil
+		case "quantity":
+			d.quantity = &n
+		}
+	case fNumber:
+		switch string(name) {
+		case "price":
+			f, _ := strconv.ParseFloat(string(val), 64)
+			d.price = &f
+		case "revenue":
+			f, _ := strconv.ParseFloat(string(val), 64)
+			d.revenue = &f
+			return nil // written in finish (price × quantity)
+		}
+	case fObject:
+		cut, ok := checkObject(val)
+		if !ok {
+			v.fault(&v.invalid, string(name), i)
+			return nil
+		}
+		switch string(name) {
+		case "user_properties":
+			d.userProps = bytes.Clone(cut)
+			return nil // the store writes the user's properties
+		case "groups":
+			d.groups = bytes.Clone(cut)
+			return nil // written in finish (trimmed)
+		case "group_properties":
+			d.groupProps = bytes.Clone(cut)
+		}
+		return cut
+	}
+	return val
+}
+
+// parseInt parses a JSON number that is an integer written without
+// fraction or exponent.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}
+
 // typeOK reports whether val has the kind a field takes.
-func (v *validator) typeOK(kind fieldKind, val jsontext.Value) bool {
+func typeOK(kind fieldKind, val jsontext.Value) bool {
 	switch kind {
 	case fString:
 		return val.Kind() == '"'
@@ -460,8 +523,8 @@ func (v *validator) typeOK(kind fieldKind, val jsontext.Value) bool {
 		if val.Kind() != '0' {
 			return false
 		}
-		_, err := strconv.ParseInt(string(val), 10, 64)
-		return err == nil
+		_, ok := parseInt(val)
+		return ok
 	case fNumber:
 		return val.Kind() == '0'
 	case fObject:
@@ -602,6 +665,24 @@ func DeviceIDForUser(userID string) string {
 // languageName turns a language tag into its English name, as Amplitude
 // stores languages ("en-US" → "English"); anything else stays as it is.
 func languageName(s string) string {
+	if name, ok := languageNames.Load(s); ok {
+		return name.(string)
+	}
+	name := parseLanguage(s)
+	if languageCount.Add(1) <= 10_000 {
+		languageNames.Store(s, name)
+	}
+	return name
+}
+
+// languageNames caches languageName: apps send a few dozen tags. The
+// cache stops growing at 10,000 entries.
+var (
+	languageNames sync.Map
+	languageCount atomic.Int64
+)
+
+func parseLanguage(s string) string {
 	tag, err := language.Parse(s)
 	if err != nil {
 		return s
