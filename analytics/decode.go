@@ -688,8 +688,8 @@ func parseLanguage(s string) string {
 		return s
 	}
 	base, conf := tag.Base()
-	if conf == language.No {
-		return s
+	if conf != language.Exact {
+		return s // no language given ("und", "x-…"): Base would guess one
 	}
 	if name := display.English.Languages().Name(base); name != "" {
 		return name

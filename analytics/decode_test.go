@@ -322,19 +322,19 @@ func TestDecodeUploadWrongIDTypes(t *testing.T) {
 
 func TestDecodeUploadIndexes(t *testing.T) {
 	body := upload(
-		`{"event_type":"ok","user_id":"user-0"}`,                // 0: fine
-		`{"user_id":"user-1"}`,                                  // 1: no event_type
-		`{"event_type":"a","user_id":"user-2","time":-5}`,       // 2: negative time
-		`{"event_type":"a","user_id":"user-3","time":"today"}`,  // 3: time a string
-		`{"device_id":"device-4"}`,                              // 4: no event_type
-		`{"event_type":"a"}`,                                    // 5: no id
-		`{"event_type":"a","user_id":"abc"}`,                    // 6: id too short
-		`{"event_type":"ok","device_id":"device-7"}`,            // 7: fine
-		`{"event_type":"a","user_id":"user-8","time":1.5}`,      // 8: time a float
-		`{"event_type":"a","user_id":"user-9","time":-1000}`,    // 9: negative time
-		`{"event_type":"a","user_id":"user-10","price":"1"}`,    // 10: price a string
+		`{"event_type":"ok","user_id":"user-0"}`,                 // 0: fine
+		`{"user_id":"user-1"}`,                                   // 1: no event_type
+		`{"event_type":"a","user_id":"user-2","time":-5}`,        // 2: negative time
+		`{"event_type":"a","user_id":"user-3","time":"today"}`,   // 3: time a string
+		`{"device_id":"device-4"}`,                               // 4: no event_type
+		`{"event_type":"a"}`,                                     // 5: no id
+		`{"event_type":"a","user_id":"abc"}`,                     // 6: id too short
+		`{"event_type":"ok","device_id":"device-7"}`,             // 7: fine
+		`{"event_type":"a","user_id":"user-8","time":1.5}`,       // 8: time a float
+		`{"event_type":"a","user_id":"user-9","time":-1000}`,     // 9: negative time
+		`{"event_type":"a","user_id":"user-10","price":"1"}`,     // 10: price a string
 		`{"event_type":"a","user_id":"null","device_id":"0000"}`, // 11: both ids invalid
-		`{"user_id":"x"}`,                                       // 12: id too short, no event_type
+		`{"user_id":"x"}`,                                        // 12: id too short, no event_type
 	)
 	_, rej := analytics.DecodeUpload([]byte(body), testRequest())
 	if rej == nil {
@@ -634,7 +634,16 @@ func TestDecodeUploadLanguage(t *testing.T) {
 		{"fr-FR", "French"},
 		{"de", "German"},
 		{"pt-BR", "Portuguese"},
+		{"EN-us", "English"},
+		{"zh-Hant-TW", "Chinese"},
+		{"es-419", "Spanish"},
+		{"tlh", "Klingon"},
+		{"i-klingon", "Klingon"},
 		{"English", "English"},
+		{"und", "und"},
+		{"und-US", "und-US"},
+		{"zz", "zz"},
+		{"x-private", "x-private"},
 		{"not a language", "not a language"},
 		{"", ""},
 	} {

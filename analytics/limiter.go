@@ -57,10 +57,12 @@ func NewLimiter() *Limiter {
 
 const windowMillis = int64(touchpoint.RateWindow / time.Millisecond)
 
-// roll moves b to window w.
+// roll moves b to window w. An earlier w (an upload stamped before one
+// already counted) leaves b in its window rather than wiping its counts.
 func (b *rateBucket) roll(w int64) {
 	switch {
-	case w == b.window:
+	case w <= b.window:
+		return
 	case w == b.window+1:
 		b.prev, b.cur = b.cur, 0
 	default:
