@@ -334,6 +334,13 @@ func (v *validator) fault(m *map[string][]int, field string, i int) {
 	}
 }
 
+// isInvalid reports whether event i's field is invalid already (then it is
+// not reported missing as well).
+func (v *validator) isInvalid(field string, i int) bool {
+	l := v.invalid[field]
+	return len(l) > 0 && l[len(l)-1] == i
+}
+
 func (v *validator) rejection() *Rejection {
 	if v.invalid == nil && v.missing == nil {
 		return nil
@@ -399,6 +406,13 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 		return nil // null: absent
 	}
 	kind := eventFields[string(name)]
+	if kind == 0 && val.Kind() == '"' && len(val)-2 > MaxStringLength {
+		// An unknown member: its strings are cut like every other's.
+		if s := unquote(val); utf8.RuneCountInString(s) > MaxStringLength {
+			return quote(truncate(s, MaxStringLength))
+		}
+		return val
+	}
 	if !typeOK(kind, val) {
 		v.fault(&v.invalid, string(name), i)
 		return nil
@@ -550,13 +564,13 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 			if d.hasDeviceID {
 				v.fault(&v.invalid, "device_id", i)
 			}
-		default:
+		case !v.isInvalid("user_id", i) && !v.isInvalid("device_id", i):
 			// Neither id was sent. Amplitude does not say which field it
 			// names (UNCONFIRMED); we name user_id, the first in its list.
 			v.fault(&v.missing, "user_id", i)
 		}
 	}
-	if d.eventType == "" {
+	if d.eventType == "" && !v.isInvalid("event_type", i) {
 		v.fault(&v.missing, "event_type", i)
 	}
 	if d.hasTime && d.time < 0 {

@@ -904,3 +904,27 @@ func TestDecodeUploadPropertyDepth(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeUploadFaultReportedOnce(t *testing.T) {
+	body := `{"api_key":"k","events":[{"event_type":5,"user_id":"user-1"},{"user_id":7,"event_type":"a"},` +
+		`{"device_id":"device-1","event_type":"a","custom":"` + strings.Repeat("é", 2000) + `"}]}`
+	_, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: time.Unix(1, 0)})
+	if rej == nil {
+		t.Fatal("accepted")
+	}
+	got, _ := json.Marshal(rej)
+	want := `{"code":400,"error":"Invalid field values on some events","events_with_invalid_fields":{"event_type":[0],"user_id":[1]}}`
+	if string(got) != want {
+		t.Errorf("= %s\nwant %s", got, want)
+	}
+	up, rej := analytics.DecodeUpload([]byte(`{"api_key":"k","events":[{"device_id":"device-1","event_type":"a","custom":"`+strings.Repeat("é", 2000)+`"}]}`),
+		analytics.Request{Endpoint: analytics.HTTPAPI, Now: time.Unix(1, 0)})
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	var m map[string]any
+	json.Unmarshal(up.Events[0].Data, &m)
+	if s, _ := m["custom"].(string); utf8.RuneCountInString(s) != analytics.MaxStringLength {
+		t.Errorf("an unknown member's string has %d characters", utf8.RuneCountInString(s))
+	}
+}
