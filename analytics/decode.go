@@ -364,7 +364,7 @@ func (v *validator) decodeEvent(dec *jsontext.Decoder, i int) (*draft, error) {
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
 	}
-	d := &draft{body: make([]byte, 0, 512)}
+	d := &draft{body: make([]byte, 0, 1024)}
 	for dec.PeekKind() != '}' {
 		rawName, err := dec.ReadValue()
 		if err != nil {

@@ -60,6 +60,7 @@ type auser struct {
 	version   int64          // of its properties; 0: none
 	props     map[string]any // loaded when first changed
 	firstSeen int64
+	adIDs     touchpoint.AdIDs // of its last event (memory only)
 }
 
 // heldAttribution is an attribution event waiting for its user.
@@ -296,12 +297,19 @@ func (w *eventWriter) setDevice(project int64, deviceID string, u *auser) error 
 // seeAdIDs records the advertising ids of a user's event and applies the
 // attribution events held for them.
 func (w *eventWriter) seeAdIDs(u *auser, ids touchpoint.AdIDs, received int64) error {
-	if ids == (touchpoint.AdIDs{}) {
+	if ids == (touchpoint.AdIDs{}) || ids == u.adIDs {
+		// The same ids as the user's last event: they map to it already,
+		// and nothing can be held for them (an attribution for a known id
+		// applies at once). No hashing.
 		return nil
 	}
+	u.adIDs = ids
 	for _, k := range ids.Keys() {
 		ak := adKey{u.project, k}
-		if w.a.byAdID[ak] != u {
+		if prev := w.a.byAdID[ak]; prev != u {
+			if prev != nil {
+				prev.adIDs = touchpoint.AdIDs{}
+			}
 			w.a.byAdID[ak] = u
 			if _, err := w.stmt(qUserAdID).ExecContext(w.ctx, u.project, k[:], u.id); err != nil {
 				return err

@@ -154,7 +154,7 @@ func (db *DB) Open() (err error) {
 		{"load touches", 50 * time.Millisecond, func() bool { return db.touchTail.due(db.LoadBatch, db.LoadInterval) }, db.loadRound},
 		{"index touches", 100 * time.Millisecond, func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, db.indexRound},
 		{"checkpoint", 200 * time.Millisecond, nil, db.checkpoint},
-		{"index events", 2 * time.Second, nil, db.indexEvents},
+		{"index events", 10 * time.Second, nil, db.indexEvents},
 	} {
 		db.wg.Add(1)
 		go db.runJob(bg, j)
