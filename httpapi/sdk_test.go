@@ -383,7 +383,11 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 	for _, p := range []string{"/sdk/v1/apps/{app_id}/launches:", "/sdk/v1/apps/{app_id}/events:",
 		"/api/v1/apps/{app_id}/installs/{device_id}:", "/api/v1/apps/{app_id}/report:", "/api/v1/apps/{app_id}/test_clock:",
 		"/api/v1/deliveries:", "/api/v1/deliveries/{id}:", "/api/v1/deliveries/{id}/retry:",
-		"/api/v1/apps/{app_id}/partners/{pid}/postback-health:", "/api/v1/exchange-rates/{date}:"} {
+		"/api/v1/apps/{app_id}/partners/{pid}/postback-health:", "/api/v1/exchange-rates/{date}:",
+		"/2/httpapi:", "/batch:", "/identify:", "/groupidentify:", "/attribution:", "/api/v1/projects:", "/api/v1/projects/{project}:",
+		"/api/v1/projects/{project}/users:", "/api/v1/projects/{project}/users/{amplitude_id}:",
+		"/api/v1/projects/{project}/users/{amplitude_id}/events:", "/api/v1/projects/{project}/groups/{group_type}/{group_value}:",
+		"/api/v1/projects/{project}/attributions/pending:", "/api/v1/projects/{project}/segmentation:"} {
 		if !strings.Contains(string(b), "\n  "+p+"\n") {
 			t.Errorf("api/openapi.yaml does not document %s", p)
 		}
