@@ -121,23 +121,24 @@ func (s *Server) handleUserLookup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, u)
 }
 
-func amplitudeID(r *http.Request) (int64, error) {
+// projectUser reads the {project} and {amplitude_id} path values.
+func (s *Server) projectUser(w http.ResponseWriter, r *http.Request) (*touchpoint.Project, int64, bool) {
+	p, ok := s.project(w, r)
+	if !ok {
+		return nil, 0, false
+	}
 	id, err := strconv.ParseInt(r.PathValue("amplitude_id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, touchpoint.Errorf(touchpoint.ENOTFOUND, "user %q not found: amplitude ids are numbers", r.PathValue("amplitude_id"))
+		writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "user %q not found: amplitude ids are numbers", r.PathValue("amplitude_id")))
+		return nil, 0, false
 	}
-	return id, nil
+	return p, id, true
 }
 
 // GET /api/v1/projects/{project}/users/{amplitude_id}
 func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
+	p, id, ok := s.projectUser(w, r)
 	if !ok {
-		return
-	}
-	id, err := amplitudeID(r)
-	if err != nil {
-		writeError(w, r, err)
 		return
 	}
 	u, err := s.Store.FindUser(r.Context(), p.ID, id)
@@ -152,13 +153,8 @@ func (s *Server) handleUserGet(w http.ResponseWriter, r *http.Request) {
 // the user's events, oldest first, each with the user properties it was
 // stored with.
 func (s *Server) handleUserEvents(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
+	p, id, ok := s.projectUser(w, r)
 	if !ok {
-		return
-	}
-	id, err := amplitudeID(r)
-	if err != nil {
-		writeError(w, r, err)
 		return
 	}
 	cursor, limit, err := parsePage(r.URL.Query(), 100, 1000)

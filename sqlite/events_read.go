@@ -92,16 +92,7 @@ func column[T any](ctx context.Context, q querier, query string, args ...any) ([
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		var v T
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return scanColumn[T](rows)
 }
 
 // propsAt returns the properties of a version.
