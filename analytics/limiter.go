@@ -23,7 +23,9 @@ type Throttled struct {
 // averaged over touchpoint.RateWindow as a sliding window (the weighted sum
 // of the current and the previous fixed window). An upload that would take
 // any device or user over the limit is refused whole and counts for
-// nothing; an accepted one counts for all its events.
+// nothing; an accepted one counts for all its events. Ids are kept as
+// 64-bit hashes of (project, kind, id): two ids that collide share a rate,
+// which errs towards throttling, about once in 2^64.
 type Limiter struct {
 	seed   maphash.Seed
 	shards [64]limiterShard
@@ -31,14 +33,8 @@ type Limiter struct {
 
 type limiterShard struct {
 	mu      sync.Mutex
-	buckets map[rateKey]*rateBucket
+	buckets map[uint64]rateBucket
 	calls   int
-}
-
-type rateKey struct {
-	project int64
-	user    bool
-	id      string
 }
 
 type rateBucket struct {
@@ -50,9 +46,18 @@ type rateBucket struct {
 func NewLimiter() *Limiter {
 	l := &Limiter{seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].buckets = make(map[rateKey]*rateBucket)
+		l.shards[i].buckets = make(map[uint64]rateBucket)
 	}
 	return l
+}
+
+// key is the hash of a device id (user false) or user id of a project.
+func (l *Limiter) key(project int64, user bool, id string) uint64 {
+	k := maphash.String(l.seed, id) + uint64(project)*0x9E3779B97F4A7C15
+	if user {
+		k ^= 0xBF58476D1CE4E5B9
+	}
+	return k
 }
 
 const windowMillis = int64(touchpoint.RateWindow / time.Millisecond)
@@ -80,19 +85,19 @@ func (b *rateBucket) rate(frac, n float64) float64 {
 // now. It returns nil when the upload is within the limits, and the 429
 // answer otherwise.
 func (l *Limiter) Allow(project int64, eps int, events []*touchpoint.IncomingEvent, now time.Time) *Throttled {
-	counts := make(map[rateKey]int, 8)
+	counts := make(map[uint64]int, 2*len(events))
 	for _, e := range events {
 		if e.DeviceID != "" {
-			counts[rateKey{project, false, e.DeviceID}]++
+			counts[l.key(project, false, e.DeviceID)]++
 		}
 		if e.UserID != "" {
-			counts[rateKey{project, true, e.UserID}]++
+			counts[l.key(project, true, e.UserID)]++
 		}
 	}
 	ms := now.UnixMilli()
 	w, frac := ms/windowMillis, float64(ms%windowMillis)/float64(windowMillis)
 	limit := float64(eps)
-	var over map[rateKey]float64
+	var over map[uint64]float64
 	// Check every key, then count them all: a refused upload counts for
 	// nothing. Keys are checked and counted shard by shard under the
 	// shard's lock; two uploads racing for the same device may both pass
@@ -100,36 +105,31 @@ func (l *Limiter) Allow(project int64, eps int, events []*touchpoint.IncomingEve
 	for k, n := range counts {
 		s := l.shard(k)
 		s.mu.Lock()
-		if b := s.buckets[k]; b != nil {
-			b.roll(w)
-			if r := b.rate(frac, float64(n)); r > limit {
-				if over == nil {
-					over = make(map[rateKey]float64)
-				}
-				over[k] = r
-			}
-		} else if float64(n)/touchpoint.RateWindow.Seconds() > limit {
-			if over == nil {
-				over = make(map[rateKey]float64)
-			}
-			over[k] = float64(n) / touchpoint.RateWindow.Seconds()
-		}
+		b, ok := s.buckets[k]
 		s.mu.Unlock()
+		if !ok {
+			b = rateBucket{window: w}
+		}
+		b.roll(w)
+		if r := b.rate(frac, float64(n)); r > limit {
+			if over == nil {
+				over = make(map[uint64]float64)
+			}
+			over[k] = r
+		}
 	}
 	if over != nil {
 		t := &Throttled{Code: 429, Error: ErrTooManyRequests, EPSThreshold: eps,
 			ThrottledDevices: map[string]float64{}, ThrottledUsers: map[string]float64{}, ThrottledEvents: []int{}}
-		for k, r := range over {
-			if k.user {
-				t.ThrottledUsers[k.id] = r
-			} else {
-				t.ThrottledDevices[k.id] = r
-			}
-		}
 		for i, e := range events {
-			_, d := over[rateKey{project, false, e.DeviceID}]
-			_, u := over[rateKey{project, true, e.UserID}]
-			if (d && e.DeviceID != "") || (u && e.UserID != "") {
+			throttled := false
+			if r, ok := over[l.key(project, false, e.DeviceID)]; ok && e.DeviceID != "" {
+				t.ThrottledDevices[e.DeviceID], throttled = r, true
+			}
+			if r, ok := over[l.key(project, true, e.UserID)]; ok && e.UserID != "" {
+				t.ThrottledUsers[e.UserID], throttled = r, true
+			}
+			if throttled {
 				t.ThrottledEvents = append(t.ThrottledEvents, i)
 			}
 		}
@@ -138,13 +138,13 @@ func (l *Limiter) Allow(project int64, eps int, events []*touchpoint.IncomingEve
 	for k, n := range counts {
 		s := l.shard(k)
 		s.mu.Lock()
-		b := s.buckets[k]
-		if b == nil {
-			b = &rateBucket{window: w}
-			s.buckets[k] = b
+		b, ok := s.buckets[k]
+		if !ok {
+			b = rateBucket{window: w}
 		}
 		b.roll(w)
 		b.cur += float64(n)
+		s.buckets[k] = b
 		if s.calls++; s.calls%4096 == 0 {
 			s.sweep(w)
 		}
@@ -162,6 +162,6 @@ func (s *limiterShard) sweep(w int64) {
 	}
 }
 
-func (l *Limiter) shard(k rateKey) *limiterShard {
-	return &l.shards[maphash.String(l.seed, k.id)%uint64(len(l.shards))]
+func (l *Limiter) shard(k uint64) *limiterShard {
+	return &l.shards[k%uint64(len(l.shards))]
 }
