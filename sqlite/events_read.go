@@ -175,6 +175,26 @@ func readEvents(ctx context.Context, q querier, ids []int64) ([]json.RawMessage,
 	var first, last int64
 	var block []byte
 	props := map[int64][]byte{0: []byte("{}")}
+	// The events' users and property versions, in one query.
+	rows := make(map[int64][2]int64, len(ids))
+	if len(ids) > 0 {
+		r, err := q.QueryContext(ctx, `SELECT id, user, props FROM events WHERE id IN (`+idList(ids)+`)`)
+		if err != nil {
+			return nil, err
+		}
+		for r.Next() {
+			var id int64
+			var v [2]int64
+			if err := r.Scan(&id, &v[0], &v[1]); err != nil {
+				r.Close()
+				return nil, err
+			}
+			rows[id] = v
+		}
+		if err := r.Close(); err != nil {
+			return nil, err
+		}
+	}
 	for _, id := range ids {
 		if block == nil || id < first || id > last {
 			var stored []byte
@@ -191,10 +211,11 @@ func readEvents(ctx context.Context, q querier, ids []int64) ([]json.RawMessage,
 		if err != nil {
 			return nil, fmt.Errorf("event %d: %w", id, err)
 		}
-		var user, version int64
-		if err := q.QueryRowContext(ctx, `SELECT user, props FROM events WHERE id = ?`, id).Scan(&user, &version); err != nil {
-			return nil, fmt.Errorf("event %d: %w", id, err)
+		row, ok := rows[id]
+		if !ok {
+			return nil, fmt.Errorf("event %d: no row", id)
 		}
+		user, version := row[0], row[1]
 		p, ok := props[version]
 		if !ok {
 			var s string
