@@ -17,8 +17,23 @@ const (
 	KindRejectedEventPostback   DeliveryKind = "rejected_event_postback"
 )
 
+// Integration kinds, sent by Amplitude's streaming policy.
+const (
+	// KindAnalyticsForward carries an install or an in-app event from the
+	// attribution plane to an analytics project.
+	KindAnalyticsForward DeliveryKind = "analytics_forward"
+	// KindEventStream carries an analytics event to a destination.
+	KindEventStream DeliveryKind = "event_stream"
+)
+
+// StreamTries is how many attempts an integration's delivery gets, as
+// Amplitude's event streaming (spec/amplitude-adjust.md §4.3: 10 attempts
+// within 4 hours; package delivery spaces them).
+const StreamTries = 10
+
 // DeliveryKinds lists the kinds.
-var DeliveryKinds = []DeliveryKind{KindInstallPostback, KindEventPostback, KindRejectedInstallPostback, KindRejectedEventPostback}
+var DeliveryKinds = []DeliveryKind{KindInstallPostback, KindEventPostback, KindRejectedInstallPostback, KindRejectedEventPostback,
+	KindAnalyticsForward, KindEventStream}
 
 // DeliveryState is where a delivery stands.
 type DeliveryState string
@@ -34,15 +49,22 @@ const (
 // succeeds or is given up with a reason. It is written in the same
 // transaction as the fact that causes it.
 type Delivery struct {
-	ID          int64        `json:"id,string"`
-	App         string       `json:"app_id"`
-	PID         string       `json:"pid,omitempty"` // the partner, for postbacks
+	ID  int64  `json:"id,string"`
+	App string `json:"app_id,omitempty"` // the app it is owed for; none for a project's
+	// Project is the analytics project of an event stream's delivery.
+	Project int64 `json:"project_id,omitempty"`
+	// PID is the partner of a postback; for an integration, which one:
+	// analytics-forward, or destination/<id>.
+	PID         string       `json:"pid,omitempty"`
 	Kind        DeliveryKind `json:"kind"`
 	Source      string       `json:"source"` // what caused it, e.g. install/12
 	Method      string       `json:"method"`
 	URL         string       `json:"url"`
 	Body        string       `json:"body,omitempty"`
 	ContentType string       `json:"content_type,omitempty"`
+	// Headers are sent with the request; they may hold keys, so the API
+	// does not show them.
+	Headers map[string]string `json:"-"`
 	// Host is the destination's host[:port]: sends to one host are bounded
 	// together.
 	Host  string        `json:"host"`
@@ -100,14 +122,15 @@ type Claim struct {
 
 // DeliveryFilter selects deliveries to list, newest first.
 type DeliveryFilter struct {
-	App    string
-	PID    string
-	Kind   DeliveryKind
-	State  DeliveryState
-	From   time.Time // created at or after
-	To     time.Time // created before
-	Before int64     // id below (paging)
-	Limit  int
+	App     string
+	Project int64
+	PID     string
+	Kind    DeliveryKind
+	State   DeliveryState
+	From    time.Time // created at or after
+	To      time.Time // created before
+	Before  int64     // id below (paging)
+	Limit   int
 }
 
 // DeliveryStore keeps the outbox.

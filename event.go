@@ -101,6 +101,9 @@ type EventUpload struct {
 	Project  int64
 	Received time.Time
 	Events   []*IncomingEvent
+	// Streams are the project's enabled destinations: each stored track
+	// event they want gets its delivery, written with it.
+	Streams []Streamer
 	// Stored is set by the store: events stored, not counting duplicates
 	// and identifies.
 	Stored int

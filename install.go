@@ -387,6 +387,10 @@ type InstallStore interface {
 	FindDeviceByIDs(ctx context.Context, app string, ids DeviceIDs) (*Device, error)
 	// FindDevice returns a device by our device id, or ENOTFOUND.
 	FindDevice(ctx context.Context, app, id string) (*Device, error)
+	// FindDeviceByCustomerUserID returns the app's device whose customer
+	// user id is cuid (the most recently launched if several are), or
+	// ENOTFOUND.
+	FindDeviceByCustomerUserID(ctx context.Context, app, cuid string) (*Device, error)
 	// WriteLaunches writes launches in one transaction, checking each
 	// against what was written meanwhile (see LaunchWrite).
 	WriteLaunches(ctx context.Context, ws []*LaunchWrite) error

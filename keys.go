@@ -233,6 +233,16 @@ func IdentityKey(app string, typ DeviceIDType, raw string) LookupKey {
 	return lookupKey(app, keyIdentity, string(v))
 }
 
+// keyCustomer is the kind of key devices are found by from their
+// customer user id.
+const keyCustomer = 'm'
+
+// CustomerUserKey is the key a device is found by from the customer user
+// id the app set on it (compared case-sensitively, as the app set it).
+func CustomerUserKey(app, customerUserID string) LookupKey {
+	return lookupKey(app, keyCustomer, customerUserID)
+}
+
 // IdentityKeys returns the keys of a device's ids (IdentityIDTypes).
 func IdentityKeys(app string, ids DeviceIDs) []LookupKey {
 	var keys []LookupKey

@@ -15,4 +15,5 @@ type Store interface {
 	RateStore
 	ProjectStore
 	EventStore
+	IntegrationStore
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -49,13 +50,21 @@ func CheckHost(hostport string, allowPrivate bool) error {
 // NewClient returns the HTTP client sends use: it does not follow
 // redirects (a 3xx is the partner's answer), keeps connections to each
 // host alive, and, unless allowPrivate, refuses to connect to private and
-// loopback addresses whatever name led there.
-func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
+// loopback addresses whatever name led there. The addresses in self are
+// this server itself (where integrations send by default): always
+// allowed.
+func NewClient(timeout time.Duration, allowPrivate bool, self ...netip.AddrPort) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
 	if !allowPrivate {
 		dialer.Control = func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil || private(ap.Addr()) {
+			if err != nil {
+				return errPrivate
+			}
+			if slices.Contains(self, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())) {
+				return nil
+			}
+			if private(ap.Addr()) {
 				return errPrivate
 			}
 			return nil

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -26,10 +27,25 @@ import (
 )
 
 // Policy is a kind's retry rule: whether an attempt that got status (0:
-// none) or err is worth another try. How many tries and how far apart are
-// the delivery's own (MaxTries, RetryInterval).
+// none) or err is worth another try. How many tries are the delivery's own
+// (MaxTries); how far apart, Backoff's or the delivery's RetryInterval.
 type Policy struct {
 	Retry func(status int, err error) bool
+	// Backoff, when set, is the wait after the n-th failed attempt.
+	Backoff func(n int) time.Duration
+	// Quick, when set, retries within one attempt.
+	Quick *Quick
+}
+
+// Quick are retries within one attempt, a moment apart, for the answers
+// that say "not now": at most Tries sends, the first wait Initial and
+// each next one doubled, with up to half of it taken off at random, and
+// none started after Budget.
+type Quick struct {
+	Tries   int
+	Initial time.Duration
+	Budget  time.Duration
+	When    func(status int, err error) bool
 }
 
 // PostbackPolicy is AppsFlyer's: retry on 5xx and when there was no answer
@@ -37,12 +53,34 @@ type Policy struct {
 // answer either); never on 2xx, 3xx or 4xx.
 var PostbackPolicy = Policy{Retry: func(status int, err error) bool { return err != nil || status >= 500 }}
 
+// StreamPolicy is Amplitude's event streaming policy (spec/amplitude-adjust.md
+// §4.3): within an attempt, up to 3 tries on 5xx and 429, 100 ms apart and
+// doubling, with jitter, for at most 4 s; then up to touchpoint.StreamTries attempts
+// within 4 hours (30 s after the first, doubling, at most an hour apart:
+// the tenth is 3 h 3 min 30 s after the first). A 4xx other than 429 is
+// the destination refusing this event: it is not retried, and the event
+// is recorded as failed with the answer.
+var StreamPolicy = Policy{
+	Retry: func(status int, err error) bool {
+		return err != nil || status == http.StatusTooManyRequests || status >= 500
+	},
+	Backoff: func(n int) time.Duration {
+		return min(30*time.Second<<min(n-1, 10), time.Hour)
+	},
+	Quick: &Quick{Tries: 3, Initial: 100 * time.Millisecond, Budget: 4 * time.Second,
+		When: func(status int, err error) bool {
+			return err == nil && (status == http.StatusTooManyRequests || status >= 500)
+		}},
+}
+
 // Policies are the policies by kind.
 var Policies = map[touchpoint.DeliveryKind]Policy{
 	touchpoint.KindInstallPostback:         PostbackPolicy,
 	touchpoint.KindEventPostback:           PostbackPolicy,
 	touchpoint.KindRejectedInstallPostback: PostbackPolicy,
 	touchpoint.KindRejectedEventPostback:   PostbackPolicy,
+	touchpoint.KindAnalyticsForward:        StreamPolicy,
+	touchpoint.KindEventStream:             StreamPolicy,
 }
 
 // gather is how long the outbox waits for more of the same work before
@@ -233,15 +271,26 @@ func (o *Outbox) send(ctx context.Context, d *touchpoint.Delivery, slot chan str
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.Timeout)
 	defer cancel()
 	a := &touchpoint.Attempt{N: d.Tries + 1, Time: o.Now()}
+	policy, ok := Policies[d.Kind]
 	began := time.Now()
 	status, body, err := o.do(sctx, d)
+	if q := policy.Quick; q != nil {
+		wait := q.Initial
+		for try := 1; try < q.Tries && q.When(status, err); try++ {
+			wait -= time.Duration(rand.Int64N(int64(wait/2) + 1))
+			if time.Since(began)+wait > q.Budget || sleepCtx(sctx, wait) != nil {
+				break
+			}
+			status, body, err = o.do(sctx, d)
+			wait = q.Initial << try
+		}
+	}
 	a.Latency = time.Since(began)
 	a.Status, a.Body = status, body
 	if err != nil {
 		a.Error = describe(err, o.Timeout)
 	}
 	r := &touchpoint.DeliveryResult{Delivery: d, Attempt: a}
-	policy, ok := Policies[d.Kind]
 	switch {
 	case err == nil && status < 400:
 		r.State = touchpoint.DeliverySucceeded
@@ -250,7 +299,11 @@ func (o *Outbox) send(ctx context.Context, d *touchpoint.Delivery, slot chan str
 	case !policy.Retry(status, err):
 		r.State, r.Reason = touchpoint.DeliveryFailed, fmt.Sprintf("the destination answered %d: not retried", status)
 	case a.N < d.MaxTries:
-		r.State, r.NextAt = touchpoint.DeliveryPending, o.Now().Add(d.RetryInterval)
+		wait := d.RetryInterval
+		if policy.Backoff != nil {
+			wait = policy.Backoff(a.N)
+		}
+		r.State, r.NextAt = touchpoint.DeliveryPending, o.Now().Add(wait)
 	default:
 		r.State, r.Reason = touchpoint.DeliveryFailed, fmt.Sprintf("gave up after %d tries: the last %s", a.N, lastOutcome(a))
 	}
@@ -282,6 +335,12 @@ func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, e
 		req.Header.Set("Content-Type", d.ContentType)
 	}
 	req.Header.Set("User-Agent", "Touchpoint-Postback/1")
+	if d.Kind == touchpoint.KindAnalyticsForward || d.Kind == touchpoint.KindEventStream {
+		req.Header.Set("User-Agent", "Touchpoint-Integration/1")
+	}
+	for k, v := range d.Headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
 		return 0, "", err
@@ -292,6 +351,18 @@ func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, e
 	// Read a little more so the connection can be reused; no more.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, strings.ToValidUTF8(string(head[:n]), "?"), nil
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // describe says why a send had no answer, shortly.

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/destination/amplitude"
+	"github.com/touchpointhq/touchpoint/destination/appsflyer"
 	"github.com/touchpointhq/touchpoint/link"
 	"github.com/touchpointhq/touchpoint/postback"
 )
@@ -16,6 +18,8 @@ import (
 // apps with their partners and signing secrets. It is replaced whole.
 type catalog struct {
 	apps map[string]*catalogApp
+	// streams are each project's enabled destinations.
+	streams map[int64][]touchpoint.Streamer
 }
 
 type catalogApp struct {
@@ -23,6 +27,14 @@ type catalogApp struct {
 	partners map[string]*link.Partner
 	// postbacks are the partners with their postback templates compiled.
 	postbacks postback.Partners
+	// forward is the app's analytics forward, when it has one enabled.
+	forward *amplitude.Forward
+}
+
+// restricted reports whether pid is a restricted (SRN) partner.
+func (a *catalogApp) restricted(pid string) bool {
+	p := a.configured(pid)
+	return p != nil && p.Restricted
 }
 
 // partner returns the configured partner of pid, or nil.
@@ -46,7 +58,21 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c := &catalog{apps: make(map[string]*catalogApp, len(apps))}
+	forwards, err := s.Store.ListAnalyticsForwards(ctx)
+	if err != nil {
+		return err
+	}
+	dests, err := s.Store.ListDestinations(ctx, 0)
+	if err != nil {
+		return err
+	}
+	self := s.selfURL()
+	c := &catalog{apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{}}
+	for _, d := range dests {
+		if d.Enabled {
+			c.streams[d.Project] = append(c.streams[d.Project], appsflyer.NewStream(d, self))
+		}
+	}
 	for _, a := range apps {
 		ps, err := s.Store.ListPartners(ctx, a.ID)
 		if err != nil {
@@ -69,6 +95,11 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 			ca.partners[p.PID] = &link.Partner{Partner: p, Secrets: secrets}
 		}
 		c.apps[a.ID] = ca
+	}
+	for _, f := range forwards {
+		if ca := c.apps[f.App]; ca != nil && f.Enabled {
+			ca.forward = amplitude.NewForward(f, self)
+		}
 	}
 	s.catalog.Store(c)
 	return nil

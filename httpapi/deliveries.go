@@ -21,18 +21,25 @@ const (
 	maxDeliveryLimit     = 1000
 )
 
-// deliveryFilter reads the list filters: app_id, pid, kind, state, from
-// and to (RFC 3339, on the creation time), cursor, limit.
+// deliveryFilter reads the list filters: app_id, project_id, pid, kind,
+// state, from and to (RFC 3339, on the creation time), cursor, limit.
 func deliveryFilter(r *http.Request) (touchpoint.DeliveryFilter, error) {
 	q := r.URL.Query()
 	f := touchpoint.DeliveryFilter{App: q.Get("app_id"), PID: q.Get("pid"), Kind: touchpoint.DeliveryKind(q.Get("kind")),
 		State: touchpoint.DeliveryState(q.Get("state")), Limit: defaultDeliveryLimit}
 	for k := range q {
 		switch k {
-		case "app_id", "pid", "kind", "state", "from", "to", "cursor", "limit":
+		case "app_id", "project_id", "pid", "kind", "state", "from", "to", "cursor", "limit":
 		default:
-			return f, touchpoint.Errorf(touchpoint.EINVALID, "unknown filter %q: use app_id, pid, kind, state, from, to, cursor, limit", k)
+			return f, touchpoint.Errorf(touchpoint.EINVALID, "unknown filter %q: use app_id, project_id, pid, kind, state, from, to, cursor, limit", k)
 		}
+	}
+	if v := q.Get("project_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return f, touchpoint.Errorf(touchpoint.EINVALID, "project_id %q: want a project id (a number)", v)
+		}
+		f.Project = id
 	}
 	if f.Kind != "" && !slices.Contains(touchpoint.DeliveryKinds, f.Kind) {
 		return f, touchpoint.Errorf(touchpoint.EINVALID, "kind %q: want one of %v", f.Kind, touchpoint.DeliveryKinds)

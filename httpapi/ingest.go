@@ -140,7 +140,8 @@ func countEvents(rej *analytics.Rejection) int {
 // recordEvents commits events; on failure it answers 503 (the events were
 // not stored, and a retry is safe) and returns false.
 func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) bool {
-	if err := s.events.Add(&touchpoint.EventUpload{Project: p.ID, Received: now, Events: events}); err != nil {
+	up := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: events, Streams: s.catalog.Load().streams[p.ID]}
+	if err := s.events.Add(up); err != nil {
 		s.Logger.Error("record events", "project", p.ID, "err", err)
 		writeAmplitude(w, http.StatusServiceUnavailable, unavailable)
 		return false

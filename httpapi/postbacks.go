@@ -10,6 +10,21 @@ import (
 	"github.com/touchpointhq/touchpoint/postback"
 )
 
+// conversionDeliveries are what a conversion owes: its postbacks and,
+// when the app forwards its in-app events, the forward.
+func (s *Server) conversionDeliveries(ctx context.Context, ca *catalogApp, dev *touchpoint.Device, c *touchpoint.Conversion) ([]*touchpoint.Delivery, error) {
+	ds, err := s.conversionPostbacks(ctx, ca, dev, c)
+	if err != nil {
+		return nil, err
+	}
+	if ca.forward != nil {
+		if d := ca.forward.Conversion(ca.app, dev, c); d != nil {
+			ds = append(ds, d)
+		}
+	}
+	return ds, nil
+}
+
 // conversionPostbacks returns the postbacks a conversion owes (read the
 // device's install only when some partner has in-app templates).
 func (s *Server) conversionPostbacks(ctx context.Context, ca *catalogApp, dev *touchpoint.Device, c *touchpoint.Conversion) ([]*touchpoint.Delivery, error) {

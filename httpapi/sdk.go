@@ -267,6 +267,12 @@ func (s *Server) decideLaunch(ctx context.Context, ca *catalogApp, l *touchpoint
 		lw := &touchpoint.LaunchWrite{Key: l.IdempotencyKey(), Seen: dev, Device: res.Device, Install: res.Install}
 		if res.Install != nil {
 			lw.Deliveries = ca.postbacks.ForInstall(app, res.Device, res.Install)
+			if ca.forward != nil {
+				in := res.Install
+				if d := ca.forward.Install(app, res.Device, in, ca.restricted(in.Attribution.MediaSource)); d != nil {
+					lw.Deliveries = append(lw.Deliveries, d)
+				}
+			}
 		}
 		if dev != nil {
 			lw.Version = dev.Launches
@@ -416,7 +422,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 		writeError(w, r, err)
 		return
 	}
-	ds, err := s.conversionPostbacks(r.Context(), ca, dev, c)
+	ds, err := s.conversionDeliveries(r.Context(), ca, dev, c)
 	if err != nil {
 		writeError(w, r, err)
 		return

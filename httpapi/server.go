@@ -85,14 +85,17 @@ func (s *Server) Open() error {
 	}
 	// A second server on the same metrics (tests) reports the first's store.
 	_ = s.Metrics.Registry.Register(newBacklogCollector(s.Store))
-	if err := s.reloadCatalog(context.Background()); err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err
 	}
 	s.ln = ln
+	// The catalog compiles integrations, which send to this server by
+	// default: it needs the address.
+	if err := s.reloadCatalog(context.Background()); err != nil {
+		ln.Close()
+		return err
+	}
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, OnCommit: s.Metrics.observeCommit})
 	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
 	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
@@ -115,7 +118,7 @@ func (s *Server) Open() error {
 	go s.refreshCatalog(ctx)
 	outbox := &delivery.Outbox{Store: s.Store, Now: s.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
 		Logger: s.Logger, Sent: s.Metrics.postbackSent}
-	outbox.Client = delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts)
+	outbox.Client = delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts, s.selfAddr())
 	octx, stopOutbox := context.WithCancel(context.Background())
 	s.stopOutbox, s.outboxDone = stopOutbox, make(chan struct{})
 	go func() {
@@ -134,6 +137,23 @@ func (s *Server) Open() error {
 // URL is the base URL of the running server, for tests and logs.
 func (s *Server) URL() string {
 	return "http://" + s.ln.Addr().String()
+}
+
+// selfURL is the base URL integrations use to reach this server when they
+// name no other.
+func (s *Server) selfURL() string {
+	return "http://" + s.selfAddr().String()
+}
+
+// selfAddr is the address this server listens on; the loopback address
+// when it listens on every address.
+func (s *Server) selfAddr() netip.AddrPort {
+	ap := s.ln.Addr().(*net.TCPAddr).AddrPort()
+	if ap.Addr().IsUnspecified() {
+		// Listening on ":port" takes IPv4 and IPv6 alike.
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // Close stops accepting connections, waits for requests in flight (until ctx
@@ -198,6 +218,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerRateRoutes(mux)
 	s.registerTouchRoutes(mux)
 	s.registerLinkRoutes(mux)
+	s.registerS2SRoutes(mux)
+	s.registerIntegrationRoutes(mux)
 	s.registerSDKRoutes(mux)
 	s.registerInstallRoutes(mux)
 	s.registerIngestRoutes(mux)

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -13,8 +15,8 @@ import (
 
 var _ touchpoint.DeliveryStore = (*DB)(nil)
 
-const deliveryColumns = `d.id, a.id, d.pid, d.kind, d.source, d.method, d.url, d.body, d.content_type, d.host, d.state,
-	d.tries, d.max_tries, d.retry_interval, d.next_at, d.lease, d.reason, d.note, d.created_at, d.updated_at`
+const deliveryColumns = `d.id, coalesce(a.id, ''), d.project, d.pid, d.kind, d.source, d.method, d.url, d.body, d.content_type, d.host, d.state,
+	d.tries, d.max_tries, d.retry_interval, d.next_at, d.lease, d.reason, d.note, d.created_at, d.updated_at, d.headers`
 
 // Deliveries are inserted deliveriesPerInsert rows per statement (the
 // rest one by one); ids are consecutive within a statement (the rowid of
@@ -28,16 +30,16 @@ var (
 )
 
 func insertDeliveries(rows int) string {
-	return `/* deliveries */ INSERT INTO deliveries (app_seq, pid, kind, source, method, url, body, content_type,
-	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at)
-	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?),`, rows), ",")
+	return `/* deliveries */ INSERT INTO deliveries (app_seq, project, pid, kind, source, method, url, body, content_type,
+	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at, headers)
+	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?, ?),`, rows), ",")
 }
 
 // insertDeliveries writes deliveries inside a write transaction whose
 // queries include qInsertDeliveries and qInsertDelivery (see DB.writeTx).
 func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt, ds []*touchpoint.Delivery) error {
 	now := db.now()
-	args := make([]any, 0, 14*deliveriesPerInsert)
+	args := make([]any, 0, 16*deliveriesPerInsert)
 	for len(ds) > 0 {
 		n, q := 1, qInsertDelivery
 		if len(ds) >= deliveriesPerInsert {
@@ -45,9 +47,20 @@ func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt,
 		}
 		args = args[:0]
 		for _, d := range ds[:n] {
-			seq, err := db.appSeq(d.App)
-			if err != nil {
-				return err
+			var seq int64
+			if d.App != "" {
+				var err error
+				if seq, err = db.appSeq(d.App); err != nil {
+					return err
+				}
+			}
+			headers := ""
+			if len(d.Headers) > 0 {
+				b, err := json.Marshal(d.Headers)
+				if err != nil {
+					return err
+				}
+				headers = string(b)
 			}
 			if d.MaxTries < 1 {
 				d.MaxTries = 1
@@ -56,8 +69,8 @@ func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt,
 				d.NextAt = now
 			}
 			d.State, d.Tries, d.CreatedAt, d.UpdatedAt = touchpoint.DeliveryPending, 0, now, now
-			args = append(args, seq, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
-				d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli())
+			args = append(args, seq, d.Project, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
+				d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli(), headers)
 		}
 		res, err := stmt(q).ExecContext(ctx, args...)
 		if err != nil {
@@ -142,7 +155,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touch
 }
 
 func (db *DB) findDeliveries(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Delivery, error) {
-	rows, err := q.QueryContext(ctx, `/* deliveries */ SELECT `+deliveryColumns+` FROM deliveries d JOIN apps a ON a.seq = d.app_seq `+where, args...)
+	rows, err := q.QueryContext(ctx, `/* deliveries */ SELECT `+deliveryColumns+` FROM deliveries d LEFT JOIN apps a ON a.seq = d.app_seq `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +163,16 @@ func (db *DB) findDeliveries(ctx context.Context, q querier, where string, args 
 	var out []*touchpoint.Delivery
 	for rows.Next() {
 		var d touchpoint.Delivery
-		var kind, state string
+		var kind, state, headers string
 		var interval, next, created, updated int64
-		if err := rows.Scan(&d.ID, &d.App, &d.PID, &kind, &d.Source, &d.Method, &d.URL, &d.Body, &d.ContentType, &d.Host, &state,
-			&d.Tries, &d.MaxTries, &interval, &next, &d.Lease, &d.Reason, &d.Note, &created, &updated); err != nil {
+		if err := rows.Scan(&d.ID, &d.App, &d.Project, &d.PID, &kind, &d.Source, &d.Method, &d.URL, &d.Body, &d.ContentType, &d.Host, &state,
+			&d.Tries, &d.MaxTries, &interval, &next, &d.Lease, &d.Reason, &d.Note, &created, &updated, &headers); err != nil {
 			return nil, err
+		}
+		if headers != "" {
+			if err := json.Unmarshal([]byte(headers), &d.Headers); err != nil {
+				return nil, fmt.Errorf("delivery %d headers: %w", d.ID, err)
+			}
 		}
 		d.Kind, d.State = touchpoint.DeliveryKind(kind), touchpoint.DeliveryState(state)
 		d.RetryInterval = time.Duration(interval) * time.Millisecond
@@ -248,6 +266,9 @@ func (db *DB) ListDeliveries(ctx context.Context, f touchpoint.DeliveryFilter) (
 			return nil, 0, err
 		}
 		where, args = append(where, "d.app_seq = ?"), append(args, seq)
+	}
+	if f.Project != 0 {
+		where, args = append(where, "d.project = ?"), append(args, f.Project)
 	}
 	for _, c := range []struct {
 		col, v string
@@ -347,7 +368,7 @@ func (db *DB) DeliveryHealth(ctx context.Context, app, pid string, from, to time
 func (db *DB) DeliveryBacklog(ctx context.Context) ([]touchpoint.Backlog, error) {
 	rows, err := db.read.QueryContext(ctx, `/* DB.DeliveryBacklog */ SELECT a.id, b.pid, b.n FROM
 		(SELECT app_seq, pid, count(*) AS n FROM deliveries INDEXED BY deliveries_due WHERE state = 'pending' GROUP BY app_seq, pid) b
-		JOIN apps a ON a.seq = b.app_seq`)
+		LEFT JOIN apps a ON a.seq = b.app_seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -355,9 +376,11 @@ func (db *DB) DeliveryBacklog(ctx context.Context) ([]touchpoint.Backlog, error)
 	var out []touchpoint.Backlog
 	for rows.Next() {
 		var b touchpoint.Backlog
-		if err := rows.Scan(&b.App, &b.PID, &b.Pending); err != nil {
+		var app sql.NullString
+		if err := rows.Scan(&app, &b.PID, &b.Pending); err != nil {
 			return nil, err
 		}
+		b.App = app.String
 		out = append(out, b)
 	}
 	return out, rows.Err()

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -106,11 +108,12 @@ var (
 	qInsertEvent = `/* RecordEvents */ INSERT INTO events (id, project, user, type, time, props, dedup) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	eventQueries = []string{qInsertUser, qSetUserID, qMergeUser, qSetUserProps, qUserDevice, qUserAdID, qInsertProps,
 		qLoadProps, qInsertType, qInsertBlock, qAttributed, qHold, qUnhold, qDropped, qLoadGroup, qUpsertGroup,
-		qInsertEvents, qInsertEvent}
+		qInsertEvents, qInsertEvent, qInsertDeliveries, qInsertDelivery}
 )
 
 // eventWriter records one commit's uploads.
 type eventWriter struct {
+	db   *DB
 	ctx  context.Context
 	a    *analytics
 	stmt func(string) *sql.Stmt
@@ -122,6 +125,8 @@ type eventWriter struct {
 	min, max int64
 	propsSet map[int64]*auser // users whose props_version changed
 	dropped  map[int64]int64  // per project
+	// deliveries are the event streams' deliveries.
+	deliveries []*touchpoint.Delivery
 }
 
 // RecordEvents records uploads in one transaction (see
@@ -135,12 +140,12 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 		}
 	}
 	err := db.writeTx(ctx, eventQueries, func(stmt func(string) *sql.Stmt) error {
-		w := &eventWriter{ctx: ctx, a: db.an, stmt: stmt, now: db.now().UnixMilli(),
+		w := &eventWriter{db: db, ctx: ctx, a: db.an, stmt: stmt, now: db.now().UnixMilli(),
 			propsSet: make(map[int64]*auser), dropped: make(map[int64]int64)}
 		for _, up := range ups {
 			up.Stored = 0
 			for _, e := range up.Events {
-				stored, err := w.record(up.Project, e, up.Received.UnixMilli())
+				stored, err := w.record(up.Project, e, up.Received.UnixMilli(), up.Streams)
 				if err != nil {
 					return err
 				}
@@ -163,7 +168,7 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 }
 
 // record applies one event. It reports whether an event was stored.
-func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, received int64) (bool, error) {
+func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, received int64, streams []touchpoint.Streamer) (bool, error) {
 	switch e.Kind {
 	case touchpoint.TrackEvent:
 		var h uint64
@@ -186,8 +191,11 @@ func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, receive
 				return false, err
 			}
 		}
-		_, err = w.storeEvent(u, e.EventType, e.Time, received, h, e.Data)
-		return err == nil, err
+		id, err := w.storeEvent(u, e.EventType, e.Time, received, h, e.Data)
+		if err != nil {
+			return false, err
+		}
+		return true, w.stream(streams, u, e, id)
 	case touchpoint.IdentifyEvent:
 		u, err := w.resolve(project, e.UserID, e.DeviceID, received)
 		if err != nil {
@@ -445,27 +453,94 @@ func (w *eventWriter) sweep(a *analytics) error {
 	return nil
 }
 
+// stream writes the deliveries the streams owe for a stored event.
+func (w *eventWriter) stream(streams []touchpoint.Streamer, u *auser, e *touchpoint.IncomingEvent, id int64) error {
+	var se *touchpoint.StreamedEvent
+	for _, s := range streams {
+		if !s.Wants(e.EventType) {
+			continue
+		}
+		if se == nil {
+			if err := w.loadProps(u); err != nil {
+				return err
+			}
+			groups, err := w.groupProps(u.project, e.Groups)
+			if err != nil {
+				return err
+			}
+			se = &touchpoint.StreamedEvent{ID: id, Project: u.project, EventType: e.EventType, Time: e.Time,
+				UserID: u.userID, Data: e.Data, UserProperties: u.props, GroupProperties: groups}
+		}
+		if d := s.Delivery(se); d != nil {
+			d.Source = "event/" + strconv.FormatInt(id, 10)
+			w.deliveries = append(w.deliveries, d)
+		}
+	}
+	return nil
+}
+
+// groupProps returns the properties of an event's groups, merged.
+func (w *eventWriter) groupProps(project int64, groups map[string]any) (map[string]any, error) {
+	var out map[string]any
+	for typ, v := range groups {
+		values, ok := v.([]any)
+		if !ok {
+			values = []any{v}
+		}
+		for _, x := range values {
+			value, _ := x.(string)
+			var cur string
+			err := w.stmt(qLoadGroup).QueryRowContext(w.ctx, project, typ, value).Scan(&cur)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			props, err := touchpoint.DecodeProperties([]byte(cur))
+			if err != nil {
+				return nil, err
+			}
+			if out == nil {
+				out = make(map[string]any, len(props))
+			}
+			maps.Copy(out, props)
+		}
+	}
+	return out, nil
+}
+
+// loadProps loads a user's properties into memory, where the writer keeps
+// them once it has read or changed them.
+func (w *eventWriter) loadProps(u *auser) error {
+	if u.props != nil {
+		return nil
+	}
+	u.props = map[string]any{}
+	if u.version == 0 {
+		return nil
+	}
+	var props string
+	if err := w.stmt(qLoadProps).QueryRowContext(w.ctx, u.version).Scan(&props); err != nil {
+		return fmt.Errorf("load properties of user %d: %w", u.id, err)
+	}
+	p, err := touchpoint.DecodeProperties([]byte(props))
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		u.props = p
+	}
+	return nil
+}
+
 // changeProps applies user-property changes, making a new version when
 // anything changed.
 func (w *eventWriter) changeProps(u *auser, changes map[string]any) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	if u.props == nil {
-		u.props = map[string]any{}
-		if u.version != 0 {
-			var props string
-			if err := w.stmt(qLoadProps).QueryRowContext(w.ctx, u.version).Scan(&props); err != nil {
-				return fmt.Errorf("load properties of user %d: %w", u.id, err)
-			}
-			p, err := touchpoint.DecodeProperties([]byte(props))
-			if err != nil {
-				return err
-			}
-			if p != nil {
-				u.props = p
-			}
-		}
+	if err := w.loadProps(u); err != nil {
+		return err
 	}
 	if !touchpoint.ApplyUserProperties(u.props, changes) {
 		return nil
@@ -574,7 +649,7 @@ func (w *eventWriter) flush() error {
 			return err
 		}
 	}
-	return nil
+	return w.db.insertDeliveries(w.ctx, w.stmt, w.deliveries)
 }
 
 // Event blocks are stored compressed with S2 (Snappy's format, faster):

@@ -106,6 +106,45 @@ func (db *DB) FindDeviceByIDs(ctx context.Context, app string, ids touchpoint.De
 	return best, rows.Err()
 }
 
+// FindDeviceByCustomerUserID returns the device with a customer user id,
+// the most recently launched if several have it.
+func (db *DB) FindDeviceByCustomerUserID(ctx context.Context, app, cuid string) (*touchpoint.Device, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.query(ctx, `/* DB.FindDeviceByCustomerUserID */ SELECT d.data FROM device_keys k
+		JOIN devices d ON d.app_seq = k.app_seq AND d.id = k.device_id
+		WHERE k.k = ? AND k.app_seq = ?`, int64(touchpoint.CustomerUserKey(app, cuid)), seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var best *touchpoint.Device
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		d, err := decodeDevice(data)
+		if err != nil {
+			return nil, err
+		}
+		// The key is a hash, and a device's customer user id may have
+		// changed since: compare.
+		if d.CustomerUserID == cuid && (best == nil || d.LastLaunch.After(best.LastLaunch)) {
+			best = d
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if best == nil {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "no device of app %s has customer_user_id %q", app, cuid)
+	}
+	return best, nil
+}
+
 // FindDevice returns a device by our id.
 func (db *DB) FindDevice(ctx context.Context, app, id string) (*touchpoint.Device, error) {
 	seq, err := db.appSeq(app)
@@ -220,7 +259,11 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 		if _, err := stmt(qUpsertDevice).ExecContext(ctx, seq, w.Device.ID, w.Device.Launches, data); err != nil {
 			return err
 		}
-		for _, k := range touchpoint.IdentityKeys(app, w.Device.IDs) {
+		keys := touchpoint.IdentityKeys(app, w.Device.IDs)
+		if w.Device.CustomerUserID != "" {
+			keys = append(keys, touchpoint.CustomerUserKey(app, w.Device.CustomerUserID))
+		}
+		for _, k := range keys {
 			if _, err := stmt(qInsertDevKey).ExecContext(ctx, int64(k), seq, w.Device.ID); err != nil {
 				return err
 			}
