@@ -103,9 +103,14 @@ type Outbox struct {
 	// PerHost bounds concurrent sends to one host, so a slow destination
 	// cannot take every sender. Default 16.
 	PerHost int
+	// Queue bounds the deliveries of one host a sender holds at once,
+	// PerHost of them sending and the rest waiting their turn: a busy
+	// destination needs fewer claims, each a write transaction that waits
+	// for the store's writer. Default 32×PerHost.
+	Queue int
 	// Timeout bounds one send. Default 10 s.
 	Timeout time.Duration
-	// Batch bounds one claim. Default 256.
+	// Batch bounds one claim. Default 512.
 	Batch int
 	// Poll is how often an idle outbox looks for due deliveries. Default
 	// 100 ms.
@@ -123,11 +128,14 @@ func (o *Outbox) defaults() {
 	if o.PerHost <= 0 {
 		o.PerHost = 16
 	}
+	if o.Queue < o.PerHost {
+		o.Queue = 32 * o.PerHost
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
 	if o.Batch <= 0 {
-		o.Batch = 256
+		o.Batch = 512
 	}
 	if o.Poll <= 0 {
 		o.Poll = 100 * time.Millisecond
@@ -143,10 +151,12 @@ func (o *Outbox) defaults() {
 	}
 }
 
-// lease is how long a claim lasts. A host has at most 2×PerHost deliveries
-// claimed: PerHost sending and as many waiting for one of those to end, so
-// a claimed delivery is sent within one timeout and done within two.
-func (o *Outbox) lease() time.Duration { return 2*o.Timeout + 30*time.Second }
+// lease is how long a claim lasts. A host has at most Queue deliveries
+// claimed, PerHost sending at a time, so a claimed delivery waits at most
+// Queue/PerHost timeouts for its turn and is done one timeout later.
+func (o *Outbox) lease() time.Duration {
+	return time.Duration((o.Queue+o.PerHost-1)/o.PerHost+1)*o.Timeout + 30*time.Second
+}
 
 // Run claims and sends until ctx ends, then waits for the sends under way
 // and records them.
@@ -166,7 +176,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 		// Not cancelled by the stop: a claim cut short could have leased
 		// deliveries it never hands over (they would wait for the lease).
 		ds, err := o.Store.ClaimDeliveries(context.WithoutCancel(ctx), touchpoint.Claim{Now: o.Now(), Lease: o.lease(),
-			Limit: o.Batch, PerHost: 2 * o.PerHost, InFlight: o.inFlight()})
+			Limit: o.Batch, PerHost: o.Queue, InFlight: o.inFlight()})
 		if err != nil && ctx.Err() == nil {
 			o.Logger.Error("claim deliveries", "err", err)
 		}

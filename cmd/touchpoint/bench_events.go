@@ -39,6 +39,7 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	devices := fs.Int("devices", 100_000, "distinct devices (60% of them logged in)")
 	duration := fs.Duration("duration", 20*time.Second, "how long to send")
 	offset := fs.Int64("offset", 0, "first insert id number (rounds use different ones)")
+	rate := fs.Int("rate", 0, "events per second to offer, in all (0: as fast as the server answers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,10 +72,10 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 			// CPU stays small beside the server's.
 			const templates = 32
 			var bodies [][]byte
-			var marks [][]int
+			var marks, timeMarks [][]int
 			for range templates {
-				b, m := benchBatch(rng, *apiKey, *batchSize, *devices)
-				bodies, marks = append(bodies, b), append(marks, m)
+				b, m, tm := benchBatch(rng, *apiKey, *batchSize, *devices)
+				bodies, marks, timeMarks = append(bodies, b), append(marks, m), append(timeMarks, tm)
 			}
 			var body bytes.Buffer
 			var lats []time.Duration
@@ -84,9 +85,27 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 				first := next
 				next += int64(*batchSize)
 				mu.Unlock()
+				if *rate > 0 {
+					// The batch's turn in an even schedule: a server
+					// that keeps up sees the rate, one that does not
+					// falls behind it.
+					due := start.Add(time.Duration(float64(first-*offset) / float64(*rate) * float64(time.Second)))
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+					if !time.Now().Before(deadline) {
+						break
+					}
+				}
 				b := bodies[k%templates]
 				for j, at := range marks[k%templates] {
 					writeDigits(b[at:at+insertIDDigits], first+int64(j))
+				}
+				// Events happen as they are sent (stream delays are
+				// measured from their time).
+				sent := time.Now().UnixMilli()
+				for _, at := range timeMarks[k%templates] {
+					writeDigits(b[at:at+timeDigits], sent)
 				}
 				body.Reset()
 				body.Write(b)
@@ -133,8 +152,12 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	})
 }
 
-// insertIDDigits is the width of the number in a bench event's insert id.
-const insertIDDigits = 14
+// insertIDDigits is the width of the number in a bench event's insert id;
+// timeDigits of its time (ms, until 2286).
+const (
+	insertIDDigits = 14
+	timeDigits     = 13
+)
 
 // writeDigits writes n in decimal into b, zero-padded.
 func writeDigits(b []byte, n int64) {
@@ -145,10 +168,10 @@ func writeDigits(b []byte, n int64) {
 }
 
 // benchBatch renders one upload of n events and returns where each event's
-// insert id number is.
-func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int) {
+// insert id number and time are.
+func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int, []int) {
 	b := make([]byte, 0, n*560+64)
-	var marks []int
+	var marks, timeMarks []int
 	b = append(b, `{"api_key":"`...)
 	b = append(b, apiKey...)
 	b = append(b, `","events":[`...)
@@ -163,8 +186,9 @@ func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int) {
 		if d%5 < 3 {
 			b = fmt.Appendf(b, `"user_id":"user-%07d",`, d)
 		}
-		b = fmt.Appendf(b, `"device_id":"%08x-1f2e-4d3c-8b7a-%012x","event_type":"%s","time":%d,"insert_id":"bench-`,
-			d, d*7919, typ, now-int64(rng.IntN(5000)))
+		b = fmt.Appendf(b, `"device_id":"%08x-1f2e-4d3c-8b7a-%012x","event_type":"%s","time":`, d, d*7919, typ)
+		timeMarks = append(timeMarks, len(b))
+		b = fmt.Appendf(b, `%013d,"insert_id":"bench-`, now)
 		marks = append(marks, len(b))
 		b = append(b, strings.Repeat("0", insertIDDigits)...)
 		b = fmt.Appendf(b, `","session_id":%d,"event_id":%d,"platform":"Android","os_name":"android","os_version":"14",`, now-int64(d%3600)*1000, rng.IntN(1_000_000))
@@ -178,7 +202,7 @@ func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int) {
 		}
 		b = append(b, '}')
 	}
-	return append(b, "]}"...), marks
+	return append(b, "]}"...), marks, timeMarks
 }
 
 // loopbackOnly refuses a load test against anything but this machine.

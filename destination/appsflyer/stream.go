@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/touchpointhq/touchpoint"
 )
 
@@ -61,48 +63,97 @@ func (s *Stream) Wants(eventType string) bool {
 	return s.types == nil || s.types[eventType]
 }
 
-// Event is an S2S in-app event (spec/appsflyer.md §5), the body the
-// stream sends.
-type Event struct {
-	AppsFlyerID    string `json:"appsflyer_id,omitempty"`
-	CustomerUserID string `json:"customer_user_id,omitempty"`
-	EventName      string `json:"eventName"`
-	// EventValue is a JSON object as a string, or "".
-	EventValue     string `json:"eventValue"`
-	EventTime      string `json:"eventTime"`
-	EventCurrency  string `json:"eventCurrency,omitempty"`
-	OS             string `json:"os"`
-	IP             string `json:"ip,omitempty"`
-	IDFA           string `json:"idfa,omitempty"`
-	IDFV           string `json:"idfv,omitempty"`
-	AdvertisingID  string `json:"advertising_id,omitempty"`
-	OAID           string `json:"oaid,omitempty"`
-	AndroidID      string `json:"android_id,omitempty"`
-	AmazonAID      string `json:"amazon_aid,omitempty"`
-	AppVersionName string `json:"app_version_name,omitempty"`
-}
-
 // TimeLayout is eventTime's form: yyyy-mm-dd hh:mm:ss.sss, UTC.
 const TimeLayout = "2006-01-02 15:04:05.000"
 
-// stored is what the stream reads of a stored event.
+// stored is what the stream reads of a stored event: its top-level
+// strings (raw, quoted), revenue (a raw number), and the members of
+// event_properties (raw values).
 type stored struct {
-	EventProperties json.RawMessage `json:"event_properties"`
-	Revenue         *json.Number    `json:"revenue"`
-	Currency        string          `json:"currency"`
-	Library         string          `json:"library"`
-	OSName          string          `json:"os_name"`
-	OSVersion       string          `json:"os_version"`
-	Platform        string          `json:"platform"`
-	DeviceBrand     string          `json:"device_brand"`
-	IP              string          `json:"ip"`
-	IDFA            string          `json:"idfa"`
-	IDFV            string          `json:"idfv"`
-	ADID            string          `json:"adid"`
-	AndroidID       string          `json:"android_id"`
-	OAID            string          `json:"oaid"`
-	AmazonAID       string          `json:"amazon_aid"`
-	AppVersion      string          `json:"app_version"`
+	strs    map[string]jsontext.Value
+	revenue jsontext.Value
+	props   []member
+}
+
+type member struct {
+	key string
+	raw jsontext.Value
+}
+
+// streamedFields are the top-level members the stream reads.
+var streamedFields = map[string]bool{"currency": true, "library": true, "os_name": true, "os_version": true,
+	"platform": true, "device_brand": true, "ip": true, "idfa": true, "idfv": true, "adid": true,
+	"android_id": true, "oaid": true, "amazon_aid": true, "app_version": true}
+
+// scan reads a stored event in one pass, skipping what the stream does not
+// send.
+func scan(data []byte) (*stored, error) {
+	st := &stored{strs: make(map[string]jsontext.Value, 16)}
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("not an object")
+	}
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		key := name.String()
+		switch {
+		case key == "event_properties" && dec.PeekKind() == '{':
+			dec.ReadToken()
+			for dec.PeekKind() != '}' {
+				k, err := dec.ReadToken()
+				if err != nil {
+					return nil, err
+				}
+				key := k.String() // before the next read voids k
+				v, err := dec.ReadValue()
+				if err != nil {
+					return nil, err
+				}
+				st.props = append(st.props, member{key, bytes.Clone(v)})
+			}
+			dec.ReadToken()
+		case key == "revenue" && dec.PeekKind() == '0':
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			st.revenue = bytes.Clone(v)
+		case streamedFields[key] && dec.PeekKind() == '"':
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			st.strs[key] = bytes.Clone(v)
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// str returns a top-level string member, unquoted.
+func (st *stored) str(key string) string {
+	v, ok := st.strs[key]
+	if !ok {
+		return ""
+	}
+	b, _ := jsontext.AppendUnquote(nil, v)
+	return string(b)
+}
+
+// prop returns an event property's raw value.
+func (st *stored) prop(key string) (jsontext.Value, bool) {
+	for _, m := range st.props {
+		if m.key == key {
+			return m.raw, true
+		}
+	}
+	return nil, false
 }
 
 var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
@@ -111,61 +162,95 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 // condition excludes it or the event came from an analytics forward
 // (sending it back would count it twice).
 func (s *Stream) Delivery(e *touchpoint.StreamedEvent) *touchpoint.Delivery {
-	var st stored
-	if err := json.Unmarshal(e.Data, &st); err != nil {
+	st, err := scan(e.Data)
+	if err != nil {
 		return nil // the store wrote it; it is an object
 	}
-	if st.Library == touchpoint.ForwardLibrary {
+	if st.str("library") == touchpoint.ForwardLibrary {
 		return nil
 	}
-	eventProps, _ := touchpoint.DecodeProperties(st.EventProperties)
-	if c := s.d.Filter.Where; c != nil && !holds(c, eventProps, e.UserProperties) {
+	if c := s.d.Filter.Where; c != nil && !s.holds(c, st, e.UserProperties) {
 		return nil
 	}
-	ev := Event{CustomerUserID: e.UserID, EventName: e.EventType,
-		EventTime: time.UnixMilli(e.Time).UTC().Format(TimeLayout), OS: st.OSVersion, IP: st.IP,
-		IDFA: st.IDFA, IDFV: st.IDFV, AndroidID: st.AndroidID, OAID: st.OAID, AmazonAID: st.AmazonAID,
-		AppVersionName: st.AppVersion}
+	f := fields{
+		"customer_user_id": e.UserID, "eventName": e.EventType,
+		"eventTime": time.UnixMilli(e.Time).UTC().Format(TimeLayout), "os": st.str("os_version"), "ip": st.str("ip"),
+		"idfa": st.str("idfa"), "idfv": st.str("idfv"), "android_id": st.str("android_id"), "oaid": st.str("oaid"),
+		"amazon_aid": st.str("amazon_aid"), "app_version_name": st.str("app_version"),
+	}
 	if id, ok := e.UserProperties[s.d.AppsFlyerIDProperty].(string); ok && s.d.AppsFlyerIDProperty != "" {
-		ev.AppsFlyerID = id
+		f["appsflyer_id"] = id
 	}
 	// Amplitude's adid is Google's advertising id, or Amazon's on Fire
 	// devices.
-	if st.ADID != "" {
+	if adid := st.str("adid"); adid != "" {
 		if amazon(st) {
-			ev.AmazonAID = cmp.Or(ev.AmazonAID, st.ADID)
+			f["amazon_aid"] = cmp.Or(f["amazon_aid"], adid)
 		} else {
-			ev.AdvertisingID = st.ADID
+			f["advertising_id"] = adid
 		}
 	}
-	// Every group, user and event property, in that order: an event
-	// property wins over a user property of the same name, and a user
-	// property over a group's.
-	values := make(map[string]any, len(e.GroupProperties)+len(e.UserProperties)+len(eventProps))
-	for _, m := range []map[string]any{e.GroupProperties, e.UserProperties, eventProps} {
-		for k, v := range m {
-			values[k] = v
+	// Every event, user and group property: an event property wins over a
+	// user property of the same name, and a user property over a group's.
+	values := make([]member, 0, len(st.props)+len(e.UserProperties)+len(e.GroupProperties)+1)
+	seen := make(map[string]bool, cap(values))
+	add := func(key string, raw jsontext.Value) {
+		if !seen[key] {
+			seen[key] = true
+			values = append(values, member{key, raw})
 		}
 	}
-	if st.Revenue != nil {
-		values["af_revenue"] = st.Revenue.String()
-		ev.EventCurrency = "USD"
-		for _, c := range []any{eventProps["currency"], eventProps["af_currency"], st.Currency} {
-			if c, ok := c.(string); ok && currencyRE.MatchString(c) {
-				ev.EventCurrency = c
+	if st.revenue != nil {
+		add("af_revenue", quoteRaw(st.revenue)) // AppsFlyer's example sends it as a string
+		f["eventCurrency"] = "USD"
+		for _, c := range []jsontext.Value{propOf(st, "currency"), propOf(st, "af_currency"), st.strs["currency"]} {
+			if c, err := jsontext.AppendUnquote(nil, c); err == nil && currencyRE.Match(c) {
+				f["eventCurrency"] = string(c)
 				break
 			}
 		}
 	}
-	body, note := fit(&ev, values)
+	for _, m := range st.props {
+		add(m.key, m.raw)
+	}
+	for _, m := range []map[string]any{e.UserProperties, e.GroupProperties} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !seen[k] {
+				add(k, encode(m[k]))
+			}
+		}
+	}
+	body, note := fit(f, values)
 	return &touchpoint.Delivery{Project: e.Project, PID: s.pid, Kind: touchpoint.KindEventStream, Method: "POST",
 		URL: s.url, Body: string(body), ContentType: "application/json", Host: s.host,
 		Headers: map[string]string{"authentication": s.d.Key}, MaxTries: touchpoint.StreamTries, Note: note}
 }
 
-func amazon(st stored) bool {
-	for _, v := range []string{st.OSName, st.Platform, st.DeviceBrand} {
-		v = strings.ToLower(v)
+func propOf(st *stored, key string) jsontext.Value {
+	v, _ := st.prop(key)
+	return v
+}
+
+// quoteRaw turns a raw number into a JSON string of its text.
+func quoteRaw(v jsontext.Value) jsontext.Value {
+	b, _ := jsontext.AppendQuote(nil, v)
+	return b
+}
+
+// encode writes a property value as JSON, without HTML escaping.
+func encode(v any) jsontext.Value {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return jsontext.Value("null")
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func amazon(st *stored) bool {
+	for _, k := range []string{"os_name", "platform", "device_brand"} {
+		v := strings.ToLower(st.str(k))
 		if strings.Contains(v, "amazon") || strings.Contains(v, "fire") {
 			return true
 		}
@@ -173,35 +258,69 @@ func amazon(st stored) bool {
 	return false
 }
 
-// fit writes the event with its values, dropping values, largest first,
-// until the body fits MaxBody; the note names what was dropped. A body
-// that does not fit with no values at all is sent as it is: the receiver
-// refuses it and the delivery records the answer.
-func fit(ev *Event, values map[string]any) ([]byte, string) {
+// fields are the members of an S2S body (spec/appsflyer.md §5) but
+// eventValue; empty ones are left out, but os, which is always sent.
+type fields map[string]string
+
+// bodyOrder is the order members are written in.
+var bodyOrder = []string{"appsflyer_id", "customer_user_id", "eventName", "eventValue", "eventTime", "eventCurrency",
+	"os", "ip", "idfa", "idfv", "advertising_id", "oaid", "android_id", "amazon_aid", "app_version_name"}
+
+// appendBody writes the body: eventValue is the values as a JSON object
+// in a string, or "" when there are none.
+func appendBody(b []byte, f fields, values []member) []byte {
+	b = append(b, '{')
+	for _, name := range bodyOrder {
+		v := f[name]
+		if name == "eventValue" {
+			var obj []byte
+			if len(values) > 0 {
+				obj = appendObject(obj, values)
+			}
+			v = string(obj)
+		} else if v == "" && name != "os" && name != "eventName" && name != "eventTime" {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, name)
+		b = append(b, ':')
+		b, _ = jsontext.AppendQuote(b, v)
+	}
+	return append(b, '}')
+}
+
+func appendObject(b []byte, values []member) []byte {
+	b = append(b, '{')
+	for i, m := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, m.key)
+		b = append(b, ':')
+		b = append(b, m.raw...)
+	}
+	return append(b, '}')
+}
+
+// fit writes the body, dropping values, largest first (by the bytes each
+// takes in the body), until it fits MaxBody; the note names what was
+// dropped. A body that does not fit with no values at all is sent as it
+// is: the receiver refuses it and the delivery records the answer.
+func fit(f fields, values []member) ([]byte, string) {
+	body := appendBody(make([]byte, 0, 1024), f, values)
+	if len(body) <= MaxBody {
+		return body, ""
+	}
 	type sized struct {
 		key  string
 		size int
 	}
-	encode := func() []byte {
-		ev.EventValue = ""
-		if len(values) > 0 {
-			v, _ := json.Marshal(values)
-			ev.EventValue = string(v)
-		}
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(ev)
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	}
-	body := encode()
-	if len(body) <= MaxBody {
-		return body, ""
-	}
 	order := make([]sized, 0, len(values))
-	for k, v := range values {
-		b, _ := json.Marshal(v)
-		order = append(order, sized{k, len(k) + len(b)})
+	for _, m := range values {
+		one, _ := jsontext.AppendQuote(nil, appendObject(nil, []member{m}))
+		order = append(order, sized{m.key, len(one)})
 	}
 	slices.SortFunc(order, func(a, b sized) int { return cmp.Or(b.size-a.size, strings.Compare(a.key, b.key)) })
 	var dropped []string
@@ -209,9 +328,9 @@ func fit(ev *Event, values map[string]any) ([]byte, string) {
 		if len(body) <= MaxBody {
 			break
 		}
-		delete(values, o.key)
+		values = slices.DeleteFunc(values, func(m member) bool { return m.key == o.key })
 		dropped = append(dropped, o.key)
-		body = encode()
+		body = appendBody(body[:0], f, values)
 	}
 	note := fmt.Sprintf("dropped %d of the event's properties, largest first, to fit the S2S API's 1 KB limit: %s",
 		len(dropped), strings.Join(dropped, ", "))
@@ -222,29 +341,44 @@ func fit(ev *Event, values map[string]any) ([]byte, string) {
 }
 
 // holds reports whether a filter condition holds for an event.
-func holds(c *touchpoint.PropertyCondition, eventProps, userProps map[string]any) bool {
-	props := eventProps
+func (s *Stream) holds(c *touchpoint.PropertyCondition, st *stored, userProps map[string]any) bool {
+	var v string
+	var ok bool
 	if c.On == touchpoint.OnUser {
-		props = userProps
+		var x any
+		if x, ok = userProps[c.Property]; ok {
+			v = text(x)
+		}
+	} else {
+		var raw jsontext.Value
+		if raw, ok = st.prop(c.Property); ok {
+			v = rawText(raw)
+		}
 	}
-	v, ok := props[c.Property]
-	in := ok && slices.Contains(c.Values, text(v))
+	in := ok && slices.Contains(c.Values, v)
 	if c.Op == touchpoint.OpIsNot {
 		return !in
 	}
 	return in
 }
 
-// text is a property value as a condition compares it.
+// text is a property value as a condition compares it: a string as it
+// is, anything else as JSON.
 func text(v any) string {
 	switch v := v.(type) {
 	case string:
 		return v
 	case json.Number:
 		return v.String()
-	case nil:
-		return "null"
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return string(encode(v))
+}
+
+// rawText is text for a raw JSON value.
+func rawText(raw jsontext.Value) string {
+	if raw.Kind() == '"' {
+		b, _ := jsontext.AppendUnquote(nil, raw)
+		return string(b)
+	}
+	return string(raw)
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/destination/appsflyer"
@@ -503,5 +504,34 @@ func TestDeliveryBodyIsCompactJSON(t *testing.T) {
 	_, value := body(t, d)
 	if value["q"] != "a<b & c>d" {
 		t.Errorf("eventValue q = %#v", value["q"])
+	}
+}
+
+func TestDeliveryDropsLargestEncoded(t *testing.T) {
+	// "quoted" takes about 960 bytes in the body, "plain" about 600:
+	// dropping "quoted" alone fits, keeping "plain".
+	data, _ := json.Marshal(map[string]any{"event_properties": map[string]any{
+		"quoted": strings.Repeat(`"`, 240), "plain": strings.Repeat("a", 600)}})
+	d := appsflyer.NewStream(destination(nil), self).Delivery(event(string(data), nil, nil))
+	_, value := body(t, d)
+	want := map[string]any{"plain": strings.Repeat("a", 600)}
+	if !reflect.DeepEqual(value, want) {
+		t.Errorf("eventValue = %.80v…, want only plain kept; Note %q", value, d.Note)
+	}
+	if len(d.Body) > appsflyer.MaxBody {
+		t.Errorf("body is %d bytes", len(d.Body))
+	}
+}
+
+func TestDeliveryEventTimeUTC(t *testing.T) {
+	// eventTime is UTC whatever the server's zone.
+	local := time.Local
+	time.Local = time.FixedZone("UTC+5", 5*3600)
+	t.Cleanup(func() { time.Local = local })
+	e := event(`{}`, nil, nil)
+	e.Time = 1704067199999 // 2023-12-31 23:59:59.999 UTC
+	ev, _ := body(t, appsflyer.NewStream(destination(nil), self).Delivery(e))
+	if got, want := ev["eventTime"], "2023-12-31 23:59:59.999"; got != want {
+		t.Errorf("eventTime = %v, want %v", got, want)
 	}
 }
