@@ -387,7 +387,9 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		"/2/httpapi:", "/batch:", "/identify:", "/groupidentify:", "/attribution:", "/api/v1/projects:", "/api/v1/projects/{project}:",
 		"/api/v1/projects/{project}/users:", "/api/v1/projects/{project}/users/{amplitude_id}:",
 		"/api/v1/projects/{project}/users/{amplitude_id}/events:", "/api/v1/projects/{project}/groups/{group_type}/{group_value}:",
-		"/api/v1/projects/{project}/attributions/pending:", "/api/v1/projects/{project}/segmentation:"} {
+		"/api/v1/projects/{project}/attributions/pending:", "/api/v1/projects/{project}/segmentation:",
+		"/inappevent/{app_id}:", "/api/v1/apps/{app_id}/analytics-forward:", "/api/v1/projects/{project}/destinations:",
+		"/api/v1/projects/{project}/destinations/{id}:"} {
 		if !strings.Contains(string(b), "\n  "+p+"\n") {
 			t.Errorf("api/openapi.yaml does not document %s", p)
 		}

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, installTests...)
 	tests = append(tests, deliveryTests...)
 	tests = append(tests, analyticsTests...)
+	tests = append(tests, integrationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewClock(Start)
