@@ -88,6 +88,13 @@ func (db *DB) FindDeviceByIDs(ctx context.Context, app string, ids touchpoint.De
 	if err != nil {
 		return nil, err
 	}
+	return lastLaunched(rows, func(d *touchpoint.Device) bool { return touchpoint.SameDevice(d.IDs, ids) })
+}
+
+// lastLaunched reads rows of device data and closes them: of the devices
+// that are (the keys they were found by are hashes), it returns the most
+// recently launched, or nil.
+func lastLaunched(rows *sql.Rows, are func(*touchpoint.Device) bool) (*touchpoint.Device, error) {
 	defer rows.Close()
 	var best *touchpoint.Device
 	for rows.Next() {
@@ -99,7 +106,7 @@ func (db *DB) FindDeviceByIDs(ctx context.Context, app string, ids touchpoint.De
 		if err != nil {
 			return nil, err
 		}
-		if touchpoint.SameDevice(d.IDs, ids) && (best == nil || d.LastLaunch.After(best.LastLaunch)) {
+		if are(d) && (best == nil || d.LastLaunch.After(best.LastLaunch)) {
 			best = d
 		}
 	}
@@ -119,24 +126,10 @@ func (db *DB) FindDeviceByCustomerUserID(ctx context.Context, app, cuid string) 
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var best *touchpoint.Device
-	for rows.Next() {
-		var data []byte
-		if err := rows.Scan(&data); err != nil {
-			return nil, err
-		}
-		d, err := decodeDevice(data)
-		if err != nil {
-			return nil, err
-		}
-		// The key is a hash, and a device's customer user id may have
-		// changed since: compare.
-		if d.CustomerUserID == cuid && (best == nil || d.LastLaunch.After(best.LastLaunch)) {
-			best = d
-		}
-	}
-	if err := rows.Err(); err != nil {
+	// A device's customer user id may have changed since its key was
+	// written: compare.
+	best, err := lastLaunched(rows, func(d *touchpoint.Device) bool { return d.CustomerUserID == cuid })
+	if err != nil {
 		return nil, err
 	}
 	if best == nil {
