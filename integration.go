@@ -264,7 +264,7 @@ type Streamer interface {
 	// Wants reports, cheaply, whether events of a type may be sent.
 	Wants(eventType string) bool
 	// Delivery returns the event's delivery, or nil when the filter
-	// excludes it.
+	// excludes it. It must not change e: its maps are the store's own.
 	Delivery(e *StreamedEvent) *Delivery
 }
 
