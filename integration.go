@@ -94,6 +94,17 @@ func (f *AnalyticsForward) Validate() error {
 	return validateBaseURL("url", f.URL)
 }
 
+// IntegrationTarget resolves an integration's base URL: its own, or self
+// (this server's) when it has none; and the host its deliveries go to.
+func IntegrationTarget(base, self string) (string, string) {
+	base = strings.TrimRight(cmpOr(base, self), "/")
+	host := base
+	if u, err := url.Parse(base); err == nil {
+		host = u.Host
+	}
+	return base, host
+}
+
 // validateBaseURL checks an integration's base URL: empty (this server)
 // or an http(s) URL with no query.
 func validateBaseURL(field, s string) error {

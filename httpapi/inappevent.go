@@ -97,7 +97,7 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.DeviceID = dev.ID
-	c, dev, err := s.conversion(r.Context(), app, req, "S2S")
+	c, dev, err := s.conversion(r.Context(), app, req, "S2S", dev)
 	if err != nil {
 		s.writeS2SError(w, r, err)
 		return

@@ -394,7 +394,7 @@ func TestStreamFaults(t *testing.T) {
 		t.Errorf("unknown user: %+v", d)
 	}
 	d = l.deliveries(t, of(down), "", 1)[0]
-	for d.Tries == 0 {
+	for deadline := time.Now().Add(10 * time.Second); d.Tries == 0 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		d = l.delivery(t, d.ID)
 	}

@@ -417,7 +417,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 		writeError(w, r, err)
 		return
 	}
-	c, dev, err := s.conversion(r.Context(), ca.app, &req, "SDK")
+	c, dev, err := s.conversion(r.Context(), ca.app, &req, "SDK", nil)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -441,8 +441,9 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 }
 
 // conversion validates an event into a conversion of its device, with the
-// device's attribution at the event's time.
-func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string) (*touchpoint.Conversion, *touchpoint.Device, error) {
+// device's attribution at the event's time. dev is the device when the
+// caller found it already; nil: req.DeviceID's.
+func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string, dev *touchpoint.Device) (*touchpoint.Conversion, *touchpoint.Device, error) {
 	now := app.Now(s.Now)
 	switch {
 	case req.DeviceID == "":
@@ -469,11 +470,14 @@ func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *Event
 	if value == "null" {
 		value = ""
 	}
-	dev, err := s.Store.FindDevice(ctx, app.ID, req.DeviceID)
-	if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
-	} else if err != nil {
-		return nil, nil, err
+	if dev == nil {
+		var err error
+		dev, err = s.Store.FindDevice(ctx, app.ID, req.DeviceID)
+		if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
+			return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
+		} else if err != nil {
+			return nil, nil, err
+		}
 	}
 	t := req.EventTime.Time
 	if t.IsZero() || t.After(now) {

@@ -479,16 +479,25 @@ func (w *eventWriter) stream(streams []touchpoint.Streamer, u *auser, e *touchpo
 	return nil
 }
 
+// groupValues are the values of one group type in an event's groups:
+// one, or a list.
+func groupValues(v any) []string {
+	values, ok := v.([]any)
+	if !ok {
+		values = []any{v}
+	}
+	out := make([]string, len(values))
+	for i, x := range values {
+		out[i], _ = x.(string)
+	}
+	return out
+}
+
 // groupProps returns the properties of an event's groups, merged.
 func (w *eventWriter) groupProps(project int64, groups map[string]any) (map[string]any, error) {
 	var out map[string]any
 	for typ, v := range groups {
-		values, ok := v.([]any)
-		if !ok {
-			values = []any{v}
-		}
-		for _, x := range values {
-			value, _ := x.(string)
+		for _, value := range groupValues(v) {
 			var cur string
 			err := w.stmt(qLoadGroup).QueryRowContext(w.ctx, project, typ, value).Scan(&cur)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -559,12 +568,7 @@ func (w *eventWriter) changeProps(u *auser, changes map[string]any) error {
 // groupIdentify changes the properties of each group named.
 func (w *eventWriter) groupIdentify(project int64, e *touchpoint.IncomingEvent, received int64) error {
 	for typ, v := range e.Groups {
-		values, ok := v.([]any)
-		if !ok {
-			values = []any{v}
-		}
-		for _, x := range values {
-			value, _ := x.(string)
+		for _, value := range groupValues(v) {
 			props := map[string]any{}
 			var cur string
 			err := w.stmt(qLoadGroup).QueryRowContext(w.ctx, project, typ, value).Scan(&cur)

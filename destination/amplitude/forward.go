@@ -30,15 +30,8 @@ type Forward struct {
 // NewForward resolves a forward's target: its URL, or self (this
 // server's base URL) when it has none.
 func NewForward(f *touchpoint.AnalyticsForward, self string) *Forward {
-	base := f.URL
-	if base == "" {
-		base = self
-	}
-	host := base
-	if u, err := url.Parse(base); err == nil {
-		host = u.Host
-	}
-	return &Forward{AnalyticsForward: f, base: strings.TrimRight(base, "/"), host: host}
+	base, host := touchpoint.IntegrationTarget(f.URL, self)
+	return &Forward{AnalyticsForward: f, base: base, host: host}
 }
 
 // afTime is AppsFlyer's date-time form.

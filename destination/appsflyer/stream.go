@@ -40,12 +40,9 @@ var _ touchpoint.Streamer = (*Stream)(nil)
 // NewStream compiles a destination. self is this server's base URL, the
 // target of a destination with no URL.
 func NewStream(d *touchpoint.Destination, self string) *Stream {
-	base := strings.TrimRight(cmp.Or(d.URL, self), "/")
-	s := &Stream{d: d, url: base + "/inappevent/" + url.PathEscape(d.AppsFlyerAppID), host: base,
+	base, host := touchpoint.IntegrationTarget(d.URL, self)
+	s := &Stream{d: d, url: base + "/inappevent/" + url.PathEscape(d.AppsFlyerAppID), host: host,
 		pid: "destination/" + strconv.FormatInt(d.ID, 10)}
-	if u, err := url.Parse(base); err == nil {
-		s.host = u.Host
-	}
 	if len(d.Filter.EventTypes) > 0 {
 		s.types = make(map[string]bool, len(d.Filter.EventTypes))
 		for _, t := range d.Filter.EventTypes {
