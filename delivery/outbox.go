@@ -11,6 +11,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,8 @@ type Policy struct {
 	Backoff func(n int) time.Duration
 	// Quick, when set, retries within one attempt.
 	Quick *Quick
+	// UserAgent names the sender to the destination.
+	UserAgent string
 }
 
 // Quick are retries within one attempt, a moment apart, for the answers
@@ -51,7 +54,8 @@ type Quick struct {
 // PostbackPolicy is AppsFlyer's: retry on 5xx and when there was no answer
 // (a timeout; and, our choice, a refused or reset connection, which are no
 // answer either); never on 2xx, 3xx or 4xx.
-var PostbackPolicy = Policy{Retry: func(status int, err error) bool { return err != nil || status >= 500 }}
+var PostbackPolicy = Policy{Retry: func(status int, err error) bool { return err != nil || status >= 500 },
+	UserAgent: "Touchpoint-Postback/1"}
 
 // StreamPolicy is Amplitude's event streaming policy (spec/amplitude-adjust.md
 // §4.3): within an attempt, up to 3 tries on 5xx and 429, 100 ms apart and
@@ -71,6 +75,7 @@ var StreamPolicy = Policy{
 		When: func(status int, err error) bool {
 			return err == nil && (status == http.StatusTooManyRequests || status >= 500)
 		}},
+	UserAgent: "Touchpoint-Integration/1",
 }
 
 // Policies are the policies by kind.
@@ -344,10 +349,7 @@ func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, e
 	if d.ContentType != "" {
 		req.Header.Set("Content-Type", d.ContentType)
 	}
-	req.Header.Set("User-Agent", "Touchpoint-Postback/1")
-	if d.Kind == touchpoint.KindAnalyticsForward || d.Kind == touchpoint.KindEventStream {
-		req.Header.Set("User-Agent", "Touchpoint-Integration/1")
-	}
+	req.Header.Set("User-Agent", cmp.Or(Policies[d.Kind].UserAgent, PostbackPolicy.UserAgent))
 	for k, v := range d.Headers {
 		req.Header.Set(k, v)
 	}
