@@ -86,6 +86,9 @@ type App struct {
 	Name     string   `json:"name"`
 	StoreURL string   `json:"store_url"`
 	DevKey   string   `json:"dev_key"` // authenticates the SDK and S2S calls; generated
+	// APIToken authenticates the Audiences API (AppsFlyer's API token
+	// V2.0, a Bearer token); generated.
+	APIToken string `json:"api_token"`
 	Windows  Windows  `json:"windows"`
 	// MinCTIT is the click-to-install time floor in seconds: an install
 	// that came sooner after its click is rejected (ctit_anomalies). 0

@@ -82,6 +82,9 @@ type IncomingEvent struct {
 	Time      int64 // ms since the epoch
 	InsertID  string
 	AdIDs     AdIDs
+	// Platform and Country are the event's own (top-level) fields; a user
+	// has those of its latest event that had them.
+	Platform, Country string
 	// UserProperties are the user-property changes the event carries (see
 	// ApplyUserProperties); nil when none.
 	UserProperties map[string]any

@@ -150,10 +150,17 @@ type Destination struct {
 	Filter EventFilter `json:"filter"`
 	// AppsFlyerIDProperty names the user property that holds the user's
 	// AppsFlyer id, sent as appsflyer_id when the user has it.
-	AppsFlyerIDProperty string    `json:"appsflyer_id_property,omitempty"`
-	Enabled             bool      `json:"enabled"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
+	AppsFlyerIDProperty string `json:"appsflyer_id_property,omitempty"`
+	// An appsflyer-cohort destination's API token (V2.0, sent as a Bearer
+	// token), the audience's platform and the identifier mapping (MapIDFA,
+	// MapGAID, MapUserID or MapCUID). Its URL is the base of the Audiences
+	// APIs, such as https://hq1.appsflyer.com.
+	APIToken   string    `json:"api_token,omitempty"`
+	Platform   Platform  `json:"platform,omitempty"`
+	Identifier string    `json:"identifier,omitempty"`
+	Enabled    bool      `json:"enabled"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // EventFilter selects the events a destination sends: every event, or
@@ -191,12 +198,16 @@ func (d *Destination) Normalize() {
 // Validate checks a destination before it is stored.
 func (d *Destination) Validate() error {
 	switch {
-	case d.Kind != DestinationAppsFlyerEvents:
-		return Errorf(EINVALID, "kind %q: want appsflyer-events", d.Kind)
+	case d.Kind != DestinationAppsFlyerEvents && d.Kind != DestinationAppsFlyerCohort:
+		return Errorf(EINVALID, "kind %q: want appsflyer-events or appsflyer-cohort", d.Kind)
 	case d.Name == "" || utf8.RuneCountInString(d.Name) > 200:
 		return Errorf(EINVALID, "name is required, up to 200 characters")
 	case d.AppsFlyerAppID == "" || len(d.AppsFlyerAppID) > 200:
 		return Errorf(EINVALID, "appsflyer_app_id is required: the app id in AppsFlyer (ids of iOS apps start with \"id\")")
+	case d.Kind == DestinationAppsFlyerCohort:
+		return d.validateCohort()
+	case d.APIToken != "" || d.Platform != "" || d.Identifier != "":
+		return Errorf(EINVALID, "api_token, platform and identifier belong to appsflyer-cohort destinations")
 	case d.Key == "" || len(d.Key) > 200:
 		return Errorf(EINVALID, "key is required: the app's dev key (S2S key)")
 	case len(d.AppsFlyerIDProperty) > 1024:
@@ -222,6 +233,26 @@ func (d *Destination) Validate() error {
 	return validateBaseURL("url", d.URL)
 }
 
+// validateCohort checks the fields of an appsflyer-cohort destination.
+func (d *Destination) validateCohort() error {
+	switch {
+	case d.APIToken == "" || len(d.APIToken) > 4096:
+		return Errorf(EINVALID, "api_token is required: the AppsFlyer API token V2.0")
+	case d.Platform != IOS && d.Platform != Android:
+		return Errorf(EINVALID, "platform %q: want ios or android", d.Platform)
+	case d.Key != "" || d.AppsFlyerIDProperty != "" || len(d.Filter.EventTypes) > 0 || d.Filter.Where != nil:
+		return Errorf(EINVALID, "key, filter and appsflyer_id_property belong to appsflyer-events destinations")
+	}
+	ok := []string{MapUserID, MapCUID, MapIDFA}
+	if d.Platform == Android {
+		ok[2] = MapGAID
+	}
+	if !slices.Contains(ok, d.Identifier) {
+		return Errorf(EINVALID, "identifier %q: want %s, %s or %s on %s", d.Identifier, ok[2], ok[0], ok[1], d.Platform)
+	}
+	return validateBaseURL("url", d.URL)
+}
+
 // DestinationUpdate changes a destination; nil fields stay as they are.
 type DestinationUpdate struct {
 	Name                *string      `json:"name"`
@@ -230,16 +261,23 @@ type DestinationUpdate struct {
 	URL                 *string      `json:"url"`
 	Filter              *EventFilter `json:"filter"`
 	AppsFlyerIDProperty *string      `json:"appsflyer_id_property"`
+	APIToken            *string      `json:"api_token"`
+	Platform            *Platform    `json:"platform"`
+	Identifier          *string      `json:"identifier"`
 	Enabled             *bool        `json:"enabled"`
 }
 
 // Apply returns d with the update applied.
 func (u DestinationUpdate) Apply(d Destination) Destination {
 	for _, f := range []struct{ to, from *string }{{&d.Name, u.Name}, {&d.AppsFlyerAppID, u.AppsFlyerAppID},
-		{&d.Key, u.Key}, {&d.URL, u.URL}, {&d.AppsFlyerIDProperty, u.AppsFlyerIDProperty}} {
+		{&d.Key, u.Key}, {&d.URL, u.URL}, {&d.AppsFlyerIDProperty, u.AppsFlyerIDProperty}, {&d.APIToken, u.APIToken},
+		{&d.Identifier, u.Identifier}} {
 		if f.from != nil {
 			*f.to = *f.from
 		}
+	}
+	if u.Platform != nil {
+		d.Platform = *u.Platform
 	}
 	if u.Filter != nil {
 		d.Filter = *u.Filter

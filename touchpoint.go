@@ -16,4 +16,7 @@ type Store interface {
 	ProjectStore
 	EventStore
 	IntegrationStore
+	CohortStore
+	CohortSyncStore
+	AudienceStore
 }

@@ -308,6 +308,7 @@ type draft struct {
 	quantity         *int64
 	insertID         string
 	adIDs            touchpoint.AdIDs
+	platform, country string
 	userProps        []byte
 	groups           []byte
 	groupProps       []byte
@@ -420,7 +421,8 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 	switch kind {
 	case fString:
 		switch string(name) {
-		case "user_id", "device_id", "event_type", "insert_id", "idfa", "idfv", "adid", "android_app_set_id", "ip", "language":
+		case "user_id", "device_id", "event_type", "insert_id", "idfa", "idfv", "adid", "android_app_set_id", "ip", "language",
+			"platform", "country":
 		default:
 			// A value the server does not read: unquoted only when it
 			// may be too long.
@@ -455,6 +457,10 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 			d.adIDs.ADID = s
 		case "android_app_set_id":
 			d.adIDs.AppSetID = s
+		case "platform":
+			d.platform = s
+		case "country":
+			d.country = s
 		case "ip":
 			if s == "$remote" {
 				return quote(v.req.RemoteIP)
@@ -552,7 +558,7 @@ func typeOK(kind fieldKind, val jsontext.Value) bool {
 // finish applies the checks that need the options and builds the stored
 // form.
 func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEvent {
-	e := &touchpoint.IncomingEvent{EventType: d.eventType, InsertID: d.insertID, AdIDs: d.adIDs}
+	e := &touchpoint.IncomingEvent{EventType: d.eventType, InsertID: d.insertID, AdIDs: d.adIDs, Platform: d.platform, Country: d.country}
 	uid, uok := validID(d.userID, minIDLength, false)
 	did, dok := validID(d.deviceID, minIDLength, true)
 	if !uok && !dok {

@@ -69,7 +69,7 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 	self := s.selfURL()
 	c := &catalog{apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{}}
 	for _, d := range dests {
-		if d.Enabled {
+		if d.Enabled && d.Kind == touchpoint.DestinationAppsFlyerEvents {
 			c.streams[d.Project] = append(c.streams[d.Project], appsflyer.NewStream(d, self))
 		}
 	}

@@ -10,7 +10,7 @@ import (
 
 var _ touchpoint.AppStore = (*DB)(nil)
 
-const appColumns = `id, platform, name, store_url, dev_key, click_lookback, view_through_lookback,
+const appColumns = `id, platform, name, store_url, dev_key, api_token, click_lookback, view_through_lookback,
 	probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
 
 // CreateApp stores a new app with a fresh dev key.
@@ -20,6 +20,7 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	}
 	now := db.now()
 	a.DevKey = touchpoint.RandomString(22)
+	a.APIToken = touchpoint.RandomString(40)
 	a.CreatedAt, a.UpdatedAt = now, now
 	w := a.Windows
 	var clock sql.NullInt64
@@ -32,8 +33,8 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 		a.TestClock = nil
 	}
 	res, err := db.write.ExecContext(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, hours(w.ClickLookback), hours(w.ViewThroughLookback),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, a.APIToken, hours(w.ClickLookback), hours(w.ViewThroughLookback),
 		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
@@ -177,7 +178,7 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 		var a touchpoint.App
 		var click, view, prob, reatt, reeng, created, updated int64
 		var clock sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &a.DevKey, &click, &view, &prob, &reatt, &reeng,
+		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &a.DevKey, &a.APIToken, &click, &view, &prob, &reatt, &reeng,
 			&a.MinCTIT, &clock, &created, &updated); err != nil {
 			return nil, err
 		}

@@ -63,6 +63,9 @@ type auser struct {
 	props     map[string]any // loaded when first changed
 	firstSeen int64
 	adIDs     touchpoint.AdIDs // of its last event (memory only)
+	// seen hashes the platform, country and advertising ids last written
+	// to its row (memory only: 0 after a start, so written again once).
+	seen uint64
 }
 
 // heldAttribution is an attribution event waiting for its user.
@@ -85,6 +88,8 @@ const (
 	qSetUserID      = `/* RecordEvents */ UPDATE users SET user_id = ? WHERE id = ?`
 	qMergeUser      = `/* RecordEvents */ UPDATE users SET merged_into = ? WHERE id = ?`
 	qSetUserProps   = `/* RecordEvents */ UPDATE users SET props_version = ? WHERE id = ?`
+	qSetUserSeen    = `/* RecordEvents */ UPDATE users SET platform = coalesce(?, platform), country = coalesce(?, country),
+		idfa = coalesce(?, idfa), idfv = coalesce(?, idfv), adid = coalesce(?, adid) WHERE id = ?`
 	qUserDevice     = `/* RecordEvents */ INSERT INTO user_devices (project, device_id, user) VALUES (?, ?, ?)
 		ON CONFLICT DO UPDATE SET user = excluded.user`
 	qUserAdID = `/* RecordEvents */ INSERT INTO user_adids (project, key, user) VALUES (?, ?, ?)
@@ -106,7 +111,7 @@ var (
 	qInsertEvents = `/* RecordEvents */ INSERT INTO events (id, project, user, type, time, props, dedup) VALUES ` +
 		placeholders(eventsPerInsert, 7)
 	qInsertEvent = `/* RecordEvents */ INSERT INTO events (id, project, user, type, time, props, dedup) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	eventQueries = []string{qInsertUser, qSetUserID, qMergeUser, qSetUserProps, qUserDevice, qUserAdID, qInsertProps,
+	eventQueries = []string{qInsertUser, qSetUserID, qMergeUser, qSetUserProps, qSetUserSeen, qUserDevice, qUserAdID, qInsertProps,
 		qLoadProps, qInsertType, qInsertBlock, qAttributed, qHold, qUnhold, qDropped, qLoadGroup, qUpsertGroup,
 		qInsertEvents, qInsertEvent, qInsertDeliveries, qInsertDelivery}
 )
@@ -186,6 +191,9 @@ func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, receive
 		if err := w.seeAdIDs(u, e.AdIDs, received); err != nil {
 			return false, err
 		}
+		if err := w.seeDevice(u, e); err != nil {
+			return false, err
+		}
 		if e.UserProperties != nil {
 			if err := w.changeProps(u, e.UserProperties); err != nil {
 				return false, err
@@ -202,6 +210,9 @@ func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, receive
 			return false, err
 		}
 		if err := w.seeAdIDs(u, e.AdIDs, received); err != nil {
+			return false, err
+		}
+		if err := w.seeDevice(u, e); err != nil {
 			return false, err
 		}
 		return false, w.changeProps(u, e.UserProperties)
@@ -342,6 +353,36 @@ func (w *eventWriter) seeAdIDs(u *auser, ids touchpoint.AdIDs, received int64) e
 		}
 	}
 	return nil
+}
+
+// seeDevice keeps on the user's row the platform, country and advertising
+// ids of its latest event that had them: what cohorts filter on and
+// syncs send. An event like the user's last costs a hash.
+func (w *eventWriter) seeDevice(u *auser, e *touchpoint.IncomingEvent) error {
+	vals := [...]string{e.Platform, e.Country, e.AdIDs.IDFA, e.AdIDs.IDFV, e.AdIDs.ADID}
+	if vals == [5]string{} {
+		return nil
+	}
+	h := fnv.New64a()
+	for _, v := range vals {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	sum := max(h.Sum64(), 1)
+	if sum == u.seen {
+		return nil
+	}
+	u.seen = sum
+	args := make([]any, 0, 6)
+	for _, v := range vals {
+		if v == "" {
+			args = append(args, nil)
+		} else {
+			args = append(args, v)
+		}
+	}
+	_, err := w.stmt(qSetUserSeen).ExecContext(w.ctx, append(args, u.id)...)
+	return err
 }
 
 // attribution applies an attribution event to the user with one of its

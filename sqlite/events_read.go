@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -246,20 +245,14 @@ func readEvents(ctx context.Context, q querier, ids []int64) ([]json.RawMessage,
 // blockEvent returns the i-th event of a block.
 func blockEvent(block []byte, i int) (received int64, data []byte, err error) {
 	for j := 0; ; j++ {
-		r, n := binary.Uvarint(block)
-		if n <= 0 {
-			return 0, nil, errors.New("damaged event block")
+		r, d, n, err := nextBlockEvent(block)
+		if err != nil {
+			return 0, nil, err
 		}
-		block = block[n:]
-		l, n := binary.Uvarint(block)
-		if n <= 0 || uint64(len(block)-n) < l {
-			return 0, nil, errors.New("damaged event block")
-		}
-		block = block[n:]
 		if j == i {
-			return int64(r), block[:l], nil
+			return r, d, nil
 		}
-		block = block[l:]
+		block = block[n:]
 	}
 }
 

@@ -99,6 +99,9 @@ func (db *DB) CreateDestination(ctx context.Context, d *touchpoint.Destination) 
 		return err
 	}
 	defer tx.Rollback()
+	if err := checkCohortDestination(ctx, tx, d); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `/* DB.CreateDestination */ INSERT INTO destinations (project, data) VALUES (?, '')`, d.Project)
 	if err != nil {
 		return err
@@ -164,6 +167,9 @@ func (db *DB) UpdateDestination(ctx context.Context, id int64, upd touchpoint.De
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkCohortDestination(ctx, tx, &d); err != nil {
+		return nil, err
+	}
 	d.UpdatedAt = db.now()
 	if err := putDestination(ctx, tx, &d); err != nil {
 		return nil, err
@@ -171,8 +177,32 @@ func (db *DB) UpdateDestination(ctx context.Context, id int64, upd touchpoint.De
 	return &d, tx.Commit()
 }
 
-// DeleteDestination removes a destination.
+// checkCohortDestination allows one appsflyer-cohort destination per
+// AppsFlyer app in a project.
+func checkCohortDestination(ctx context.Context, q querier, d *touchpoint.Destination) error {
+	if d.Kind != touchpoint.DestinationAppsFlyerCohort {
+		return nil
+	}
+	var other int64
+	err := q.QueryRowContext(ctx, `/* checkCohortDestination */ SELECT id FROM destinations WHERE project = ? AND id != ?
+		AND data ->> '$.kind' = ? AND data ->> '$.appsflyer_app_id' = ?`, d.Project, d.ID, d.Kind, d.AppsFlyerAppID).Scan(&other)
+	if err == nil {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "destination %d sends cohorts to %s already: one appsflyer-cohort destination per app", other, d.AppsFlyerAppID)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	return nil
+}
+
+// DeleteDestination removes a destination; not one a cohort sync uses.
 func (db *DB) DeleteDestination(ctx context.Context, id int64) error {
+	var syncs int
+	if err := db.read.QueryRowContext(ctx, `/* DB.DeleteDestination */ SELECT count(*) FROM cohort_syncs WHERE data ->> '$.destination_id' = ?`, id).Scan(&syncs); err != nil {
+		return err
+	}
+	if syncs > 0 {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "destination %d is used by %d cohort syncs: delete them first", id, syncs)
+	}
 	res, err := db.write.ExecContext(ctx, `/* DB.DeleteDestination */ DELETE FROM destinations WHERE id = ?`, id)
 	if err != nil {
 		return err

@@ -77,6 +77,8 @@ type DB struct {
 	projectKeys map[string]*touchpoint.Project
 
 	amu    sync.Mutex // the analytics writer (events.go); guards an and astale
+	// cohortMu runs one cohort computation at a time (cohort.go).
+	cohortMu sync.Mutex
 	an     *analytics
 	astale bool // an must be reloaded: a commit failed
 

@@ -1,0 +1,360 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.CohortStore = (*DB)(nil)
+
+// keptComputations is how many computation records a cohort keeps.
+const keptComputations = 1000
+
+// CreateCohort stores a new cohort at version 1.
+func (db *DB) CreateCohort(ctx context.Context, c *touchpoint.Cohort) error {
+	c.Normalize()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if _, err := db.FindProject(ctx, c.Project); err != nil {
+		return err
+	}
+	now := db.now()
+	c.Version, c.CreatedAt, c.UpdatedAt, c.Size, c.ComputedAt = 1, now, now, 0, nil
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `/* DB.CreateCohort */ INSERT INTO cohorts (project, data) VALUES (?, '')`, c.Project)
+	if err != nil {
+		return err
+	}
+	if c.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := putCohort(ctx, tx, c, true); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// putCohort writes a cohort's definition, and a version row when it is a
+// new version.
+func putCohort(ctx context.Context, tx *sql.Tx, c *touchpoint.Cohort, newVersion bool) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `/* putCohort */ UPDATE cohorts SET data = ? WHERE id = ?`, string(data), c.ID); err != nil {
+		return err
+	}
+	if !newVersion {
+		return nil
+	}
+	def, err := json.Marshal(c.Definition)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `/* putCohort */ INSERT INTO cohort_versions (cohort, version, name, definition, created_at) VALUES (?, ?, ?, ?, ?)`,
+		c.ID, c.Version, c.Name, string(def), c.UpdatedAt.UnixMilli())
+	return err
+}
+
+// FindCohort returns a cohort.
+func (db *DB) FindCohort(ctx context.Context, id int64) (*touchpoint.Cohort, error) {
+	return findCohort(ctx, db.read, id)
+}
+
+func findCohort(ctx context.Context, q querier, id int64) (*touchpoint.Cohort, error) {
+	cs, err := findCohorts(ctx, q, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(cs) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort %d not found", id)
+	}
+	return cs[0], nil
+}
+
+func findCohorts(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Cohort, error) {
+	rows, err := q.QueryContext(ctx, `/* findCohorts */ SELECT id, data, size, computed_at FROM cohorts `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*touchpoint.Cohort
+	for rows.Next() {
+		var id, size int64
+		var data []byte
+		var computed sql.NullInt64
+		if err := rows.Scan(&id, &data, &size, &computed); err != nil {
+			return nil, err
+		}
+		c := &touchpoint.Cohort{}
+		if err := json.Unmarshal(data, c); err != nil {
+			return nil, err
+		}
+		c.ID, c.Size, c.ComputedAt = id, size, nullMillis(computed)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ListCohorts returns a project's cohorts.
+func (db *DB) ListCohorts(ctx context.Context, project int64) ([]*touchpoint.Cohort, error) {
+	cs, err := findCohorts(ctx, db.read, `WHERE project = ?`, project)
+	if cs == nil {
+		cs = []*touchpoint.Cohort{}
+	}
+	return cs, err
+}
+
+// UpdateCohort changes a cohort; a new definition is a new version.
+func (db *DB) UpdateCohort(ctx context.Context, id int64, upd touchpoint.CohortUpdate) (*touchpoint.Cohort, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	old, err := findCohort(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := upd.Apply(*old)
+	c.Normalize()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	oldDef, _ := json.Marshal(old.Definition)
+	newDef, _ := json.Marshal(c.Definition)
+	changed := string(oldDef) != string(newDef) || c.Name != old.Name
+	if changed {
+		c.Version++
+	}
+	c.UpdatedAt = db.now()
+	if err := putCohort(ctx, tx, &c, changed); err != nil {
+		return nil, err
+	}
+	return &c, tx.Commit()
+}
+
+// DeleteCohort removes a cohort with its versions, membership and syncs.
+func (db *DB) DeleteCohort(ctx context.Context, id int64) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `/* DB.DeleteCohort */ DELETE FROM cohorts WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort %d not found", id)
+	}
+	for _, q := range []string{
+		`DELETE FROM cohort_versions WHERE cohort = ?`,
+		`DELETE FROM cohort_members WHERE cohort = ?`,
+		`DELETE FROM cohort_computations WHERE cohort = ?`,
+		`DELETE FROM cohort_sync_members WHERE sync IN (SELECT id FROM cohort_syncs WHERE cohort = ?)`,
+		`DELETE FROM sync_runs WHERE sync IN (SELECT id FROM cohort_syncs WHERE cohort = ?)`,
+		`DELETE FROM cohort_syncs WHERE cohort = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, `/* DB.DeleteCohort */ `+q, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// CohortVersions returns a cohort's versions, oldest first.
+func (db *DB) CohortVersions(ctx context.Context, id int64) ([]*touchpoint.CohortVersion, error) {
+	if _, err := db.FindCohort(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `/* DB.CohortVersions */ SELECT version, name, definition, created_at FROM cohort_versions
+		WHERE cohort = ? ORDER BY version`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*touchpoint.CohortVersion{}
+	for rows.Next() {
+		v := &touchpoint.CohortVersion{}
+		var def []byte
+		var created int64
+		if err := rows.Scan(&v.Version, &v.Name, &def, &created); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(def, &v.Definition); err != nil {
+			return nil, err
+		}
+		v.CreatedAt = fromMillis(created)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// evaluate computes a definition's members in one read transaction.
+func (db *DB) evaluate(ctx context.Context, project int64, def *touchpoint.Condition, now time.Time) (*userSet, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	e, err := newEvaluator(ctx, tx, project, now)
+	if err != nil {
+		return nil, err
+	}
+	return e.eval(def)
+}
+
+// PreviewCohort evaluates a definition without storing anything.
+func (db *DB) PreviewCohort(ctx context.Context, project int64, def touchpoint.Condition, sample int) (*touchpoint.CohortPreview, error) {
+	probe := touchpoint.Cohort{Name: "preview", Definition: def}
+	if err := probe.Validate(); err != nil {
+		return nil, err
+	}
+	if _, err := db.FindProject(ctx, project); err != nil {
+		return nil, err
+	}
+	set, err := db.evaluate(ctx, project, &def, db.now())
+	if err != nil {
+		return nil, err
+	}
+	p := &touchpoint.CohortPreview{Size: set.count(), Sample: []int64{}}
+	set.each(func(id int64) bool {
+		p.Sample = append(p.Sample, id)
+		return len(p.Sample) < sample
+	})
+	return p, nil
+}
+
+// ComputeCohort evaluates a cohort and stores its membership: only the
+// users who entered and left are written.
+func (db *DB) ComputeCohort(ctx context.Context, id int64) (*touchpoint.Membership, error) {
+	// One computation of a cohort at a time: each diffs against the last.
+	db.cohortMu.Lock()
+	defer db.cohortMu.Unlock()
+	c, err := db.FindCohort(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	now := db.now()
+	set, err := db.evaluate(ctx, c.Project, &c.Definition, now)
+	if err != nil {
+		return nil, err
+	}
+	m := &touchpoint.Membership{Cohort: id, Version: c.Version, ComputedAt: now, Size: set.count(), Entered: []int64{}, Left: []int64{}}
+	old, err := column[int64](ctx, db.read, `/* ComputeCohort */ SELECT user FROM cohort_members WHERE cohort = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	was := newUserSet(set.base, set.base+int64(len(set.bits))*64-1)
+	for _, u := range old {
+		if set.has(u) {
+			was.add(u)
+		} else {
+			m.Left = append(m.Left, u)
+		}
+	}
+	set.each(func(u int64) bool {
+		if !was.has(u) {
+			m.Entered = append(m.Entered, u)
+		}
+		return true
+	})
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if err := execChunks(ctx, tx, `DELETE FROM cohort_members WHERE cohort = ? AND user IN `, id, m.Left, 1); err != nil {
+		return nil, err
+	}
+	if err := execChunks(ctx, tx, `INSERT INTO cohort_members (cohort, user) VALUES `, id, m.Entered, 2); err != nil {
+		return nil, err
+	}
+	m.Took = time.Since(began)
+	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ UPDATE cohorts SET size = ?, computed_at = ? WHERE id = ?`,
+		m.Size, now.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ INSERT INTO cohort_computations (cohort, version, computed_at, size, entered, left, took_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, c.Version, now.UnixMilli(), m.Size, len(m.Entered), len(m.Left), m.Took.Milliseconds()); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ DELETE FROM cohort_computations WHERE cohort = ? AND id <=
+		(SELECT id FROM cohort_computations WHERE cohort = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, id, id, keptComputations); err != nil {
+		return nil, err
+	}
+	return m, tx.Commit()
+}
+
+// execChunks runs a statement over ids in chunks: with form 1, query ends
+// in "IN " and takes (id, ids…); with form 2 it ends in "VALUES " and
+// inserts (id, x) rows.
+func execChunks(ctx context.Context, tx *sql.Tx, query string, id int64, ids []int64, form int) error {
+	const chunk = 500
+	for len(ids) > 0 {
+		n := min(chunk, len(ids))
+		args := make([]any, 0, 2*n+1)
+		var q string
+		if form == 1 {
+			q = query + "(" + inList(n) + ")"
+			args = append(args, id)
+			for _, x := range ids[:n] {
+				args = append(args, x)
+			}
+		} else {
+			q = query + placeholders(n, 2)
+			for _, x := range ids[:n] {
+				args = append(args, id, x)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `/* execChunks */ `+q, args...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// CohortMembers returns a page of a cohort's stored membership.
+func (db *DB) CohortMembers(ctx context.Context, id, cursor int64, limit int) ([]touchpoint.CohortMember, error) {
+	if _, err := db.FindCohort(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `/* DB.CohortMembers */ SELECT u.id, coalesce(u.user_id, ''), coalesce(u.idfa, ''), coalesce(u.idfv, ''),
+		coalesce(u.adid, ''), coalesce(u.platform, ''), coalesce(u.country, '')
+		FROM cohort_members m JOIN users u ON u.id = m.user WHERE m.cohort = ? AND m.user > ? ORDER BY m.user LIMIT ?`, id, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []touchpoint.CohortMember{}
+	for rows.Next() {
+		var m touchpoint.CohortMember
+		if err := rows.Scan(&m.AmplitudeID, &m.UserID, &m.IDFA, &m.IDFV, &m.ADID, &m.Platform, &m.Country); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// errNoRows reports a missing row as ENOTFOUND.
+func errNoRows(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, format, args...)
+	}
+	return err
+}

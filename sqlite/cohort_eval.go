@@ -1,0 +1,463 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/touchpointhq/touchpoint"
+)
+
+// Cohort membership is computed in SQL, one query per condition, each
+// answering a set of users; the sets combine in memory as bitmaps over the
+// project's amplitude ids (a million users: 125 KB a set). Users merged
+// into another count as that one: their events are its events, and only
+// users not merged are members.
+
+// userSet is a set of amplitude ids within [base, base+64·len(bits)).
+type userSet struct {
+	base int64
+	bits []uint64
+}
+
+func newUserSet(lo, hi int64) *userSet {
+	if hi < lo {
+		return &userSet{base: lo}
+	}
+	return &userSet{base: lo, bits: make([]uint64, (hi-lo)/64+1)}
+}
+
+func (s *userSet) clone() *userSet { return &userSet{base: s.base, bits: slices.Clone(s.bits)} }
+
+// add adds id; ids outside the set's range are not users of the project.
+func (s *userSet) add(id int64) {
+	i := id - s.base
+	if i >= 0 && i/64 < int64(len(s.bits)) {
+		s.bits[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (s *userSet) has(id int64) bool {
+	i := id - s.base
+	return i >= 0 && i/64 < int64(len(s.bits)) && s.bits[i/64]&(1<<(i%64)) != 0
+}
+
+func (s *userSet) and(o *userSet) {
+	for i := range s.bits {
+		s.bits[i] &= o.bits[i]
+	}
+}
+
+func (s *userSet) or(o *userSet) {
+	for i := range s.bits {
+		s.bits[i] |= o.bits[i]
+	}
+}
+
+func (s *userSet) andNot(o *userSet) {
+	for i := range s.bits {
+		s.bits[i] &^= o.bits[i]
+	}
+}
+
+func (s *userSet) count() int64 {
+	n := 0
+	for _, w := range s.bits {
+		n += bits.OnesCount64(w)
+	}
+	return int64(n)
+}
+
+// each calls fn with every id, lowest first, until it returns false.
+func (s *userSet) each(fn func(id int64) bool) {
+	for i, w := range s.bits {
+		for w != 0 {
+			b := bits.TrailingZeros64(w)
+			if !fn(s.base + int64(i)*64 + int64(b)) {
+				return
+			}
+			w &= w - 1
+		}
+	}
+}
+
+// evaluator evaluates definitions over one read transaction.
+type evaluator struct {
+	ctx     context.Context
+	q       querier
+	project int64
+	now     time.Time
+	// users holds the project's users not merged; merged maps the others
+	// to the user they were merged into.
+	users  *userSet
+	merged map[int64]int64
+}
+
+// newEvaluator reads the project's users.
+func newEvaluator(ctx context.Context, q querier, project int64, now time.Time) (*evaluator, error) {
+	e := &evaluator{ctx: ctx, q: q, project: project, now: now, merged: map[int64]int64{}}
+	rows, err := q.QueryContext(ctx, `/* cohort users */ SELECT id, coalesce(merged_into, 0) FROM users WHERE project = ?`, project)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	lo, hi := int64(1), int64(0)
+	for rows.Next() {
+		var id, merged int64
+		if err := rows.Scan(&id, &merged); err != nil {
+			return nil, err
+		}
+		if merged != 0 {
+			e.merged[id] = merged
+			continue
+		}
+		if len(ids) == 0 || id < lo {
+			lo = id
+		}
+		hi = max(hi, id)
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	e.users = newUserSet(lo, hi)
+	for _, id := range ids {
+		e.users.add(id)
+	}
+	return e, nil
+}
+
+// canonical is the user whose events a user's are.
+func (e *evaluator) canonical(id int64) int64 {
+	if m, ok := e.merged[id]; ok {
+		return m
+	}
+	return id
+}
+
+func (e *evaluator) empty() *userSet {
+	return &userSet{base: e.users.base, bits: make([]uint64, len(e.users.bits))}
+}
+
+// eval returns the users meeting c.
+func (e *evaluator) eval(c *touchpoint.Condition) (*userSet, error) {
+	if err := e.ctx.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.And != nil || c.Or != nil:
+		list := c.And
+		if c.Or != nil {
+			list = c.Or
+		}
+		var out *userSet
+		for i := range list {
+			s, err := e.eval(&list[i])
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case out == nil:
+				out = s
+			case c.And != nil:
+				out.and(s)
+			default:
+				out.or(s)
+			}
+		}
+		return out, nil
+	case c.Not != nil:
+		s, err := e.eval(c.Not)
+		if err != nil {
+			return nil, err
+		}
+		out := e.users.clone()
+		out.andNot(s)
+		return out, nil
+	case c.Event != nil:
+		return e.event(c.Event)
+	case c.UserProperty != nil:
+		return e.userProperty(c.UserProperty)
+	case c.FirstSeen != nil:
+		return e.firstSeen(c.FirstSeen)
+	}
+	return nil, errors.New("empty condition")
+}
+
+// countOK reports whether n events meet an event condition's count.
+func countOK(c *touchpoint.EventCondition, n int64) bool {
+	switch c.Op {
+	case touchpoint.AtLeast:
+		return n >= c.Count
+	case touchpoint.AtMost:
+		return n <= c.Count
+	}
+	return n == c.Count
+}
+
+// event evaluates an event condition: the users' counts of the type's
+// events in the range come from the events table (the blocks' time bounds
+// narrow it to an id range); with Where, each counted event is read from
+// its block and tested.
+func (e *evaluator) event(c *touchpoint.EventCondition) (*userSet, error) {
+	counts := map[int64]int64{}
+	var typ int64
+	err := e.q.QueryRowContext(e.ctx, `/* cohort event type */ SELECT id FROM event_types WHERE project = ? AND name = ?`, e.project, c.EventType).Scan(&typ)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	start, end := c.TimeRange.Bounds(e.now)
+	var lo, hi sql.NullInt64
+	if typ != 0 {
+		if err := e.q.QueryRowContext(e.ctx, `/* cohort event ids */ SELECT min(first_id), max(last_id) FROM event_blocks WHERE max_time >= ? AND min_time < ?`,
+			start, end).Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+	}
+	if lo.Valid {
+		args := []any{lo.Int64, hi.Int64, e.project, typ, start, end}
+		if len(c.Where) == 0 {
+			err = e.scan(`/* cohort event counts */ SELECT user, count(*) FROM events
+				WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ? GROUP BY user`, args, func(rows *sql.Rows) error {
+				var user, n int64
+				if err := rows.Scan(&user, &n); err != nil {
+					return err
+				}
+				counts[e.canonical(user)] += n
+				return nil
+			})
+		} else {
+			err = e.countWhere(c.Where, args, counts)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	out, failing := e.empty(), e.empty()
+	for user, n := range counts {
+		if countOK(c, n) {
+			out.add(user)
+		} else {
+			failing.add(user)
+		}
+	}
+	if countOK(c, 0) {
+		// Users without such events meet it too.
+		out = e.users.clone()
+		out.andNot(failing)
+	} else {
+		out.and(e.users)
+	}
+	return out, nil
+}
+
+// countWhere counts, per user, the events of the query's rows that meet
+// every condition, reading each from its block.
+func (e *evaluator) countWhere(where []touchpoint.ValueCondition, args []any, counts map[int64]int64) error {
+	type cand struct{ id, user int64 }
+	var cands []cand
+	err := e.scan(`/* cohort event rows */ SELECT id, user FROM events
+		WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ? ORDER BY id`, args, func(rows *sql.Rows) error {
+		var c cand
+		if err := rows.Scan(&c.id, &c.user); err != nil {
+			return err
+		}
+		cands = append(cands, c)
+		return nil
+	})
+	if err != nil || len(cands) == 0 {
+		return err
+	}
+	names := make([]string, len(where))
+	for i, w := range where {
+		names[i] = w.Property
+	}
+	vals := make([]any, len(where))
+	i := 0
+	err = e.scan(`/* cohort event blocks */ SELECT first_id, last_id, data FROM event_blocks WHERE last_id >= ? AND first_id <= ? ORDER BY first_id`,
+		[]any{cands[0].id, cands[len(cands)-1].id}, func(rows *sql.Rows) error {
+			var first, last int64
+			var stored []byte
+			if err := rows.Scan(&first, &last, &stored); err != nil {
+				return err
+			}
+			if i == len(cands) || cands[i].id > last {
+				return nil // no candidate in this block: not decompressed
+			}
+			block, err := decompressBlock(stored)
+			if err != nil {
+				return fmt.Errorf("block %d: %w", first, err)
+			}
+			for pos, id := int64(0), first; i < len(cands) && cands[i].id <= last; id++ {
+				_, data, n, err := nextBlockEvent(block[pos:])
+				if err != nil {
+					return fmt.Errorf("block %d: %w", first, err)
+				}
+				pos += int64(n)
+				if id < cands[i].id {
+					continue
+				}
+				eventProperties(data, names, vals)
+				ok := true
+				for j := range where {
+					if !where[j].Match(vals[j]) {
+						ok = false
+						break
+					}
+				}
+				if ok {
+					counts[e.canonical(cands[i].user)]++
+				}
+				i++
+			}
+			return nil
+		})
+	return err
+}
+
+// nextBlockEvent reads the event at the start of a block's rest: its
+// received time, its JSON, and the bytes it took.
+func nextBlockEvent(b []byte) (received int64, data []byte, size int, err error) {
+	r, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, 0, errors.New("damaged event block")
+	}
+	l, m := binary.Uvarint(b[n:])
+	if m <= 0 || uint64(len(b)-n-m) < l {
+		return 0, nil, 0, errors.New("damaged event block")
+	}
+	return int64(r), b[n+m : n+m+int(l)], n + m + int(l), nil
+}
+
+// eventProperties finds named properties of a stored event: in its
+// event_properties, else among its top-level fields. vals[i] is set to
+// the value of names[i] (nil when missing).
+func eventProperties(data []byte, names []string, vals []any) {
+	clear(vals)
+	top := make([]jsontext.Value, len(names))
+	found := make([]bool, len(names))
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return
+	}
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return
+		}
+		key := tok.String()
+		if key == "event_properties" && dec.PeekKind() == '{' {
+			dec.ReadToken()
+			for dec.PeekKind() == '"' {
+				t, err := dec.ReadToken()
+				if err != nil {
+					return
+				}
+				v, err := dec.ReadValue()
+				if err != nil {
+					return
+				}
+				if j := slices.Index(names, t.String()); j >= 0 {
+					vals[j], found[j] = touchpoint.ParseJSONValue(v), true
+				}
+			}
+			dec.ReadToken()
+			continue
+		}
+		v, err := dec.ReadValue()
+		if err != nil {
+			return
+		}
+		if j := slices.Index(names, key); j >= 0 {
+			top[j] = slices.Clone(v)
+		}
+	}
+	for j := range names {
+		if !found[j] && top[j] != nil {
+			vals[j] = touchpoint.ParseJSONValue(top[j])
+		}
+	}
+}
+
+// userProperty evaluates a user property condition on the users' current
+// properties (platform and country: the columns their events keep).
+func (e *evaluator) userProperty(c *touchpoint.ValueCondition) (*userSet, error) {
+	query := `/* cohort user property */ SELECT u.id, p.props -> ? FROM users u JOIN user_props p ON p.version = u.props_version
+		WHERE u.project = ? AND u.merged_into IS NULL AND u.props_version > 0`
+	args := []any{`$."` + c.Property + `"`, e.project}
+	builtin := slices.Contains(touchpoint.BuiltinUserProperties, c.Property)
+	if builtin {
+		// The column's name, from the fixed list.
+		query = `/* cohort builtin property */ SELECT id, json_quote(` + c.Property + `) FROM users WHERE project = ? AND merged_into IS NULL AND ` + c.Property + ` IS NOT NULL`
+		args = args[1:]
+	}
+	out, failing := e.empty(), e.empty()
+	err := e.scan(query, args, func(rows *sql.Rows) error {
+		var id int64
+		var raw sql.RawBytes
+		if err := rows.Scan(&id, &raw); err != nil {
+			return err
+		}
+		if c.Match(touchpoint.ParseJSONValue(raw)) {
+			out.add(id)
+		} else {
+			failing.add(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.Match(nil) {
+		// Users without the property meet it too.
+		out = e.users.clone()
+		out.andNot(failing)
+	}
+	return out, nil
+}
+
+// firstSeen evaluates a first-seen range: a user is first seen with the
+// earliest of its own and its merged users' first events.
+func (e *evaluator) firstSeen(r *touchpoint.TimeRange) (*userSet, error) {
+	start, end := r.Bounds(e.now)
+	out := e.empty()
+	err := e.scan(`/* cohort first seen */ SELECT coalesce(merged_into, id), min(first_seen) FROM users WHERE project = ? GROUP BY 1`,
+		[]any{e.project}, func(rows *sql.Rows) error {
+			var id, first int64
+			if err := rows.Scan(&id, &first); err != nil {
+				return err
+			}
+			if first >= start && first < end {
+				out.add(id)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	out.and(e.users)
+	return out, err
+}
+
+// scan runs a query and calls fn for each row.
+func (e *evaluator) scan(query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := e.q.QueryContext(e.ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,330 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var _ touchpoint.CohortSyncStore = (*DB)(nil)
+
+// keptRuns is how many run records a sync keeps.
+const keptRuns = 1000
+
+// CreateCohortSync stores a sync, due at once.
+func (db *DB) CreateCohortSync(ctx context.Context, s *touchpoint.CohortSync) error {
+	s.Normalize()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	c, err := findCohort(ctx, tx, s.Cohort)
+	if err != nil {
+		return err
+	}
+	d, err := findDestination(ctx, tx, s.Destination)
+	if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
+		return touchpoint.Errorf(touchpoint.EINVALID, "destination %d not found", s.Destination)
+	} else if err != nil {
+		return err
+	}
+	if d.Kind != touchpoint.DestinationAppsFlyerCohort || d.Project != c.Project {
+		return touchpoint.Errorf(touchpoint.EINVALID, "destination %d is not an appsflyer-cohort destination of project %d", d.ID, c.Project)
+	}
+	now := db.now()
+	s.CreatedAt, s.UpdatedAt, s.NextRun, s.LastRun = now, now, &now, nil
+	s.AudienceID, s.AudienceName, s.ImportKey = 0, "", ""
+	res, err := tx.ExecContext(ctx, `/* DB.CreateCohortSync */ INSERT INTO cohort_syncs (cohort, data) VALUES (?, '')`, s.Cohort)
+	if err != nil {
+		return err
+	}
+	if s.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	if err := putSync(ctx, tx, s); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func putSync(ctx context.Context, tx *sql.Tx, s *touchpoint.CohortSync) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var next sql.NullInt64
+	if s.NextRun != nil && s.Enabled {
+		next = sql.NullInt64{Int64: s.NextRun.UnixMilli(), Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `/* putSync */ UPDATE cohort_syncs SET data = ?, next_run = ? WHERE id = ?`, string(data), next, s.ID)
+	return err
+}
+
+// FindCohortSync returns a sync.
+func (db *DB) FindCohortSync(ctx context.Context, id int64) (*touchpoint.CohortSync, error) {
+	return findSync(ctx, db.read, id)
+}
+
+func findSync(ctx context.Context, q querier, id int64) (*touchpoint.CohortSync, error) {
+	var data []byte
+	err := q.QueryRowContext(ctx, `/* findSync */ SELECT data FROM cohort_syncs WHERE id = ?`, id).Scan(&data)
+	if err != nil {
+		return nil, errNoRows(err, "cohort sync %d not found", id)
+	}
+	s := &touchpoint.CohortSync{}
+	return s, json.Unmarshal(data, s)
+}
+
+// ListCohortSyncs returns a cohort's syncs, or every sync.
+func (db *DB) ListCohortSyncs(ctx context.Context, cohort int64) ([]*touchpoint.CohortSync, error) {
+	rows, err := db.read.QueryContext(ctx, `/* DB.ListCohortSyncs */ SELECT id, data FROM cohort_syncs WHERE ? = 0 OR cohort = ? ORDER BY id`, cohort, cohort)
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanJSON(rows, "cohort sync", func(*touchpoint.CohortSync, int64) {})
+	if out == nil {
+		out = []*touchpoint.CohortSync{}
+	}
+	return out, err
+}
+
+// UpdateCohortSync changes a sync's cadence, batch size or state. A sync
+// enabled again, or given a new cadence, is due at once.
+func (db *DB) UpdateCohortSync(ctx context.Context, id int64, upd touchpoint.CohortSyncUpdate) (*touchpoint.CohortSync, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	old, err := findSync(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	s := upd.Apply(*old)
+	s.Normalize()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	now := db.now()
+	if (s.Enabled && !old.Enabled) || s.Cadence != old.Cadence {
+		s.NextRun = &now
+	}
+	s.UpdatedAt = now
+	if err := putSync(ctx, tx, &s); err != nil {
+		return nil, err
+	}
+	return &s, tx.Commit()
+}
+
+// DeleteCohortSync removes a sync, what it sent and its runs. The audience
+// stays where it is.
+func (db *DB) DeleteCohortSync(ctx context.Context, id int64) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `/* DB.DeleteCohortSync */ DELETE FROM cohort_syncs WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort sync %d not found", id)
+	}
+	for _, q := range []string{`DELETE FROM cohort_sync_members WHERE sync = ?`, `DELETE FROM sync_runs WHERE sync = ?`} {
+		if _, err := tx.ExecContext(ctx, `/* DB.DeleteCohortSync */ `+q, id); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// DueCohortSyncs returns the enabled syncs due at now.
+func (db *DB) DueCohortSyncs(ctx context.Context, now time.Time) ([]*touchpoint.CohortSync, error) {
+	rows, err := db.read.QueryContext(ctx, `/* DB.DueCohortSyncs */ SELECT id, data FROM cohort_syncs
+		WHERE next_run IS NOT NULL AND next_run <= ? ORDER BY next_run, id`, now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	return scanJSON(rows, "cohort sync", func(*touchpoint.CohortSync, int64) {})
+}
+
+// updateSync changes a stored sync in one transaction.
+func (db *DB) updateSync(ctx context.Context, id int64, fn func(s *touchpoint.CohortSync)) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	s, err := findSync(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	fn(s)
+	if err := putSync(ctx, tx, s); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SetSyncAudience records the audience a sync created.
+func (db *DB) SetSyncAudience(ctx context.Context, id, audienceID int64, name, importKey string) error {
+	return db.updateSync(ctx, id, func(s *touchpoint.CohortSync) {
+		s.AudienceID, s.AudienceName, s.ImportKey = audienceID, name, importKey
+	})
+}
+
+// mappingColumns are the users columns each identifier mapping reads.
+var mappingColumns = map[string]string{
+	touchpoint.MapIDFA:   "u.idfa",
+	touchpoint.MapGAID:   "u.adid",
+	touchpoint.MapUserID: "u.user_id",
+	touchpoint.MapCUID:   "u.user_id",
+}
+
+// DiffCohortSync compares, in SQL, the cohort's members' identifiers with
+// the identifiers the sync has sent.
+func (db *DB) DiffCohortSync(ctx context.Context, id int64, mapping string) (*touchpoint.SyncDiff, error) {
+	col, ok := mappingColumns[mapping]
+	if !ok {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "identifier %q is not a mapping", mapping)
+	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	s, err := findSync(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &touchpoint.SyncDiff{}
+	scan := func(list *[]touchpoint.SyncDevice, query string, args ...any) error {
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var dev touchpoint.SyncDevice
+			if err := rows.Scan(&dev.User, &dev.ID); err != nil {
+				return err
+			}
+			*list = append(*list, dev)
+		}
+		return rows.Err()
+	}
+	if err := scan(&d.Add, `/* DiffCohortSync add */ SELECT m.user, `+col+` FROM cohort_members m JOIN users u ON u.id = m.user
+		WHERE m.cohort = ? AND coalesce(`+col+`, '') != ''
+		AND NOT EXISTS (SELECT 1 FROM cohort_sync_members s WHERE s.sync = ? AND s.user = m.user AND s.identifier = `+col+`)
+		ORDER BY m.user`, s.Cohort, id); err != nil {
+		return nil, err
+	}
+	if err := scan(&d.Remove, `/* DiffCohortSync remove */ SELECT s.user, s.identifier FROM cohort_sync_members s
+		WHERE s.sync = ? AND NOT EXISTS (SELECT 1 FROM cohort_members m JOIN users u ON u.id = m.user
+			WHERE m.cohort = ? AND m.user = s.user AND `+col+` = s.identifier)
+		ORDER BY s.user`, id, s.Cohort); err != nil {
+		return nil, err
+	}
+	err = tx.QueryRowContext(ctx, `/* DiffCohortSync skipped */ SELECT count(*) FROM cohort_members m JOIN users u ON u.id = m.user
+		WHERE m.cohort = ? AND coalesce(`+col+`, '') = ''`, s.Cohort).Scan(&d.Skipped)
+	return d, err
+}
+
+// MarkSynced records what the audience now holds.
+func (db *DB) MarkSynced(ctx context.Context, id int64, added, removed []touchpoint.SyncDevice) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	const chunk = 300
+	for rest := removed; len(rest) > 0; {
+		n := min(chunk, len(rest))
+		args := []any{id}
+		q := `/* MarkSynced */ DELETE FROM cohort_sync_members WHERE sync = ? AND (user, identifier) IN (VALUES ` + placeholders(n, 2) + `)`
+		for _, d := range rest[:n] {
+			args = append(args, d.User, d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	for rest := added; len(rest) > 0; {
+		n := min(chunk, len(rest))
+		args := make([]any, 0, 3*n)
+		for _, d := range rest[:n] {
+			args = append(args, id, d.User, d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `/* MarkSynced */ INSERT OR IGNORE INTO cohort_sync_members (sync, user, identifier) VALUES `+placeholders(n, 3), args...); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return tx.Commit()
+}
+
+// RecordSyncRun stores a run and sets the sync's last and next run.
+func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *time.Time) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	s, err := findSync(ctx, tx, run.Sync)
+	if err != nil {
+		return err
+	}
+	if run.Responses == nil {
+		run.Responses = []touchpoint.SyncResponse{}
+	}
+	res, err := tx.ExecContext(ctx, `/* RecordSyncRun */ INSERT INTO sync_runs (sync, data) VALUES (?, '')`, run.Sync)
+	if err != nil {
+		return err
+	}
+	if run.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(run)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `/* RecordSyncRun */ UPDATE sync_runs SET data = ? WHERE id = ?`, string(data), run.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `/* RecordSyncRun */ DELETE FROM sync_runs WHERE sync = ? AND id <=
+		(SELECT id FROM sync_runs WHERE sync = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, run.Sync, run.Sync, keptRuns); err != nil {
+		return err
+	}
+	s.LastRun, s.NextRun = &run.StartedAt, next
+	if err := putSync(ctx, tx, s); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SyncRuns returns a sync's latest runs, newest first.
+func (db *DB) SyncRuns(ctx context.Context, id int64, limit int) ([]*touchpoint.SyncRun, error) {
+	if _, err := db.FindCohortSync(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `/* DB.SyncRuns */ SELECT id, data FROM sync_runs WHERE sync = ? ORDER BY id DESC LIMIT ?`, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanJSON(rows, "sync run", func(r *touchpoint.SyncRun, id int64) { r.ID = id })
+	if out == nil {
+		out = []*touchpoint.SyncRun{}
+	}
+	return out, err
+}
