@@ -88,8 +88,8 @@ type App struct {
 	DevKey   string   `json:"dev_key"` // authenticates the SDK and S2S calls; generated
 	// APIToken authenticates the Audiences API (AppsFlyer's API token
 	// V2.0, a Bearer token); generated.
-	APIToken string `json:"api_token"`
-	Windows  Windows  `json:"windows"`
+	APIToken string  `json:"api_token"`
+	Windows  Windows `json:"windows"`
 	// MinCTIT is the click-to-install time floor in seconds: an install
 	// that came sooner after its click is rejected (ctit_anomalies). 0
 	// turns the check off. Default 10.

@@ -298,21 +298,21 @@ var invalidIDs = map[string]bool{
 // draft is an event between the pass over its keys and the last checks,
 // which need the request's options.
 type draft struct {
-	userID, deviceID string
-	hasUserID        bool
-	hasDeviceID      bool
-	eventType        string
-	time             int64
-	hasTime          bool
-	price, revenue   *float64
-	quantity         *int64
-	insertID         string
-	adIDs            touchpoint.AdIDs
+	userID, deviceID  string
+	hasUserID         bool
+	hasDeviceID       bool
+	eventType         string
+	time              int64
+	hasTime           bool
+	price, revenue    *float64
+	quantity          *int64
+	insertID          string
+	adIDs             touchpoint.AdIDs
 	platform, country string
-	userProps        []byte
-	groups           []byte
-	groupProps       []byte
-	body             []byte // the other members, each followed by a comma
+	userProps         []byte
+	groups            []byte
+	groupProps        []byte
+	body              []byte // the other members, each followed by a comma
 }
 
 // validator collects the events' faults.

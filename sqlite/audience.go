@@ -153,4 +153,3 @@ func (db *DB) AudienceMembers(ctx context.Context, id int64, identifier string, 
 	}
 	return out, rows.Err()
 }
-

@@ -90,7 +90,7 @@ const (
 	qSetUserProps   = `/* RecordEvents */ UPDATE users SET props_version = ? WHERE id = ?`
 	qSetUserSeen    = `/* RecordEvents */ UPDATE users SET platform = coalesce(?, platform), country = coalesce(?, country),
 		idfa = coalesce(?, idfa), idfv = coalesce(?, idfv), adid = coalesce(?, adid) WHERE id = ?`
-	qUserDevice     = `/* RecordEvents */ INSERT INTO user_devices (project, device_id, user) VALUES (?, ?, ?)
+	qUserDevice = `/* RecordEvents */ INSERT INTO user_devices (project, device_id, user) VALUES (?, ?, ?)
 		ON CONFLICT DO UPDATE SET user = excluded.user`
 	qUserAdID = `/* RecordEvents */ INSERT INTO user_adids (project, key, user) VALUES (?, ?, ?)
 		ON CONFLICT DO UPDATE SET user = excluded.user`

@@ -76,11 +76,11 @@ type DB struct {
 	projects    map[int64]*touchpoint.Project // by id; guarded by pmu
 	projectKeys map[string]*touchpoint.Project
 
-	amu    sync.Mutex // the analytics writer (events.go); guards an and astale
+	amu sync.Mutex // the analytics writer (events.go); guards an and astale
 	// cohortMu runs one cohort computation at a time (cohort.go).
 	cohortMu sync.Mutex
-	an     *analytics
-	astale bool // an must be reloaded: a commit failed
+	an       *analytics
+	astale   bool // an must be reloaded: a commit failed
 
 	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	// readStmts are the hot read queries, prepared on the read pool
