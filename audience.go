@@ -77,4 +77,6 @@ type AudienceStore interface {
 	// identifier and value, after (identifier, value) of the cursor; an
 	// identifier narrows the page to that kind. ENOTFOUND.
 	AudienceMembers(ctx context.Context, id int64, identifier string, after AudienceMember, limit int) ([]AudienceMember, error)
+	// FindAudienceMember returns one member of an audience. ENOTFOUND.
+	FindAudienceMember(ctx context.Context, id int64, identifier, value string) (*AudienceMember, error)
 }

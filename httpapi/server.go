@@ -19,6 +19,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
 	"github.com/touchpointhq/touchpoint/batch"
+	"github.com/touchpointhq/touchpoint/cohort"
 	"github.com/touchpointhq/touchpoint/delivery"
 )
 
@@ -47,6 +48,11 @@ type Server struct {
 	// PostbackTimeout bounds one send (see package delivery).
 	PostbackConcurrency int
 	PostbackTimeout     time.Duration
+	// CohortSyncInterval is how often due cohort syncs are looked for;
+	// CohortSyncBackoff is the first wait before a sync request is tried
+	// again (package cohort; tests shorten both).
+	CohortSyncInterval time.Duration
+	CohortSyncBackoff  time.Duration
 
 	ln          net.Listener
 	http        *http.Server
@@ -62,6 +68,9 @@ type Server struct {
 	done        chan struct{}
 	stopOutbox  context.CancelFunc
 	outboxDone  chan struct{}
+	syncer      *cohort.Syncer
+	stopSyncer  context.CancelFunc
+	syncerDone  chan struct{}
 }
 
 // NewServer returns a server with defaults.
@@ -125,6 +134,15 @@ func (s *Server) Open() error {
 		defer close(s.outboxDone)
 		outbox.Run(octx)
 	}()
+	// Cohort syncs send big batches: a minute for each request.
+	s.syncer = &cohort.Syncer{Store: s.Store, Client: delivery.NewClient(time.Minute, s.AllowPrivatePostbackHosts, s.selfAddr()),
+		Self: s.selfURL(), Now: s.Now, Logger: s.Logger, Interval: s.CohortSyncInterval, Backoff: s.CohortSyncBackoff}
+	sctx, stopSyncer := context.WithCancel(context.Background())
+	s.stopSyncer, s.syncerDone = stopSyncer, make(chan struct{})
+	go func() {
+		defer close(s.syncerDone)
+		s.syncer.Run(sctx)
+	}()
 	s.ready.Store(true)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -174,6 +192,10 @@ func (s *Server) Close(ctx context.Context) error {
 		s.conversions.Close()
 		s.events.Close()
 	}
+	if s.stopSyncer != nil {
+		s.stopSyncer()
+		<-s.syncerDone
+	}
 	// Last: the sends under way finish and are recorded.
 	if s.stopOutbox != nil {
 		s.stopOutbox()
@@ -220,6 +242,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerLinkRoutes(mux)
 	s.registerS2SRoutes(mux)
 	s.registerIntegrationRoutes(mux)
+	s.registerCohortRoutes(mux)
+	s.registerAudienceRoutes(mux)
 	s.registerSDKRoutes(mux)
 	s.registerInstallRoutes(mux)
 	s.registerIngestRoutes(mux)

@@ -153,3 +153,16 @@ func (db *DB) AudienceMembers(ctx context.Context, id int64, identifier string, 
 	}
 	return out, rows.Err()
 }
+
+// FindAudienceMember returns one member of an audience.
+func (db *DB) FindAudienceMember(ctx context.Context, id int64, identifier, value string) (*touchpoint.AudienceMember, error) {
+	m := &touchpoint.AudienceMember{Identifier: identifier, Value: value}
+	var added int64
+	err := db.read.QueryRowContext(ctx, `/* DB.FindAudienceMember */ SELECT app_id, added_at FROM audience_members
+		WHERE audience = ? AND identifier = ? AND value = ?`, id, identifier, value).Scan(&m.AppID, &added)
+	if err != nil {
+		return nil, errNoRows(err, "audience %d has no %s %s", id, identifier, value)
+	}
+	m.AddedAt = fromMillis(added)
+	return m, nil
+}

@@ -1,0 +1,316 @@
+// Package cohort runs cohort syncs: on each sync's cadence it computes the
+// cohort, compares its members' identifiers with what the audience holds,
+// and sends the difference to AppsFlyer's Audiences APIs (seed 003;
+// spec/appsflyer.md §6) as Amplitude's cohort sync does
+// (spec/amplitude-adjust.md §4.2): the first run creates the audience and
+// adds every member; later runs add who entered and remove who left, in
+// batches, four requests at a time, each retried up to eight times.
+package cohort
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/destination/appsflyer"
+)
+
+// Store is what the syncer reads and writes.
+type Store interface {
+	touchpoint.CohortStore
+	touchpoint.CohortSyncStore
+	FindDestination(ctx context.Context, id int64) (*touchpoint.Destination, error)
+}
+
+// Amplitude's cohort-sync policy (spec/amplitude-adjust.md §4.2): four
+// requests at a time; a request that gets no answer, 429 or a 5xx is
+// tried again up to eight times, 1 s after the first try and twice as long
+// after each next (the last wait is 128 s).
+const (
+	Parallel     = 4
+	Retries      = 8
+	FirstBackoff = time.Second
+)
+
+// Syncer runs the syncs that are due.
+type Syncer struct {
+	Store  Store
+	Client *http.Client
+	// Self is this server's base URL: where destinations with no URL send.
+	Self   string
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Interval is how often due syncs are looked for (default 5 s).
+	Interval time.Duration
+	// Backoff is the first retry's wait (default FirstBackoff); tests
+	// shorten it.
+	Backoff time.Duration
+
+	mu   sync.Mutex // one pass at a time
+	once sync.Once
+	wake chan struct{}
+}
+
+// Wake makes Run look for due syncs now.
+func (s *Syncer) Wake() {
+	s.init()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Syncer) init() { s.once.Do(func() { s.wake = make(chan struct{}, 1) }) }
+
+// Run runs due syncs every Interval until ctx ends.
+func (s *Syncer) Run(ctx context.Context) {
+	s.init()
+	t := time.NewTicker(cmp.Or(s.Interval, 5*time.Second))
+	defer t.Stop()
+	for {
+		if err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("cohort sync", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// RunDue runs every sync due now, one after the other.
+func (s *Syncer) RunDue(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	due, err := s.Store.DueCohortSyncs(ctx, s.Now())
+	if err != nil {
+		return err
+	}
+	for _, sy := range due {
+		if _, err := s.run(ctx, sy); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.Logger.Warn("cohort sync", "sync", sy.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// RunNow runs one sync at once, whether due or not.
+func (s *Syncer) RunNow(ctx context.Context, id int64) (*touchpoint.SyncRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sy, err := s.Store.FindCohortSync(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, sy)
+}
+
+// run runs a sync and records the run. It returns an error only when the
+// store fails; what the audience API answers is in the run.
+func (s *Syncer) run(ctx context.Context, sy *touchpoint.CohortSync) (*touchpoint.SyncRun, error) {
+	run := &touchpoint.SyncRun{Sync: sy.ID, StartedAt: s.Now(), Status: touchpoint.RunOK, Responses: []touchpoint.SyncResponse{}}
+	err := s.sync(ctx, sy, run)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		run.Status, run.Error = touchpoint.RunFailed, touchpoint.ErrorMessage(err)
+		if touchpoint.ErrorCode(err) == touchpoint.EINTERNAL {
+			run.Error = err.Error()
+		}
+	}
+	run.FinishedAt = s.Now()
+	var next *time.Time
+	switch {
+	case sy.Cadence != touchpoint.CadenceOnce:
+		t := run.StartedAt.Add(touchpoint.CadenceInterval(sy.Cadence))
+		next = &t
+	case run.Status != touchpoint.RunOK:
+		// A one-time sync that did not send everything tries again in an
+		// hour.
+		t := run.StartedAt.Add(time.Hour)
+		next = &t
+	}
+	if rerr := s.Store.RecordSyncRun(context.WithoutCancel(ctx), run, next); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	return run, nil
+}
+
+func (s *Syncer) sync(ctx context.Context, sy *touchpoint.CohortSync, run *touchpoint.SyncRun) error {
+	d, err := s.Store.FindDestination(ctx, sy.Destination)
+	if err != nil {
+		return err
+	}
+	if !d.Enabled {
+		return touchpoint.Errorf(touchpoint.EINVALID, "destination %d is disabled", d.ID)
+	}
+	c, err := s.Store.FindCohort(ctx, sy.Cohort)
+	if err != nil {
+		return err
+	}
+	m, err := s.Store.ComputeCohort(ctx, sy.Cohort)
+	if err != nil {
+		return err
+	}
+	run.Size = m.Size
+	api := appsflyer.NewAudiences(d, s.Self, s.Client)
+	if sy.ImportKey == "" {
+		name := AudienceName(c.Name, touchpoint.RandomString(10))
+		var created *appsflyer.Created
+		resp := s.try(ctx, "create", 0, func() (*appsflyer.Response, error) {
+			res, cr, err := api.Create(ctx, name)
+			created = cr
+			return res, err
+		})
+		run.Responses = append(run.Responses, resp)
+		if created == nil {
+			return touchpoint.Errorf(touchpoint.EINVALID, "the audience could not be created: %s", cmp.Or(resp.Error, resp.Body))
+		}
+		if err := s.Store.SetSyncAudience(ctx, sy.ID, created.AudienceID, name, created.ImportKey); err != nil {
+			return err
+		}
+		sy.AudienceID, sy.AudienceName, sy.ImportKey = created.AudienceID, name, created.ImportKey
+	}
+	diff, err := s.Store.DiffCohortSync(ctx, sy.ID, d.Identifier)
+	if err != nil {
+		return err
+	}
+	run.Skipped = diff.Skipped
+	// Removals first: a member whose identifier changed leaves the old
+	// one before the new one is added.
+	for _, step := range []struct {
+		action string
+		list   []touchpoint.SyncDevice
+		count  *int64
+	}{{touchpoint.AudienceRemove, diff.Remove, &run.Removed}, {touchpoint.AudienceAdd, diff.Add, &run.Added}} {
+		if err := s.send(ctx, api, sy, step.action, step.list, step.count, run); err != nil {
+			return err
+		}
+	}
+	if run.Failed > 0 {
+		run.Status = touchpoint.RunPartial
+		if run.Added+run.Removed == 0 {
+			run.Status = touchpoint.RunFailed
+		}
+	}
+	return nil
+}
+
+// send sends devices in batches, Parallel at a time, and marks each batch
+// the audience accepted.
+func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpoint.CohortSync, action string,
+	devs []touchpoint.SyncDevice, count *int64, run *touchpoint.SyncRun) error {
+	type result struct {
+		batch []touchpoint.SyncDevice
+		resp  touchpoint.SyncResponse
+		ok    bool
+	}
+	batches := make(chan []touchpoint.SyncDevice)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range Parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				ids := make([]string, len(b))
+				for i, d := range b {
+					ids[i] = d.ID
+				}
+				resp := s.try(ctx, action, len(b), func() (*appsflyer.Response, error) {
+					return api.Import(ctx, action, sy.ImportKey, ids)
+				})
+				results <- result{b, resp, resp.Status == http.StatusOK}
+			}
+		}()
+	}
+	go func() {
+		defer close(batches)
+		for rest := devs; len(rest) > 0; {
+			n := min(sy.BatchSize, len(rest))
+			select {
+			case batches <- rest[:n]:
+			case <-ctx.Done():
+				return
+			}
+			rest = rest[n:]
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var err error
+	for r := range results {
+		run.Responses = append(run.Responses, r.resp)
+		if !r.ok {
+			run.Failed += int64(len(r.batch))
+			continue
+		}
+		if err != nil {
+			continue // the store failed: drain the workers
+		}
+		added, removed := r.batch, []touchpoint.SyncDevice(nil)
+		if action == touchpoint.AudienceRemove {
+			added, removed = nil, r.batch
+		}
+		if err = s.Store.MarkSynced(context.WithoutCancel(ctx), sy.ID, added, removed); err == nil {
+			*count += int64(len(r.batch))
+		}
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+// try makes a call, retrying by the policy, and returns its last answer.
+func (s *Syncer) try(ctx context.Context, action string, devices int, call func() (*appsflyer.Response, error)) touchpoint.SyncResponse {
+	out := touchpoint.SyncResponse{Action: action, Devices: devices}
+	wait := cmp.Or(s.Backoff, FirstBackoff)
+	for {
+		out.Tries++
+		res, err := call()
+		out.Status, out.Body, out.Error = 0, "", ""
+		if res != nil {
+			out.Status, out.Body = res.Status, res.Body
+		}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		if !res.Retryable(err) || out.Tries > Retries {
+			return out
+		}
+		select {
+		case <-ctx.Done():
+			out.Error = cmp.Or(out.Error, ctx.Err().Error())
+			return out
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// AudienceName is the name of a cohort's audience: the cohort's name and
+// an alphanumeric id, within AppsFlyer's 100 characters.
+func AudienceName(cohort, id string) string {
+	max := touchpoint.MaxAudienceName - 1 - len(id)
+	name := strings.TrimSpace(cohort)
+	if utf8.RuneCountInString(name) > max {
+		name = strings.TrimSpace(string([]rune(name)[:max]))
+	}
+	return name + " " + id
+}
