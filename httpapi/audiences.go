@@ -46,15 +46,27 @@ func (s *Server) audienceApp(r *http.Request) *touchpoint.App {
 	return nil
 }
 
+// writeWire answers as AppsFlyer does: compact JSON.
+func writeWire(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"message":"Internal error"}`)
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
 // writeForbidden is AppsFlyer's answer to a missing or wrong token.
 func writeForbidden(w http.ResponseWriter) {
-	writeJSON(w, http.StatusForbidden, map[string]any{"message": "Forbidden"})
+	writeWire(w, http.StatusForbidden, map[string]any{"message": "Forbidden"})
 }
 
 // externalError is an answer of the external API: an error code and a
 // message, which for 1000 is an object of errors by field.
 func externalError(w http.ResponseWriter, code int, message any) {
-	writeJSON(w, http.StatusBadRequest, map[string]any{"error_code": code, "message": message})
+	writeWire(w, http.StatusBadRequest, map[string]any{"error_code": code, "message": message})
 }
 
 // POST /api/audiences-external-api/audience
@@ -114,7 +126,7 @@ func (s *Server) handleAudienceCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"message": map[string]any{"audience_id": a.ID, "import_key": a.ImportKey}})
+	writeWire(w, http.StatusOK, map[string]any{"message": map[string]any{"audience_id": a.ID, "import_key": a.ImportKey}})
 }
 
 // audienceFields are the fields of a device row (spec §6).
@@ -125,7 +137,7 @@ var uuidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[
 
 // importMessage answers an import call.
 func importMessage(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"message": msg})
+	writeWire(w, status, map[string]any{"message": msg})
 }
 
 // POST /api/audiences-import-api/v2/{action}

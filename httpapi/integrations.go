@@ -77,6 +77,9 @@ type DestinationCreate struct {
 	URL                 string                     `json:"url"`
 	Filter              touchpoint.EventFilter     `json:"filter"`
 	AppsFlyerIDProperty string                     `json:"appsflyer_id_property"`
+	APIToken            string                     `json:"api_token"`
+	Platform            touchpoint.Platform        `json:"platform"`
+	Identifier          string                     `json:"identifier"`
 	Enabled             *bool                      `json:"enabled"`
 }
 
@@ -94,7 +97,7 @@ func (s *Server) handleDestinationCreate(w http.ResponseWriter, r *http.Request)
 	}
 	d := &touchpoint.Destination{Project: id, Kind: req.Kind, Name: req.Name, AppsFlyerAppID: req.AppsFlyerAppID,
 		Key: req.Key, URL: req.URL, Filter: req.Filter, AppsFlyerIDProperty: req.AppsFlyerIDProperty,
-		Enabled: req.Enabled == nil || *req.Enabled}
+		APIToken: req.APIToken, Platform: req.Platform, Identifier: req.Identifier, Enabled: req.Enabled == nil || *req.Enabled}
 	if err := s.Store.CreateDestination(r.Context(), d); err != nil {
 		writeError(w, r, err)
 		return

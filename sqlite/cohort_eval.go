@@ -361,11 +361,12 @@ func eventProperties(data []byte, names []string, vals []any) {
 				if err != nil {
 					return
 				}
+				j := slices.Index(names, t.String())
 				v, err := dec.ReadValue()
 				if err != nil {
 					return
 				}
-				if j := slices.Index(names, t.String()); j >= 0 {
+				if j >= 0 {
 					vals[j], found[j] = touchpoint.ParseJSONValue(v), true
 				}
 			}
