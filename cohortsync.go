@@ -169,9 +169,9 @@ type SyncDiff struct {
 
 // CohortSyncStore keeps syncs, what each has sent, and their runs.
 type CohortSyncStore interface {
-	// CreateCohortSync stores a sync due at once. ENOTFOUND (cohort or
-	// destination), EINVALID (the destination is not an appsflyer-cohort
-	// one of the cohort's project).
+	// CreateCohortSync stores a sync due at once. ENOTFOUND (the cohort),
+	// EINVALID (the destination does not exist or is not an
+	// appsflyer-cohort one of the cohort's project).
 	CreateCohortSync(ctx context.Context, s *CohortSync) error
 	// FindCohortSync returns a sync. ENOTFOUND.
 	FindCohortSync(ctx context.Context, id int64) (*CohortSync, error)

@@ -389,7 +389,14 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		"/api/v1/projects/{project}/users/{amplitude_id}/events:", "/api/v1/projects/{project}/groups/{group_type}/{group_value}:",
 		"/api/v1/projects/{project}/attributions/pending:", "/api/v1/projects/{project}/segmentation:",
 		"/inappevent/{app_id}:", "/api/v1/apps/{app_id}/analytics-forward:", "/api/v1/projects/{project}/destinations:",
-		"/api/v1/projects/{project}/destinations/{id}:"} {
+		"/api/v1/projects/{project}/destinations/{id}:", "/api/v1/projects/{project}/cohorts:",
+		"/api/v1/projects/{project}/cohorts/preview:", "/api/v1/projects/{project}/cohorts/{id}:",
+		"/api/v1/projects/{project}/cohorts/{id}/versions:", "/api/v1/projects/{project}/cohorts/{id}/compute:",
+		"/api/v1/projects/{project}/cohorts/{id}/members:", "/api/v1/projects/{project}/cohorts/{id}/syncs:",
+		"/api/v1/projects/{project}/cohorts/{id}/syncs/{sync}:", "/api/v1/projects/{project}/cohorts/{id}/syncs/{sync}/runs:",
+		"/api/v1/projects/{project}/cohorts/{id}/syncs/{sync}/run:", "/api/v1/apps/{app_id}/audiences:",
+		"/api/v1/apps/{app_id}/audiences/{id}:", "/api/v1/apps/{app_id}/audiences/{id}/members:",
+		"/api/audiences-external-api/audience:", "/api/audiences-import-api/v2/{action}:"} {
 		if !strings.Contains(string(b), "\n  "+p+"\n") {
 			t.Errorf("api/openapi.yaml does not document %s", p)
 		}

@@ -150,14 +150,8 @@ func (db *DB) DeleteCohort(ctx context.Context, id int64) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `/* DB.DeleteCohort */ DELETE FROM cohorts WHERE id = ?`, id)
-	if err != nil {
+	if _, err := findCohort(ctx, tx, id); err != nil {
 		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort %d not found", id)
 	}
 	for _, q := range []string{
 		`DELETE FROM cohort_versions WHERE cohort = ?`,
@@ -166,6 +160,7 @@ func (db *DB) DeleteCohort(ctx context.Context, id int64) error {
 		`DELETE FROM cohort_sync_members WHERE sync IN (SELECT id FROM cohort_syncs WHERE cohort = ?)`,
 		`DELETE FROM sync_runs WHERE sync IN (SELECT id FROM cohort_syncs WHERE cohort = ?)`,
 		`DELETE FROM cohort_syncs WHERE cohort = ?`,
+		`DELETE FROM cohorts WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, `/* DB.DeleteCohort */ `+q, id); err != nil {
 			return err
@@ -231,8 +226,11 @@ func (db *DB) PreviewCohort(ctx context.Context, project int64, def touchpoint.C
 	}
 	p := &touchpoint.CohortPreview{Size: set.count(), Sample: []int64{}}
 	set.each(func(id int64) bool {
+		if len(p.Sample) == sample {
+			return false
+		}
 		p.Sample = append(p.Sample, id)
-		return len(p.Sample) < sample
+		return true
 	})
 	return p, nil
 }

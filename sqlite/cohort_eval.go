@@ -361,13 +361,15 @@ func eventProperties(data []byte, names []string, vals []any) {
 				if err != nil {
 					return
 				}
-				j := slices.Index(names, t.String())
+				name := t.String()
 				v, err := dec.ReadValue()
 				if err != nil {
 					return
 				}
-				if j >= 0 {
-					vals[j], found[j] = touchpoint.ParseJSONValue(v), true
+				for j := range names {
+					if names[j] == name {
+						vals[j], found[j] = touchpoint.ParseJSONValue(v), true
+					}
 				}
 			}
 			dec.ReadToken()
@@ -377,8 +379,10 @@ func eventProperties(data []byte, names []string, vals []any) {
 		if err != nil {
 			return
 		}
-		if j := slices.Index(names, key); j >= 0 {
-			top[j] = slices.Clone(v)
+		for j := range names {
+			if names[j] == key {
+				top[j] = slices.Clone(v)
+			}
 		}
 	}
 	for j := range names {
@@ -397,7 +401,10 @@ func (e *evaluator) userProperty(c *touchpoint.ValueCondition) (*userSet, error)
 	builtin := slices.Contains(touchpoint.BuiltinUserProperties, c.Property)
 	if builtin {
 		// The column's name, from the fixed list.
-		query = `/* cohort builtin property */ SELECT id, json_quote(` + c.Property + `) FROM users WHERE project = ? AND merged_into IS NULL AND ` + c.Property + ` IS NOT NULL`
+		// A user that has none takes one of its merged users'.
+		col := `coalesce(u.` + c.Property + `, (SELECT m.` + c.Property + ` FROM users m WHERE m.merged_into = u.id AND m.` + c.Property + ` IS NOT NULL LIMIT 1))`
+		query = `/* cohort builtin property */ SELECT id, json_quote(v) FROM (SELECT u.id, ` + col + ` AS v FROM users u
+			WHERE u.project = ? AND u.merged_into IS NULL) WHERE v IS NOT NULL`
 		args = args[1:]
 	}
 	out, failing := e.empty(), e.empty()

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, deliveryTests...)
 	tests = append(tests, analyticsTests...)
 	tests = append(tests, integrationTests...)
+	tests = append(tests, cohortTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewClock(Start)

@@ -8,7 +8,9 @@
 //	touchpoint installs get          explain a device's attribution
 //	touchpoint report                clicks, installs, cost and revenue by source
 //	touchpoint projects …            analytics projects, users, events, segmentation
-//	touchpoint bench seed            fill a store for bench/launches.sh
+//	touchpoint cohorts …             cohorts, their members, syncs to AppsFlyer Audiences
+//	touchpoint audiences …           the audiences the Audiences API holds
+//	touchpoint bench seed|events|cohort  benchmark helpers
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
@@ -50,7 +52,10 @@ Usage:
   touchpoint report                              clicks, installs, cost, revenue by source
   touchpoint projects create|list|get|update     analytics projects (Amplitude role)
   touchpoint projects user|events|pending|segment   read users, events, held attributions
-  touchpoint bench seed                          fill a store for the launches benchmark
+  touchpoint cohorts create|list|get|update|delete|versions|preview|compute|members
+  touchpoint cohorts sync|syncs|runs|run         sync cohorts to AppsFlyer Audiences
+  touchpoint audiences list|get|members          audiences the Audiences API holds
+  touchpoint bench seed|events|cohort            benchmark helpers
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
 environment variable: TOUCHPOINT_ + its name in upper case, dashes as
@@ -79,6 +84,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runInstalls(ctx, rest, stdout, stderr)
 	case "projects":
 		return runProjects(ctx, rest, stdout, stderr)
+	case "cohorts":
+		return runCohorts(ctx, rest, stdout, stderr)
+	case "audiences":
+		return runAudiences(ctx, rest, stdout, stderr)
 	case "report":
 		return runReport(ctx, rest, stdout, stderr)
 	case "bench":
