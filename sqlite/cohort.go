@@ -204,7 +204,7 @@ func (db *DB) evaluate(ctx context.Context, project int64, def *touchpoint.Condi
 		return nil, err
 	}
 	defer tx.Rollback()
-	e, err := newEvaluator(ctx, tx, project, now)
+	e, err := newEvaluator(ctx, db, tx, project, now)
 	if err != nil {
 		return nil, err
 	}

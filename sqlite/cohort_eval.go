@@ -90,6 +90,7 @@ func (s *userSet) each(fn func(id int64) bool) {
 
 // evaluator evaluates definitions over one read transaction.
 type evaluator struct {
+	db      *DB
 	ctx     context.Context
 	q       querier
 	project int64
@@ -101,8 +102,8 @@ type evaluator struct {
 }
 
 // newEvaluator reads the project's users.
-func newEvaluator(ctx context.Context, q querier, project int64, now time.Time) (*evaluator, error) {
-	e := &evaluator{ctx: ctx, q: q, project: project, now: now, merged: map[int64]int64{}}
+func newEvaluator(ctx context.Context, db *DB, q querier, project int64, now time.Time) (*evaluator, error) {
+	e := &evaluator{db: db, ctx: ctx, q: q, project: project, now: now, merged: map[int64]int64{}}
 	rows, err := q.QueryContext(ctx, `/* cohort users */ SELECT id, coalesce(merged_into, 0) FROM users WHERE project = ?`, project)
 	if err != nil {
 		return nil, err
@@ -203,44 +204,23 @@ func countOK(c *touchpoint.EventCondition, n int64) bool {
 	return n == c.Count
 }
 
-// event evaluates an event condition: the users' counts of the type's
-// events in the range come from the events table (the blocks' time bounds
-// narrow it to an id range); with Where, each counted event is read from
-// its block and tested.
+// event evaluates an event condition from each user's times of the
+// matching events in the range (eventTimes).
 func (e *evaluator) event(c *touchpoint.EventCondition) (*userSet, error) {
-	counts := map[int64]int64{}
-	var typ int64
-	err := e.q.QueryRowContext(e.ctx, `/* cohort event type */ SELECT id FROM event_types WHERE project = ? AND name = ?`, e.project, c.EventType).Scan(&typ)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	start, end := c.TimeRange.Bounds(e.now)
+	times, err := e.db.eventTimes(e, c, start)
+	if err != nil {
 		return nil, err
 	}
-	start, end := c.TimeRange.Bounds(e.now)
-	var lo, hi sql.NullInt64
-	if typ != 0 {
-		if err := e.q.QueryRowContext(e.ctx, `/* cohort event ids */ SELECT min(first_id), max(last_id) FROM event_blocks WHERE max_time >= ? AND min_time < ?`,
-			start, end).Scan(&lo, &hi); err != nil {
-			return nil, err
+	counts := make(map[int64]int64, len(times.byUser))
+	for user, ts := range times.byUser {
+		lo, _ := slices.BinarySearch(ts, start)
+		hi, _ := slices.BinarySearch(ts, end)
+		if hi > lo {
+			counts[e.canonical(user)] += int64(hi - lo)
 		}
 	}
-	if lo.Valid {
-		args := []any{lo.Int64, hi.Int64, e.project, typ, start, end}
-		if len(c.Where) == 0 {
-			err = e.scan(`/* cohort event counts */ SELECT user, count(*) FROM events
-				WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ? GROUP BY user`, args, func(rows *sql.Rows) error {
-				var user, n int64
-				if err := rows.Scan(&user, &n); err != nil {
-					return err
-				}
-				counts[e.canonical(user)] += n
-				return nil
-			})
-		} else {
-			err = e.countWhere(c.Where, args, counts)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
+	times.mu.Unlock()
 	out, failing := e.empty(), e.empty()
 	for user, n := range counts {
 		if countOK(c, n) {
@@ -259,15 +239,47 @@ func (e *evaluator) event(c *touchpoint.EventCondition) (*userSet, error) {
 	return out, nil
 }
 
-// countWhere counts, per user, the events of the query's rows that meet
-// every condition, reading each from its block.
-func (e *evaluator) countWhere(where []touchpoint.ValueCondition, args []any, counts map[int64]int64) error {
-	type cand struct{ id, user int64 }
+// scanEvents calls fn with the user and time of each event of the
+// condition's type with an id in (after, upTo] and a time in [start, end)
+// that meets the condition's where, in id order.
+func (e *evaluator) scanEvents(c *touchpoint.EventCondition, after, upTo, start, end int64, fn func(user, time int64)) error {
+	var typ int64
+	err := e.q.QueryRowContext(e.ctx, `/* cohort event type */ SELECT id FROM event_types WHERE project = ? AND name = ?`, e.project, c.EventType).Scan(&typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	// The blocks' time bounds narrow the scan to an id range.
+	var lo, hi sql.NullInt64
+	if err := e.q.QueryRowContext(e.ctx, `/* cohort event ids */ SELECT min(first_id), max(last_id) FROM event_blocks
+		WHERE last_id > ? AND first_id <= ? AND max_time >= ? AND min_time < ?`, after, upTo, start, end).Scan(&lo, &hi); err != nil || !lo.Valid {
+		return err
+	}
+	args := []any{max(lo.Int64, after+1), min(hi.Int64, upTo), e.project, typ, start, end}
+	if len(c.Where) > 0 {
+		return e.scanWhere(c.Where, args, fn)
+	}
+	return e.scan(`/* cohort event times */ SELECT user, time FROM events
+		WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ?`, args, func(rows *sql.Rows) error {
+		var user, t int64
+		if err := rows.Scan(&user, &t); err != nil {
+			return err
+		}
+		fn(user, t)
+		return nil
+	})
+}
+
+// scanWhere calls fn for the events of the query's rows that meet every
+// condition, reading each from its block.
+func (e *evaluator) scanWhere(where []touchpoint.ValueCondition, args []any, fn func(user, time int64)) error {
+	type cand struct{ id, user, time int64 }
 	var cands []cand
-	err := e.scan(`/* cohort event rows */ SELECT id, user FROM events
+	err := e.scan(`/* cohort event rows */ SELECT id, user, time FROM events
 		WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ? ORDER BY id`, args, func(rows *sql.Rows) error {
 		var c cand
-		if err := rows.Scan(&c.id, &c.user); err != nil {
+		if err := rows.Scan(&c.id, &c.user, &c.time); err != nil {
 			return err
 		}
 		cands = append(cands, c)
@@ -281,18 +293,21 @@ func (e *evaluator) countWhere(where []touchpoint.ValueCondition, args []any, co
 		names[i] = w.Property
 	}
 	vals := make([]any, len(where))
+	pr := newPropReader(names)
+	var block []byte
 	i := 0
 	err = e.scan(`/* cohort event blocks */ SELECT first_id, last_id, data FROM event_blocks WHERE last_id >= ? AND first_id <= ? ORDER BY first_id`,
 		[]any{cands[0].id, cands[len(cands)-1].id}, func(rows *sql.Rows) error {
 			var first, last int64
-			var stored []byte
+			var stored sql.RawBytes
 			if err := rows.Scan(&first, &last, &stored); err != nil {
 				return err
 			}
 			if i == len(cands) || cands[i].id > last {
 				return nil // no candidate in this block: not decompressed
 			}
-			block, err := decompressBlock(stored)
+			var err error
+			block, err = decompressBlockInto(block, stored)
 			if err != nil {
 				return fmt.Errorf("block %d: %w", first, err)
 			}
@@ -305,7 +320,7 @@ func (e *evaluator) countWhere(where []touchpoint.ValueCondition, args []any, co
 				if id < cands[i].id {
 					continue
 				}
-				eventProperties(data, names, vals)
+				pr.read(data, vals)
 				ok := true
 				for j := range where {
 					if !where[j].Match(vals[j]) {
@@ -314,7 +329,7 @@ func (e *evaluator) countWhere(where []touchpoint.ValueCondition, args []any, co
 					}
 				}
 				if ok {
-					counts[e.canonical(cands[i].user)]++
+					fn(cands[i].user, cands[i].time)
 				}
 				i++
 			}
@@ -337,14 +352,34 @@ func nextBlockEvent(b []byte) (received int64, data []byte, size int, err error)
 	return int64(r), b[n+m : n+m+int(l)], n + m + int(l), nil
 }
 
-// eventProperties finds named properties of a stored event: in its
-// event_properties, else among its top-level fields. vals[i] is set to
-// the value of names[i] (nil when missing).
-func eventProperties(data []byte, names []string, vals []any) {
+// propReader finds named properties of stored events: in an event's
+// event_properties, else among its top-level fields. It reuses its
+// buffers from event to event.
+type propReader struct {
+	names []string
+	top   []jsontext.Value
+	found []bool
+	rd    bytes.Reader
+	dec   *jsontext.Decoder
+}
+
+func newPropReader(names []string) *propReader {
+	r := &propReader{names: names, top: make([]jsontext.Value, len(names)), found: make([]bool, len(names))}
+	r.dec = jsontext.NewDecoder(&r.rd)
+	return r
+}
+
+// read sets vals[i] to the value of names[i] in the event (nil when
+// missing).
+func (r *propReader) read(data []byte, vals []any) {
 	clear(vals)
-	top := make([]jsontext.Value, len(names))
-	found := make([]bool, len(names))
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	clear(r.found)
+	for j := range r.top {
+		r.top[j] = r.top[j][:0]
+	}
+	r.rd.Reset(data)
+	dec := r.dec
+	dec.Reset(&r.rd)
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return
 	}
@@ -366,9 +401,9 @@ func eventProperties(data []byte, names []string, vals []any) {
 				if err != nil {
 					return
 				}
-				for j := range names {
-					if names[j] == name {
-						vals[j], found[j] = touchpoint.ParseJSONValue(v), true
+				for j := range r.names {
+					if r.names[j] == name {
+						vals[j], r.found[j] = touchpoint.ParseJSONValue(v), true
 					}
 				}
 			}
@@ -379,15 +414,15 @@ func eventProperties(data []byte, names []string, vals []any) {
 		if err != nil {
 			return
 		}
-		for j := range names {
-			if names[j] == key {
-				top[j] = slices.Clone(v)
+		for j := range r.names {
+			if r.names[j] == key {
+				r.top[j] = append(r.top[j][:0], v...)
 			}
 		}
 	}
-	for j := range names {
-		if !found[j] && top[j] != nil {
-			vals[j] = touchpoint.ParseJSONValue(top[j])
+	for j := range r.names {
+		if !r.found[j] && len(r.top[j]) > 0 {
+			vals[j] = touchpoint.ParseJSONValue(r.top[j])
 		}
 	}
 }

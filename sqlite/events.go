@@ -709,9 +709,13 @@ func compressBlock(b []byte) []byte {
 	return out[:1+len(s2.Encode(out[1:], b))]
 }
 
-func decompressBlock(b []byte) ([]byte, error) {
+func decompressBlock(b []byte) ([]byte, error) { return decompressBlockInto(nil, b) }
+
+// decompressBlockInto decompresses a block into dst when it is large
+// enough.
+func decompressBlockInto(dst, b []byte) ([]byte, error) {
 	if len(b) == 0 || b[0] != blockS2 {
 		return nil, errors.New("unknown event block format")
 	}
-	return s2.Decode(nil, b[1:])
+	return s2.Decode(dst[:cap(dst)], b[1:])
 }

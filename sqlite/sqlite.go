@@ -79,6 +79,9 @@ type DB struct {
 	amu sync.Mutex // the analytics writer (events.go); guards an and astale
 	// cohortMu runs one cohort computation at a time (cohort.go).
 	cohortMu sync.Mutex
+	// times keeps event conditions' times for incremental evaluation
+	// (cohort_cache.go).
+	times timesCache
 	an       *analytics
 	astale   bool // an must be reloaded: a commit failed
 

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"time"
@@ -50,6 +51,8 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 	events := fs.Int("events", 10_000_000, "events")
 	runs := fs.Int("runs", 3, "times each cohort is computed and synced")
 	batch := fs.Int("batch", touchpoint.DefaultSyncBatch, "devices per Audiences API request")
+	only := fs.Int("only", 0, "compute only cohort N (1-4) and skip the sync")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the computations to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,9 +72,24 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Fprintf(stdout, "store: %d users, %d events\n", *users, *events)
 	fmt.Fprintf(stdout, "%-52s %10s %12s %12s\n", "cohort", "members", "first (med)", "again (med)")
-	for _, bc := range benchCohorts {
+	// first: a new cohort, nothing kept in memory; again: the same cohort
+	// computed at once after, incrementally.
+	for i, bc := range benchCohorts {
+		if *only != 0 && *only != i+1 {
+			continue
+		}
 		var def touchpoint.Condition
 		if err := json.Unmarshal([]byte(bc.def), &def); err != nil {
 			return err
@@ -83,6 +101,7 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 			if err := db.CreateCohort(ctx, c); err != nil {
 				return err
 			}
+			db.ForgetCohortState()
 			began := time.Now()
 			m, err := db.ComputeCohort(ctx, c.ID)
 			if err != nil {
@@ -102,6 +121,9 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "%-52s %10d %12s %12s   first: %v\n", bc.name, size, median(first), median(again), rounded(first))
 	}
 
+	if *only != 0 {
+		return nil
+	}
 	// The first sync of the last cohort to this server's Audiences API.
 	srv := httpapi.NewServer(db)
 	srv.Addr = "127.0.0.1:0"
@@ -141,6 +163,7 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := db.CreateDestination(ctx, d); err != nil {
 			return err
 		}
+		db.ForgetCohortState()
 		sy := &touchpoint.CohortSync{Cohort: c.ID, Destination: d.ID, Cadence: touchpoint.CadenceOnce, BatchSize: *batch, Enabled: true}
 		if err := db.CreateCohortSync(ctx, sy); err != nil {
 			return err
