@@ -81,9 +81,9 @@ type DB struct {
 	cohortMu sync.Mutex
 	// times keeps event conditions' times for incremental evaluation
 	// (cohort_cache.go).
-	times timesCache
-	an       *analytics
-	astale   bool // an must be reloaded: a commit failed
+	times  timesCache
+	an     *analytics
+	astale bool // an must be reloaded: a commit failed
 
 	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	// readStmts are the hot read queries, prepared on the read pool
