@@ -78,28 +78,11 @@ func startAudiences(t *testing.T) *audServer {
 // the body.
 func (s *audServer) call(t *testing.T, path, auth string, body any) (int, string) {
 	t.Helper()
-	b, ok := body.([]byte)
-	if !ok {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			t.Fatal(err)
-		}
+	header := "Authorization"
+	if auth == "" {
+		header = ""
 	}
-	req, err := http.NewRequest("POST", s.URL()+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw)
+	return (&loop{testServer: s.testServer}).post(t, path, header, auth, body)
 }
 
 // sameJSON reports whether two JSON texts hold the same value.

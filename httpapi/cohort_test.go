@@ -22,18 +22,8 @@ func gaid(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
 // members → users leave and enter → the next runs remove and add them →
 // the audience matches the cohort exactly.
 func TestCohortSyncLoop(t *testing.T) {
-	clock := storetest.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-	s := startServer(t, func(s *httpapi.Server) {
-		s.Now = clock.Now
-		s.Store.(*sqlite.DB).Now = clock.Now
-		s.CohortSyncInterval = 10 * time.Millisecond
-		s.CohortSyncBackoff = time.Millisecond
-	})
-	var app touchpoint.App
-	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": loopApp, "platform": "android", "name": "Loop"}, &app)
-	var p touchpoint.Project
-	s.mustAPI(t, 201, "POST", "/api/v1/projects", map[string]any{"name": "Loop", "apps": []string{loopApp}}, &p)
-	l := &loop{testServer: s, project: &p}
+	l, clock, app := startCohortLoop(t)
+	s, p := l.testServer, *l.project
 
 	now := clock.Now().UnixMilli()
 	day := int64(24 * time.Hour / time.Millisecond)
@@ -154,18 +144,8 @@ func TestCohortSyncLoop(t *testing.T) {
 // audience; a batch larger than the Audiences API takes is refused and
 // counted as failed, and the next run sends it again.
 func TestCohortSyncFaults(t *testing.T) {
-	clock := storetest.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
-	s := startServer(t, func(s *httpapi.Server) {
-		s.Now = clock.Now
-		s.Store.(*sqlite.DB).Now = clock.Now
-		s.CohortSyncInterval = 10 * time.Millisecond
-		s.CohortSyncBackoff = time.Millisecond
-	})
-	var app touchpoint.App
-	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": loopApp, "platform": "android", "name": "Loop"}, &app)
-	var p touchpoint.Project
-	s.mustAPI(t, 201, "POST", "/api/v1/projects", map[string]any{"name": "Loop", "apps": []string{loopApp}}, &p)
-	l := &loop{testServer: s, project: &p}
+	l, clock, app := startCohortLoop(t)
+	s, p := l.testServer, *l.project
 	events := []map[string]any{}
 	for n := range 3 {
 		events = append(events, map[string]any{"user_id": fmt.Sprintf("user-%d", n), "event_type": "open", "adid": gaid(n),
@@ -223,6 +203,23 @@ func TestCohortSyncFaults(t *testing.T) {
 	if aud := audienceOf(t, s, sy.AudienceID); aud.Size != want {
 		t.Fatalf("audience size = %d, want %d", aud.Size, want)
 	}
+}
+
+// startCohortLoop starts a server on a test clock, syncing every 10 ms
+// and retrying at once, with an Android app linked to a project.
+func startCohortLoop(t *testing.T) (*loop, *storetest.Clock, touchpoint.App) {
+	clock := storetest.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	s := startServer(t, func(s *httpapi.Server) {
+		s.Now = clock.Now
+		s.Store.(*sqlite.DB).Now = clock.Now
+		s.CohortSyncInterval = 10 * time.Millisecond
+		s.CohortSyncBackoff = time.Millisecond
+	})
+	var app touchpoint.App
+	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": loopApp, "platform": "android", "name": "Loop"}, &app)
+	var p touchpoint.Project
+	s.mustAPI(t, 201, "POST", "/api/v1/projects", map[string]any{"name": "Loop", "apps": []string{loopApp}}, &p)
+	return &loop{testServer: s, project: &p}, clock, app
 }
 
 // syncRuns lists a sync's runs, newest first.
