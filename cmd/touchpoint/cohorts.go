@@ -24,10 +24,13 @@ func runCohorts(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	c := clientFlags(fs)
 	project := fs.String("project", "", "the analytics project's id")
 	var definition *string
+	defFlag := func() {
+		definition = fs.String("definition", "", `definition as JSON, or @file: {"event":{"event_type":"purchase","op":"at_least","count":1,"within_days":7}}`)
+	}
 	defFlags := func() {
 		fs.String("name", "", "cohort name")
 		fs.String("description", "", "description")
-		definition = fs.String("definition", "", `definition as JSON, or @file: {"event":{"event_type":"purchase","op":"at_least","count":1,"within_days":7}}`)
+		defFlag()
 	}
 	// base is the cohorts path of the project, with the cohort id when
 	// the verb takes one.
@@ -100,7 +103,7 @@ func runCohorts(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return c.do(ctx, "GET", path, nil, stdout)
 	case "preview":
-		defFlags()
+		defFlag()
 		sample := fs.Int("sample", 100, "members to show")
 		if err := parseFlags(fs, args); err != nil {
 			return err
