@@ -44,10 +44,14 @@ type Response struct {
 	Body   string
 }
 
-// Retryable reports whether a try may succeed later: no answer, 429 or
-// 5xx.
+// Retryable reports whether a try may succeed later: no answer (err with
+// no status), 429 or 5xx. An answer that cannot be read is not retried:
+// a create call answered 200 has created the audience.
 func (r *Response) Retryable(err error) bool {
-	return err != nil || r == nil || r.Status == http.StatusTooManyRequests || r.Status >= 500
+	if r == nil || r.Status == 0 {
+		return true
+	}
+	return r.Status == http.StatusTooManyRequests || r.Status >= 500
 }
 
 // Created is the create-audience call's answer.
