@@ -51,11 +51,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *devices < 1 || *touches < 1 {
 		return errors.New("--touches and --devices must be positive")
 	}
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		return err
-	}
-	db := sqlite.NewDB(filepath.Join(*dataDir, "touchpoint.db"))
-	if err := db.Open(); err != nil {
+	db, err := openBenchDB(*dataDir)
+	if err != nil {
 		return err
 	}
 	defer db.Close()
@@ -111,6 +108,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stderr, "seeded %d touches for %d devices in %s\n", *touches, *devices, time.Since(began).Round(time.Second))
 	fmt.Fprintln(stdout, app.DevKey)
 	return nil
+}
+
+// openBenchDB opens (creating it) the store of a benchmark's data
+// directory.
+func openBenchDB(dir string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	db := sqlite.NewDB(filepath.Join(dir, "touchpoint.db"))
+	return db, db.Open()
 }
 
 // BenchApp is the benchmark's app.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -59,11 +58,8 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *users < 1 || *events < *users || *runs < 1 {
 		return fmt.Errorf("want --users ≥ 1, --events ≥ --users, --runs ≥ 1")
 	}
-	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
-		return err
-	}
-	db := sqlite.NewDB(filepath.Join(*dataDir, "touchpoint.db"))
-	if err := db.Open(); err != nil {
+	db, err := openBenchDB(*dataDir)
+	if err != nil {
 		return err
 	}
 	defer db.Close()

@@ -1,9 +1,11 @@
-// Package appsflyer streams analytics events to AppsFlyer's S2S in-app
-// events API (spec/appsflyer.md §5) as Amplitude's "Send events to
-// AppsFlyer" destination does (spec/amplitude-adjust.md §4.4): one event
-// per request, with the user id as customer_user_id, every event, user and
-// group property inside eventValue, os always, and the device ids the
-// event has.
+// Package appsflyer speaks to AppsFlyer for analytics destinations. It
+// streams analytics events to the S2S in-app events API (spec/appsflyer.md
+// §5) as Amplitude's "Send events to AppsFlyer" destination does
+// (spec/amplitude-adjust.md §4.4): one event per request, with the user id
+// as customer_user_id, every event, user and group property inside
+// eventValue, os always, and the device ids the event has. And it is the
+// client of the Audiences APIs (spec/appsflyer.md §6) that cohort syncs
+// use (audience.go).
 package appsflyer
 
 import (
