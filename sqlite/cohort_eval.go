@@ -104,29 +104,25 @@ type evaluator struct {
 // newEvaluator reads the project's users.
 func newEvaluator(ctx context.Context, db *DB, q querier, project int64, now time.Time) (*evaluator, error) {
 	e := &evaluator{db: db, ctx: ctx, q: q, project: project, now: now, merged: map[int64]int64{}}
-	rows, err := q.QueryContext(ctx, `/* cohort users */ SELECT id, coalesce(merged_into, 0) FROM users WHERE project = ?`, project)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var ids []int64
 	lo, hi := int64(1), int64(0)
-	for rows.Next() {
+	err := e.scan(`/* cohort users */ SELECT id, coalesce(merged_into, 0) FROM users WHERE project = ?`, []any{project}, func(rows *sql.Rows) error {
 		var id, merged int64
 		if err := rows.Scan(&id, &merged); err != nil {
-			return nil, err
+			return err
 		}
 		if merged != 0 {
 			e.merged[id] = merged
-			continue
+			return nil
 		}
 		if len(ids) == 0 || id < lo {
 			lo = id
 		}
 		hi = max(hi, id)
 		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	e.users = newUserSet(lo, hi)
@@ -490,17 +486,8 @@ func (e *evaluator) firstSeen(r *touchpoint.TimeRange) (*userSet, error) {
 	return out, err
 }
 
-// scan runs a query and calls fn for each row.
+// scan runs a query in the evaluator's transaction and calls fn for each
+// row.
 func (e *evaluator) scan(query string, args []any, fn func(*sql.Rows) error) error {
-	rows, err := e.q.QueryContext(e.ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(e.ctx, e.q, query, args, fn)
 }

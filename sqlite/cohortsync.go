@@ -209,19 +209,12 @@ func (db *DB) DiffCohortSync(ctx context.Context, id int64, mapping string) (*to
 	}
 	d := &touchpoint.SyncDiff{}
 	scan := func(list *[]touchpoint.SyncDevice, query string, args ...any) error {
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, tx, query, args, func(rows *sql.Rows) error {
 			var dev touchpoint.SyncDevice
-			if err := rows.Scan(&dev.User, &dev.ID); err != nil {
-				return err
-			}
+			err := rows.Scan(&dev.User, &dev.ID)
 			*list = append(*list, dev)
-		}
-		return rows.Err()
+			return err
+		})
 	}
 	if err := scan(&d.Add, `/* DiffCohortSync add */ SELECT m.user, `+col+` FROM cohort_members m JOIN users u ON u.id = m.user
 		WHERE m.cohort = ? AND coalesce(`+col+`, '') != ''

@@ -37,17 +37,7 @@ func (db *DB) loadAnalytics(ctx context.Context) error {
 		pending:  make(map[adKey][]*heldAttribution),
 	}
 	each := func(query string, args []any, scan func(rows *sql.Rows) error) error {
-		rows, err := db.read.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(ctx, db.read, query, args, scan)
 	}
 	err := each(`SELECT id, project, coalesce(user_id, ''), coalesce(merged_into, 0), props_version, first_seen FROM users`, nil, func(rows *sql.Rows) error {
 		u := &auser{}

@@ -94,6 +94,21 @@ func column[T any](ctx context.Context, q querier, query string, args ...any) ([
 	return scanColumn[T](rows)
 }
 
+// eachRow runs a query and calls fn for each row.
+func eachRow(ctx context.Context, q querier, query string, args []any, fn func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // propsAt returns the properties of a version.
 func propsAt(ctx context.Context, q querier, version int64) (map[string]any, error) {
 	if version == 0 {
