@@ -4,9 +4,12 @@
 // attribution links, sqlite stores, httpapi serves, cmd/touchpoint runs.
 package touchpoint
 
+import "time"
+
 // Store is everything the server keeps. Implementations pass the storetest
 // conformance suite.
 type Store interface {
+	Clock
 	AppStore
 	PartnerStore
 	TouchStore
@@ -19,4 +22,13 @@ type Store interface {
 	CohortStore
 	CohortSyncStore
 	AudienceStore
+}
+
+// Clock is the one time of a server. The store stamps what it writes with
+// it, and the HTTP API, the outbox, the cohort syncer and every background
+// job read the same clock through the store, so a test (or an app's test
+// mode, which offsets it) moves everything at once and nothing reads the
+// machine's time behind its back.
+type Clock interface {
+	Now() time.Time
 }

@@ -160,7 +160,7 @@ func newSyncEnv(t *testing.T, members, batch int, cadence string) *syncEnv {
 	ctx := context.Background()
 	e := &syncEnv{clock: storetest.NewClock(syncStart), af: newFakeAF(t)}
 	e.db = sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
-	e.db.Now = e.clock.Now
+	e.db.Clock = e.clock.Now
 	if err := e.db.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (c *clock) Add(d time.Duration) {
 func openStore(t *testing.T, path string) *sqlite.DB {
 	t.Helper()
 	db := sqlite.NewDB(path)
-	db.Now = func() time.Time { return storetest.Start }
+	db.Clock = func() time.Time { return storetest.Start }
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

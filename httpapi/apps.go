@@ -47,7 +47,7 @@ func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.TestMode {
-		t := s.Now().UTC().Truncate(time.Millisecond)
+		t := s.Store.Now().UTC().Truncate(time.Millisecond)
 		if req.TestClock != nil {
 			t = req.TestClock.UTC().Truncate(time.Millisecond)
 		}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/httpapi"
-	"github.com/touchpointhq/touchpoint/sqlite"
 )
 
 // The Audiences API's receiving end (spec/appsflyer.md §6), driven as a
@@ -63,7 +62,7 @@ func startAudiences(t *testing.T) *audServer {
 	t.Helper()
 	clock := &audClock{}
 	clock.ms.Store(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC).UnixMilli())
-	s := startServer(t, func(s *httpapi.Server) { s.Store.(*sqlite.DB).Now = clock.now })
+	s := startServer(t, withClock(clock.now))
 	var a, i touchpoint.App
 	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": audAndroid, "platform": "android", "name": "Aud"}, &a)
 	s.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": audIOS, "platform": "ios", "name": "Aud iOS"}, &i)

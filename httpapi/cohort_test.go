@@ -210,8 +210,7 @@ func TestCohortSyncFaults(t *testing.T) {
 func startCohortLoop(t *testing.T) (*loop, *storetest.Clock, touchpoint.App) {
 	clock := storetest.NewClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	s := startServer(t, func(s *httpapi.Server) {
-		s.Now = clock.Now
-		s.Store.(*sqlite.DB).Now = clock.Now
+		s.Store.(*sqlite.DB).Clock = clock.Now
 		s.CohortSyncInterval = 10 * time.Millisecond
 		s.CohortSyncBackoff = time.Millisecond
 	})

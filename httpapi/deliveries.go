@@ -118,7 +118,7 @@ func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	d, err := s.Store.RetryDelivery(r.Context(), id, s.Now())
+	d, err := s.Store.RetryDelivery(r.Context(), id, s.Store.Now())
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) handlePostbackHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	now := s.Now().UTC()
+	now := s.Store.Now().UTC()
 	to, err := parseTime(r.URL.Query().Get("to"), "to", now)
 	if err != nil {
 		writeError(w, r, err)

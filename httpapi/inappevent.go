@@ -85,7 +85,7 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app := ca.app
-	now := app.Now(s.Now)
+	now := app.Now(s.Store.Now)
 	req, status, msg := ev.request(now)
 	if msg != "" {
 		writeS2S(w, status, msg)

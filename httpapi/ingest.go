@@ -92,7 +92,7 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 		if !readUpload(w, r, buf, ep.MaxBody) {
 			return
 		}
-		now := s.Now()
+		now := s.Store.Now()
 		var project *touchpoint.Project
 		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: now, RemoteIP: s.clientIP(r),
 			KnownKey: func(key string) bool {
@@ -195,7 +195,7 @@ func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 		if p == nil {
 			return
 		}
-		now := s.Now()
+		now := s.Store.Now()
 		decode := analytics.DecodeIdentify
 		if group {
 			decode = analytics.DecodeGroupIdentify
@@ -225,7 +225,7 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	now := s.Now()
+	now := s.Store.Now()
 	e, err := analytics.DecodeAttribution(r.Form.Get("event"), now)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/httpapi"
 )
 
 // post sends a raw request and returns the status and body.
@@ -122,7 +121,7 @@ func TestUploadErrors(t *testing.T) {
 
 func TestUploadFormsAndEncodings(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, func(s *httpapi.Server) { s.Now = func() time.Time { return now } })
+	s := startServer(t, withClock(func() time.Time { return now }))
 	p := s.createProject(t, nil)
 	body := `{"api_key":"` + p.APIKey + `","client_upload_time":"2026-11-23T12:00:00.000Z","request_metadata":{"sdk":{"metrics":{}}},` +
 		`"events":[{"device_id":"device-1","event_type":"open","ip":"$remote","insert_id":"ins-1","language":"en-US","library":"amplitude-ts/2.0.0"}]}`
@@ -251,7 +250,7 @@ func TestUploadFormsAndEncodings(t *testing.T) {
 
 func TestUploadThrottled(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, func(s *httpapi.Server) { s.Now = func() time.Time { return now } })
+	s := startServer(t, withClock(func() time.Time { return now }))
 	p := s.createProject(t, map[string]int{"http_eps": 1, "batch_eps": 2})
 	events := func(n int, device, user string) string {
 		var l []string

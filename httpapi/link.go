@@ -27,7 +27,7 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 		t, err := link.NewTouch(link.Request{
 			Kind:           kind,
 			RawQuery:       r.URL.RawQuery,
-			Time:           app.app.Now(s.Now),
+			Time:           app.app.Now(s.Store.Now),
 			ClientIP:       s.clientIP(r),
 			UserAgent:      r.UserAgent(),
 			AcceptLanguage: r.Header.Get("Accept-Language"),

@@ -161,7 +161,7 @@ func (s *Server) handleSecretList(w http.ResponseWriter, r *http.Request) {
 		*touchpoint.SigningSecret
 		Active bool `json:"active"`
 	}
-	now := s.Now()
+	now := s.Store.Now()
 	out := []secretInfo{}
 	for _, sec := range secrets {
 		c := *sec
@@ -198,7 +198,7 @@ type SigningReportRow struct {
 // Hourly counts of checked clicks per verdict; from and to are RFC 3339
 // times (default: the last 24 hours).
 func (s *Server) handleSigningReport(w http.ResponseWriter, r *http.Request) {
-	to := s.Now().UTC()
+	to := s.Store.Now().UTC()
 	from := to.Add(-24 * time.Hour)
 	q := r.URL.Query()
 	var err error

@@ -209,7 +209,7 @@ func (s *Server) handleSegmentation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	end := s.Now().UTC()
+	end := s.Store.Now().UTC()
 	start := end.AddDate(0, 0, -29)
 	for _, d := range []struct {
 		name string

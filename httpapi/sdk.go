@@ -226,7 +226,7 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *catalo
 		return
 	}
 	app := ca.app
-	l, err := req.launch(app, app.Now(s.Now), s.clientIP(r))
+	l, err := req.launch(app, app.Now(s.Store.Now), s.clientIP(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -263,7 +263,7 @@ func (s *Server) decideLaunch(ctx context.Context, ca *catalogApp, l *touchpoint
 			return nil, err
 		}
 		res := attribution.Decide(attribution.Input{App: app, Partner: ca.configured, Launch: l, Device: dev,
-			Touches: touches, Now: app.Now(s.Now)})
+			Touches: touches, Now: app.Now(s.Store.Now)})
 		lw := &touchpoint.LaunchWrite{Key: l.IdempotencyKey(), Seen: dev, Device: res.Device, Install: res.Install}
 		if res.Install != nil {
 			lw.Deliveries = ca.postbacks.ForInstall(app, res.Device, res.Install)
@@ -444,7 +444,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalog
 // device's attribution at the event's time. dev is the device when the
 // caller found it already; nil: req.DeviceID's.
 func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string, dev *touchpoint.Device) (*touchpoint.Conversion, *touchpoint.Device, error) {
-	now := app.Now(s.Now)
+	now := app.Now(s.Store.Now)
 	switch {
 	case req.DeviceID == "":
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")

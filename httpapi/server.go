@@ -30,7 +30,6 @@ type Server struct {
 	AdminToken string
 	// TrustedProxies are the addresses whose X-Forwarded-For we believe.
 	TrustedProxies []netip.Prefix
-	Now            func() time.Time
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	// MaxBatch bounds the clicks of one commit; CommitLinger is the longest
@@ -78,7 +77,6 @@ func NewServer(store touchpoint.Store) *Server {
 	return &Server{
 		Addr:           ":8080",
 		Store:          store,
-		Now:            time.Now,
 		Logger:         slog.Default(),
 		MaxBatch:       1024,
 		CommitLinger:   200 * time.Microsecond,
@@ -125,7 +123,7 @@ func (s *Server) Open() error {
 	s.stop = stop
 	s.done = make(chan struct{})
 	go s.refreshCatalog(ctx)
-	outbox := &delivery.Outbox{Store: s.Store, Now: s.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
+	outbox := &delivery.Outbox{Store: s.Store, Now: s.Store.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
 		Logger: s.Logger, Sent: s.Metrics.postbackSent}
 	outbox.Client = delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts, s.selfAddr())
 	octx, stopOutbox := context.WithCancel(context.Background())
@@ -136,7 +134,7 @@ func (s *Server) Open() error {
 	}()
 	// Cohort syncs send big batches: a minute for each request.
 	s.syncer = &cohort.Syncer{Store: s.Store, Client: delivery.NewClient(time.Minute, s.AllowPrivatePostbackHosts, s.selfAddr()),
-		Self: s.selfURL(), Now: s.Now, Logger: s.Logger, Interval: s.CohortSyncInterval, Backoff: s.CohortSyncBackoff}
+		Self: s.selfURL(), Now: s.Store.Now, Logger: s.Logger, Interval: s.CohortSyncInterval, Backoff: s.CohortSyncBackoff}
 	sctx, stopSyncer := context.WithCancel(context.Background())
 	s.stopSyncer, s.syncerDone = stopSyncer, make(chan struct{})
 	go func() {

@@ -54,6 +54,12 @@ func startServer(t *testing.T, configure ...func(*httpapi.Server)) *testServer {
 	return &testServer{Server: s, DB: db}
 }
 
+// withClock makes now the server's one clock (the store's, which the
+// handlers, the outbox and the syncer read).
+func withClock(now func() time.Time) func(*httpapi.Server) {
+	return func(s *httpapi.Server) { s.Store.(*sqlite.DB).Clock = now }
+}
+
 // noRedirect is a client that shows redirects instead of following them.
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 

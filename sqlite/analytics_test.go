@@ -35,7 +35,7 @@ func TestAnalyticsReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "touchpoint.db")
 	now := func() time.Time { return storetest.Start }
 	db := sqlite.NewDB(path)
-	db.Now = now
+	db.Clock = now
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

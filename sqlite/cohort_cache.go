@@ -73,7 +73,7 @@ func (db *DB) eventTimes(e *evaluator, c *touchpoint.EventCondition, start int64
 		db.times.entries = map[string]*eventTimes{}
 	}
 	t := db.times.entries[key]
-	now := time.Now()
+	now := db.Clock()
 	if t == nil {
 		t = &eventTimes{key: key, from: start}
 		db.times.entries[key] = t

@@ -24,7 +24,7 @@ func TestIncrementalCohorts(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	db := NewDB(filepath.Join(t.TempDir(), "t.db"))
-	db.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	db.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -33,8 +33,9 @@ var migrations embed.FS
 // DB is the SQLite store. Set the exported fields before Open.
 type DB struct {
 	Path string
-	// Now is the clock; tests replace it.
-	Now func() time.Time
+	// Clock is the time of the store and of the server over it (see
+	// touchpoint.Clock); tests replace it.
+	Clock func() time.Time
 	// Synchronous is SQLite's synchronous setting: "normal" (the default)
 	// makes every commit survive a crash of the process; "full" also
 	// survives a crash of the machine, at the cost of an fsync per commit.
@@ -99,7 +100,7 @@ type DB struct {
 
 // NewDB returns a store for the SQLite file at path.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Synchronous: "normal", LoadBatch: 50_000, LoadInterval: time.Second,
+	return &DB{Path: path, Clock: time.Now, Synchronous: "normal", LoadBatch: 50_000, LoadInterval: time.Second,
 		IndexBatch: 500_000, IndexInterval: 10 * time.Second, Logger: slog.Default()}
 }
 
@@ -216,10 +217,13 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// Now returns the store's clock (touchpoint.Clock).
+func (db *DB) Now() time.Time { return db.Clock() }
+
 // now returns the clock's time truncated to the millisecond, the precision
 // times are stored with.
 func (db *DB) now() time.Time {
-	return db.Now().UTC().Truncate(time.Millisecond)
+	return db.Clock().UTC().Truncate(time.Millisecond)
 }
 
 func (db *DB) migrate(ctx context.Context) error {

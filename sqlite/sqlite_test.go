@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 func MustOpen(tb testing.TB, path string, now func() time.Time) *sqlite.DB {
 	tb.Helper()
 	db := sqlite.NewDB(path)
-	db.Now = now
+	db.Clock = now
 	db.LoadInterval, db.IndexInterval = time.Hour, time.Hour // tests settle explicitly
 	if err := db.Open(); err != nil {
 		tb.Fatal(err)
@@ -40,7 +40,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "touchpoint.db")
 	now := func() time.Time { return storetest.Start }
 	db := sqlite.NewDB(path)
-	db.Now, db.LoadInterval, db.IndexInterval = now, time.Hour, time.Hour
+	db.Clock, db.LoadInterval, db.IndexInterval = now, time.Hour, time.Hour
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	bg, stopTasks := context.WithCancel(context.Background())
 	tasks := runTasks(bg, logger, []task{
 		{"purge-touches", cfg.PurgeInterval, func(ctx context.Context) error {
-			n, err := c.DB.PurgeTouches(ctx, time.Now().Add(-touchpoint.MaxClickLookback.Duration()))
+			n, err := c.DB.PurgeTouches(ctx, c.DB.Now().Add(-touchpoint.MaxClickLookback.Duration()))
 			if n > 0 {
 				logger.Info("purged touches older than the longest lookback window", "touches", n)
 			}
