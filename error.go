@@ -13,7 +13,8 @@ const (
 	ECONFLICT     = "conflict"     // the thing exists already, or the change clashes with state
 	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials
 	ETOOMANY      = "too_many"     // a quota was reached (for example active signing secrets)
-	EINTERNAL     = "internal"     // a bug or an unavailable dependency
+	EUNAVAILABLE  = "unavailable"  // the store cannot write now (its disk is full, it is closing): retry later
+	EINTERNAL     = "internal"     // a bug
 )
 
 // Error is an error a client can understand and act on: a code and a message

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -112,7 +113,11 @@ func applyOp(props map[string]any, op string, m map[string]any) bool {
 			}
 			props[k] = v
 		case OpAdd:
-			props[k] = addNumbers(old, v)
+			sum := addNumbers(old, v)
+			if has && reflect.DeepEqual(old, sum) {
+				continue
+			}
+			props[k] = sum
 		case OpAppend, OpPrepend, OpPostInsert, OpPreInsert:
 			list := asList(old, has)
 			for _, x := range asList(v, true) {
@@ -202,7 +207,15 @@ func addNumbers(old, v any) any {
 	}
 	x, _ := strconv.ParseFloat(string(a), 64)
 	y, _ := strconv.ParseFloat(string(b), 64)
-	return json.Number(formatFloat(x + y))
+	if s := x + y; !math.IsInf(s, 0) {
+		return json.Number(formatFloat(s))
+	}
+	// The sum overflows float64: no number JSON can hold. The property
+	// keeps its value (Amplitude does not say; we never store ±Inf).
+	if aok {
+		return old
+	}
+	return json.Number("0")
 }
 
 // formatFloat writes f as JavaScript does: plain digits below 1e21.
@@ -213,21 +226,36 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// number is v as a json.Number: a number, or a string that holds one
-// (Amplitude's $add takes "3").
+// number is v as a json.Number: a finite number, or a string that holds
+// one written as JSON writes numbers (Amplitude's $add takes "3"). "NaN",
+// "Inf", "0x10" and 1e999 are not numbers here: Go would parse them, but
+// no JSON can hold what they add up to.
 func number(v any) (json.Number, bool) {
+	var s string
 	switch n := v.(type) {
 	case json.Number:
-		return n, true
+		s = string(n)
 	case string:
-		if _, err := strconv.ParseFloat(n, 64); err == nil {
-			return json.Number(strings.TrimSpace(n)), true
-		}
+		s = strings.TrimSpace(n)
 	case float64:
+		if math.IsInf(n, 0) || math.IsNaN(n) {
+			return "", false
+		}
 		return json.Number(formatFloat(n)), true
+	default:
+		return "", false
 	}
-	return "", false
+	if !jsonNumber.MatchString(s) {
+		return "", false
+	}
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		return "", false // out of float64's range
+	}
+	return json.Number(s), true
 }
+
+// jsonNumber is the grammar of a JSON number (RFC 8259 §6).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // DecodeProperties decodes a JSON object keeping numbers exact
 // (json.Number). null decodes to nil.

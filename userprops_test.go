@@ -22,6 +22,14 @@ func TestApplyUserProperties(t *testing.T) {
 		{"$add numeric string", `{"n":"4"}`, `{"$add":{"n":"3"}}`, `{"n":7}`, true},
 		{"$add to a non-number replaces it", `{"n":"abc"}`, `{"$add":{"n":2}}`, `{"n":2}`, true},
 		{"$add overflow goes to float", `{"n":9223372036854775807}`, `{"$add":{"n":1}}`, `{"n":9223372036854776000}`, true},
+		// Strings Go parses as numbers but JSON cannot hold, and sums past
+		// float64's range, add nothing: user properties stay encodable.
+		{"$add NaN adds nothing", `{"n":5}`, `{"$add":{"n":"NaN"}}`, `{"n":5}`, false},
+		{"$add -Inf adds nothing", `{"n":5}`, `{"$add":{"n":"-Inf"}}`, `{"n":5}`, false},
+		{"$add hex adds nothing", `{"n":5}`, `{"$add":{"n":"0x10"}}`, `{"n":5}`, false},
+		{"$add NaN to absent is 0", `{}`, `{"$add":{"n":" NaN "}}`, `{"n":0}`, true},
+		{"$add overflowing float keeps the value", `{"n":1e308}`, `{"$add":{"n":1e308}}`, `{"n":1e308}`, false},
+		{"$add to a stored 1e999 replaces it", `{"n":1e999}`, `{"$add":{"n":1}}`, `{"n":1}`, true},
 		{"$append scalar makes a list", `{"l":"a"}`, `{"$append":{"l":"b"}}`, `{"l":["a","b"]}`, true},
 		{"$append array adds each", `{"l":["a"]}`, `{"$append":{"l":["b","a"]}}`, `{"l":["a","b","a"]}`, true},
 		{"$append to absent", `{}`, `{"$append":{"l":1}}`, `{"l":[1]}`, true},
@@ -52,7 +60,10 @@ func TestApplyUserProperties(t *testing.T) {
 				props = map[string]any{}
 			}
 			changed := touchpoint.ApplyUserProperties(props, change)
-			got, _ := json.Marshal(props)
+			got, err := json.Marshal(props)
+			if err != nil {
+				t.Fatalf("the properties cannot be encoded: %v", err)
+			}
 			if string(got) != tc.want {
 				t.Errorf("props = %s, want %s", got, tc.want)
 			}

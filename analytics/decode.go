@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -546,7 +547,10 @@ func typeOK(kind fieldKind, val jsontext.Value) bool {
 		_, ok := parseInt(val)
 		return ok
 	case fNumber:
-		return val.Kind() == '0'
+		// A finite float64: 1e999 is valid JSON but no number we can
+		// store or add up.
+		_, err := strconv.ParseFloat(string(val), 64)
+		return val.Kind() == '0' && err == nil
 	case fObject:
 		return val.Kind() == '{'
 	case fBool:
@@ -579,7 +583,12 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 	if d.eventType == "" && !v.isInvalid("event_type", i) {
 		v.fault(&v.missing, "event_type", i)
 	}
-	if d.hasTime && d.time < 0 {
+	if d.revenue != nil && d.price != nil && d.quantity != nil && math.IsInf(*d.price*float64(*d.quantity), 0) {
+		v.fault(&v.invalid, "price", i) // price × quantity overflows
+	}
+	if d.hasTime && d.time != 0 && touchpoint.CheckMillis("time", d.time) != nil {
+		// Before 2000 or after 9999: a broken clock (see
+		// touchpoint.CheckTime). 0 means none, as Amplitude reads it.
 		v.fault(&v.invalid, "time", i)
 	}
 	switch d.eventType {
@@ -626,7 +635,10 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 		e.DeviceID = DeviceIDForUser(uid)
 	}
 	e.Time = d.time
-	if !d.hasTime || d.time == 0 {
+	if !d.hasTime || d.time == 0 || d.time > v.req.Now.Add(touchpoint.MaxClockSkew).UnixMilli() {
+		// None, or from a clock more than MaxClockSkew ahead of ours: the
+		// time the upload was received, as Amplitude stamps an event sent
+		// without a time.
 		e.Time = v.req.Now.UnixMilli()
 	}
 	// The stored form: ids and time first, then the members as they came.

@@ -541,13 +541,13 @@ func TestDecodeUploadStoredForm(t *testing.T) {
 	}
 
 	// Without user_id, the stored form starts with the device_id.
-	e = mustDecodeOne(t, `{"event_type":"click","device_id":"device-1","time":5}`)
-	if got, want := string(e.Data), `{"device_id":"device-1","time":5,"event_type":"click"}`; got != want {
+	e = mustDecodeOne(t, `{"event_type":"click","device_id":"device-1","time":1700000000005}`)
+	if got, want := string(e.Data), `{"device_id":"device-1","time":1700000000005,"event_type":"click"}`; got != want {
 		t.Errorf("Data = %s, want %s", got, want)
 	}
 	// Only ids and time.
-	e = mustDecodeOne(t, `{"device_id":"device-1","time":5,"event_type":null,"event_type":"x"}`)
-	if got, want := string(e.Data), `{"device_id":"device-1","time":5,"event_type":"x"}`; got != want {
+	e = mustDecodeOne(t, `{"device_id":"device-1","time":1700000000005,"event_type":null,"event_type":"x"}`)
+	if got, want := string(e.Data), `{"device_id":"device-1","time":1700000000005,"event_type":"x"}`; got != want {
 		t.Errorf("Data = %s, want %s", got, want)
 	}
 }
@@ -599,7 +599,11 @@ func TestDecodeUploadTime(t *testing.T) {
 		{"null", `,"time":null`, nowMS, ""},
 		{"zero", `,"time":0`, nowMS, ""},
 		{"given", `,"time":1700000000123`, 1700000000123, ""},
-		{"one", `,"time":1`, 1, ""},
+		{"2000", `,"time":946684800000`, 946684800000, ""},
+		// A device clock ahead of ours: believed up to an hour, beyond it
+		// the event is taken when it was received.
+		{"aheadWithinSkew", fmt.Sprintf(`,"time":%d`, nowMS+3_599_000), nowMS + 3_599_000, ""},
+		{"aheadBeyondSkew", fmt.Sprintf(`,"time":%d`, nowMS+3_601_000), nowMS, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustDecodeOne(t, `{"event_type":"a","user_id":"user-1"`+tc.time+`}`)
@@ -610,6 +614,45 @@ func TestDecodeUploadTime(t *testing.T) {
 				t.Errorf("Data time = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestDecodeUploadTimeRefused: times before 2000 or after the year 9999
+// are a broken clock; the event is refused as Amplitude refuses an invalid
+// field, naming it, so SDKs drop that event and send the rest again.
+func TestDecodeUploadTimeRefused(t *testing.T) {
+	for _, time := range []string{`1`, `946684799999`, `-5`, `253402300800000`, `9223372036854775807`} {
+		body := `{"api_key":"key-1","events":[{"event_type":"a","user_id":"user-1"},{"event_type":"a","user_id":"user-1","time":` + time + `}]}`
+		_, rej := analytics.DecodeUpload([]byte(body), testRequest())
+		if rej == nil {
+			t.Errorf("time %s accepted", time)
+			continue
+		}
+		if got, want := fmt.Sprint(rej.EventsWithInvalidFields), "map[time:[1]]"; rej.Code != 400 || got != want {
+			t.Errorf("time %s: %d %v, want 400 %s", time, rej.Code, got, want)
+		}
+	}
+}
+
+// TestDecodeUploadNumbersOutOfRange: a price or revenue JSON can write
+// but float64 cannot hold, or a price × quantity that overflows, is an
+// invalid field, never an infinite revenue.
+func TestDecodeUploadNumbersOutOfRange(t *testing.T) {
+	for _, tc := range []struct{ members, field string }{
+		{`"revenue":1e999`, "revenue"},
+		{`"price":-1e400,"quantity":2,"revenue":1`, "price"},
+		{`"price":1e300,"quantity":9000000000000000000,"revenue":1`, "price"},
+		{`"location_lat":1e309`, "location_lat"},
+	} {
+		body := `{"api_key":"key-1","events":[{"event_type":"a","user_id":"user-1",` + tc.members + `}]}`
+		_, rej := analytics.DecodeUpload([]byte(body), testRequest())
+		if rej == nil {
+			t.Errorf("%s accepted", tc.members)
+			continue
+		}
+		if got, want := fmt.Sprint(rej.EventsWithInvalidFields), "map["+tc.field+":[0]]"; got != want {
+			t.Errorf("%s: invalid fields %s, want %s", tc.members, got, want)
+		}
 	}
 }
 

@@ -208,7 +208,10 @@ func DecodeAttribution(event string, now time.Time) (*touchpoint.IncomingEvent, 
 		if err := json.Unmarshal(raw, &t); err != nil || t < 0 {
 			return nil, formErr("time must be milliseconds since the epoch")
 		}
-		if t > 0 {
+		if err := touchpoint.CheckMillis("time", t); t > 0 && err != nil {
+			return nil, formErr("%s", touchpoint.ErrorMessage(err))
+		}
+		if t > 0 && t <= now.Add(touchpoint.MaxClockSkew).UnixMilli() {
 			e.Time = t
 		}
 	}

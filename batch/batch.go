@@ -11,6 +11,14 @@
 // it waits Linger for others before committing, but only while recent
 // commits held more than one item on average, that is while requests are
 // concurrent. A lone request is committed at once.
+//
+// One item must never fail another's: when a group's commit fails, the
+// committer splits the group in halves and commits each again, down to
+// single items, so that the items at fault get the error and every other
+// item is committed (a failed commit must change nothing, so trying again
+// is safe). Errors that concern the whole commit rather than an item (the
+// store is closed or out of space) are not split: Options.Isolate tells
+// them apart.
 package batch
 
 import (
@@ -29,6 +37,7 @@ type Committer[T any] struct {
 	max      int
 	linger   time.Duration
 	onCommit func(n int, d time.Duration, err error)
+	isolate  func(error) bool
 
 	mu      sync.Mutex
 	cur     *group[T]   // filling
@@ -42,7 +51,7 @@ type Committer[T any] struct {
 type group[T any] struct {
 	items []T
 	done  chan struct{}
-	err   error
+	errs  []error // per item, once done
 }
 
 // Options configure a Committer.
@@ -52,8 +61,13 @@ type Options struct {
 	// Linger is how long a group waits for more items under concurrent
 	// load (0: never).
 	Linger time.Duration
-	// OnCommit, when set, observes every commit.
+	// OnCommit, when set, observes every commit (each try of a split
+	// group too).
 	OnCommit func(n int, d time.Duration, err error)
+	// Isolate reports whether a failed commit may be the fault of some of
+	// its items, so that the group is split to find them. Nil: every
+	// error. Errors it refuses fail the whole group at once.
+	Isolate func(error) bool
 }
 
 // New starts a committer whose commit function writes one group durably.
@@ -66,6 +80,7 @@ func New[T any](commit func(ctx context.Context, items []T) error, o Options) *C
 		max:      o.Max,
 		linger:   o.Linger,
 		onCommit: o.OnCommit,
+		isolate:  o.Isolate,
 		cur:      newGroup[T](0),
 		wake:     make(chan struct{}, 1),
 		stopped:  make(chan struct{}),
@@ -79,8 +94,10 @@ func newGroup[T any](capacity int) *group[T] {
 }
 
 // Add queues item and waits until the commit holding it has finished,
-// returning that commit's error. Once queued, an item is committed whatever
-// the caller does meanwhile, so there is no context to give up early.
+// returning the error of the commit that held it last: nil once it is
+// committed, its own error when it could not be (see the package doc).
+// Once queued, an item is committed whatever the caller does meanwhile, so
+// there is no context to give up early.
 func (c *Committer[T]) Add(item T) error {
 	c.mu.Lock()
 	if c.closed {
@@ -90,6 +107,7 @@ func (c *Committer[T]) Add(item T) error {
 	g := c.cur
 	g.items = append(g.items, item)
 	n := len(g.items)
+	i := n - 1
 	if n >= c.max {
 		c.full = append(c.full, g)
 		c.cur = newGroup[T](c.max)
@@ -99,7 +117,7 @@ func (c *Committer[T]) Add(item T) error {
 		c.signal()
 	}
 	<-g.done
-	return g.err
+	return g.errs[i]
 }
 
 func (c *Committer[T]) signal() {
@@ -162,12 +180,33 @@ func (c *Committer[T]) run() {
 		if g == nil {
 			return
 		}
-		start := time.Now()
-		g.err = c.commit(context.Background(), g.items)
-		if c.onCommit != nil {
-			c.onCommit(len(g.items), time.Since(start), g.err)
-		}
+		g.errs = make([]error, len(g.items))
+		c.commitSplitting(g.items, g.errs)
 		close(g.done)
 		c.load = 0.9*c.load + 0.1*float64(len(g.items))
 	}
+}
+
+// commitSplitting commits items, and when that fails with an error that
+// may be some items' fault, each half again, so that errs ends up holding
+// the error of every item that could not be committed alone or in a half
+// that failed as a whole, and nil for the rest.
+func (c *Committer[T]) commitSplitting(items []T, errs []error) {
+	start := time.Now()
+	err := c.commit(context.Background(), items)
+	if c.onCommit != nil {
+		c.onCommit(len(items), time.Since(start), err)
+	}
+	if err == nil {
+		return
+	}
+	if len(items) == 1 || c.isolate != nil && !c.isolate(err) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return
+	}
+	mid := len(items) / 2
+	c.commitSplitting(items[:mid], errs[:mid])
+	c.commitSplitting(items[mid:], errs[mid:])
 }

@@ -384,7 +384,9 @@ func TestCommitError(t *testing.T) {
 			}
 			return nil
 		}
-		c, first := blockFirst(t, r, batch.Options{})
+		// An error of the whole commit (Isolate refuses it) fails every
+		// item of the group, and is not tried again.
+		c, first := blockFirst(t, r, batch.Options{Isolate: func(err error) bool { return !errors.Is(err, errBoom) }})
 		rest := addAll(c, seq(1, 5)...)
 		waitAdds(t, 6)
 		r.unblock()
@@ -423,6 +425,66 @@ func TestCommitError(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPoisonPill: a commit that fails because of one item's data is split
+// until that item fails alone; every other item of the group is committed
+// exactly once, and Add returns each item's own outcome.
+func TestPoisonPill(t *testing.T) {
+	errPoison := errors.New("poison")
+	for _, bad := range [][]int{{3}, {1}, {9}, {2, 7}, {1, 2, 3, 4, 5, 6, 7, 8, 9}} {
+		t.Run(fmt.Sprint(bad), func(t *testing.T) {
+			isBad := map[int]bool{}
+			for _, b := range bad {
+				isBad[b] = true
+			}
+			r := newRecorder(true)
+			// Like a store: a commit holding a bad item fails as a whole
+			// (it changes nothing), so only the good items' successful
+			// commits count.
+			var mu sync.Mutex
+			stored := map[int]int{}
+			r.fail = func(call int, items []int) error {
+				for _, it := range items {
+					if isBad[it] {
+						return fmt.Errorf("item %d: %w", it, errPoison)
+					}
+				}
+				mu.Lock()
+				for _, it := range items {
+					stored[it]++
+				}
+				mu.Unlock()
+				return nil
+			}
+			c, first := blockFirst(t, r, batch.Options{})
+			rest := addAll(c, seq(1, 9)...)
+			waitAdds(t, 10)
+			r.unblock()
+			collect(t, first, 1)
+			for item, err := range collect(t, rest, 9) {
+				if isBad[item] {
+					if !errors.Is(err, errPoison) || !strings.Contains(err.Error(), fmt.Sprintf("item %d:", item)) {
+						t.Errorf("Add(%d) = %v, want its own poison error", item, err)
+					}
+				} else if err != nil {
+					t.Errorf("Add(%d) = %v, want nil: a good item failed with a bad one", item, err)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for item := 1; item <= 9; item++ {
+				if want := map[bool]int{true: 0, false: 1}[isBad[item]]; stored[item] != want {
+					t.Errorf("item %d committed %d times, want %d", item, stored[item], want)
+				}
+			}
+			// The group of nine was tried once whole, then in halves: never
+			// more tries than two per item and level.
+			if n := len(r.snapshot()); n > 1+2*9 {
+				t.Errorf("%d commits for one group of 9", n)
+			}
+		})
+	}
 }
 
 func TestClose(t *testing.T) {

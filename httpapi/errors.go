@@ -15,6 +15,7 @@ var errorStatus = map[string]int{
 	touchpoint.ECONFLICT:     http.StatusConflict,
 	touchpoint.EUNAUTHORIZED: http.StatusUnauthorized,
 	touchpoint.ETOOMANY:      http.StatusTooManyRequests,
+	touchpoint.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	touchpoint.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -49,23 +50,26 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 	w.Write([]byte(msg + "\n"))
 }
 
+// writeJSON writes v as indented JSON with status. It encodes first and
+// writes after: a value that cannot be encoded answers a 500 that says so,
+// never a 200 with a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		slog.Warn("write response", "err", err)
-	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	writeEncoded(w, status, b, err)
 }
 
 // writeCompactJSON writes v without indentation: the answers SDKs read on
 // hot paths.
 func writeCompactJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
+	writeEncoded(w, status, b, err)
+}
+
+func writeEncoded(w http.ResponseWriter, status int, b []byte, err error) {
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, ErrorResponse{Code: touchpoint.EINTERNAL, Error: "the answer could not be encoded"})
-		return
+		slog.Error("encode response", "err", err)
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(ErrorResponse{Code: touchpoint.EINTERNAL, Error: "the answer could not be encoded"})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -142,6 +142,12 @@ func countEvents(rej *analytics.Rejection) int {
 func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) bool {
 	up := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: events, Streams: s.catalog.Load().streams[p.ID]}
 	if err := s.events.Add(up); err != nil {
+		if touchpoint.ErrorCode(err) == touchpoint.EINVALID {
+			// This upload's own data could not be stored; the rest of its
+			// commit was (package batch). Not worth retrying.
+			writeAmplitude(w, http.StatusBadRequest, map[string]any{"code": 400, "error": touchpoint.ErrorMessage(err)})
+			return false
+		}
 		s.Logger.Error("record events", "project", p.ID, "err", err)
 		writeAmplitude(w, http.StatusServiceUnavailable, unavailable)
 		return false

@@ -45,6 +45,12 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 			}
 			t.OverCap = over
 			if err := s.touches.Add(t); err != nil {
+				if status, ok := errorStatus[touchpoint.ErrorCode(err)]; ok && status < 500 {
+					// This click's own fault (its app was deleted a moment
+					// ago, say): the others of its commit are stored.
+					writeText(w, status, touchpoint.ErrorMessage(err))
+					return
+				}
 				s.Logger.Error("record touch", "err", err)
 				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")
 				return

@@ -183,6 +183,17 @@ func (req *LaunchRequest) launch(app *touchpoint.App, now time.Time, connIP stri
 			return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s is longer than %d characters", f.name, f.max)
 		}
 	}
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"click_ts", l.ClickTime}, {"install_begin_ts", l.InstallBeginTime}} {
+		if err := touchpoint.CheckTime(f.name, f.t); err != nil {
+			return nil, err
+		}
+		if f.t.After(now.Add(touchpoint.MaxClockSkew)) {
+			return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s %s is in the future: send the Play referrer's timestamp as Unix seconds", f.name, f.t.Format(time.RFC3339))
+		}
+	}
 	if l.ATT != "" && !slices.Contains(touchpoint.ATTStatuses, l.ATT) {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "att %q: want one of %s", l.ATT, strings.Join(touchpoint.ATTStatuses, ", "))
 	}
@@ -480,6 +491,9 @@ func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *Event
 		}
 	}
 	t := req.EventTime.Time
+	if err := touchpoint.CheckTime("event_time", t); err != nil {
+		return nil, nil, err
+	}
 	if t.IsZero() || t.After(now) {
 		t = now
 	}

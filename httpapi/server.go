@@ -103,12 +103,17 @@ func (s *Server) Open() error {
 		ln.Close()
 		return err
 	}
-	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, OnCommit: s.Metrics.observeCommit})
-	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
-	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger})
+	// A commit that fails for any reason but the store's being unable to
+	// write at all is split until the requests at fault fail alone: one
+	// bad request never fails another's (package batch).
+	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
+	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger,
+		OnCommit: s.Metrics.observeCommit, Isolate: isolate})
+	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate})
+	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate})
 	// An upload holds up to 2,000 events: a commit takes at most 64 of
 	// them.
-	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger})
+	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate})
 	s.limiter = analytics.NewLimiter()
 	s.http = &http.Server{
 		Handler:           s.Handler(),

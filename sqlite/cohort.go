@@ -47,7 +47,7 @@ func (db *DB) CreateCohort(ctx context.Context, c *touchpoint.Cohort) error {
 // putCohort writes a cohort's definition, and a version row when it is a
 // new version.
 func putCohort(ctx context.Context, tx *sql.Tx, c *touchpoint.Cohort, newVersion bool) error {
-	data, err := json.Marshal(c)
+	data, err := encodeJSON("cohort", c)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func putCohort(ctx context.Context, tx *sql.Tx, c *touchpoint.Cohort, newVersion
 	if !newVersion {
 		return nil
 	}
-	def, err := json.Marshal(c.Definition)
+	def, err := encodeJSON("cohort definition", c.Definition)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (db *DB) CreateCohortSync(ctx context.Context, s *touchpoint.CohortSync) er
 }
 
 func putSync(ctx context.Context, tx *sql.Tx, s *touchpoint.CohortSync) error {
-	data, err := json.Marshal(s)
+	data, err := encodeJSON("cohort sync", s)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *
 	if run.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
-	data, err := json.Marshal(run)
+	data, err := encodeJSON("sync run", run)
 	if err != nil {
 		return err
 	}

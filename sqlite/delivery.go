@@ -56,7 +56,7 @@ func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt,
 			}
 			headers := ""
 			if len(d.Headers) > 0 {
-				b, err := json.Marshal(d.Headers)
+				b, err := encodeJSON("delivery headers", d.Headers)
 				if err != nil {
 					return err
 				}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -401,7 +400,7 @@ func (w *eventWriter) attribution(project int64, e *touchpoint.IncomingEvent, re
 	if props == nil {
 		props = map[string]any{}
 	}
-	pj, err := json.Marshal(props)
+	pj, err := encodeJSON("attribution's user properties", props)
 	if err != nil {
 		return false, err
 	}
@@ -595,7 +594,7 @@ func (w *eventWriter) changeProps(u *auser, changes map[string]any) error {
 	if !touchpoint.ApplyUserProperties(u.props, changes) {
 		return nil
 	}
-	b, err := json.Marshal(u.props)
+	b, err := encodeJSON("user properties", u.props)
 	if err != nil {
 		return err
 	}
@@ -621,7 +620,7 @@ func (w *eventWriter) groupIdentify(project int64, e *touchpoint.IncomingEvent, 
 				return err
 			}
 			touchpoint.ApplyUserProperties(props, e.GroupProperties)
-			b, err := json.Marshal(props)
+			b, err := encodeJSON("group properties", props)
 			if err != nil {
 				return err
 			}

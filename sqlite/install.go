@@ -217,7 +217,7 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 		if in := w.Install; in != nil {
 			// The id is not in the stored JSON: readers take it from its column.
 			in.ID = 0
-			data, err := json.Marshal(in)
+			data, err := encodeJSON("install", in)
 			if err != nil {
 				return err
 			}
@@ -245,7 +245,7 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 			}
 			deliveries = append(deliveries, w.Deliveries...)
 		}
-		data, err := json.Marshal(w.Device)
+		data, err := encodeJSON("device", w.Device)
 		if err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (db *DB) writeConversions(ctx context.Context, stmt func(string) *sql.Stmt,
 		if c.EventID != "" {
 			eventID = sql.NullString{String: c.EventID, Valid: true}
 		}
-		data, err := json.Marshal(c)
+		data, err := encodeJSON("conversion", c)
 		if err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func (db *DB) PutAnalyticsForward(ctx context.Context, f *touchpoint.AnalyticsFo
 	} else if touchpoint.ErrorCode(err) != touchpoint.ENOTFOUND {
 		return err
 	}
-	data, err := json.Marshal(f)
+	data, err := encodeJSON("forward", f)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (db *DB) CreateDestination(ctx context.Context, d *touchpoint.Destination) 
 }
 
 func putDestination(ctx context.Context, tx *sql.Tx, d *touchpoint.Destination) error {
-	data, err := json.Marshal(d)
+	data, err := encodeJSON("destination", d)
 	if err != nil {
 		return err
 	}

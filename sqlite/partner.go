@@ -42,7 +42,7 @@ func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
 	}
 	now := db.now()
 	p.CreatedAt, p.UpdatedAt = now, now
-	templates, err := json.Marshal(p.Templates)
+	templates, err := encodeJSON("postback templates", p.Templates)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoi
 		}
 	}
 	p.UpdatedAt = db.now()
-	templates, err := json.Marshal(p.Templates)
+	templates, err := encodeJSON("postback templates", p.Templates)
 	if err != nil {
 		return nil, err
 	}

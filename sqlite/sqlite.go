@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -522,6 +523,18 @@ func (db *DB) checkpoint(ctx context.Context) error {
 		return nil
 	}
 	return db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+}
+
+// encodeJSON encodes what a write stores. A value that cannot be encoded
+// (a time past the year 9999, a number JSON cannot hold) is the fault of
+// the request that brought it, not of the store: it is EINVALID, so the
+// group commit that holds it isolates it and the others are stored.
+func encodeJSON(what string, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "the %s cannot be stored: %v", what, err)
+	}
+	return b, nil
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY

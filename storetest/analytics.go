@@ -363,7 +363,9 @@ var analyticsTests = []subtest{
 	{"Events/Segment", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		day := func(d int) int64 { return Start.AddDate(0, 0, d).UnixMilli() }
-		upload(t, s, p, Start,
+		// Uploaded on day 9: no event is ahead of the upload (see
+		// touchpoint.ClampFuture).
+		upload(t, s, p, Start.AddDate(0, 0, 9),
 			`{"device_id":"device-1","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`,
 			`{"device_id":"device-2","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"othernet_int"}}`,
 			fmt.Sprintf(`{"device_id":"device-1","event_type":"purchase","time":%d}`, day(0)),
