@@ -132,6 +132,9 @@ func (a *App) NextTestClock(t time.Time) error {
 	if t.Before(*a.TestClock) {
 		return Errorf(EINVALID, "test clocks only move forward: %s is before the clock's %s", t.Format(time.RFC3339Nano), a.TestClock.Format(time.RFC3339Nano))
 	}
+	if err := CheckTime("test_clock", t); err != nil {
+		return err
+	}
 	if t.Sub(*a.TestClock) > MaxTestClockStep {
 		return Errorf(EINVALID, "a test clock moves at most %d days at a time", int(MaxTestClockStep/(24*time.Hour)))
 	}

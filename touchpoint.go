@@ -10,6 +10,10 @@ import "time"
 // conformance suite.
 type Store interface {
 	Clock
+	// Writable reports nil when the store can write, and an EUNAVAILABLE
+	// error saying why when it cannot (its disk is full): the HTTP API
+	// then answers every write 503 and /readyz "not ready".
+	Writable() error
 	AppStore
 	PartnerStore
 	TouchStore

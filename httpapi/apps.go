@@ -50,6 +50,10 @@ func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
 		t := s.Store.Now().UTC().Truncate(time.Millisecond)
 		if req.TestClock != nil {
 			t = req.TestClock.UTC().Truncate(time.Millisecond)
+			if err := touchpoint.CheckTime("test_clock", t); err != nil {
+				writeError(w, r, err)
+				return
+			}
 		}
 		a.TestClock = &t
 	}

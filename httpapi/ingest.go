@@ -148,6 +148,11 @@ func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now 
 			writeAmplitude(w, http.StatusBadRequest, map[string]any{"code": 400, "error": touchpoint.ErrorMessage(err)})
 			return false
 		}
+		if touchpoint.ErrorCode(err) == touchpoint.EUNAVAILABLE {
+			writeAmplitude(w, http.StatusServiceUnavailable, map[string]any{"code": 503,
+				"error": "Service unavailable: the events were not stored: " + touchpoint.ErrorMessage(err)})
+			return false
+		}
 		s.Logger.Error("record events", "project", p.ID, "err", err)
 		writeAmplitude(w, http.StatusServiceUnavailable, unavailable)
 		return false

@@ -51,6 +51,10 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 					writeText(w, status, touchpoint.ErrorMessage(err))
 					return
 				}
+				if touchpoint.ErrorCode(err) == touchpoint.EUNAVAILABLE {
+					writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded: "+touchpoint.ErrorMessage(err))
+					return
+				}
 				s.Logger.Error("record touch", "err", err)
 				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")
 				return

@@ -272,12 +272,18 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// GET /readyz: the server takes traffic (not while shutting down).
+// GET /readyz: the server takes traffic: not while shutting down, nor
+// while its store cannot write (its disk is full; reads still work).
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.ready.Load() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("shutting down\n"))
+		return
+	}
+	if err := s.Store.Writable(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready: " + touchpoint.ErrorMessage(err) + "\n"))
 		return
 	}
 	w.Write([]byte("ready\n"))

@@ -32,7 +32,7 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	} else {
 		a.TestClock = nil
 	}
-	res, err := db.write.ExecContext(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
+	res, err := db.exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, a.APIToken, hours(w.ClickLookback), hours(w.ViewThroughLookback),
 		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
@@ -82,7 +82,7 @@ func (db *DB) SetTestClock(ctx context.Context, id string, t time.Time) (*touchp
 			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commit(tx); err != nil {
 		return nil, err
 	}
 	db.mu.Lock()
@@ -157,7 +157,7 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 		hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, a.UpdatedAt.UnixMilli(), id); err != nil {
 		return nil, err
 	}
-	return &a, tx.Commit()
+	return &a, db.commit(tx)
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.

@@ -15,7 +15,7 @@ func (db *DB) CreateAudience(ctx context.Context, a *touchpoint.Audience) error 
 	now := db.now()
 	a.ImportKey = touchpoint.RandomString(40)
 	a.Size, a.CreatedAt, a.UpdatedAt = 0, now, now
-	res, err := db.write.ExecContext(ctx, `/* DB.CreateAudience */ INSERT INTO audiences (app_id, name, platform, import_key, created_at, updated_at)
+	res, err := db.exec(ctx, `/* DB.CreateAudience */ INSERT INTO audiences (app_id, name, platform, import_key, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, a.App, a.Name, a.Platform, a.ImportKey, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "Audience already exists under your account")
@@ -126,7 +126,7 @@ func (db *DB) ImportAudience(ctx context.Context, id int64, action string, membe
 		now, delta, id); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // AudienceMembers returns a page of an audience's members.

@@ -41,7 +41,7 @@ func (db *DB) CreateCohort(ctx context.Context, c *touchpoint.Cohort) error {
 	if err := putCohort(ctx, tx, c, true); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // putCohort writes a cohort's definition, and a version row when it is a
@@ -140,7 +140,7 @@ func (db *DB) UpdateCohort(ctx context.Context, id int64, upd touchpoint.CohortU
 	if err := putCohort(ctx, tx, &c, changed); err != nil {
 		return nil, err
 	}
-	return &c, tx.Commit()
+	return &c, db.commit(tx)
 }
 
 // DeleteCohort removes a cohort with its versions, membership and syncs.
@@ -166,7 +166,7 @@ func (db *DB) DeleteCohort(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // CohortVersions returns a cohort's versions, oldest first.
@@ -294,7 +294,7 @@ func (db *DB) ComputeCohort(ctx context.Context, id int64) (*touchpoint.Membersh
 		(SELECT id FROM cohort_computations WHERE cohort = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, id, id, keptComputations); err != nil {
 		return nil, err
 	}
-	return m, tx.Commit()
+	return m, db.commit(tx)
 }
 
 // execChunks runs a statement over ids in chunks: with form 1, query ends

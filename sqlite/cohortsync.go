@@ -51,7 +51,7 @@ func (db *DB) CreateCohortSync(ctx context.Context, s *touchpoint.CohortSync) er
 	if err := putSync(ctx, tx, s); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 func putSync(ctx context.Context, tx *sql.Tx, s *touchpoint.CohortSync) error {
@@ -120,7 +120,7 @@ func (db *DB) UpdateCohortSync(ctx context.Context, id int64, upd touchpoint.Coh
 	if err := putSync(ctx, tx, &s); err != nil {
 		return nil, err
 	}
-	return &s, tx.Commit()
+	return &s, db.commit(tx)
 }
 
 // DeleteCohortSync removes a sync, what it sent and its runs. The audience
@@ -145,7 +145,7 @@ func (db *DB) DeleteCohortSync(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // DueCohortSyncs returns the enabled syncs due at now.
@@ -173,7 +173,7 @@ func (db *DB) updateSync(ctx context.Context, id int64, fn func(s *touchpoint.Co
 	if err := putSync(ctx, tx, s); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // SetSyncAudience records the audience a sync created.
@@ -264,7 +264,7 @@ func (db *DB) MarkSynced(ctx context.Context, id int64, added, removed []touchpo
 		}
 		rest = rest[n:]
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // RecordSyncRun stores a run and sets the sync's last and next run.
@@ -303,7 +303,7 @@ func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *
 	if err := putSync(ctx, tx, s); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // SyncRuns returns a sync's latest runs, newest first.

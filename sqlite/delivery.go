@@ -141,7 +141,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touch
 		ids = append(ids, got...)
 	}
 	if len(ids) == 0 {
-		return nil, tx.Commit()
+		return nil, db.commit(tx)
 	}
 	idArgs := make([]any, len(ids))
 	for i, id := range ids {
@@ -151,7 +151,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touch
 	if err != nil {
 		return nil, err
 	}
-	return ds, tx.Commit()
+	return ds, db.commit(tx)
 }
 
 func (db *DB) findDeliveries(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Delivery, error) {
@@ -304,7 +304,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f touchpoint.DeliveryFilter) (
 
 // RetryDelivery makes a given-up delivery pending again, due at now.
 func (db *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) (*touchpoint.Delivery, error) {
-	res, err := db.write.ExecContext(ctx, `/* DB.RetryDelivery */ UPDATE deliveries SET state = 'pending', next_at = ?,
+	res, err := db.exec(ctx, `/* DB.RetryDelivery */ UPDATE deliveries SET state = 'pending', next_at = ?,
 		max_tries = tries + max_tries, reason = '', updated_at = ? WHERE id = ? AND state = 'failed'`,
 		now.UnixMilli(), db.now().UnixMilli(), id)
 	if err != nil {

@@ -168,5 +168,5 @@ func (db *DB) indexEvents(ctx context.Context) error {
 	if err := writeMeta(ctx, tx, eventUsersKey, last); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }

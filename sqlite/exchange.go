@@ -34,7 +34,7 @@ func (db *DB) PutExchangeRates(ctx context.Context, r *touchpoint.ExchangeRates)
 		}
 	}
 	r.Day = day
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // FindExchangeRates returns one day's rates.

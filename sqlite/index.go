@@ -152,5 +152,5 @@ func (db *DB) indexChunk(ctx context.Context, chunk []entry, setHWM bool, hwm in
 			return err
 		}
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }

@@ -55,13 +55,13 @@ func (db *DB) writeTx(ctx context.Context, queries []string, fn func(stmt func(q
 	db.stmtMu.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return db.classify(err)
 	}
 	defer tx.Rollback()
 	if err := fn(func(q string) *sql.Stmt { return tx.StmtContext(ctx, prepared[q]) }); err != nil {
-		return err
+		return db.classify(err)
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // FindDeviceByIDs returns the device of an app that carries one of the ids

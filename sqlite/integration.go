@@ -40,7 +40,7 @@ func (db *DB) PutAnalyticsForward(ctx context.Context, f *touchpoint.AnalyticsFo
 		ON CONFLICT DO UPDATE SET data = excluded.data`, f.App, string(data)); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // FindAnalyticsForward returns an app's forward.
@@ -71,7 +71,7 @@ func (db *DB) ListAnalyticsForwards(ctx context.Context) ([]*touchpoint.Analytic
 
 // DeleteAnalyticsForward removes an app's forward.
 func (db *DB) DeleteAnalyticsForward(ctx context.Context, app string) error {
-	res, err := db.write.ExecContext(ctx, `/* DB.DeleteAnalyticsForward */ DELETE FROM analytics_forwards WHERE app_id = ?`, app)
+	res, err := db.exec(ctx, `/* DB.DeleteAnalyticsForward */ DELETE FROM analytics_forwards WHERE app_id = ?`, app)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (db *DB) CreateDestination(ctx context.Context, d *touchpoint.Destination) 
 	if err := putDestination(ctx, tx, d); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 func putDestination(ctx context.Context, tx *sql.Tx, d *touchpoint.Destination) error {
@@ -174,7 +174,7 @@ func (db *DB) UpdateDestination(ctx context.Context, id int64, upd touchpoint.De
 	if err := putDestination(ctx, tx, &d); err != nil {
 		return nil, err
 	}
-	return &d, tx.Commit()
+	return &d, db.commit(tx)
 }
 
 // checkCohortDestination allows one appsflyer-cohort destination per
@@ -203,7 +203,7 @@ func (db *DB) DeleteDestination(ctx context.Context, id int64) error {
 	if syncs > 0 {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "destination %d is used by %d cohort syncs: delete them first", id, syncs)
 	}
-	res, err := db.write.ExecContext(ctx, `/* DB.DeleteDestination */ DELETE FROM destinations WHERE id = ?`, id)
+	res, err := db.exec(ctx, `/* DB.DeleteDestination */ DELETE FROM destinations WHERE id = ?`, id)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,7 +37,14 @@ type journal struct {
 	sync bool
 	f    *os.File // the segment being written
 	seq  uint64   // its number
-	buf  []byte
+	off  int64    // the length of its intact records
+	// broken: a failed append could not be cut off again; the next
+	// append starts a new segment.
+	broken bool
+	buf    []byte
+	// write writes b to f (a seam: tests make it fail as a full disk
+	// does, part way).
+	write func(f *os.File, b []byte) (int, error)
 }
 
 func segmentName(seq uint64) string { return fmt.Sprintf("touches-%016x.journal", seq) }
@@ -62,22 +67,27 @@ func segments(dir string) ([]uint64, error) {
 }
 
 // openJournal reads every record of the journal in dir, oldest first, into
-// fn, cuts off a record torn by a crash at the end of the last segment, and
-// opens a new segment for appending.
+// fn, and opens a new segment for appending. A segment may end in a torn
+// record: a crash, or a write the disk had no room for, cut it short. That
+// record was never acknowledged (an append is acknowledged only when its
+// write returned), so the segment ends before it, and is cut there. But a
+// damaged record with good records after it is no torn tail: those records
+// were acknowledged, and the journal refuses to open rather than drop them
+// (errDamaged says where).
 func openJournal(dir string, sync bool, fn func(payload []byte) error) (*journal, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	seqs, err := segments(dir)
 	if err != nil {
 		return nil, err
 	}
-	for i, seq := range seqs {
-		if err := replaySegment(filepath.Join(dir, segmentName(seq)), i == len(seqs)-1, fn); err != nil {
+	for _, seq := range seqs {
+		if err := replaySegment(filepath.Join(dir, segmentName(seq)), fn); err != nil {
 			return nil, err
 		}
 	}
-	j := &journal{dir: dir, sync: sync}
+	j := &journal{dir: dir, sync: sync, write: (*os.File).Write}
 	next := uint64(1)
 	if len(seqs) > 0 {
 		next = seqs[len(seqs)-1] + 1
@@ -88,74 +98,120 @@ func openJournal(dir string, sync bool, fn func(payload []byte) error) (*journal
 	return j, nil
 }
 
-func replaySegment(path string, last bool, fn func(payload []byte) error) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// readRecord reads the record at the start of b: its payload and length,
+// or ok false when b does not start with a whole, intact record.
+func readRecord(b []byte) (payload []byte, n int, ok bool) {
+	if len(b) < journalHeader {
+		return nil, 0, false
+	}
+	l := uint64(binary.LittleEndian.Uint32(b[:4]))
+	if l > uint64(len(b)-journalHeader) {
+		return nil, 0, false
+	}
+	payload = b[journalHeader : journalHeader+int(l)]
+	if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(b[4:8]) {
+		return nil, 0, false
+	}
+	return payload, journalHeader + int(l), true
+}
+
+func replaySegment(path string, fn func(payload []byte) error) error {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	var off int64
-	var hdr [journalHeader]byte
-	for {
-		_, err := io.ReadFull(r, hdr[:])
-		if err == io.EOF {
-			return nil
-		}
-		var payload []byte
-		if err == nil {
-			payload = make([]byte, binary.LittleEndian.Uint32(hdr[:4]))
-			_, err = io.ReadFull(r, payload)
-		}
-		if err == nil && crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-			err = errors.New("checksum mismatch")
-		}
-		if err != nil {
-			if !last {
-				return fmt.Errorf("journal %s is damaged at offset %d: %v", path, off, err)
-			}
-			// A record torn by a crash: it was never acknowledged.
-			return f.Truncate(off)
+	off := 0
+	for off < len(b) {
+		payload, n, ok := readRecord(b[off:])
+		if !ok {
+			break
 		}
 		if err := fn(payload); err != nil {
 			return err
 		}
-		off += journalHeader + int64(len(payload))
+		off += n
 	}
+	if off == len(b) {
+		return nil
+	}
+	// Damage at off: a torn tail unless an intact record follows it.
+	for next := off + 1; next+journalHeader <= len(b); next++ {
+		if payload, _, ok := readRecord(b[next:]); ok && len(payload) > 0 {
+			if _, err := decodeGroup(payload); err == nil {
+				return fmt.Errorf("%w: %s at offset %d, with intact records from offset %d on: "+
+					"they were acknowledged, so the store will not start without them; move the file aside to start without them",
+					errDamaged, path, off, next)
+			}
+		}
+	}
+	// A torn tail: never acknowledged.
+	return os.Truncate(path, int64(off))
 }
 
+// errDamaged is a journal damaged in its middle (see openJournal).
+var errDamaged = errors.New("the touch journal is damaged")
+
 func (j *journal) open(seq uint64) error {
-	f, err := os.OpenFile(filepath.Join(j.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(j.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	j.f, j.seq = f, seq
+	j.f, j.seq, j.off = f, seq, 0
 	return nil
 }
 
 // append writes one record. When it returns nil the record is durable.
+// When it fails (the disk is full, say), the part of the record that was
+// written is cut off again, so the segment never holds a torn record
+// before acknowledged ones; when even that fails, the next append starts a
+// new segment, and the torn record stays the tail of this one.
 func (j *journal) append(payload []byte) error {
+	if j.broken {
+		if err := j.reopen(); err != nil {
+			return err
+		}
+	}
 	j.buf = append(j.buf[:0], 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.LittleEndian.PutUint32(j.buf[0:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(j.buf[4:], crc32.Checksum(payload, crcTable))
 	j.buf = append(j.buf, payload...)
-	if _, err := j.f.Write(j.buf); err != nil {
+	n, err := j.write(j.f, j.buf)
+	if err == nil && j.sync {
+		err = j.f.Sync()
+	}
+	if err != nil {
+		if n > 0 || j.sync {
+			if terr := j.f.Truncate(j.off); terr != nil {
+				j.broken = true
+			}
+		}
 		return err
 	}
-	if j.sync {
-		return j.f.Sync()
+	j.off += int64(n)
+	return nil
+}
+
+// reopen starts a new segment after one that may end in a torn record.
+func (j *journal) reopen() error {
+	old := j.f
+	if err := j.open(j.seq + 1); err != nil {
+		return err
 	}
+	old.Close()
+	j.broken = false
 	return nil
 }
 
 // rotate closes the segment being written and starts the next; it returns
-// the number of the closed one.
+// the number of the closed one. When the next cannot be opened (no room
+// for it), the journal goes on writing the one it has.
 func (j *journal) rotate() (uint64, error) {
-	old := j.seq
-	if err := j.f.Close(); err != nil {
+	old, f := j.seq, j.f
+	if err := j.open(old + 1); err != nil {
 		return 0, err
 	}
-	return old, j.open(old + 1)
+	j.broken = false
+	return old, f.Close()
 }
 
 // remove deletes the segments numbered up to and including seq.

@@ -173,7 +173,7 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 	if err := writeMeta(ctx, tx, loadedKey, chunk[len(chunk)-1].id); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 func readMeta(ctx context.Context, q querier, key string) (int64, error) {

@@ -56,7 +56,7 @@ func (db *DB) loadPartitions(ctx context.Context) (map[int]bool, error) {
 // createPartition creates a week's tables in their own transaction. The
 // caller holds stmtMu.
 func (db *DB) createPartition(ctx context.Context, w int) error {
-	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE;
+	if _, err := db.exec(ctx, `BEGIN IMMEDIATE;
 		CREATE TABLE IF NOT EXISTS `+logTable(w)+` (
 			first_id INTEGER PRIMARY KEY,
 			last_id  INTEGER NOT NULL,
@@ -147,7 +147,7 @@ func (db *DB) dropPartition(ctx context.Context, w int) (int64, error) {
 			delete(db.stmts, q)
 		}
 	}
-	if _, err := db.write.ExecContext(ctx, `BEGIN IMMEDIATE; DROP TABLE `+logTable(w)+`; DROP TABLE `+keyTable(w)+`; COMMIT;`); err != nil {
+	if _, err := db.exec(ctx, `BEGIN IMMEDIATE; DROP TABLE `+logTable(w)+`; DROP TABLE `+keyTable(w)+`; COMMIT;`); err != nil {
 		return 0, err
 	}
 	db.mu.Lock()

@@ -58,7 +58,7 @@ func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
 	} else if err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // FindPartner returns one partner of an app.
@@ -112,12 +112,12 @@ func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoi
 		p.Retries, p.RetryMinutes, templates, p.UpdatedAt.UnixMilli(), appID, pid); err != nil {
 		return nil, err
 	}
-	return &p, tx.Commit()
+	return &p, db.commit(tx)
 }
 
 // DeletePartner removes a partner and its secrets.
 func (db *DB) DeletePartner(ctx context.Context, appID, pid string) error {
-	res, err := db.write.ExecContext(ctx, `/* DB.DeletePartner */ DELETE FROM partners
+	res, err := db.exec(ctx, `/* DB.DeletePartner */ DELETE FROM partners
 		WHERE app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`, appID, pid)
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func (db *DB) CreateSecret(ctx context.Context, appID, pid string, ttl time.Dura
 		s.ID, appID, pid, s.Secret, s.CreatedAt.UnixMilli(), s.ExpiresAt.UnixMilli()); err != nil {
 		return nil, err
 	}
-	return s, tx.Commit()
+	return s, db.commit(tx)
 }
 
 // ListSecrets returns a partner's secrets, newest first.
@@ -183,7 +183,7 @@ func (db *DB) ListSecrets(ctx context.Context, appID, pid string) ([]*touchpoint
 
 // RevokeSecret revokes a secret now.
 func (db *DB) RevokeSecret(ctx context.Context, appID, pid, id string) error {
-	res, err := db.write.ExecContext(ctx, `/* DB.RevokeSecret */ UPDATE signing_secrets SET revoked_at = coalesce(revoked_at, ?)
+	res, err := db.exec(ctx, `/* DB.RevokeSecret */ UPDATE signing_secrets SET revoked_at = coalesce(revoked_at, ?)
 		WHERE id = ? AND app_seq = (SELECT seq FROM apps WHERE id = ?) AND pid = ?`,
 		db.appNow(appID).UnixMilli(), id, appID, pid)
 	if err != nil {

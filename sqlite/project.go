@@ -39,7 +39,7 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 	if err := linkApps(ctx, tx, p.ID, p.Apps); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commit(tx); err != nil {
 		return err
 	}
 	db.rememberProject(p)
@@ -130,7 +130,7 @@ func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.Projec
 			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := db.commit(tx); err != nil {
 		return nil, err
 	}
 	db.rememberProject(&p)

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -53,6 +54,8 @@ type DB struct {
 	IndexBatch    int
 	IndexInterval time.Duration
 	Logger        *slog.Logger
+
+	full atomic.Bool // the disk is full (space.go)
 
 	lock  *os.File // held while open: one process per store
 	write *sql.DB  // exactly one connection
@@ -162,6 +165,7 @@ func (db *DB) Open() (err error) {
 		{"index touches", 100 * time.Millisecond, func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, db.indexRound},
 		{"checkpoint", 200 * time.Millisecond, nil, db.checkpoint},
 		{"index events", 10 * time.Second, nil, db.indexEvents},
+		{"probe space", probeInterval, nil, db.probeSpace},
 	} {
 		db.wg.Add(1)
 		go db.runJob(bg, j)
@@ -228,7 +232,7 @@ func (db *DB) now() time.Time {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	if _, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
@@ -266,7 +270,7 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, db.now().UnixMilli()); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return db.commit(tx)
 }
 
 // load reads the app ids and touch partitions, and puts the touches that are
@@ -501,7 +505,10 @@ func (db *DB) runJob(ctx context.Context, j job) {
 		if j.due != nil && !j.due() {
 			continue
 		}
-		if err := j.run(ctx); err != nil && ctx.Err() == nil {
+		if db.full.Load() && j.name != "probe space" {
+			continue // nothing can be written: wait for room
+		}
+		if err := db.classify(j.run(ctx)); err != nil && err != errFull && ctx.Err() == nil {
 			db.Logger.Error(j.name, "err", err)
 		}
 	}

@@ -47,7 +47,7 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	if db.journal == nil {
-		return errors.New("sqlite: store is closed")
+		return errClosed
 	}
 	// The group's ids are consecutive and not below its latest touch time,
 	// so every id's time is at or after its touch's time.
@@ -66,8 +66,12 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 	}
 	if err := db.journal.append(payload); err != nil {
 		db.encBuf = payload
+		if err := db.classify(err); err == errFull {
+			return err
+		}
 		return fmt.Errorf("append to journal: %w", err)
 	}
+	db.wrote()
 	// The tail keeps its own copy of the records; the buffer is reused.
 	owned := slices.Clone(payload)
 	db.encBuf = payload
