@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/outbound"
 )
 
 // Policy is a kind's retry rule: whether an attempt that got status (0:
@@ -342,6 +343,9 @@ func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, e
 	if d.Body != "" {
 		body = strings.NewReader(d.Body)
 	}
+	if defaultsToSelf(d.Kind) {
+		ctx = ToSelf(ctx)
+	}
 	req, err := http.NewRequestWithContext(ctx, d.Method, d.URL, body)
 	if err != nil {
 		return 0, "", err
@@ -380,11 +384,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // describe says why a send had no answer, shortly.
 func describe(err error, timeout time.Duration) string {
 	var ne net.Error
+	var refused *outbound.Refused
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return fmt.Sprintf("timeout: no answer within %s", timeout)
-	case errors.Is(err, errPrivate):
-		return errPrivate.Error()
+	case errors.As(err, &refused):
+		return "refused: " + refused.Error()
 	}
 	msg := err.Error()
 	if len(msg) > 300 {

@@ -349,33 +349,3 @@ func TestRestart(t *testing.T) {
 		}
 	}
 }
-
-func TestPrivateHosts(t *testing.T) {
-	for host, refused := range map[string]bool{
-		"127.0.0.1:8080": true, "localhost": true, "api.localhost": true, "10.1.2.3": true, "192.168.0.1": true,
-		"[::1]:443": true, "169.254.169.254": true, "100.64.0.1": true, "[fd00::1]": true,
-		"postback.example.net": false, "203.0.113.7": false, "[2001:db8::1]:443": false,
-	} {
-		err := delivery.CheckHost(host, false)
-		if (err != nil) != refused || err != nil && touchpoint.ErrorCode(err) != touchpoint.EINVALID {
-			t.Errorf("CheckHost(%s): %v, refused want %v", host, err, refused)
-		}
-		if err := delivery.CheckHost(host, true); err != nil {
-			t.Errorf("CheckHost(%s) allowing private: %v", host, err)
-		}
-	}
-	// At send time, the dialer refuses whatever name led to a private
-	// address.
-	db := newStore(t)
-	var hits atomic.Int32
-	sink := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer sink.Close()
-	d := postback(strings.Replace(sink.URL, "127.0.0.1", "localhost", 1))
-	d.MaxTries = 1
-	enqueue(t, db, d)
-	start(t, db, &clock{t: storetest.Start}, func(o *delivery.Outbox) { o.Client = delivery.NewClient(time.Second, false) })
-	got := waitFor(t, db, d.ID, "failed", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliveryFailed })
-	if !strings.Contains(got.Attempts[0].Error, "private or loopback") || hits.Load() != 0 {
-		t.Errorf("attempt %+v, %d hits", got.Attempts[0], hits.Load())
-	}
-}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -339,61 +338,5 @@ func TestStreamHeadersSent(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("never sent")
-	}
-}
-
-// TestSelfAddress: a client that refuses loopback addresses still reaches
-// this server's own address.
-func TestSelfAddress(t *testing.T) {
-	var hits atomic.Int32
-	self := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer self.Close()
-	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(100) }))
-	defer other.Close()
-	selfAddr, err := netip.ParseAddrPort(self.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !selfAddr.Addr().IsLoopback() {
-		t.Fatalf("the test server is on %s, not a loopback address", selfAddr)
-	}
-	get := func(c *http.Client, url string) error {
-		resp, err := c.Get(url)
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err
-	}
-	if err := get(delivery.NewClient(time.Second, false), self.URL); err == nil || !strings.Contains(err.Error(), "private or loopback") {
-		t.Errorf("a loopback server without self: %v", err)
-	}
-	c := delivery.NewClient(time.Second, false, selfAddr)
-	if err := get(c, self.URL); err != nil {
-		t.Errorf("the self address: %v", err)
-	}
-	// Another port of the same address is not this server.
-	if err := get(c, other.URL); err == nil || !strings.Contains(err.Error(), "private or loopback") {
-		t.Errorf("another loopback port: %v", err)
-	}
-	if n := hits.Load(); n != 1 {
-		t.Errorf("hits %d, want 1", n)
-	}
-
-	// Through the outbox: the stream to this server is delivered, the one
-	// to another loopback port refused.
-	db := newStore(t)
-	toSelf, toOther := streamDelivery(self.URL+"/inappevent/id123"), streamDelivery(other.URL+"/inappevent/id123")
-	toOther.MaxTries = 1
-	enqueue(t, db, toSelf, toOther)
-	start(t, db, &clock{t: storetest.Start}, func(o *delivery.Outbox) { o.Client = delivery.NewClient(time.Second, false, selfAddr) })
-	if got := waitFor(t, db, toSelf.ID, "done", func(d *touchpoint.Delivery) bool { return d.Tries > 0 }); got.State != touchpoint.DeliverySucceeded {
-		t.Errorf("to self: %s, %+v", got.State, got.Attempts)
-	}
-	got := waitFor(t, db, toOther.ID, "failed", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliveryFailed })
-	if !strings.Contains(got.Attempts[0].Error, "private or loopback") {
-		t.Errorf("to another port: %+v", got.Attempts[0])
-	}
-	if n := hits.Load(); n != 2 {
-		t.Errorf("hits %d, want 2", n)
 	}
 }

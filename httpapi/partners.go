@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/delivery"
+	"github.com/touchpointhq/touchpoint/outbound"
 	"github.com/touchpointhq/touchpoint/postback"
 )
 
@@ -247,15 +247,16 @@ func parseTime(v, name string, def time.Time) (time.Time, error) {
 }
 
 // checkTemplates checks postback templates as package postback parses them
-// and their hosts by the server's rule.
+// and their hosts by the outbound rule.
 func (s *Server) checkTemplates(ts []touchpoint.PostbackTemplate) error {
 	for i, t := range ts {
 		c, err := postback.Parse(postback.Template{Method: t.Method, URL: t.URL, Body: t.Body, ContentType: t.ContentType})
-		if err == nil {
-			err = delivery.CheckHost(c.Host(), s.AllowPrivatePostbackHosts)
-		}
 		if err != nil {
 			return touchpoint.Errorf(touchpoint.EINVALID, "postbacks[%d]: %s", i, touchpoint.ErrorMessage(err))
+		}
+		// The host holds no macro (Parse): it is checked as written.
+		if err := outbound.CheckHost(c.Host(), s.AllowPrivatePostbackHosts); err != nil {
+			return touchpoint.Errorf(touchpoint.EINVALID, "postbacks[%d]: url %q: %v", i, t.URL, err)
 		}
 	}
 	return nil

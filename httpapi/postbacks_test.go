@@ -167,8 +167,8 @@ func TestPostbackTemplatesRefused(t *testing.T) {
 		{map[string]any{"kind": "install_postback", "url": "https://pb.example.net/?x=(clickId)"}, "unknown macro (clickId); known macros:"},
 		{map[string]any{"kind": "install_postback", "url": "ftp://pb.example.net/"}, "scheme must be http or https"},
 		{map[string]any{"kind": "install_postback", "url": "not a url"}, "scheme must be http or https"},
-		{map[string]any{"kind": "install_postback", "url": "http://127.0.0.1:9/pb"}, "private or loopback"},
-		{map[string]any{"kind": "install_postback", "url": "http://localhost/pb"}, "private or loopback"},
+		{map[string]any{"kind": "install_postback", "url": "http://127.0.0.1:9/pb"}, "127.0.0.1 is a loopback address"},
+		{map[string]any{"kind": "install_postback", "url": "http://localhost/pb"}, "localhost is a name of this machine"},
 		{map[string]any{"kind": "install", "url": "https://pb.example.net/"}, `kind "install"`},
 	} {
 		var e httpapi.ErrorResponse

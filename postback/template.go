@@ -296,7 +296,7 @@ func compile(s string) ([]part, error) {
 }
 
 // checkURL checks the URL's shape and returns its host; which hosts may
-// be called is the sender's rule (delivery.CheckHost).
+// be called is the outbound rule (package outbound).
 func checkURL(raw string) (string, error) {
 	if strings.TrimSpace(raw) == "" {
 		return "", touchpoint.Errorf(touchpoint.EINVALID, "url is required")
