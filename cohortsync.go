@@ -47,10 +47,11 @@ func CadenceInterval(c string) time.Duration {
 	return 0
 }
 
-// Sync batch sizes, in devices per request.
+// Sync batch sizes, in devices per request: at most what one import
+// request may carry (MaxAudienceDevices).
 const (
 	DefaultSyncBatch = 10000
-	MaxSyncBatch     = 100000
+	MaxSyncBatch     = MaxAudienceDevices
 )
 
 // CohortSync sends a cohort to an appsflyer-cohort destination on a
@@ -86,7 +87,7 @@ func (s *CohortSync) Validate() error {
 	case s.Cadence != CadenceOnce && CadenceInterval(s.Cadence) == 0:
 		return Errorf(EINVALID, "cadence %q: want once, minute, hourly or daily", s.Cadence)
 	case s.BatchSize < 1 || s.BatchSize > MaxSyncBatch:
-		return Errorf(EINVALID, "batch_size %d is out of range: 1 to %d devices", s.BatchSize, MaxSyncBatch)
+		return Errorf(EINVALID, "batch_size %d is out of range: 1 to %d devices, the most one Audiences import request may carry", s.BatchSize, MaxSyncBatch)
 	case s.Destination == 0:
 		return Errorf(EINVALID, "destination_id is required: an appsflyer-cohort destination of the cohort's project")
 	}

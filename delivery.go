@@ -47,7 +47,9 @@ const (
 
 // Delivery is one outbound HTTP request owed to someone, kept until it
 // succeeds or is given up with a reason. It is written in the same
-// transaction as the fact that causes it.
+// transaction as the fact that causes it. One written as failed, with a
+// Reason, is never sent: its integration could not make a valid request
+// of it, and the record says why.
 type Delivery struct {
 	ID  int64  `json:"id,string"`
 	App string `json:"app_id,omitempty"` // the app it is owed for; none for a project's

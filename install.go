@@ -324,11 +324,18 @@ type Conversion struct {
 	InstallID    int64        `json:"install_id,string"`
 	Attribution  Attribution  `json:"attribution"`
 	Reengagement *Attribution `json:"reengagement,omitempty"`
-	CreatedAt    time.Time    `json:"created_at"`
+	// SharingFilter is an S2S event's sharing_filter: the partners
+	// (pids) it may not be posted to, or SharingAll for none at all.
+	SharingFilter []string  `json:"sharing_filter,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
-// MaxEventNameLength bounds conversion names (ours; AppsFlyer documents
-// none).
+// SharingAll in a conversion's SharingFilter blocks every partner.
+const SharingAll = "all"
+
+// MaxEventNameLength bounds the names of the events an app's SDK reports
+// (ours; AppsFlyer documents none). An S2S event's name is bounded by
+// the API's 1 KB body alone.
 const MaxEventNameLength = 100
 
 // MaxEventValueLength bounds a conversion's JSON value (ours).

@@ -3,10 +3,13 @@ package touchpoint
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/touchpointhq/touchpoint/outbound"
 )
 
 // The integrations join the two planes, each end speaking its vendor's
@@ -106,14 +109,20 @@ func IntegrationTarget(base, self string) (string, string) {
 }
 
 // validateBaseURL checks an integration's base URL: empty (this server)
-// or an http(s) URL with no query.
+// or an http(s) URL with no user info or query, whose host is spelled
+// unambiguously (package outbound). Which hosts it may name is the
+// server's rule (outbound.CheckURL, with --allow-private-postback-hosts),
+// checked by the admin API.
 func validateBaseURL(field, s string) error {
 	if s == "" {
 		return nil
 	}
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return Errorf(EINVALID, "%s %q: want an http or https base URL such as https://api3.appsflyer.com, or nothing for this server", field, s)
+	}
+	if err := outbound.CheckHost(u.Host, true); err != nil {
+		return Errorf(EINVALID, "%s %q: %v", field, s, err)
 	}
 	return nil
 }
@@ -149,7 +158,9 @@ type Destination struct {
 	URL    string      `json:"url,omitempty"`
 	Filter EventFilter `json:"filter"`
 	// AppsFlyerIDProperty names the user property that holds the user's
-	// AppsFlyer id, sent as appsflyer_id when the user has it.
+	// AppsFlyer id, sent as appsflyer_id (DefaultAppsFlyerIDProperty
+	// unless set). An event whose user lacks it is not sent (see package
+	// destination/appsflyer).
 	AppsFlyerIDProperty string `json:"appsflyer_id_property,omitempty"`
 	// An appsflyer-cohort destination's API token (V2.0, sent as a Bearer
 	// token), the audience's platform and the identifier mapping (MapIDFA,
@@ -189,10 +200,54 @@ const (
 	OpIsNot = "is not"
 )
 
+// DefaultAppsFlyerIDProperty is the user property an appsflyer-events
+// destination reads the AppsFlyer id from unless told another: the one an
+// analytics forward in the appsflyer style sets to the device id (our
+// AppsFlyer id) on the install's user.
+const DefaultAppsFlyerIDProperty = "[AppsFlyer] appsflyer_id"
+
 // Normalize fills defaults.
 func (d *Destination) Normalize() {
 	d.Kind = cmpOr(d.Kind, DestinationAppsFlyerEvents)
 	d.URL = strings.TrimRight(d.URL, "/")
+	if d.Kind == DestinationAppsFlyerEvents {
+		d.AppsFlyerIDProperty = cmpOr(d.AppsFlyerIDProperty, DefaultAppsFlyerIDProperty)
+	}
+}
+
+var (
+	afIOSAppIDRE = regexp.MustCompile(`^id[0-9]+$`)
+	digitsRE     = regexp.MustCompile(`^[0-9]+$`)
+)
+
+// AppsFlyerAppPlatform is the platform an AppsFlyer app id names: iOS for
+// "id" and the numeric App Store id (id123456789), Android for anything
+// else (a package name). The S2S events API takes different device ids
+// on each.
+func AppsFlyerAppPlatform(appID string) Platform {
+	if afIOSAppIDRE.MatchString(appID) {
+		return IOS
+	}
+	return Android
+}
+
+// validateAppsFlyerAppID checks a destination's AppsFlyer app id against
+// its platform (p empty: the id says which). An iOS id must carry its "id"
+// prefix: AppsFlyer answers 200 to S2S events sent without it and records
+// nothing (spec/appsflyer.md §5).
+func validateAppsFlyerAppID(id string, p Platform) error {
+	if digitsRE.MatchString(id) {
+		return Errorf(EINVALID, "appsflyer_app_id %q: an iOS app's id in AppsFlyer starts with \"id\", as in id%s; without it AppsFlyer answers 200 and records nothing", id, id)
+	}
+	switch {
+	case p == IOS || p == "" && AppsFlyerAppPlatform(id) == IOS:
+		if err := ValidateAppID(IOS, id); err != nil {
+			return Errorf(EINVALID, "appsflyer_app_id %q is not an iOS app's id in AppsFlyer: want \"id\" followed by the numeric App Store id, like id123456789", id)
+		}
+	case p == Android && AppsFlyerAppPlatform(id) == IOS:
+		return Errorf(EINVALID, "appsflyer_app_id %q is an iOS app's id, but platform is android: want the app's package name, like com.example.game", id)
+	}
+	return nil
 }
 
 // Validate checks a destination before it is stored.
@@ -218,6 +273,9 @@ func (d *Destination) Validate() error {
 	if slices.Contains(d.Filter.EventTypes, "") {
 		return Errorf(EINVALID, "filter.event_types has an empty event type")
 	}
+	if err := validateAppsFlyerAppID(d.AppsFlyerAppID, ""); err != nil {
+		return err
+	}
 	if c := d.Filter.Where; c != nil {
 		switch {
 		case c.On != OnEvent && c.On != OnUser:
@@ -242,6 +300,9 @@ func (d *Destination) validateCohort() error {
 		return Errorf(EINVALID, "platform %q: want ios or android", d.Platform)
 	case d.Key != "" || d.AppsFlyerIDProperty != "" || len(d.Filter.EventTypes) > 0 || d.Filter.Where != nil:
 		return Errorf(EINVALID, "key, filter and appsflyer_id_property belong to appsflyer-events destinations")
+	}
+	if err := validateAppsFlyerAppID(d.AppsFlyerAppID, d.Platform); err != nil {
+		return err
 	}
 	ok := []string{MapUserID, MapCUID, MapIDFA}
 	if d.Platform == Android {

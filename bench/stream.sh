@@ -64,6 +64,9 @@ count() {
 	echo "$total"
 }
 
+# Every user gets an AppsFlyer id first, as installs forwarded from the
+# attribution plane give them: the S2S API requires one.
+"$work/touchpoint" bench events --server "http://$TP_ADDR" --api-key "$key" --devices "$DEVICES" --set-appsflyer-ids > /dev/null
 printf '%-10s %12s %9s %9s\n' phase events/s p50_ms p99_ms
 base=$(load 0)
 report "no stream" "$base"

@@ -11,14 +11,19 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/delivery"
 	"github.com/touchpointhq/touchpoint/destination/appsflyer"
 )
 
@@ -44,6 +49,8 @@ type Syncer struct {
 	Store  Store
 	Client *http.Client
 	// Self is this server's base URL: where destinations with no URL send.
+	// Their requests alone are marked delivery.ToSelf, which lets a
+	// delivery.NewClient reach this server's address.
 	Self   string
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -166,6 +173,10 @@ func (s *Syncer) sync(ctx context.Context, sy *touchpoint.CohortSync, run *touch
 		return err
 	}
 	run.Size = m.Size
+	if d.URL == "" {
+		// Left to its default, this server: the one URL that may reach it.
+		ctx = delivery.ToSelf(ctx)
+	}
 	api := appsflyer.NewAudiences(d, s.Self, s.Client)
 	if sy.ImportKey == "" {
 		name := AudienceName(c.Name, touchpoint.RandomString(10))
@@ -210,7 +221,11 @@ func (s *Syncer) sync(ctx context.Context, sy *touchpoint.CohortSync, run *touch
 }
 
 // send sends devices in batches, Parallel at a time, and marks each batch
-// the audience accepted.
+// the audience accepted. A batch is at most the sync's batch size and
+// never over touchpoint.MaxAudienceDevices, what one import request may
+// carry (a sync stored before that cap may have a larger size). A batch
+// the receiver refuses as too large is split and sent again (see split),
+// and the smaller size holds for the rest of the run.
 func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpoint.CohortSync, action string,
 	devs []touchpoint.SyncDevice, count *int64, run *touchpoint.SyncRun) error {
 	type result struct {
@@ -218,6 +233,8 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 		resp  touchpoint.SyncResponse
 		ok    bool
 	}
+	var size atomic.Int64
+	size.Store(int64(min(sy.BatchSize, touchpoint.MaxAudienceDevices)))
 	batches := make(chan []touchpoint.SyncDevice)
 	results := make(chan result)
 	var wg sync.WaitGroup
@@ -225,7 +242,8 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := range batches {
+			var post func(b []touchpoint.SyncDevice)
+			post = func(b []touchpoint.SyncDevice) {
 				ids := make([]string, len(b))
 				for i, d := range b {
 					ids[i] = d.ID
@@ -233,14 +251,28 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 				resp := s.try(ctx, action, len(b), func() (*appsflyer.Response, error) {
 					return api.Import(ctx, action, sy.ImportKey, ids)
 				})
+				if n := split(resp, len(b)); n > 0 && ctx.Err() == nil {
+					for cur := size.Load(); int64(n) < cur && !size.CompareAndSwap(cur, int64(n)); cur = size.Load() {
+					}
+					parts := (len(b) + n - 1) / n
+					resp.Error = fmt.Sprintf("refused as too large: sent again in %d batches of at most %d devices", parts, n)
+					results <- result{nil, resp, true}
+					for rest := b; len(rest) > 0; rest = rest[min(n, len(rest)):] {
+						post(rest[:min(n, len(rest))])
+					}
+					return
+				}
 				results <- result{b, resp, resp.Status == http.StatusOK}
+			}
+			for b := range batches {
+				post(b)
 			}
 		}()
 	}
 	go func() {
 		defer close(batches)
 		for rest := devs; len(rest) > 0; {
-			n := min(sy.BatchSize, len(rest))
+			n := min(int(size.Load()), len(rest))
 			select {
 			case batches <- rest[:n]:
 			case <-ctx.Done():
@@ -260,8 +292,8 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 			run.Failed += int64(len(r.batch))
 			continue
 		}
-		if err != nil {
-			continue // the store failed: drain the workers
+		if err != nil || len(r.batch) == 0 {
+			continue // the store failed: drain the workers; or a split's refusal
 		}
 		added, removed := r.batch, []touchpoint.SyncDevice(nil)
 		if action == touchpoint.AudienceRemove {
@@ -275,6 +307,32 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 		err = ctx.Err()
 	}
 	return err
+}
+
+// tooLargeRE is the import API's refusal of a request over its device
+// limit: "Cannot process more than Y devices per request (n devices
+// counted in this request)".
+var tooLargeRE = regexp.MustCompile(`Cannot process more than ([0-9]+) devices per request`)
+
+// split returns the size to split a batch of n devices into when the
+// receiver refused it as too large, or 0 when it did not (or the batch is
+// one device). The size is the limit the refusal names when it is below
+// n; else half the batch (413, or a limit that does not explain the
+// refusal).
+func split(resp touchpoint.SyncResponse, n int) int {
+	if n < 2 || resp.Status != http.StatusBadRequest && resp.Status != http.StatusRequestEntityTooLarge {
+		return 0
+	}
+	m := tooLargeRE.FindStringSubmatch(resp.Body)
+	if m == nil && resp.Status != http.StatusRequestEntityTooLarge {
+		return 0
+	}
+	if m != nil {
+		if limit, err := strconv.Atoi(m[1]); err == nil && limit > 0 && limit < n {
+			return limit
+		}
+	}
+	return (n + 1) / 2
 }
 
 // try makes a call, retrying by the policy, and returns its last answer.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/cohort"
+	"github.com/touchpointhq/touchpoint/destination/appsflyer/afspec"
 	"github.com/touchpointhq/touchpoint/sqlite"
 	"github.com/touchpointhq/touchpoint/storetest"
 )
@@ -59,6 +60,7 @@ type fakeAF struct {
 	mu                    sync.Mutex
 	answer                func(path string, n int, body []byte) int
 	createBody            string // a 200's body to create calls ("": createdRaw)
+	limit                 int    // > 0: imports of more devices are refused as the import API does
 	reqs                  []afRequest
 	counts                map[string]int
 	inflight, maxInflight int
@@ -79,7 +81,7 @@ func (f *fakeAF) serve(w http.ResponseWriter, r *http.Request) {
 	f.counts[r.URL.Path]++
 	n := f.counts[r.URL.Path]
 	f.reqs = append(f.reqs, afRequest{r.Method, r.URL.Path, r.Header.Clone(), body, time.Now()})
-	answer, delay, createBody := f.answer, f.delay, cmp.Or(f.createBody, createdRaw)
+	answer, delay, createBody, limit := f.answer, f.delay, cmp.Or(f.createBody, createdRaw), f.limit
 	f.mu.Unlock()
 	// Runs before the answer is flushed: the client cannot send its next
 	// request before this one counts as done.
@@ -92,6 +94,12 @@ func (f *fakeAF) serve(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if answer != nil {
 		status = answer(r.URL.Path, n, body)
+	}
+	var imp importRequest
+	if limit > 0 && r.URL.Path != createPath && json.Unmarshal(body, &imp) == nil && len(imp.Devices) > limit {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"message":"Cannot process more than %d devices per request (%d devices counted in this request)"}`, limit, len(imp.Devices))
+		return
 	}
 	switch {
 	case status == hangUp:
@@ -751,5 +759,149 @@ func TestAudienceName(t *testing.T) {
 		if got := cohort.AudienceName(name, id); got != want {
 			t.Errorf("AudienceName(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestSplitsRefusedBatches: a batch the receiver refuses as too large
+// ("Cannot process more than 3 devices per request") is split into
+// batches of what it takes and sent again; the rest of the run uses that
+// size; nothing fails, and every member is sent once in an accepted batch.
+func TestSplitsRefusedBatches(t *testing.T) {
+	const members = 25
+	e := newSyncEnv(t, members, 10, touchpoint.CadenceOnce)
+	e.af.mu.Lock()
+	e.af.limit = 3
+	e.af.mu.Unlock()
+	run := e.runNow(t)
+	if run.Status != touchpoint.RunOK || run.Added != members || run.Failed != 0 {
+		t.Fatalf("run = %+v, want ok with %d added", run, members)
+	}
+	var accepted []string
+	refused := 0
+	for _, r := range e.af.requests(addPath) {
+		var req importRequest
+		if err := json.Unmarshal(r.Body, &req); err != nil {
+			t.Fatal(err)
+		}
+		if len(req.Devices) > 3 {
+			refused++
+			continue
+		}
+		accepted = append(accepted, gaidsOf(t, r.Body)...)
+	}
+	slices.Sort(accepted)
+	var want []string
+	for n := 1; n <= members; n++ {
+		want = append(want, syncGAID(n))
+	}
+	if !slices.Equal(accepted, want) {
+		t.Errorf("accepted %q, want every member once", accepted)
+	}
+	if refused < 1 || refused > cohort.Parallel {
+		t.Errorf("%d batches refused, want 1 to %d (the first ones, sent before the size was learnt)", refused, cohort.Parallel)
+	}
+	// The run shows each refusal and how it was split.
+	var splits int
+	for _, r := range run.Responses[1:] {
+		if r.Status == http.StatusBadRequest {
+			splits++
+			want := fmt.Sprintf("refused as too large: sent again in %d batches of at most 3 devices", (r.Devices+2)/3)
+			if r.Error != want || !strings.Contains(r.Body, "Cannot process more than 3 devices") {
+				t.Errorf("refused response %+v, want error %q", r, want)
+			}
+		} else if r.Status != http.StatusOK || r.Devices > 3 {
+			t.Errorf("response %+v", r)
+		}
+	}
+	if splits != refused {
+		t.Errorf("%d refusals in the run, %d received", splits, refused)
+	}
+	// A receiver that refuses even one device fails that device, and the
+	// run ends.
+	e = newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
+	e.af.setAnswer(func(path string, _ int, _ []byte) int {
+		if path == addPath {
+			return http.StatusRequestEntityTooLarge
+		}
+		return http.StatusOK
+	})
+	if run := e.runNow(t); run.Status != touchpoint.RunFailed || run.Failed != 2 || len(e.af.requests(addPath)) != 3 {
+		t.Errorf("run = %+v with %d adds, want 2 failed after the batch of 2 and its halves", run, len(e.af.requests(addPath)))
+	}
+}
+
+// storedBefore is a store whose syncs have the batch size of one stored
+// before batch sizes were capped.
+type storedBefore struct {
+	*sqlite.DB
+	batch int
+}
+
+func (s storedBefore) FindCohortSync(ctx context.Context, id int64) (*touchpoint.CohortSync, error) {
+	sy, err := s.DB.FindCohortSync(ctx, id)
+	if sy != nil {
+		sy.BatchSize = s.batch
+	}
+	return sy, err
+}
+
+// TestBatchCappedAtDeviceLimit: a sync whose batch size is over the
+// import API's 10,000 devices (stored before the cap) sends batches of
+// 10,000, which the receiver takes.
+func TestBatchCappedAtDeviceLimit(t *testing.T) {
+	members := touchpoint.MaxAudienceDevices + 5
+	e := newSyncEnv(t, members, 10, touchpoint.CadenceOnce)
+	e.af.mu.Lock()
+	e.af.limit = touchpoint.MaxAudienceDevices
+	e.af.mu.Unlock()
+	e.syncer.Store = storedBefore{e.db, 4 * touchpoint.MaxAudienceDevices}
+	run := e.runNow(t)
+	if run.Status != touchpoint.RunOK || run.Added != int64(members) || run.Failed != 0 {
+		t.Fatalf("run = %+v, want ok with %d added", run, members)
+	}
+	var sizes []int
+	for _, r := range e.af.requests(addPath) {
+		var req importRequest
+		if err := json.Unmarshal(r.Body, &req); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, len(req.Devices))
+	}
+	slices.Sort(sizes)
+	if !slices.Equal(sizes, []int{5, touchpoint.MaxAudienceDevices}) {
+		t.Errorf("batches of %v, want 5 and %d", sizes, touchpoint.MaxAudienceDevices)
+	}
+}
+
+// TestRequestsMatchSpec: the create call and the add and remove imports a
+// sync sends are what AppsFlyer's OpenAPI files describe.
+func TestRequestsMatchSpec(t *testing.T) {
+	sp := afspec.MustLoad(t)
+	e := newSyncEnv(t, 7, 3, touchpoint.CadenceOnce)
+	if run := e.runNow(t); run.Status != touchpoint.RunOK || run.Added != 7 {
+		t.Fatalf("first run = %+v", run)
+	}
+	e.clock.Add(31 * 24 * time.Hour) // everyone leaves
+	if run := e.runNow(t); run.Status != touchpoint.RunOK || run.Removed != 7 {
+		t.Fatalf("second run = %+v", run)
+	}
+	seen := map[string]int{}
+	for _, r := range e.af.requests("") {
+		seen[r.Path]++
+		var err error
+		switch r.Path {
+		case createPath:
+			err = sp.CreateRequest(r.Body)
+		case addPath, removePath:
+			err = sp.ImportRequest(r.Path[strings.LastIndex(r.Path, "/")+1:], r.Body)
+		default:
+			err = fmt.Errorf("unexpected path")
+		}
+		if err != nil {
+			t.Errorf("%s %s: %v", r.Path, r.Body, err)
+		}
+	}
+	if seen[createPath] != 1 || seen[addPath] != 3 || seen[removePath] != 3 {
+		t.Errorf("requests %v, want a create, 3 adds and 3 removes", seen)
 	}
 }

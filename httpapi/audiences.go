@@ -64,9 +64,30 @@ func writeForbidden(w http.ResponseWriter) {
 }
 
 // externalError is an answer of the external API: an error code and a
-// message, which for 1000 is an object of errors by field.
+// message. AppsFlyer's file types the message as a string, yet its example
+// of 1000 gives an object of errors by field; we follow the example. (Its
+// 1001 example spells the key "messege"; we follow the schema.)
 func externalError(w http.ResponseWriter, code int, message any) {
 	writeWire(w, http.StatusBadRequest, map[string]any{"error_code": code, "message": message})
+}
+
+// wireError answers a store failure in the API's shape: the external
+// API's {"error_code":1020,"message":…} (createCall), or the import API's
+// {"message":…}. A failure of ours is "Internal error occurred", with
+// 500, not the file's 400, so that callers retry; a store that cannot
+// write now answers 503.
+func (s *Server) wireError(w http.ResponseWriter, r *http.Request, createCall bool, err error) {
+	status, ok := errorStatus[touchpoint.ErrorCode(err)]
+	msg := touchpoint.ErrorMessage(err)
+	if !ok || status == http.StatusInternalServerError {
+		s.Logger.Error("audiences", "path", r.URL.Path, "err", err)
+		status, msg = http.StatusInternalServerError, "Internal error occurred"
+	}
+	body := map[string]any{"message": msg}
+	if createCall {
+		body["error_code"] = 1020
+	}
+	writeWire(w, status, body)
 }
 
 // POST /api/audiences-external-api/audience
@@ -123,13 +144,15 @@ func (s *Server) handleAudienceCreate(w http.ResponseWriter, r *http.Request) {
 		externalError(w, 1001, "Audience already exists under your account")
 		return
 	} else if err != nil {
-		writeError(w, r, err)
+		s.wireError(w, r, true, err)
 		return
 	}
 	writeWire(w, http.StatusOK, map[string]any{"message": map[string]any{"audience_id": a.ID, "import_key": a.ImportKey}})
 }
 
-// audienceFields are the fields of a device row (spec §6).
+// audienceFields are the fields of a device row (spec §6). A row may carry
+// others: the file's device schema does not close its properties, so they
+// are taken and ignored.
 var audienceFields = []string{"app_id", "idfv", "idfa", "gaid", "oaid", "imei", "cuid", "emails", "phone", "phone_e164", "braze_id", "amplitude_id"}
 
 // uuidRE is the form of IDFAs, IDFVs and GAIDs.
@@ -141,6 +164,10 @@ func importMessage(w http.ResponseWriter, status int, msg string) {
 }
 
 // POST /api/audiences-import-api/v2/{action}
+//
+// The file's enums of action and platform list "", which names no action
+// and no platform: an empty action is no route, an empty platform is
+// answered as a platform that is not the audience's.
 func (s *Server) handleAudienceImport(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
 	if action != touchpoint.AudienceAdd && action != touchpoint.AudienceRemove && action != touchpoint.AudienceOverwrite {
@@ -159,7 +186,8 @@ func (s *Server) handleAudienceImport(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAudienceBody))
 	if err != nil {
-		importMessage(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d MB", maxAudienceBody>>20))
+		// 400, as the file answers every bad request (it lists no 413).
+		importMessage(w, http.StatusBadRequest, fmt.Sprintf("The request body is larger than %d MB", maxAudienceBody>>20))
 		return
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
@@ -178,7 +206,7 @@ func (s *Server) handleAudienceImport(w http.ResponseWriter, r *http.Request) {
 		importMessage(w, http.StatusBadRequest, "Audience does not exist under your account")
 		return
 	} else if err != nil {
-		writeError(w, r, err)
+		s.wireError(w, r, false, err)
 		return
 	}
 	if req.Platform != string(aud.Platform) {
@@ -191,7 +219,7 @@ func (s *Server) handleAudienceImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Store.ImportAudience(r.Context(), aud.ID, action, members); err != nil {
-		writeError(w, r, err)
+		s.wireError(w, r, false, err)
 		return
 	}
 	importMessage(w, http.StatusOK, "The request was successful")
@@ -213,9 +241,12 @@ func audienceMembers(p touchpoint.Platform, action string, devices []map[string]
 	for _, d := range devices {
 		vals := make(map[string]string, len(d))
 		for k, raw := range d {
+			if !slices.Contains(audienceFields, k) {
+				continue // a field of the row we do not keep
+			}
 			var v string
-			if !slices.Contains(audienceFields, k) || json.Unmarshal(raw, &v) != nil {
-				understood = false
+			if json.Unmarshal(raw, &v) != nil {
+				understood = false // the file's fields are strings
 				continue
 			}
 			if v = strings.TrimSpace(v); v != "" {

@@ -141,8 +141,9 @@ func TestCohortSyncLoop(t *testing.T) {
 
 // TestCohortSyncFaults: a wrong token fails the first run visibly and
 // sends nothing; fixing the destination lets the next run create the
-// audience; a batch larger than the Audiences API takes is refused and
-// counted as failed, and the next run sends it again.
+// audience; a batch size over the Audiences API's 10,000 devices is
+// refused when saved, and a cohort larger than that is sent in batches
+// the API takes.
 func TestCohortSyncFaults(t *testing.T) {
 	l, clock, app := startCohortLoop(t)
 	s, p := l.testServer, *l.project
@@ -168,9 +169,29 @@ func TestCohortSyncFaults(t *testing.T) {
 		t.Fatalf("run with a wrong token = %+v", r)
 	}
 
-	// The right token, and a batch over the API's 10,000 devices: the
-	// audience is created, the add refused (not retried), all counted as
-	// failed.
+	// A batch size over the API's 10,000 devices is refused, on create
+	// and on update, and changes nothing.
+	tooBig := fmt.Sprintf("batch_size %d is out of range: 1 to 10000 devices, the most one Audiences import request may carry",
+		touchpoint.MaxAudienceDevices+5)
+	for _, call := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"POST", base, map[string]any{"destination_id": dest.ID, "batch_size": touchpoint.MaxAudienceDevices + 5}},
+		{"PATCH", base + fmt.Sprint("/", sy.ID), map[string]any{"batch_size": touchpoint.MaxAudienceDevices + 5}},
+	} {
+		var e httpapi.ErrorResponse
+		if code := s.api(t, call.method, call.path, call.body, &e); code != 400 || e.Error != tooBig {
+			t.Errorf("%s batch_size %d: %d %+v", call.method, touchpoint.MaxAudienceDevices+5, code, e)
+		}
+	}
+	var syncs struct{ Syncs []touchpoint.CohortSync }
+	if s.mustAPI(t, 200, "GET", base, nil, &syncs); len(syncs.Syncs) != 1 {
+		t.Fatalf("syncs after the refusals: %+v", syncs.Syncs)
+	}
+
+	// The right token, and more members than one request takes: the
+	// audience is created and everyone is added, in batches of 10,000.
 	s.mustAPI(t, 200, "PATCH", fmt.Sprintf("/api/v1/projects/%d/destinations/%d", p.ID, dest.ID), map[string]any{"api_token": app.APIToken}, nil)
 	var more []map[string]any
 	for n := 3; n < touchpoint.MaxAudienceDevices+5; n++ {
@@ -182,22 +203,21 @@ func TestCohortSyncFaults(t *testing.T) {
 		}
 	}
 	l.ingest(t, more...)
-	s.mustAPI(t, 200, "PATCH", base+fmt.Sprint("/", sy.ID), map[string]any{"batch_size": touchpoint.MaxAudienceDevices + 5}, nil)
+	s.mustAPI(t, 200, "GET", fmt.Sprintf("%s/%d", base, sy.ID), nil, &sy)
+	if sy.BatchSize != touchpoint.DefaultSyncBatch {
+		t.Fatalf("sync %+v: a refused update changed it", sy)
+	}
 	// The next run is an hour away: run now.
 	s.mustAPI(t, 200, "POST", fmt.Sprintf("%s/%d/run", base, sy.ID), nil, &r)
 	waitRuns(t, s, base, sy.ID, 2)
 	want := int64(touchpoint.MaxAudienceDevices + 5)
-	if r.Status != touchpoint.RunFailed || r.Size != want || r.Failed != want || r.Added != 0 || len(r.Responses) != 2 ||
-		r.Responses[1].Status != 400 || r.Responses[1].Tries != 1 ||
-		r.Responses[1].Body != fmt.Sprintf(`{"message":"Cannot process more than 10000 devices per request (%d devices counted in this request)"}`, want) {
-		t.Fatalf("oversized run = %+v", r)
+	if r.Status != touchpoint.RunOK || r.Size != want || r.Added != want || r.Failed != 0 || len(r.Responses) != 3 {
+		t.Fatalf("run = %+v", r)
 	}
-	// A batch size the API takes: the next run sends everyone.
-	s.mustAPI(t, 200, "PATCH", base+fmt.Sprint("/", sy.ID), map[string]any{"batch_size": 5000}, nil)
-	s.mustAPI(t, 200, "POST", fmt.Sprintf("%s/%d/run", base, sy.ID), nil, &r)
-	waitRuns(t, s, base, sy.ID, 3)
-	if r.Status != touchpoint.RunOK || r.Added != want || r.Failed != 0 || len(r.Responses) != 3 {
-		t.Fatalf("run after the fix = %+v", r)
+	for _, resp := range r.Responses[1:] {
+		if resp.Status != 200 || resp.Devices > touchpoint.MaxAudienceDevices {
+			t.Errorf("response %+v", resp)
+		}
 	}
 	s.mustAPI(t, 200, "GET", fmt.Sprintf("%s/%d", base, sy.ID), nil, &sy)
 	if aud := audienceOf(t, s, sy.AudienceID); aud.Size != want {

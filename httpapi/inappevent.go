@@ -9,23 +9,26 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/destination/appsflyer"
 )
 
 // AppsFlyer's S2S in-app events API, v3 (spec/appsflyer.md §5): one event
 // per request, authenticated by the app's dev key in an "authentication"
-// header, answered in plain text.
+// header, answered as AppsFlyer's OpenAPI file for it says: a JSON string
+// (application/json), "OK" or the message of a refusal.
 func (s *Server) registerS2SRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /inappevent/{app_id}", s.handleInAppEvent)
 }
 
-// The S2S API's answers (spec §5). A "Bad request" says what was wrong
-// after a colon (ours: AppsFlyer's says nothing more).
+// The S2S API's answers (spec §5; the file's examples). A "Bad request"
+// says what was wrong after a colon (ours: AppsFlyer's says nothing more).
 const (
-	s2sOK            = "ok"
+	s2sOK            = "OK"
 	s2sNoAuth        = "Failed to Authenticate"
 	s2sUnauthorized  = "Unauthorized"
 	s2sKeyMismatch   = "app_id does not match the key"
@@ -47,6 +50,13 @@ type S2SEvent struct {
 	EventCurrency  string          `json:"eventCurrency"`
 	IP             string          `json:"ip"`
 	OS             string          `json:"os"`
+	// SharingFilter is "all" or a list of partner ids: the partners that
+	// may not get the event (see postback.Blocked).
+	SharingFilter json.RawMessage `json:"sharing_filter"`
+	// ATT (iOS, 0 to 3) and AppType ("" or app_clip) are checked against
+	// the file's enums and otherwise unused.
+	ATT     *int    `json:"att"`
+	AppType *string `json:"app_type"`
 	// The device ids and bundleIdentifier are accepted; a conversion's
 	// postbacks carry the ids of its device's install (AppsFlyer fills
 	// missing ids from the install).
@@ -91,6 +101,11 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		writeS2S(w, status, msg)
 		return
 	}
+	sharing, msg := ev.sharingFilter()
+	if msg != "" {
+		writeS2S(w, http.StatusBadRequest, s2sBadRequest+": "+msg)
+		return
+	}
 	dev, err := s.s2sDevice(r.Context(), app.ID, &ev)
 	if err != nil {
 		s.writeS2SError(w, r, err)
@@ -102,6 +117,7 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		s.writeS2SError(w, r, err)
 		return
 	}
+	c.SharingFilter = sharing
 	ds, err := s.conversionDeliveries(r.Context(), ca, dev, c)
 	if err != nil {
 		s.writeS2SError(w, r, err)
@@ -125,13 +141,16 @@ func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
 	if ev.AppsFlyerID == "" && ev.CustomerUserID == "" {
 		return nil, http.StatusBadRequest, s2sMandatoryID
 	}
+	// eventName has no length limit but the body's 1 KB.
 	switch {
 	case ev.EventName == "":
 		return bad("eventName is required")
-	case len(ev.EventName) > touchpoint.MaxEventNameLength:
-		return bad(fmt.Sprintf("eventName is longer than %d characters", touchpoint.MaxEventNameLength))
-	case ev.EventCurrency != "" && !currencyRE.MatchString(ev.EventCurrency):
-		return bad(fmt.Sprintf("eventCurrency %q: want an ISO-4217 code such as USD or EUR", ev.EventCurrency))
+	case ev.EventCurrency != "" && !s2sCurrency(ev.EventCurrency):
+		return bad(fmt.Sprintf("eventCurrency %q: want an ISO-4217 code in upper case, such as USD or EUR", ev.EventCurrency))
+	case ev.ATT != nil && (*ev.ATT < 0 || *ev.ATT > 3):
+		return bad(fmt.Sprintf("att %d: want 0 (not determined), 1 (restricted), 2 (denied) or 3 (authorized)", *ev.ATT))
+	case ev.AppType != nil && *ev.AppType != "" && *ev.AppType != "app_clip":
+		return bad(fmt.Sprintf("app_type %q: want app_clip, or none", *ev.AppType))
 	}
 	req := &EventRequest{EventName: ev.EventName}
 	// eventValue is a JSON object in a string, or "" for none.
@@ -145,9 +164,10 @@ func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
 			return bad("eventValue does not hold a JSON object")
 		}
 		req.Value = json.RawMessage(value)
+		// A refund is negative revenue, "preceded by a -".
 		if rev, ok := props["af_revenue"]; ok {
-			if err := req.Revenue.UnmarshalJSON(rev); err != nil || req.Revenue < 0 {
-				return bad("af_revenue " + string(rev) + " is not a decimal number of at least 0")
+			if err := req.Revenue.UnmarshalJSON(rev); err != nil {
+				return bad("af_revenue " + string(rev) + " is not a decimal number")
 			}
 		}
 	}
@@ -169,6 +189,37 @@ func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
 		}
 	}
 	return req, 0, ""
+}
+
+// s2sCurrency reports whether code is an eventCurrency the S2S API takes
+// (its file's enum: ISO 4217, upper case).
+func s2sCurrency(code string) bool {
+	c, ok := appsflyer.Currency(code)
+	return ok && c == code
+}
+
+// sharingFilter reads sharing_filter as the file's description gives it:
+// "all" (every partner blocked) or a non-empty list of partner ids. The
+// file types it as an array only, yet its example is the string "all";
+// both are taken. A list holding "all" blocks every partner too.
+func (ev *S2SEvent) sharingFilter() ([]string, string) {
+	raw := bytes.TrimSpace(ev.SharingFilter)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, ""
+	}
+	const want = `sharing_filter: want "all" or a list of partner ids, such as ["googleadwords_int"]`
+	var all string
+	if json.Unmarshal(raw, &all) == nil {
+		if all != touchpoint.SharingAll {
+			return nil, want
+		}
+		return []string{touchpoint.SharingAll}, ""
+	}
+	var ids []string
+	if json.Unmarshal(raw, &ids) != nil || len(ids) == 0 || slices.Contains(ids, "") {
+		return nil, want
+	}
+	return ids, ""
 }
 
 // parseS2STime reads an eventTime: yyyy-mm-dd hh:mm:ss.sss, UTC (the
@@ -221,8 +272,12 @@ func (s *Server) writeS2SError(w http.ResponseWriter, r *http.Request, err error
 	writeS2S(w, http.StatusInternalServerError, s2sInternalError)
 }
 
+// writeS2S answers as the file says: application/json, the message as a
+// JSON string (its ErrorResponse is "type: string"; its 200's example is
+// "OK").
 func writeS2S(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	b, _ := json.Marshal(msg)
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	io.WriteString(w, msg)
+	w.Write(b)
 }

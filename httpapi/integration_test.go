@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/destination/appsflyer/afspec"
 	"github.com/touchpointhq/touchpoint/httpapi"
 )
 
@@ -141,9 +143,10 @@ func (l *loop) user(t *testing.T, userID string) *touchpoint.User {
 func TestIntegrationLoop(t *testing.T) {
 	for _, tc := range []struct {
 		style, installEvent, mediaSource, campaign string
+		idProperty                                 string // "": the destination's default
 	}{
-		{"appsflyer", "[AppsFlyer] Install", "[AppsFlyer] media source", "[AppsFlyer] campaign"},
-		{"adjust", "[Adjust] Install", "[adjust] network", "[adjust] campaign"},
+		{"appsflyer", "[AppsFlyer] Install", "[AppsFlyer] media source", "[AppsFlyer] campaign", ""},
+		{"adjust", "[Adjust] Install", "[adjust] network", "[adjust] campaign", "[adjust] adid"},
 	} {
 		t.Run(tc.style, func(t *testing.T) {
 			l := startLoop(t)
@@ -155,9 +158,10 @@ func TestIntegrationLoop(t *testing.T) {
 			}
 			var dest touchpoint.Destination
 			l.mustAPI(t, 201, "POST", fmt.Sprintf("/api/v1/projects/%d/destinations", l.project.ID), map[string]any{
-				"name": "AppsFlyer events", "appsflyer_app_id": loopApp, "key": l.devKey,
+				"name": "AppsFlyer events", "appsflyer_app_id": loopApp, "key": l.devKey, "appsflyer_id_property": tc.idProperty,
 				"filter": map[string]any{"event_types": []string{"purchase"}}}, &dest)
-			if dest.ID == 0 || !dest.Enabled || dest.Kind != touchpoint.DestinationAppsFlyerEvents {
+			if dest.ID == 0 || !dest.Enabled || dest.Kind != touchpoint.DestinationAppsFlyerEvents ||
+				dest.AppsFlyerIDProperty != cmp.Or(tc.idProperty, touchpoint.DefaultAppsFlyerIDProperty) {
 				t.Fatalf("destination %+v", dest)
 			}
 
@@ -217,11 +221,17 @@ func TestIntegrationLoop(t *testing.T) {
 			if err := json.Unmarshal([]byte(st.Body), &sent); err != nil {
 				t.Fatal(err)
 			}
-			if sent["customer_user_id"] != "user-42" || sent["eventName"] != "purchase" || sent["advertising_id"] != gaid ||
-				sent["os"] != "14" || !strings.Contains(fmt.Sprint(sent["eventValue"]), `"af_revenue":"4.99"`) || sent["eventCurrency"] != "USD" {
+			// appsflyer_id: the device id, from the user property the
+			// forward set.
+			if sent["appsflyer_id"] != lr.DeviceID || sent["customer_user_id"] != "user-42" || sent["eventName"] != "purchase" ||
+				sent["advertising_id"] != gaid || sent["os"] != "14" || sent["eventCurrency"] != "USD" ||
+				!strings.Contains(fmt.Sprint(sent["eventValue"]), `"af_revenue":"4.99"`) {
 				t.Errorf("S2S body %s", st.Body)
 			}
-			if got := l.delivery(t, st.ID).Attempts; len(got) != 1 || got[0].Status != 200 || got[0].Body != "ok" {
+			if err := afspec.MustLoad(t).S2SRequest(touchpoint.Android, []byte(st.Body)); err != nil {
+				t.Errorf("S2S body %s: %v", st.Body, err)
+			}
+			if got := l.delivery(t, st.ID).Attempts; len(got) != 1 || got[0].Status != 200 || got[0].Body != `"OK"` {
 				t.Errorf("attempts %+v", got)
 			}
 			got := l.sink.waitRequests(t, 1)
@@ -238,14 +248,33 @@ func TestIntegrationLoop(t *testing.T) {
 	}
 }
 
-// s2s posts to /inappevent with a dev key ("" for none).
+// s2s posts to /inappevent with a dev key ("" for none) and returns the
+// status and the message of the answer, which must be one AppsFlyer's
+// OpenAPI file for the API describes (a JSON string).
 func (l *loop) s2s(t *testing.T, app, key string, body any) (int, string) {
 	t.Helper()
-	h := "authentication"
-	if key == "" {
-		h = ""
+	b, ok := body.([]byte)
+	if !ok {
+		b, _ = json.Marshal(body)
 	}
-	return l.post(t, "/inappevent/"+app, h, key, body)
+	req, _ := http.NewRequest("POST", l.URL()+"/inappevent/"+app, bytes.NewReader(b))
+	if key != "" {
+		req.Header.Set("authentication", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if err := afspec.MustLoad(t).S2SResponse(resp.StatusCode, resp.Header.Get("Content-Type"), raw); err != nil {
+		t.Errorf("the answer %d %s is not AppsFlyer's: %v", resp.StatusCode, raw, err)
+	}
+	var msg string
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		t.Errorf("the answer %s is not a JSON string", raw)
+	}
+	return resp.StatusCode, msg
 }
 
 // conversions returns a device's conversions.
@@ -280,6 +309,7 @@ func TestInAppEventAPI(t *testing.T) {
 	}
 	var other touchpoint.App
 	l.mustAPI(t, 200, "GET", "/api/v1/apps/com.example.other", nil, &other)
+	const sharingWant = `Bad request: sharing_filter: want "all" or a list of partner ids, such as ["googleadwords_int"]`
 	for _, tc := range []struct {
 		name, app, key string
 		body           any
@@ -297,9 +327,17 @@ func TestInAppEventAPI(t *testing.T) {
 		{"eventValue object", loopApp, l.devKey, with("eventValue", map[string]any{"a": 1}), 400,
 			`Bad request: eventValue must be a string holding a JSON object, such as "{\"af_revenue\":\"6\"}", or "" for none`},
 		{"eventValue not an object", loopApp, l.devKey, with("eventValue", "[1]"), 400, "Bad request: eventValue does not hold a JSON object"},
-		{"bad revenue", loopApp, l.devKey, with("eventValue", `{"af_revenue":"six"}`), 400, `Bad request: af_revenue "six" is not a decimal number of at least 0`},
+		{"bad revenue", loopApp, l.devKey, with("eventValue", `{"af_revenue":"six"}`), 400, `Bad request: af_revenue "six" is not a decimal number`},
 		{"bad time", loopApp, l.devKey, with("eventTime", "2026-11-02T08:30:00Z"), 400, "Bad request: eventTime 2026-11-02T08:30:00Z: want yyyy-mm-dd hh:mm:ss.sss in UTC"},
-		{"bad currency", loopApp, l.devKey, with("eventCurrency", "euro"), 400, `Bad request: eventCurrency "euro": want an ISO-4217 code such as USD or EUR`},
+		{"bad currency", loopApp, l.devKey, with("eventCurrency", "euro"), 400, `Bad request: eventCurrency "euro": want an ISO-4217 code in upper case, such as USD or EUR`},
+		{"lower-case currency", loopApp, l.devKey, with("eventCurrency", "eur"), 400, `Bad request: eventCurrency "eur": want an ISO-4217 code in upper case, such as USD or EUR`},
+		{"not an ISO-4217 code", loopApp, l.devKey, with("eventCurrency", "ABC"), 400, `Bad request: eventCurrency "ABC": want an ISO-4217 code in upper case, such as USD or EUR`},
+		{"att 4", loopApp, l.devKey, with("att", 4), 400, "Bad request: att 4: want 0 (not determined), 1 (restricted), 2 (denied) or 3 (authorized)"},
+		{"app_type web", loopApp, l.devKey, with("app_type", "web"), 400, `Bad request: app_type "web": want app_clip, or none`},
+		{"sharing_filter none", loopApp, l.devKey, with("sharing_filter", "none"), 400, sharingWant},
+		{"sharing_filter empty", loopApp, l.devKey, with("sharing_filter", []string{}), 400, sharingWant},
+		{"sharing_filter empty id", loopApp, l.devKey, with("sharing_filter", []string{"net_a", ""}), 400, sharingWant},
+		{"sharing_filter a number", loopApp, l.devKey, with("sharing_filter", 1), 400, sharingWant},
 		{"bad ip", loopApp, l.devKey, with("ip", "nowhere"), 400, "Bad request: ip nowhere is not an IP address"},
 		{"over 1 KB", loopApp, l.devKey, with("eventValue", `{"x":"`+strings.Repeat("a", 1000)+`"}`), 400, "Bad request: the body is over the 1 KB limit of the S2S API"},
 		{"unknown customer user", loopApp, l.devKey, with("customer_user_id", "nobody"), 400,
@@ -318,10 +356,10 @@ func TestInAppEventAPI(t *testing.T) {
 
 	// Accepted: by customer user id, and by appsflyer_id with "" for no
 	// value. The clock is 2026-11-02 09:00.
-	if code, msg := l.s2s(t, loopApp, l.devKey, ok); code != 200 || msg != "ok" {
+	if code, msg := l.s2s(t, loopApp, l.devKey, ok); code != 200 || msg != "OK" {
 		t.Fatalf("ok = %d %q", code, msg)
 	}
-	if code, msg := l.s2s(t, loopApp, l.devKey, map[string]any{"appsflyer_id": dev, "eventName": "level_up", "eventValue": ""}); code != 200 || msg != "ok" {
+	if code, msg := l.s2s(t, loopApp, l.devKey, map[string]any{"appsflyer_id": dev, "eventName": "level_up", "eventValue": ""}); code != 200 || msg != "OK" {
 		t.Fatalf("by appsflyer_id = %d %q", code, msg)
 	}
 	// An event of yesterday arriving after 02:00 UTC is stamped at
@@ -353,8 +391,9 @@ func TestInAppEventAPI(t *testing.T) {
 }
 
 // TestStreamFaults: what a destination's faults come to, each visible on
-// the delivery: a wrong key, a user AppsFlyer does not know, a host that
-// is down, 429 and 5xx answers, and an event over 1 KB.
+// the delivery: a wrong key, a user AppsFlyer does not know, a user with
+// no AppsFlyer id (not sent), a host that is down, 429 and 5xx answers,
+// and an event over 1 KB.
 func TestStreamFaults(t *testing.T) {
 	l := startLoop(t)
 	gaid := "38400000-8cf0-11bd-b23e-10b96e40000d"
@@ -375,23 +414,40 @@ func TestStreamFaults(t *testing.T) {
 	busy.status["/inappevent/"+loopApp] = []int{429, 503, 200}
 	flaky := dest("flaky", l.devKey, busy.URL, "flaky")
 	large := dest("large", l.devKey, "", "large")
+	noID := dest("no id", l.devKey, "", "no_id")
 
+	// The users' AppsFlyer ids, as the analytics forward sets them:
+	// user-9's is the device's; nobody's is no device's here.
+	const unknownID = "1700000000000-0000000000000000001"
+	setID := func(user, id string) map[string]any {
+		return map[string]any{"user_id": user, "event_type": "$identify",
+			"user_properties": map[string]any{"$set": map[string]any{touchpoint.DefaultAppsFlyerIDProperty: id}}}
+	}
+	l.ingest(t, setID("user-9", dev), setID("nobody", unknownID))
 	ev := func(user, typ string, props map[string]any) map[string]any {
-		return map[string]any{"user_id": user, "event_type": typ, "event_properties": props}
+		return map[string]any{"user_id": user, "event_type": typ, "event_properties": props, "os_version": "14"}
 	}
 	l.ingest(t, ev("user-9", "wrong_key", nil), ev("nobody", "unknown_user", nil), ev("user-9", "down", nil),
 		ev("user-9", "flaky", nil),
-		ev("user-9", "large", map[string]any{"small": "s", "big": strings.Repeat("b", 700), "bigger": strings.Repeat("c", 800)}))
+		ev("user-9", "large", map[string]any{"small": "s", "big": strings.Repeat("b", 700), "bigger": strings.Repeat("c", 800)}),
+		ev("user-no-id", "no_id", nil))
 
 	d := l.deliveries(t, of(wrongKey), touchpoint.DeliveryFailed, 1)[0]
-	if d = l.delivery(t, d.ID); len(d.Attempts) != 1 || d.Attempts[0].Status != 401 || d.Attempts[0].Body != "Unauthorized" ||
+	if d = l.delivery(t, d.ID); len(d.Attempts) != 1 || d.Attempts[0].Status != 401 || d.Attempts[0].Body != `"Unauthorized"` ||
 		d.Reason != "the destination answered 401: not retried" {
 		t.Errorf("wrong key: %+v", d)
 	}
 	d = l.deliveries(t, of(unknownUser), touchpoint.DeliveryFailed, 1)[0]
 	if d = l.delivery(t, d.ID); len(d.Attempts) != 1 || d.Attempts[0].Status != 400 ||
-		!strings.HasPrefix(d.Attempts[0].Body, `Bad request: customer_user_id "nobody" matches no device`) {
+		!strings.HasPrefix(d.Attempts[0].Body, `"Bad request: appsflyer_id \"`+unknownID+`\" is not a device`) {
 		t.Errorf("unknown user: %+v", d)
+	}
+	// No AppsFlyer id: the S2S API would refuse it, so it is not sent;
+	// the delivery is there, failed, with the reason and no attempt.
+	d = l.deliveries(t, of(noID), touchpoint.DeliveryFailed, 1)[0]
+	if d = l.delivery(t, d.ID); len(d.Attempts) != 0 || d.Tries != 0 ||
+		d.Reason != `not sent: the user has no AppsFlyer id (user property "[AppsFlyer] appsflyer_id"), which the S2S API requires` {
+		t.Errorf("no id: %+v", d)
 	}
 	d = l.deliveries(t, of(down), "", 1)[0]
 	for deadline := time.Now().Add(10 * time.Second); d.Tries == 0 && time.Now().Before(deadline); {
@@ -533,6 +589,7 @@ func TestIntegrationsAPI(t *testing.T) {
 	good := map[string]any{"name": "AF", "appsflyer_app_id": "id123456789", "key": "dev"}
 	for _, change := range []map[string]any{
 		{"name": ""}, {"key": ""}, {"appsflyer_app_id": ""}, {"kind": "webhook"}, {"url": "not a url"},
+		{"appsflyer_app_id": "123456789"}, {"appsflyer_app_id": "id12"},
 		{"filter": map[string]any{"where": map[string]any{"on": "group", "property": "x", "op": "is", "values": []string{"1"}}}},
 		{"filter": map[string]any{"where": map[string]any{"on": "event", "property": "x", "op": "contains", "values": []string{"1"}}}},
 		{"filter": map[string]any{"event_types": []string{""}}},

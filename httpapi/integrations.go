@@ -36,6 +36,10 @@ func (s *Server) handleForwardPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if err := s.checkOutboundURL("url", req.URL); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	f := &touchpoint.AnalyticsForward{App: r.PathValue("app_id"), URL: req.URL, APIKey: req.APIKey, Mode: req.Mode,
 		Style: req.Style, Company: req.Company, Enabled: req.Enabled == nil || *req.Enabled}
 	if err := s.Store.PutAnalyticsForward(r.Context(), f); err != nil {
@@ -92,6 +96,10 @@ func (s *Server) handleDestinationCreate(w http.ResponseWriter, r *http.Request)
 	}
 	var req DestinationCreate
 	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := s.checkOutboundURL("url", req.URL); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -163,6 +171,12 @@ func (s *Server) handleDestinationUpdate(w http.ResponseWriter, r *http.Request)
 	if err := decode(r, &upd); err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if upd.URL != nil {
+		if err := s.checkOutboundURL("url", *upd.URL); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	d, err := s.Store.UpdateDestination(r.Context(), d.ID, upd)
 	if err != nil {

@@ -461,13 +461,13 @@ func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *Event
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")
 	case req.EventName == "":
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is required")
-	case len(req.EventName) > touchpoint.MaxEventNameLength:
+	case len(req.EventName) > touchpoint.MaxEventNameLength && source == "SDK": // S2S: the 1 KB body bounds it
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is longer than %d characters", touchpoint.MaxEventNameLength)
 	case len(req.EventID) > maxIDLength:
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_id is longer than %d characters", maxIDLength)
 	case len(req.Value) > touchpoint.MaxEventValueLength:
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_value is longer than %d characters", touchpoint.MaxEventValueLength)
-	case req.Revenue < 0:
+	case req.Revenue < 0 && source == "SDK": // S2S takes refunds as negative revenue
 		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "revenue %s is negative", req.Revenue)
 	}
 	cur := strings.ToUpper(strings.TrimSpace(req.Currency))

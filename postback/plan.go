@@ -123,7 +123,9 @@ type Revenue struct {
 //   - restricted (SRN) partners and organic events get none;
 //   - each source rejected for fraud on the device's install gets its
 //     rejected in-app postback for the device's events (ours: AppsFlyer
-//     does not say which events those are).
+//     does not say which events those are);
+//   - a partner the event's sharing filter names gets none, and "all"
+//     blocks every partner (see Blocked).
 //
 // in is the device's install record (its launch is the device the macros
 // describe); nil when there is none.
@@ -134,6 +136,9 @@ func (ps Partners) ForConversion(app *touchpoint.App, dev *touchpoint.Device, in
 	}
 	var out []*touchpoint.Delivery
 	add := func(p *Partner, kind touchpoint.DeliveryKind, ff *Facts) {
+		if Blocked(conv.SharingFilter, p.PID) {
+			return
+		}
 		c, t := p.template(kind, conv.Name)
 		if c == nil {
 			return
@@ -177,6 +182,26 @@ func (ps Partners) ForConversion(app *touchpoint.App, dev *touchpoint.Device, in
 		}
 	}
 	return out
+}
+
+// sharingAliases are the names an S2S sharing filter gives partners
+// instead of their pids (the S2S API's description of sharing_filter:
+// "Apple Search Ads", not iossearchads_int; "twitter", not twitter_int).
+var sharingAliases = map[string]string{"apple search ads": "iossearchads_int", "twitter": "twitter_int"}
+
+// Blocked reports whether a sharing filter keeps an event from a partner:
+// it holds touchpoint.SharingAll, the partner's pid, or the alias the S2S
+// API documents for it. Names compare case-insensitively, and a pid
+// written instead of its alias blocks too: a privacy promise errs on the
+// side of not sending.
+func Blocked(filter []string, pid string) bool {
+	for _, f := range filter {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == touchpoint.SharingAll || f == strings.ToLower(pid) || sharingAliases[f] == strings.ToLower(pid) {
+			return true
+		}
+	}
+	return false
 }
 
 // WantsEvents reports whether any partner has an in-app or rejected in-app

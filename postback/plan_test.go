@@ -204,3 +204,64 @@ func TestForConversion(t *testing.T) {
 		t.Error("WantsEvents = true with install templates only")
 	}
 }
+
+// TestSharingFilter: an event's sharing filter keeps its postbacks from
+// the partners it names, of every kind an event sends (the install's
+// source, a re-engagement source, a rejected source), and "all" from
+// every partner.
+func TestSharingFilter(t *testing.T) {
+	usd := touchpoint.Amount(54000)
+	// c_int plays Apple Search Ads: its pid is iossearchads_int (its
+	// templates keep their c_int host).
+	ps := partners(t, func(pid string, p *touchpoint.Partner) {
+		if pid == "c_int" {
+			p.PID = "iossearchads_int"
+		}
+	})
+	ps["iossearchads_int"] = ps["c_int"]
+	delete(ps, "c_int")
+	dev, in := install(touchpoint.TypeInstall, "a_int")
+	in.Rejections = []touchpoint.Rejection{{Reason: touchpoint.RejectClickFlood, MediaSource: "b_int", TouchID: 2}}
+	const (
+		a   = "https://a_int.example.net/event?e=af_purchase&m=5.4&cur=USD"
+		b   = "https://b_int.example.net/rejected-event?e=af_purchase&r=click_flood"
+		asa = "https://c_int.example.net/event?e=af_purchase&m=5.4&cur=USD"
+	)
+	for _, tc := range []struct {
+		filter []string
+		want   []string
+	}{
+		{nil, []string{a, b, asa}},
+		{[]string{"all"}, nil},
+		{[]string{"ALL"}, nil},
+		{[]string{"other_int", "all"}, nil},
+		{[]string{"a_int"}, []string{b, asa}},
+		{[]string{"A_INT", "b_int"}, []string{asa}},
+		{[]string{"Apple Search Ads"}, []string{a, b}},
+		{[]string{"iossearchads_int"}, []string{a, b}},
+		{[]string{"other_int"}, []string{a, b, asa}},
+	} {
+		c := &touchpoint.Conversion{App: app.ID, DeviceID: "d1", Name: "af_purchase", Revenue: 49900, Currency: "EUR",
+			Time: installTime.Add(time.Hour), Attribution: dev.Attribution, SharingFilter: tc.filter,
+			Reengagement: &touchpoint.Attribution{MediaSource: "iossearchads_int", TouchID: 9, Retargeting: true}}
+		dev.ReengagedAt = installTime
+		if got := urls(ps.ForConversion(app, dev, in, c, postback.Revenue{USD: &usd})); !slices.Equal(got, tc.want) {
+			t.Errorf("filter %q: %q\nwant %q", tc.filter, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		filter []string
+		pid    string
+		want   bool
+	}{
+		{[]string{"twitter"}, "twitter_int", true},
+		{[]string{"twitter"}, "twitter", true},
+		{[]string{" net_a "}, "net_a", true},
+		{[]string{"net"}, "net_a", false},
+		{nil, "net_a", false},
+	} {
+		if got := postback.Blocked(tc.filter, tc.pid); got != tc.want {
+			t.Errorf("Blocked(%q, %s) = %v, want %v", tc.filter, tc.pid, got, tc.want)
+		}
+	}
+}

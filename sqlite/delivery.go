@@ -32,14 +32,16 @@ var (
 func insertDeliveries(rows int) string {
 	return `/* deliveries */ INSERT INTO deliveries (app_seq, project, pid, kind, source, method, url, body, content_type,
 	host, state, tries, max_tries, retry_interval, next_at, lease_until, lease, reason, note, created_at, updated_at, headers)
-	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, 0, 0, '', ?, ?, ?, ?),`, rows), ",")
+	VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?),`, rows), ",")
 }
 
 // insertDeliveries writes deliveries inside a write transaction whose
 // queries include qInsertDeliveries and qInsertDelivery (see DB.writeTx).
+// Each is pending, but one handed in as failed with a Reason: a delivery
+// its integration could not make valid, recorded and never sent.
 func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt, ds []*touchpoint.Delivery) error {
 	now := db.now()
-	args := make([]any, 0, 16*deliveriesPerInsert)
+	args := make([]any, 0, 18*deliveriesPerInsert)
 	for len(ds) > 0 {
 		n, q := 1, qInsertDelivery
 		if len(ds) >= deliveriesPerInsert {
@@ -68,9 +70,13 @@ func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt,
 			if d.NextAt.IsZero() {
 				d.NextAt = now
 			}
-			d.State, d.Tries, d.CreatedAt, d.UpdatedAt = touchpoint.DeliveryPending, 0, now, now
+			if d.State != touchpoint.DeliveryFailed || d.Reason == "" {
+				d.State, d.Reason = touchpoint.DeliveryPending, ""
+			}
+			d.Tries, d.CreatedAt, d.UpdatedAt = 0, now, now
 			args = append(args, seq, d.Project, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
-				d.Host, d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Note, now.UnixMilli(), now.UnixMilli(), headers)
+				d.Host, string(d.State), d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Reason, d.Note,
+				now.UnixMilli(), now.UnixMilli(), headers)
 		}
 		res, err := stmt(q).ExecContext(ctx, args...)
 		if err != nil {

@@ -24,6 +24,29 @@ func deliveryIDs(ds []*touchpoint.Delivery) []int64 {
 }
 
 var deliveryTests = []subtest{
+	{"Delivery/WrittenFailed", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// A delivery handed in failed, with a reason, is kept so, never
+		// claimed; one handed in failed without a reason is pending.
+		MustCreateApp(t, s, "com.example.game")
+		failed, noReason := newDelivery("a.example.net", 1), newDelivery("a.example.net", 2)
+		failed.State, failed.Reason = touchpoint.DeliveryFailed, "not sent: no id"
+		noReason.State = touchpoint.DeliveryFailed
+		if err := s.EnqueueDeliveries(ctxb(), []*touchpoint.Delivery{failed, noReason}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ClaimDeliveries(ctxb(), touchpoint.Claim{Now: Start, Lease: time.Minute, Limit: 10})
+		if err != nil || !slices.Equal(deliveryIDs(got), []int64{noReason.ID}) {
+			t.Fatalf("claimed %v, %v; want only %d", deliveryIDs(got), err, noReason.ID)
+		}
+		d, err := s.FindDelivery(ctxb(), failed.ID)
+		if err != nil || d.State != touchpoint.DeliveryFailed || d.Reason != "not sent: no id" || d.Tries != 0 || len(d.Attempts) != 0 {
+			t.Fatalf("FindDelivery = %+v, %v", d, err)
+		}
+		list, _, err := s.ListDeliveries(ctxb(), touchpoint.DeliveryFilter{App: "com.example.game", State: touchpoint.DeliveryFailed, Limit: 10})
+		if err != nil || !slices.Equal(deliveryIDs(list), []int64{failed.ID}) {
+			t.Fatalf("failed deliveries %v, %v", deliveryIDs(list), err)
+		}
+	}},
 	{"Delivery/ClaimLeasesAndBounds", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		var ds []*touchpoint.Delivery

@@ -40,6 +40,7 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	duration := fs.Duration("duration", 20*time.Second, "how long to send")
 	offset := fs.Int64("offset", 0, "first insert id number (rounds use different ones)")
 	rate := fs.Int("rate", 0, "events per second to offer, in all (0: as fast as the server answers)")
+	setIDs := fs.Bool("set-appsflyer-ids", false, "instead: give every device's user an AppsFlyer id ([AppsFlyer] appsflyer_id, as the install forward does), which event streams to AppsFlyer need, and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +49,9 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if err := loopbackOnly(*server); err != nil {
 		return err
+	}
+	if *setIDs {
+		return setAppsFlyerIDs(ctx, *server, *apiKey, *devices, stdout)
 	}
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *conns, DisableCompression: true}}
 	target := *server + *path
@@ -183,10 +187,8 @@ func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int, [
 		d := rng.IntN(devices)
 		typ := BenchEventTypes[rng.IntN(len(BenchEventTypes))]
 		b = append(b, '{')
-		if d%5 < 3 {
-			b = fmt.Appendf(b, `"user_id":"user-%07d",`, d)
-		}
-		b = fmt.Appendf(b, `"device_id":"%08x-1f2e-4d3c-8b7a-%012x","event_type":"%s","time":`, d, d*7919, typ)
+		b = benchDevice(b, d)
+		b = fmt.Appendf(b, `,"event_type":"%s","time":`, typ)
 		timeMarks = append(timeMarks, len(b))
 		b = fmt.Appendf(b, `%013d,"insert_id":"bench-`, now)
 		marks = append(marks, len(b))
@@ -203,6 +205,49 @@ func benchBatch(rng *rand.Rand, apiKey string, n, devices int) ([]byte, []int, [
 		b = append(b, '}')
 	}
 	return append(b, "]}"...), marks, timeMarks
+}
+
+// benchDevice writes the ids of bench device d: its user id (60% of
+// devices are logged in) and device id, as JSON members.
+func benchDevice(b []byte, d int) []byte {
+	if d%5 < 3 {
+		b = fmt.Appendf(b, `"user_id":"user-%07d",`, d)
+	}
+	return fmt.Appendf(b, `"device_id":"%08x-1f2e-4d3c-8b7a-%012x"`, d, d*7919)
+}
+
+// setAppsFlyerIDs sends an identify for every bench device that sets its
+// user's AppsFlyer id, in uploads of 1,000.
+func setAppsFlyerIDs(ctx context.Context, server, apiKey string, devices int, stdout io.Writer) error {
+	client := &http.Client{Timeout: time.Minute}
+	for first := 0; first < devices; first += 1000 {
+		b := fmt.Appendf(nil, `{"api_key":%q,"events":[`, apiKey)
+		for d := first; d < min(first+1000, devices); d++ {
+			if d > first {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = benchDevice(b, d)
+			b = fmt.Appendf(b, `,"event_type":"$identify","user_properties":{"$set":{"[AppsFlyer] appsflyer_id":"1700000000000-%019d"}}}`, d)
+		}
+		b = append(b, "]}"...)
+		req, err := http.NewRequestWithContext(ctx, "POST", server+"/batch", bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("identifies %d..: %d %s", first, resp.StatusCode, answer)
+		}
+	}
+	_, err := fmt.Fprintf(stdout, "{\"devices\":%d}\n", devices)
+	return err
 }
 
 // loopbackOnly refuses a load test against anything but this machine.

@@ -34,6 +34,11 @@ func NewForward(f *touchpoint.AnalyticsForward, self string) *Forward {
 	return &Forward{AnalyticsForward: f, base: base, host: host}
 }
 
+// AppsFlyerIDName is the AppsFlyer style's user property of the device
+// id, after its company's bracket: "[AppsFlyer] appsflyer_id" by default
+// (AppsFlyer's own name for the field).
+const AppsFlyerIDName = "appsflyer_id"
+
 // afTime is AppsFlyer's date-time form.
 const afTime = "2006-01-02 15:04:05.000"
 
@@ -54,7 +59,7 @@ func (f *Forward) Install(app *touchpoint.App, dev *touchpoint.Device, in *touch
 		"event_type":      "[" + f.Company + "] Install",
 		"platform":        string(app.Platform),
 		"time":            in.Time.UnixMilli(),
-		"user_properties": f.properties(&a, in.Time),
+		"user_properties": f.properties(&a, dev, in.Time),
 	}
 	f.addIDs(e, app, dev)
 	if f.Mode == touchpoint.ForwardAttributionAPI {
@@ -107,8 +112,14 @@ func (f *Forward) Conversion(app *touchpoint.App, dev *touchpoint.Device, c *tou
 }
 
 // properties are the user properties an install sets, named in the
-// forward's style.
-func (f *Forward) properties(a *touchpoint.Attribution, installTime time.Time) map[string]any {
+// forward's style. Besides the attribution, they carry our device id,
+// which is an AppsFlyer id in form: "[AppsFlyer] appsflyer_id" in the
+// AppsFlyer style (touchpoint.DefaultAppsFlyerIDProperty, which an event
+// stream to AppsFlyer sends as appsflyer_id), "[adjust] adid" in the
+// Adjust style (Adjust's name for its device id), each under the
+// forward's company name. The id is not attribution: an install a
+// restricted partner won, sent as organic, carries it too.
+func (f *Forward) properties(a *touchpoint.Attribution, dev *touchpoint.Device, installTime time.Time) map[string]any {
 	props := map[string]any{}
 	add := func(name string, v any) {
 		if s, ok := v.(string); ok && s == "" {
@@ -132,6 +143,7 @@ func (f *Forward) properties(a *touchpoint.Attribution, installTime time.Time) m
 		}
 		add(pre+"installed_at", installTime.UTC().Format("2006-01-02T15:04:05.000Z"))
 		add(pre+"is_organic", organic)
+		add(pre+"adid", dev.ID)
 		return props
 	}
 	pre := "[" + f.Company + "] "
@@ -153,6 +165,7 @@ func (f *Forward) properties(a *touchpoint.Attribution, installTime time.Time) m
 	}
 	add(pre+"install time", installTime.UTC().Format(afTime))
 	add(pre+"is organic", organic)
+	add(pre+AppsFlyerIDName, dev.ID)
 	return props
 }
 

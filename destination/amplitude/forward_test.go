@@ -34,7 +34,7 @@ func device(app string) *touchpoint.Device {
 	ids[touchpoint.AmazonAID] = touchpoint.DeviceID{Raw: "AMZ-1"}
 	ids[touchpoint.AndroidID] = touchpoint.DeviceID{Raw: "ANDROID-1"}
 	ids[touchpoint.OAID] = touchpoint.DeviceID{Raw: "OAID-1"}
-	return &touchpoint.Device{App: app, ID: "1709296245678-1234567890123456789", IDs: ids, CustomerUserID: "cu-1",
+	return &touchpoint.Device{App: app, ID: devID, IDs: ids, CustomerUserID: "cu-1",
 		InstallTime: installTime}
 }
 
@@ -140,13 +140,18 @@ func wantAppsFlyerProps(company string) map[string]any {
 		p + "is retargeting": false,
 		p + "install time":   "2024-03-01 12:30:45.678",
 		p + "is organic":     false,
+		p + "appsflyer_id":   devID,
 	}
 }
 
-func organicProps(company string) map[string]any {
+// devID is device's id: an AppsFlyer id in form.
+const devID = "1709296245678-1234567890123456789"
+
+func organicProps(company, id string) map[string]any {
 	return map[string]any{
 		"[" + company + "] install time": "2024-03-01 12:30:45.678",
 		"[" + company + "] is organic":   true,
+		"[" + company + "] appsflyer_id": id,
 	}
 }
 
@@ -229,7 +234,7 @@ func TestInstallRestrictedIsOrganic(t *testing.T) {
 		"time":            ms(installTime),
 		"idfa":            "IDFA-1",
 		"idfv":            "IDFV-1",
-		"user_properties": organicProps("AppsFlyer"),
+		"user_properties": organicProps("AppsFlyer", devID),
 	}
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("event = %#v\nwant %#v", e, want)
@@ -241,7 +246,7 @@ func TestInstallOrganic(t *testing.T) {
 	for _, restricted := range []bool{false, true} {
 		e := attributionEvent(t, forward(nil).Install(app, device(app.ID),
 			install(app.ID, touchpoint.OrganicAttribution()), restricted))
-		if got, want := e["user_properties"], any(organicProps("AppsFlyer")); !reflect.DeepEqual(got, want) {
+		if got, want := e["user_properties"], any(organicProps("AppsFlyer", devID)); !reflect.DeepEqual(got, want) {
 			t.Errorf("restricted %v: user_properties = %#v\nwant %#v", restricted, got, want)
 		}
 		if e["event_type"] != "[AppsFlyer] Install" {
@@ -277,6 +282,7 @@ func TestInstallAdjustStyle(t *testing.T) {
 			"[adjust] impression_based": true,
 			"[adjust] installed_at":     "2024-03-01T12:30:45.678Z",
 			"[adjust] is_organic":       false,
+			"[adjust] adid":             devID,
 		},
 	}
 	if !reflect.DeepEqual(e, want) {
@@ -291,7 +297,8 @@ func TestInstallAdjustStyle(t *testing.T) {
 	}
 
 	// Organic and restricted installs have no network.
-	wantOrganic := map[string]any{"[adjust] installed_at": "2024-03-01T12:30:45.678Z", "[adjust] is_organic": true}
+	wantOrganic := map[string]any{"[adjust] installed_at": "2024-03-01T12:30:45.678Z", "[adjust] is_organic": true,
+		"[adjust] adid": devID}
 	for _, tc := range []struct {
 		a          touchpoint.Attribution
 		restricted bool
@@ -318,7 +325,8 @@ func TestInstallCustomCompany(t *testing.T) {
 	// In the Adjust style the properties' prefix is the name in lower case.
 	f = forward(func(f *touchpoint.AnalyticsForward) { f.Style = touchpoint.StyleAdjust; f.Company = "MyTracker" })
 	e = attributionEvent(t, f.Install(app, device(app.ID), install(app.ID, touchpoint.OrganicAttribution()), false))
-	want := map[string]any{"[mytracker] installed_at": "2024-03-01T12:30:45.678Z", "[mytracker] is_organic": true}
+	want := map[string]any{"[mytracker] installed_at": "2024-03-01T12:30:45.678Z", "[mytracker] is_organic": true,
+		"[mytracker] adid": devID}
 	if e["event_type"] != "[MyTracker] Install" || !reflect.DeepEqual(e["user_properties"], any(want)) {
 		t.Errorf("event_type %v, user_properties %#v; want [MyTracker] Install, %#v", e["event_type"], e["user_properties"], want)
 	}
@@ -445,7 +453,7 @@ func TestInstallHTTPV2Minimal(t *testing.T) {
 		"event_type":      "[AppsFlyer] Install",
 		"platform":        "android",
 		"time":            ms(installTime),
-		"user_properties": organicProps("AppsFlyer"),
+		"user_properties": organicProps("AppsFlyer", "1709296245678-1111111111111111111"),
 		"device_id":       "1709296245678-1111111111111111111",
 		"library":         touchpoint.ForwardLibrary,
 		"insert_id":       e["insert_id"],
@@ -633,6 +641,7 @@ func TestInstallEmptyValuesLeftOut(t *testing.T) {
 		"[AppsFlyer] is retargeting": true,
 		"[AppsFlyer] install time":   "2024-03-01 12:30:45.678",
 		"[AppsFlyer] is organic":     false,
+		"[AppsFlyer] appsflyer_id":   devID,
 	}
 	if !reflect.DeepEqual(e["user_properties"], any(want)) {
 		t.Errorf("user_properties = %#v\nwant %#v", e["user_properties"], want)
@@ -646,8 +655,37 @@ func TestInstallEmptyValuesLeftOut(t *testing.T) {
 		"[adjust] impression_based": false,
 		"[adjust] installed_at":     "2024-03-01T12:30:45.678Z",
 		"[adjust] is_organic":       false,
+		"[adjust] adid":             devID,
 	}
 	if !reflect.DeepEqual(e["user_properties"], any(want)) {
 		t.Errorf("adjust: user_properties = %#v\nwant %#v", e["user_properties"], want)
+	}
+}
+
+// TestInstallCarriesAppsFlyerID: in the AppsFlyer style, every forwarded
+// install (either mode, attributed, organic or won by a restricted
+// partner) sets the user property an event stream to AppsFlyer reads by
+// default to the device id, an AppsFlyer id in form.
+func TestInstallCarriesAppsFlyerID(t *testing.T) {
+	app := androidApp()
+	for _, mode := range []touchpoint.ForwardMode{touchpoint.ForwardAttributionAPI, touchpoint.ForwardHTTPV2} {
+		f := forward(func(f *touchpoint.AnalyticsForward) { f.Mode = mode; f.App = app.ID })
+		for _, tc := range []struct {
+			a          touchpoint.Attribution
+			restricted bool
+		}{{attributed(), false}, {touchpoint.OrganicAttribution(), false}, {attributed(), true}} {
+			d := f.Install(app, device(app.ID), install(app.ID, tc.a), tc.restricted)
+			var e map[string]any
+			if mode == touchpoint.ForwardHTTPV2 {
+				e = httpEvent(t, d)
+			} else {
+				e = attributionEvent(t, d)
+			}
+			props, _ := e["user_properties"].(map[string]any)
+			if got := props[touchpoint.DefaultAppsFlyerIDProperty]; got != devID {
+				t.Errorf("%s, %s restricted %v: %s = %#v, want %s", mode, tc.a.MediaSource, tc.restricted,
+					touchpoint.DefaultAppsFlyerIDProperty, got, devID)
+			}
+		}
 	}
 }

@@ -1,9 +1,11 @@
 // Package appsflyer speaks to AppsFlyer for analytics destinations. It
 // streams analytics events to the S2S in-app events API (spec/appsflyer.md
 // §5) as Amplitude's "Send events to AppsFlyer" destination does
-// (spec/amplitude-adjust.md §4.4): one event per request, with the user id
-// as customer_user_id, every event, user and group property inside
-// eventValue, os always, and the device ids the event has. And it is the
+// (spec/amplitude-adjust.md §4.4): one event per request, with the user's
+// AppsFlyer id (a user property) as appsflyer_id, the user id as
+// customer_user_id, every event, user and group property inside
+// eventValue, and the device ids of the app's platform. Bodies follow
+// AppsFlyer's OpenAPI file for the API (afspec checks them). And it is the
 // client of the Audiences APIs (spec/appsflyer.md §6) that cohort syncs
 // use (audience.go).
 package appsflyer
@@ -14,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -35,6 +38,11 @@ type Stream struct {
 	url, host string
 	pid       string
 	types     map[string]bool // nil: every type
+	// platform is the app's, from its id: the S2S API takes the device
+	// ids of each platform under different names.
+	platform touchpoint.Platform
+	// idProperty is the user property holding the AppsFlyer id.
+	idProperty string
 }
 
 var _ touchpoint.Streamer = (*Stream)(nil)
@@ -44,7 +52,8 @@ var _ touchpoint.Streamer = (*Stream)(nil)
 func NewStream(d *touchpoint.Destination, self string) *Stream {
 	base, host := touchpoint.IntegrationTarget(d.URL, self)
 	s := &Stream{d: d, url: base + "/inappevent/" + url.PathEscape(d.AppsFlyerAppID), host: host,
-		pid: "destination/" + strconv.FormatInt(d.ID, 10)}
+		pid: "destination/" + strconv.FormatInt(d.ID, 10), platform: touchpoint.AppsFlyerAppPlatform(d.AppsFlyerAppID),
+		idProperty: cmp.Or(d.AppsFlyerIDProperty, touchpoint.DefaultAppsFlyerIDProperty)}
 	if len(d.Filter.EventTypes) > 0 {
 		s.types = make(map[string]bool, len(d.Filter.EventTypes))
 		for _, t := range d.Filter.EventTypes {
@@ -82,7 +91,7 @@ type member struct {
 // streamedFields are the top-level members the stream reads.
 var streamedFields = map[string]bool{"currency": true, "library": true, "os_name": true, "os_version": true,
 	"platform": true, "device_brand": true, "ip": true, "idfa": true, "idfv": true, "adid": true,
-	"android_id": true, "oaid": true, "amazon_aid": true, "app_version": true}
+	"oaid": true, "amazon_aid": true, "app_version": true}
 
 // scan reads a stored event in one pass, skipping what the stream does not
 // send.
@@ -155,11 +164,27 @@ func (st *stored) prop(key string) (jsontext.Value, bool) {
 	return nil, false
 }
 
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+// AppsFlyer ids as the S2S API's branches take them: 13 digits (the first
+// launch in Unix ms), a dash and 19 digits on Android; 7 digits on iOS,
+// or 19 as our attribution plane makes them on either platform. (The
+// file's patterns are unanchored; these are not.)
+var (
+	androidAFID = regexp.MustCompile(`^[0-9]{13}-[0-9]{19}$`)
+	iosAFID     = regexp.MustCompile(`^[0-9]{13}-[0-9]{7}(?:[0-9]{12})?$`)
+	// appleID is the S2S API's form of an IDFA or IDFV: an upper-case UUID.
+	appleID = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
+)
 
 // Delivery returns the event's delivery, or nil when the filter's
 // condition excludes it or the event came from an analytics forward
 // (sending it back would count it twice).
+//
+// An event the S2S API cannot take is not sent: its delivery is written
+// failed at once, its Reason saying why (the user has no AppsFlyer id,
+// which the API requires; or the body is over 1 KB with no properties
+// left to drop), so it is counted and visible with the destination's
+// deliveries (state=failed) and nothing is sent. What was changed or left
+// out to make a valid body is in the delivery's Note.
 func (s *Stream) Delivery(e *touchpoint.StreamedEvent) *touchpoint.Delivery {
 	st, err := scan(e.Data)
 	if err != nil {
@@ -171,26 +196,38 @@ func (s *Stream) Delivery(e *touchpoint.StreamedEvent) *touchpoint.Delivery {
 	if c := s.d.Filter.Where; c != nil && !s.holds(c, st, e.UserProperties) {
 		return nil
 	}
-	f := fields{
-		"customer_user_id": e.UserID, "eventName": e.EventType,
-		"eventTime": time.UnixMilli(e.Time).UTC().Format(TimeLayout), "os": st.str("os_version"), "ip": st.str("ip"),
-		"idfa": st.str("idfa"), "idfv": st.str("idfv"), "android_id": st.str("android_id"), "oaid": st.str("oaid"),
-		"amazon_aid": st.str("amazon_aid"), "app_version_name": st.str("app_version"),
+	var notes []string
+	f := fields{"customer_user_id": e.UserID, "eventName": e.EventType,
+		"eventTime": time.UnixMilli(e.Time).UTC().Format(TimeLayout), "app_version_name": st.str("app_version")}
+	// os is the OS version; AppsFlyer takes a missing one as iOS 14.5 on
+	// iOS, so an event without one says so rather than send "".
+	if os := strings.TrimSpace(st.str("os_version")); os != "" {
+		f["os"] = os
+	} else {
+		notes = append(notes, "the event has no os_version: os is left out")
 	}
-	if id, ok := e.UserProperties[s.d.AppsFlyerIDProperty].(string); ok && s.d.AppsFlyerIDProperty != "" {
-		f["appsflyer_id"] = id
-	}
-	// Amplitude's adid is Google's advertising id, or Amazon's on Fire
-	// devices.
-	if adid := st.str("adid"); adid != "" {
-		if amazon(st) {
-			f["amazon_aid"] = cmp.Or(f["amazon_aid"], adid)
+	// ip: the file's pattern takes IPv4 only.
+	if ip := st.str("ip"); ip != "" {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Is4() {
+			f["ip"] = a.String()
 		} else {
-			f["advertising_id"] = adid
+			notes = append(notes, fmt.Sprintf("ip %q is not an IPv4 address: left out", ip))
 		}
+	}
+	s.deviceIDs(f, st, &notes)
+	failed := ""
+	id, _ := e.UserProperties[s.idProperty].(string)
+	switch id = strings.TrimSpace(id); {
+	case id == "":
+		failed = fmt.Sprintf("not sent: the user has no AppsFlyer id (user property %q), which the S2S API requires", s.idProperty)
+	case !s.afID(id):
+		failed = fmt.Sprintf("not sent: appsflyer_id %q (user property %q) is not an AppsFlyer id of an %s app", id, s.idProperty, s.platform)
+	default:
+		f["appsflyer_id"] = id
 	}
 	// Every event, user and group property: an event property wins over a
 	// user property of the same name, and a user property over a group's.
+	// The AppsFlyer id's property is sent as appsflyer_id, not again here.
 	values := make([]member, 0, len(st.props)+len(e.UserProperties)+len(e.GroupProperties)+1)
 	seen := make(map[string]bool, cap(values))
 	add := func(key string, raw jsontext.Value) {
@@ -199,41 +236,165 @@ func (s *Stream) Delivery(e *touchpoint.StreamedEvent) *touchpoint.Delivery {
 			values = append(values, member{key, raw})
 		}
 	}
+	// af_revenue is the revenue, else an af_revenue event property, as a
+	// plain decimal in a string (AppsFlyer's example); with it goes
+	// eventCurrency.
+	rev, ok := "", false
 	if st.revenue != nil {
-		add("af_revenue", quoteRaw(st.revenue)) // AppsFlyer's example sends it as a string
-		f["eventCurrency"] = "USD"
-		for _, c := range []jsontext.Value{propOf(st, "currency"), propOf(st, "af_currency"), st.strs["currency"]} {
-			if c, err := jsontext.AppendUnquote(nil, c); err == nil && currencyRE.Match(c) {
-				f["eventCurrency"] = string(c)
-				break
-			}
+		if rev, ok = plainDecimal(string(st.revenue)); !ok {
+			return nil // the store wrote a JSON number
 		}
+	} else if raw, has := st.prop("af_revenue"); has && raw.Kind() != 'n' {
+		text := strings.TrimSpace(rawText(raw))
+		if rev, ok = plainDecimal(text); !ok {
+			seen["af_revenue"] = true
+			notes = append(notes, fmt.Sprintf("af_revenue %s is not a decimal number: left out", raw))
+		}
+	}
+	if ok {
+		add("af_revenue", quote(rev))
+		f["eventCurrency"] = s.currency(st, &notes)
 	}
 	for _, m := range st.props {
 		add(m.key, m.raw)
 	}
 	for _, m := range []map[string]any{e.UserProperties, e.GroupProperties} {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if !seen[k] {
+			if !seen[k] && k != s.idProperty {
 				add(k, encode(m[k]))
 			}
 		}
 	}
-	body, note := fit(f, values)
-	return &touchpoint.Delivery{Project: e.Project, PID: s.pid, Kind: touchpoint.KindEventStream, Method: "POST",
+	body, dropped, fits := fit(f, values)
+	if dropped != "" {
+		notes = append(notes, dropped)
+	}
+	if !fits && failed == "" {
+		failed = fmt.Sprintf("not sent: the event is %d bytes with no properties but af_revenue, over the S2S API's 1 KB limit", len(body))
+	}
+	d := &touchpoint.Delivery{Project: e.Project, PID: s.pid, Kind: touchpoint.KindEventStream, Method: "POST",
 		URL: s.url, Body: string(body), ContentType: "application/json", Host: s.host,
-		Headers: map[string]string{"authentication": s.d.Key}, MaxTries: touchpoint.StreamTries, Note: note}
+		Headers: map[string]string{"authentication": s.d.Key}, MaxTries: touchpoint.StreamTries, Note: strings.Join(notes, "; ")}
+	if failed != "" {
+		d.State, d.Reason = touchpoint.DeliveryFailed, failed
+	}
+	return d
+}
+
+// afID reports whether id is an AppsFlyer id of the app's platform.
+func (s *Stream) afID(id string) bool {
+	if s.platform == touchpoint.IOS {
+		return iosAFID.MatchString(id)
+	}
+	return androidAFID.MatchString(id)
+}
+
+// deviceIDs adds the device ids of the app's platform. On iOS: idfa and
+// idfv, in upper case (an id that is no UUID is left out). On Android:
+// Amplitude's adid as advertising_id (as amazon_aid when the OS, platform
+// or brand says Amazon or Fire: Amplitude's adid is Amazon's advertising
+// id on Fire devices), oaid and amazon_aid. The S2S API has no android_id.
+func (s *Stream) deviceIDs(f fields, st *stored, notes *[]string) {
+	if s.platform == touchpoint.IOS {
+		for _, k := range []string{"idfa", "idfv"} {
+			v := strings.ToUpper(strings.TrimSpace(st.str(k)))
+			switch {
+			case v == "":
+			case appleID.MatchString(v):
+				f[k] = v
+			default:
+				*notes = append(*notes, fmt.Sprintf("%s %q is not a UUID: left out", k, st.str(k)))
+			}
+		}
+		return
+	}
+	f["oaid"], f["amazon_aid"] = st.str("oaid"), st.str("amazon_aid")
+	if adid := st.str("adid"); adid != "" {
+		if amazon(st) {
+			f["amazon_aid"] = cmp.Or(f["amazon_aid"], adid)
+		} else {
+			f["advertising_id"] = adid
+		}
+	}
+}
+
+// currency is the eventCurrency of an event with revenue: the first of
+// the event properties currency and af_currency and the top-level
+// currency that is an ISO 4217 code the S2S API takes, in upper case
+// ("eur" is EUR); USD, AppsFlyer's default, when there is none. A code it
+// cannot take is noted, with the currency sent instead.
+func (s *Stream) currency(st *stored, notes *[]string) string {
+	var bad []string
+	cur := ""
+	for _, raw := range []jsontext.Value{propOf(st, "currency"), propOf(st, "af_currency"), st.strs["currency"]} {
+		if raw == nil || raw.Kind() == 'n' {
+			continue
+		}
+		text := rawText(raw)
+		if c, ok := Currency(text); ok {
+			cur = c
+			break
+		}
+		bad = append(bad, strconv.Quote(text))
+	}
+	if len(bad) > 0 {
+		*notes = append(*notes, fmt.Sprintf("currency %s is not an ISO 4217 code the S2S API takes: eventCurrency is %s",
+			strings.Join(bad, ", "), cmp.Or(cur, "USD (AppsFlyer's default)")))
+	}
+	return cmp.Or(cur, "USD")
+}
+
+// plainDecimal writes a JSON number as a plain decimal, with no exponent
+// (1e+21 is 1000000000000000000000, 1.5E-3 is 0.0015), exactly: the S2S
+// API wants af_revenue as digits with at most a decimal point and a
+// leading "-".
+func plainDecimal(num string) (string, bool) {
+	neg := strings.HasPrefix(num, "-")
+	num = strings.TrimPrefix(num, "-")
+	mant, exp := num, 0
+	if i := strings.IndexAny(num, "eE"); i >= 0 {
+		e, err := strconv.Atoi(strings.TrimPrefix(num[i+1:], "+"))
+		if err != nil || e > 400 || e < -400 {
+			return "", false
+		}
+		mant, exp = num[:i], e
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := intPart + frac
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return "", false
+	}
+	point := len(intPart) + exp // where the point goes in digits
+	switch {
+	case point <= 0:
+		digits = strings.Repeat("0", 1-point) + digits
+		point = 1
+	case point > len(digits):
+		digits += strings.Repeat("0", point-len(digits))
+	}
+	i, fr := strings.TrimLeft(digits[:point], "0"), digits[point:]
+	if exp != 0 {
+		fr = strings.TrimRight(fr, "0") // the exponent's shift adds no precision
+	}
+	out := cmp.Or(i, "0")
+	if fr != "" {
+		out += "." + fr
+	}
+	if neg && strings.Trim(out, "0.") != "" {
+		out = "-" + out
+	}
+	return out, true
+}
+
+// quote is s as a JSON string.
+func quote(s string) jsontext.Value {
+	b, _ := jsontext.AppendQuote(nil, s)
+	return b
 }
 
 func propOf(st *stored, key string) jsontext.Value {
 	v, _ := st.prop(key)
 	return v
-}
-
-// quoteRaw turns a raw number into a JSON string of its text.
-func quoteRaw(v jsontext.Value) jsontext.Value {
-	b, _ := jsontext.AppendQuote(nil, v)
-	return b
 }
 
 // encode writes a property value as JSON, without HTML escaping.
@@ -258,12 +419,12 @@ func amazon(st *stored) bool {
 }
 
 // fields are the members of an S2S body (spec/appsflyer.md §5) but
-// eventValue; empty ones are left out, but os, which is always sent.
+// eventValue; empty ones are left out, but eventName.
 type fields map[string]string
 
 // bodyOrder is the order members are written in.
 var bodyOrder = []string{"appsflyer_id", "customer_user_id", "eventName", "eventValue", "eventTime", "eventCurrency",
-	"os", "ip", "idfa", "idfv", "advertising_id", "oaid", "android_id", "amazon_aid", "app_version_name"}
+	"os", "ip", "idfa", "idfv", "advertising_id", "oaid", "amazon_aid", "app_version_name"}
 
 // appendBody writes the body: eventValue is the values as a JSON object
 // in a string, or "" when there are none.
@@ -277,7 +438,7 @@ func appendBody(b []byte, f fields, values []member) []byte {
 				obj = appendObject(obj, values)
 			}
 			v = string(obj)
-		} else if v == "" && name != "os" && name != "eventName" && name != "eventTime" {
+		} else if v == "" && name != "eventName" {
 			continue
 		}
 		if len(b) > 1 {
@@ -304,13 +465,14 @@ func appendObject(b []byte, values []member) []byte {
 }
 
 // fit writes the body, dropping values, largest first (by the bytes each
-// takes in the body), until it fits MaxBody; the note names what was
-// dropped. A body that does not fit with no values at all is sent as it
-// is: the receiver refuses it and the delivery records the answer.
-func fit(f fields, values []member) ([]byte, string) {
+// takes in the body), until it fits MaxBody, as the S2S API limits bodies
+// to 1 KB. af_revenue is never dropped: an event's revenue is what it is
+// sent for. It returns the body, a note naming what was dropped, and
+// whether the body fits.
+func fit(f fields, values []member) ([]byte, string, bool) {
 	body := appendBody(make([]byte, 0, 1024), f, values)
 	if len(body) <= MaxBody {
-		return body, ""
+		return body, "", true
 	}
 	type sized struct {
 		key  string
@@ -318,6 +480,9 @@ func fit(f fields, values []member) ([]byte, string) {
 	}
 	order := make([]sized, 0, len(values))
 	for _, m := range values {
+		if m.key == "af_revenue" {
+			continue
+		}
 		one, _ := jsontext.AppendQuote(nil, appendObject(nil, []member{m}))
 		order = append(order, sized{m.key, len(one)})
 	}
@@ -331,12 +496,12 @@ func fit(f fields, values []member) ([]byte, string) {
 		dropped = append(dropped, o.key)
 		body = appendBody(body[:0], f, values)
 	}
-	note := fmt.Sprintf("dropped %d of the event's properties, largest first, to fit the S2S API's 1 KB limit: %s",
-		len(dropped), strings.Join(dropped, ", "))
-	if len(body) > MaxBody {
-		note = fmt.Sprintf("the event is %d bytes with no properties at all, over the S2S API's 1 KB limit", len(body))
+	note := ""
+	if len(dropped) > 0 {
+		note = fmt.Sprintf("dropped %d of the event's properties, largest first, to fit the S2S API's 1 KB limit: %s",
+			len(dropped), strings.Join(dropped, ", "))
 	}
-	return body, note
+	return body, note, len(body) <= MaxBody
 }
 
 // holds reports whether a filter condition holds for an event.

@@ -3,6 +3,7 @@ package appsflyer_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,10 +26,49 @@ func destination(mod func(d *touchpoint.Destination)) *touchpoint.Destination {
 	return d
 }
 
-// event returns a streamed event with data as its stored form.
+// android is an Android app's destination.
+func android(d *touchpoint.Destination) { d.AppsFlyerAppID = "com.example.game" }
+
+// afid is the AppsFlyer id the tests' users have, in af_id.
+const afid = "1700000000000-1234567890123456789"
+
+// event returns a streamed event with data as its stored form, of a user
+// with the AppsFlyer id afid (in af_id) besides user.
 func event(data string, user, group map[string]any) *touchpoint.StreamedEvent {
+	e := bare(data, user, group)
+	props := map[string]any{"af_id": afid}
+	for k, v := range user {
+		props[k] = v
+	}
+	e.UserProperties = props
+	return e
+}
+
+// bare is event with user's properties only.
+func bare(data string, user, group map[string]any) *touchpoint.StreamedEvent {
 	return &touchpoint.StreamedEvent{ID: 11, Project: 3, EventType: "purchase", Time: 1700000000123,
 		UserID: "u1", Data: []byte(data), UserProperties: user, GroupProperties: group}
+}
+
+// withOS adds "os_version":"17" to a stored event.
+func withOS(data string) string {
+	if data == "{}" {
+		return `{"os_version":"17"}`
+	}
+	return strings.TrimSuffix(data, "}") + `,"os_version":"17"}`
+}
+
+// sent fails the test unless d is a delivery to send (not one written
+// failed).
+func sent(t *testing.T, d *touchpoint.Delivery) *touchpoint.Delivery {
+	t.Helper()
+	if d == nil {
+		t.Fatal("Delivery = nil, want a delivery")
+	}
+	if d.State != "" || d.Reason != "" {
+		t.Fatalf("delivery state %q, reason %q; want one to send", d.State, d.Reason)
+	}
+	return d
 }
 
 // decode decodes a JSON object keeping numbers as json.Number.
@@ -49,10 +89,7 @@ func decode(t *testing.T, s string) map[string]any {
 // body decodes a delivery's body, and its eventValue when it is not "".
 func body(t *testing.T, d *touchpoint.Delivery) (ev map[string]any, value map[string]any) {
 	t.Helper()
-	if d == nil {
-		t.Fatal("Delivery = nil, want a delivery")
-	}
-	ev = decode(t, d.Body)
+	ev = decode(t, sent(t, d).Body)
 	s, ok := ev["eventValue"].(string)
 	if !ok {
 		t.Fatalf("eventValue = %#v, want a string", ev["eventValue"])
@@ -65,11 +102,10 @@ func body(t *testing.T, d *touchpoint.Delivery) (ev map[string]any, value map[st
 
 const fullEvent = `{"user_id":"u1","device_id":"d1","time":1700000000123,"revenue":4.99,"event_type":"purchase",` +
 	`"event_properties":{"sku":"a1","currency":"EUR","qty":2},"os_name":"ios","os_version":"17.2","ip":"203.0.113.7",` +
-	`"idfa":"6D92078A-8246-4BA4-AE5B-76104861E7DC","idfv":"A1B2C3D4-0000-1111-2222-333344445555","app_version":"2.1"}`
+	`"idfa":"6d92078a-8246-4ba4-ae5b-76104861e7dc","idfv":"A1B2C3D4-0000-1111-2222-333344445555","app_version":"2.1"}`
 
 func TestDeliveryFullEvent(t *testing.T) {
-	user := map[string]any{"af_id": "1700000000000-1234567890123456789", "plan": "pro", "sku": "user-sku",
-		"level": json.Number("5")}
+	user := map[string]any{"plan": "pro", "sku": "user-sku", "level": json.Number("5")}
 	group := map[string]any{"org": "acme", "plan": "group-plan", "level": json.Number("1"), "sku": "group-sku",
 		"region": "eu"}
 	s := appsflyer.NewStream(destination(nil), self)
@@ -81,7 +117,7 @@ func TestDeliveryFullEvent(t *testing.T) {
 
 	wantValue := map[string]any{
 		"org": "acme", "region": "eu", // group only
-		"plan": "pro", "level": json.Number("5"), "af_id": "1700000000000-1234567890123456789", // user over group
+		"plan": "pro", "level": json.Number("5"), // user over group; af_id is the appsflyer_id
 		"sku": "a1", "currency": "EUR", "qty": json.Number("2"), // event over user and group
 		"af_revenue": "4.99",
 	}
@@ -90,7 +126,7 @@ func TestDeliveryFullEvent(t *testing.T) {
 	}
 	delete(ev, "eventValue")
 	wantEvent := map[string]any{
-		"appsflyer_id":     "1700000000000-1234567890123456789",
+		"appsflyer_id":     afid,
 		"customer_user_id": "u1",
 		"eventName":        "purchase",
 		"eventTime":        "2023-11-14 22:13:20.123",
@@ -151,22 +187,30 @@ func TestDeliveryURL(t *testing.T) {
 func TestDeliveryCurrency(t *testing.T) {
 	for _, tc := range []struct {
 		name, data   string
-		wantCurrency any // nil: no eventCurrency
-		wantRevenue  any // nil: no af_revenue
+		wantCurrency any    // nil: no eventCurrency
+		wantRevenue  any    // nil: no af_revenue
+		wantNote     string // "": none
 	}{
-		{"event property currency", `{"revenue":4.99,"event_properties":{"currency":"EUR"}}`, "EUR", "4.99"},
-		{"no currency: USD", `{"revenue":4.99}`, "USD", "4.99"},
-		{"no currency, event properties: USD", `{"revenue":10,"event_properties":{"sku":"a"}}`, "USD", "10"},
-		{"af_currency", `{"revenue":1.5,"event_properties":{"af_currency":"GBP"}}`, "GBP", "1.5"},
-		{"top-level currency", `{"revenue":1.5,"currency":"JPY"}`, "JPY", "1.5"},
-		{"currency before af_currency", `{"revenue":1,"event_properties":{"currency":"EUR","af_currency":"GBP"}}`, "EUR", "1"},
-		{"invalid currency skipped", `{"revenue":1,"currency":"CHF","event_properties":{"currency":"eur"}}`, "CHF", "1"},
-		{"invalid currency only: USD", `{"revenue":1,"event_properties":{"currency":"euro"}}`, "USD", "1"},
-		{"no revenue: no currency", `{"event_properties":{"currency":"EUR"}}`, nil, nil},
-		{"null revenue", `{"revenue":null,"currency":"EUR"}`, nil, nil},
+		{"event property currency", `{"revenue":4.99,"event_properties":{"currency":"EUR"}}`, "EUR", "4.99", ""},
+		{"no currency: USD", `{"revenue":4.99}`, "USD", "4.99", ""},
+		{"no currency, event properties: USD", `{"revenue":10,"event_properties":{"sku":"a"}}`, "USD", "10", ""},
+		{"af_currency", `{"revenue":1.5,"event_properties":{"af_currency":"GBP"}}`, "GBP", "1.5", ""},
+		{"top-level currency", `{"revenue":1.5,"currency":"JPY"}`, "JPY", "1.5", ""},
+		{"currency before af_currency", `{"revenue":1,"event_properties":{"currency":"EUR","af_currency":"GBP"}}`, "EUR", "1", ""},
+		{"lower case is upper-cased", `{"revenue":1,"currency":"CHF","event_properties":{"currency":"eur"}}`, "EUR", "1", ""},
+		{"spaces trimmed", `{"revenue":1,"event_properties":{"currency":" gbp "}}`, "GBP", "1", ""},
+		{"invalid one skipped, visibly", `{"revenue":1,"currency":"CHF","event_properties":{"currency":"euro"}}`, "CHF", "1",
+			`currency "euro" is not an ISO 4217 code the S2S API takes: eventCurrency is CHF`},
+		{"three letters AppsFlyer does not take", `{"revenue":1,"event_properties":{"currency":"ABC"}}`, "USD", "1",
+			`currency "ABC" is not an ISO 4217 code the S2S API takes: eventCurrency is USD (AppsFlyer's default)`},
+		{"invalid only: USD, visibly", `{"revenue":1,"event_properties":{"currency":"euro","af_currency":978}}`, "USD", "1",
+			`currency "euro", "978" is not an ISO 4217 code the S2S API takes: eventCurrency is USD (AppsFlyer's default)`},
+		{"null currency is none", `{"revenue":1,"event_properties":{"currency":null}}`, "USD", "1", ""},
+		{"no revenue: no currency", `{"event_properties":{"currency":"EUR"}}`, nil, nil, ""},
+		{"null revenue", `{"revenue":null,"currency":"EUR"}`, nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := appsflyer.NewStream(destination(nil), self).Delivery(event(tc.data, nil, nil))
+			d := appsflyer.NewStream(destination(nil), self).Delivery(event(withOS(tc.data), nil, nil))
 			ev, value := body(t, d)
 			if got := ev["eventCurrency"]; got != tc.wantCurrency {
 				t.Errorf("eventCurrency = %#v, want %#v", got, tc.wantCurrency)
@@ -174,13 +218,29 @@ func TestDeliveryCurrency(t *testing.T) {
 			if got := value["af_revenue"]; got != tc.wantRevenue {
 				t.Errorf("eventValue af_revenue = %#v, want %#v", got, tc.wantRevenue)
 			}
+			if d.Note != tc.wantNote {
+				t.Errorf("Note = %q, want %q", d.Note, tc.wantNote)
+			}
 		})
+	}
+}
+
+func TestDeliveryRevenueIsPlainDecimal(t *testing.T) {
+	for raw, want := range map[string]string{
+		"4.99": "4.99", "10": "10", "4.50": "4.50", "0": "0", "-0": "0", "-3.5": "-3.5", "0.001": "0.001",
+		"1e+21": "1000000000000000000000", "1E21": "1000000000000000000000", "1.5E-3": "0.0015", "-2.5e2": "-250",
+		"123e-1": "12.3", "100e-2": "1", "1.0e1": "10", "12345678901234567890": "12345678901234567890", "5e-7": "0.0000005",
+	} {
+		d := appsflyer.NewStream(destination(nil), self).Delivery(event(`{"revenue":`+raw+`}`, nil, nil))
+		if _, value := body(t, d); value["af_revenue"] != want {
+			t.Errorf("revenue %s: af_revenue = %#v, want %q", raw, value["af_revenue"], want)
+		}
 	}
 }
 
 func TestDeliveryRevenueOverridesProperty(t *testing.T) {
 	d := appsflyer.NewStream(destination(nil), self).Delivery(
-		event(`{"revenue":2.5,"event_properties":{"af_revenue":"99","currency":"EUR"}}`, nil, nil))
+		bare(`{"revenue":2.5,"event_properties":{"af_revenue":"99","currency":"EUR"}}`, map[string]any{"af_id": afid}, nil))
 	_, value := body(t, d)
 	want := map[string]any{"af_revenue": "2.5", "currency": "EUR"}
 	if !reflect.DeepEqual(value, want) {
@@ -189,57 +249,134 @@ func TestDeliveryRevenueOverridesProperty(t *testing.T) {
 }
 
 func TestDeliveryAppsFlyerID(t *testing.T) {
-	const afid = "1700000000000-1234567890123456789"
+	const iosID = "1700000000000-1234567"
 	for _, tc := range []struct {
-		name     string
-		property string
-		user     map[string]any
-		want     any // nil: no appsflyer_id
+		name   string
+		dest   func(*touchpoint.Destination)
+		user   map[string]any
+		want   string // "": not sent
+		reason string
 	}{
-		{"user has it", "af_id", map[string]any{"af_id": afid}, afid},
-		{"other property name", "AppsFlyer ID", map[string]any{"AppsFlyer ID": afid, "af_id": "other"}, afid},
-		{"user lacks it", "af_id", map[string]any{"plan": "pro"}, nil},
-		{"no user properties", "af_id", nil, nil},
-		{"no property configured", "", map[string]any{"af_id": afid}, nil},
+		{"user has it", nil, map[string]any{"af_id": afid}, afid, ""},
+		{"spaces trimmed", nil, map[string]any{"af_id": " " + afid + " "}, afid, ""},
+		{"other property name", func(d *touchpoint.Destination) { d.AppsFlyerIDProperty = "AppsFlyer ID" },
+			map[string]any{"AppsFlyer ID": afid, "af_id": "other"}, afid, ""},
+		{"default property", func(d *touchpoint.Destination) { d.AppsFlyerIDProperty = "" },
+			map[string]any{touchpoint.DefaultAppsFlyerIDProperty: afid, "af_id": "other"}, afid, ""},
+		{"iOS: 7 digits", nil, map[string]any{"af_id": iosID}, iosID, ""},
+		{"android", android, map[string]any{"af_id": afid}, afid, ""},
+		{"user lacks it", nil, map[string]any{"plan": "pro"}, "",
+			`not sent: the user has no AppsFlyer id (user property "af_id"), which the S2S API requires`},
+		{"no user properties", nil, nil, "",
+			`not sent: the user has no AppsFlyer id (user property "af_id"), which the S2S API requires`},
+		{"default property missing", func(d *touchpoint.Destination) { d.AppsFlyerIDProperty = "" }, map[string]any{"af_id": afid}, "",
+			`not sent: the user has no AppsFlyer id (user property "[AppsFlyer] appsflyer_id"), which the S2S API requires`},
+		{"not a string", nil, map[string]any{"af_id": json.Number("17")}, "",
+			`not sent: the user has no AppsFlyer id (user property "af_id"), which the S2S API requires`},
+		{"empty", nil, map[string]any{"af_id": " "}, "",
+			`not sent: the user has no AppsFlyer id (user property "af_id"), which the S2S API requires`},
+		{"not an AppsFlyer id", nil, map[string]any{"af_id": "device-1"}, "",
+			`not sent: appsflyer_id "device-1" (user property "af_id") is not an AppsFlyer id of an ios app`},
+		{"android: 7 digits is iOS's form", android, map[string]any{"af_id": iosID}, "",
+			`not sent: appsflyer_id "1700000000000-1234567" (user property "af_id") is not an AppsFlyer id of an android app`},
+		{"inside other text", android, map[string]any{"af_id": "x" + afid}, "",
+			`not sent: appsflyer_id "x1700000000000-1234567890123456789" (user property "af_id") is not an AppsFlyer id of an android app`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dest := destination(func(d *touchpoint.Destination) { d.AppsFlyerIDProperty = tc.property })
-			ev, _ := body(t, appsflyer.NewStream(dest, self).Delivery(event(`{}`, tc.user, nil)))
-			if got := ev["appsflyer_id"]; got != tc.want {
-				t.Errorf("appsflyer_id = %#v, want %#v", got, tc.want)
+			d := appsflyer.NewStream(destination(tc.dest), self).Delivery(bare(`{"os_version":"17"}`, tc.user, nil))
+			if tc.want != "" {
+				if ev, _ := body(t, d); ev["appsflyer_id"] != tc.want {
+					t.Errorf("appsflyer_id = %#v, want %q", ev["appsflyer_id"], tc.want)
+				}
+				return
+			}
+			// Not sent: written failed, with the reason, and the body it
+			// would have had, without an appsflyer_id.
+			if d == nil || d.State != touchpoint.DeliveryFailed || d.Reason != tc.reason {
+				t.Fatalf("delivery %+v\nwant failed with reason %q", d, tc.reason)
+			}
+			if ev := decode(t, d.Body); ev["appsflyer_id"] != nil || ev["eventName"] != "purchase" {
+				t.Errorf("body %s", d.Body)
 			}
 		})
 	}
 }
 
 func TestDeliveryDeviceIDs(t *testing.T) {
+	const gaid, oaid, amz = "38400000-8cf0-11bd-b23e-10b96e40000d", "oaid-1", "amz-1"
+	const idfa, idfv = "6D92078A-8246-4BA4-AE5B-76104861E7DC", "A1B2C3D4-0000-1111-2222-333344445555"
+	lower := strings.ToLower
 	for _, tc := range []struct {
 		name, data string
+		dest       func(*touchpoint.Destination)
 		want       map[string]any // the device id keys of the body
+		note       string
 	}{
-		{"android adid", `{"os_name":"android","platform":"Android","adid":"gaid-1","android_id":"aid-1","oaid":"oaid-1"}`,
-			map[string]any{"advertising_id": "gaid-1", "android_id": "aid-1", "oaid": "oaid-1"}},
-		{"no os name: adid", `{"adid":"gaid-1"}`, map[string]any{"advertising_id": "gaid-1"}},
-		{"fire os", `{"os_name":"Fire OS","adid":"amz-1"}`, map[string]any{"amazon_aid": "amz-1"}},
-		{"amazon platform", `{"platform":"Amazon","adid":"amz-1"}`, map[string]any{"amazon_aid": "amz-1"}},
-		{"amazon brand", `{"os_name":"android","platform":"Android","device_brand":"Amazon","adid":"amz-1"}`,
-			map[string]any{"amazon_aid": "amz-1"}},
-		{"fire in brand", `{"device_brand":"KFire","adid":"amz-1"}`, map[string]any{"amazon_aid": "amz-1"}},
-		{"amazon_aid wins over adid", `{"device_brand":"amazon","adid":"amz-1","amazon_aid":"amz-explicit"}`,
-			map[string]any{"amazon_aid": "amz-explicit"}},
-		{"ios ids", `{"os_name":"ios","idfa":"IDFA-1","idfv":"IDFV-1"}`, map[string]any{"idfa": "IDFA-1", "idfv": "IDFV-1"}},
-		{"none", `{"os_name":"android"}`, map[string]any{}},
+		{"android adid", `{"os_name":"android","platform":"Android","adid":"` + gaid + `","android_id":"aid-1","oaid":"` + oaid + `"}`, android,
+			map[string]any{"advertising_id": gaid, "oaid": oaid}, ""},
+		{"no os name: adid", `{"adid":"` + gaid + `"}`, android, map[string]any{"advertising_id": gaid}, ""},
+		{"fire os", `{"os_name":"Fire OS","adid":"amz-1"}`, android, map[string]any{"amazon_aid": amz}, ""},
+		{"amazon platform", `{"platform":"Amazon","adid":"amz-1"}`, android, map[string]any{"amazon_aid": amz}, ""},
+		{"amazon brand", `{"os_name":"android","platform":"Android","device_brand":"Amazon","adid":"amz-1"}`, android,
+			map[string]any{"amazon_aid": amz}, ""},
+		{"fire in brand", `{"device_brand":"KFire","adid":"amz-1"}`, android, map[string]any{"amazon_aid": amz}, ""},
+		{"amazon_aid wins over adid", `{"device_brand":"amazon","adid":"amz-1","amazon_aid":"amz-explicit"}`, android,
+			map[string]any{"amazon_aid": "amz-explicit"}, ""},
+		{"android app: no iOS ids", `{"idfa":"` + idfa + `","idfv":"` + idfv + `","adid":"` + gaid + `"}`, android,
+			map[string]any{"advertising_id": gaid}, ""},
+		{"ios ids", `{"os_name":"ios","idfa":"` + idfa + `","idfv":"` + idfv + `"}`, nil,
+			map[string]any{"idfa": idfa, "idfv": idfv}, ""},
+		{"ios ids upper-cased", `{"idfa":"` + lower(idfa) + `","idfv":" ` + lower(idfv) + `"}`, nil,
+			map[string]any{"idfa": idfa, "idfv": idfv}, ""},
+		{"ios app: no Android ids", `{"idfa":"` + idfa + `","adid":"` + gaid + `","oaid":"o","amazon_aid":"a","android_id":"x"}`, nil,
+			map[string]any{"idfa": idfa}, ""},
+		{"ios id not a UUID", `{"idfa":"IDFA-1","idfv":"` + idfv + `"}`, nil, map[string]any{"idfv": idfv},
+			`idfa "IDFA-1" is not a UUID: left out`},
+		{"none", `{"os_name":"android"}`, android, map[string]any{}, ""},
+		{"none on ios", `{}`, nil, map[string]any{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, _ := body(t, appsflyer.NewStream(destination(nil), self).Delivery(event(tc.data, nil, nil)))
+			d := appsflyer.NewStream(destination(tc.dest), self).Delivery(event(withOS(tc.data), nil, nil))
+			ev, _ := body(t, d)
 			got := map[string]any{}
-			for _, k := range []string{"idfa", "idfv", "advertising_id", "oaid", "android_id", "amazon_aid"} {
+			for _, k := range []string{"idfa", "idfv", "advertising_id", "oaid", "android_id", "amazon_aid", "imei"} {
 				if v, ok := ev[k]; ok {
 					got[k] = v
 				}
 			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("device ids = %#v, want %#v", got, tc.want)
+			if !reflect.DeepEqual(got, tc.want) || d.Note != tc.note {
+				t.Errorf("device ids = %#v, note %q; want %#v, %q", got, d.Note, tc.want, tc.note)
+			}
+		})
+	}
+}
+
+func TestDeliveryOSAndIP(t *testing.T) {
+	for _, tc := range []struct {
+		name, data string
+		want       map[string]any // os and ip
+		note       string
+	}{
+		{"both", `{"os_version":"17.2","ip":"203.0.113.7"}`, map[string]any{"os": "17.2", "ip": "203.0.113.7"}, ""},
+		{"no os_version: os left out", `{"ip":"203.0.113.7"}`, map[string]any{"ip": "203.0.113.7"},
+			"the event has no os_version: os is left out"},
+		{"blank os_version", `{"os_version":"  "}`, map[string]any{}, "the event has no os_version: os is left out"},
+		{"IPv6 left out", `{"os_version":"14","ip":"2001:db8::1"}`, map[string]any{"os": "14"},
+			`ip "2001:db8::1" is not an IPv4 address: left out`},
+		{"not an address", `{"os_version":"14","ip":"$remote"}`, map[string]any{"os": "14"},
+			`ip "$remote" is not an IPv4 address: left out`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := appsflyer.NewStream(destination(nil), self).Delivery(event(tc.data, nil, nil))
+			ev, _ := body(t, d)
+			got := map[string]any{}
+			for _, k := range []string{"os", "ip"} {
+				if v, ok := ev[k]; ok {
+					got[k] = v
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) || d.Note != tc.note {
+				t.Errorf("os and ip = %#v, note %q; want %#v, %q", got, d.Note, tc.want, tc.note)
 			}
 		})
 	}
@@ -346,25 +483,20 @@ func TestDeliveryBadData(t *testing.T) {
 }
 
 func TestDeliveryNoValue(t *testing.T) {
-	d := appsflyer.NewStream(destination(nil), self).Delivery(event(`{"event_type":"open"}`, nil, nil))
-	if d == nil {
-		t.Fatal("Delivery = nil")
-	}
+	d := sent(t, appsflyer.NewStream(destination(nil), self).Delivery(event(`{"event_type":"open","os_version":"17"}`, nil, nil)))
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(d.Body), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"eventValue": `""`, "os": `""`} {
-		if got, ok := raw[k]; !ok || string(got) != want {
-			t.Errorf("%s = %s (present %v), want %s", k, got, ok, want)
-		}
+	if got, ok := raw["eventValue"]; !ok || string(got) != `""` {
+		t.Errorf(`eventValue = %s (present %v), want ""`, got, ok)
 	}
 	ev, value := body(t, d)
 	if value != nil {
 		t.Errorf("eventValue = %v, want none", value)
 	}
-	want := map[string]any{"customer_user_id": "u1", "eventName": "purchase", "eventValue": "",
-		"eventTime": "2023-11-14 22:13:20.123", "os": ""}
+	want := map[string]any{"appsflyer_id": afid, "customer_user_id": "u1", "eventName": "purchase", "eventValue": "",
+		"eventTime": "2023-11-14 22:13:20.123", "os": "17"}
 	if !reflect.DeepEqual(ev, want) {
 		t.Errorf("body = %#v, want %#v", ev, want)
 	}
@@ -377,12 +509,15 @@ func TestDeliveryNoValue(t *testing.T) {
 	if ev, _ := body(t, d); ev["eventValue"] != "" {
 		t.Errorf("eventValue with empty maps = %#v, want \"\"", ev["eventValue"])
 	}
-	// No user id: customer_user_id left out.
+	// No user id: customer_user_id left out. No os_version: os left out,
+	// never sent empty.
 	e := event(`{}`, nil, nil)
 	e.UserID = ""
 	ev, _ = body(t, appsflyer.NewStream(destination(nil), self).Delivery(e))
-	if _, ok := ev["customer_user_id"]; ok {
-		t.Errorf("customer_user_id = %#v, want none", ev["customer_user_id"])
+	for _, k := range []string{"customer_user_id", "os"} {
+		if _, ok := ev[k]; ok {
+			t.Errorf("%s = %#v, want none", k, ev[k])
+		}
 	}
 }
 
@@ -456,33 +591,41 @@ func TestDeliveryDropsOnlyWhatIsNeeded(t *testing.T) {
 }
 
 func TestDeliveryOverLimitWithoutProperties(t *testing.T) {
+	// A user id of 1,100 bytes: no body without properties fits. The
+	// event is not sent: its delivery is written failed, saying why.
 	userID := strings.Repeat("u", 1100)
-	e := event(`{"event_properties":{"sku":"a1","plan":"pro"}}`, map[string]any{"country": "FR"}, nil)
-	e.UserID = userID
-	d := appsflyer.NewStream(destination(nil), self).Delivery(e)
-	ev, value := body(t, d)
-	if value != nil {
-		t.Errorf("eventValue = %#v, want \"\" (every property dropped)", value)
+	for _, data := range []string{`{"event_properties":{"sku":"a1","plan":"pro"},"os_version":"17"}`, `{}`} {
+		e := event(data, map[string]any{"country": "FR"}, nil)
+		e.UserID = userID
+		d := appsflyer.NewStream(destination(nil), self).Delivery(e)
+		if d == nil || d.State != touchpoint.DeliveryFailed || len(d.Body) <= appsflyer.MaxBody ||
+			d.Reason != fmt.Sprintf("not sent: the event is %d bytes with no properties but af_revenue, over the S2S API's 1 KB limit", len(d.Body)) {
+			t.Fatalf("%s: delivery %+v, want failed over 1 KB", data, d)
+		}
+		if ev := decode(t, d.Body); ev["eventValue"] != "" || ev["customer_user_id"] != userID {
+			t.Errorf("%s: body = %.100v…", data, d.Body)
+		}
 	}
-	if ev["customer_user_id"] != userID {
-		t.Errorf("customer_user_id was changed")
-	}
-	if len(d.Body) <= appsflyer.MaxBody {
-		t.Errorf("body is %d bytes, want over %d", len(d.Body), appsflyer.MaxBody)
-	}
-	if !strings.Contains(d.Note, "no properties") || !strings.Contains(d.Note, "1 KB") {
-		t.Errorf("Note = %q, want it to say the event is over 1 KB with no properties", d.Note)
-	}
+}
 
-	// With no properties to begin with, the note says the same.
-	e = event(`{}`, nil, nil)
-	e.UserID = userID
-	d = appsflyer.NewStream(destination(nil), self).Delivery(e)
-	if ev, _ := body(t, d); ev["eventValue"] != "" || ev["customer_user_id"] != userID {
-		t.Errorf("body = %.100v…", d.Body)
+func TestDeliveryKeepsRevenue(t *testing.T) {
+	// af_revenue is never dropped to fit: the event is sent for it. Here
+	// the two properties go and the revenue stays.
+	data, _ := json.Marshal(map[string]any{"revenue": 4.99, "os_version": "17", "event_properties": map[string]any{
+		"big": strings.Repeat("b", 900), "bigger": strings.Repeat("c", 950)}})
+	d := appsflyer.NewStream(destination(nil), self).Delivery(event(string(data), nil, nil))
+	ev, value := body(t, d)
+	if !reflect.DeepEqual(value, map[string]any{"af_revenue": "4.99"}) || ev["eventCurrency"] != "USD" ||
+		d.Note != "dropped 2 of the event's properties, largest first, to fit the S2S API's 1 KB limit: bigger, big" {
+		t.Errorf("eventValue = %.80v, eventCurrency %v, note %q", value, ev["eventCurrency"], d.Note)
 	}
-	if !strings.Contains(d.Note, "no properties") {
-		t.Errorf("Note = %q, want it to say the event is over 1 KB with no properties", d.Note)
+	// When even the revenue does not fit, nothing is sent.
+	e := event(string(data), nil, nil)
+	e.EventType = strings.Repeat("e", 980)
+	d = appsflyer.NewStream(destination(nil), self).Delivery(e)
+	if d == nil || d.State != touchpoint.DeliveryFailed || !strings.Contains(d.Reason, "over the S2S API's 1 KB limit") ||
+		!strings.Contains(d.Body, `af_revenue`) {
+		t.Errorf("delivery %+v, want failed with its revenue", d)
 	}
 }
 
@@ -533,5 +676,33 @@ func TestDeliveryEventTimeUTC(t *testing.T) {
 	ev, _ := body(t, appsflyer.NewStream(destination(nil), self).Delivery(e))
 	if got, want := ev["eventTime"], "2023-12-31 23:59:59.999"; got != want {
 		t.Errorf("eventTime = %v, want %v", got, want)
+	}
+}
+
+func TestDeliveryRevenueProperty(t *testing.T) {
+	// With no revenue, an af_revenue event property is the revenue, made
+	// a plain decimal, with its currency; one that is no number is left
+	// out, noted; a null one is sent as it is, with no currency.
+	for _, tc := range []struct {
+		prop     string
+		want     any // af_revenue in eventValue; nil: none
+		currency any // eventCurrency; nil: none
+		note     string
+	}{
+		{`1e3`, "1000", "GBP", ""},
+		{`"2.50"`, "2.50", "GBP", ""},
+		{`"-1E-2"`, "-0.01", "GBP", ""},
+		{`" 7 "`, "7", "GBP", ""},
+		{`"six"`, nil, nil, `af_revenue "six" is not a decimal number: left out`},
+		{`true`, nil, nil, `af_revenue true is not a decimal number: left out`},
+		{`null`, nil, nil, ""},
+	} {
+		data := `{"os_version":"17","event_properties":{"af_revenue":` + tc.prop + `,"currency":"gbp"}}`
+		d := appsflyer.NewStream(destination(nil), self).Delivery(event(data, nil, nil))
+		ev, value := body(t, d)
+		if value["af_revenue"] != tc.want || ev["eventCurrency"] != tc.currency || d.Note != tc.note {
+			t.Errorf("af_revenue %s: sent %#v, eventCurrency %#v, note %q; want %#v, %#v, %q",
+				tc.prop, value["af_revenue"], ev["eventCurrency"], d.Note, tc.want, tc.currency, tc.note)
+		}
 	}
 }
