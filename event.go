@@ -124,8 +124,12 @@ type User struct {
 	MergedInto int64 `json:"merged_into,omitempty"`
 	// Attribution lists the attribution events applied to the user.
 	Attribution []json.RawMessage `json:"attribution"`
-	FirstSeen   time.Time         `json:"first_seen"`
-	LastSeen    time.Time         `json:"last_seen"`
+	// FirstSeen and LastSeen are event times (the devices' clocks, as
+	// Amplitude's "first seen"), never times of receipt: the earliest and
+	// the latest event of the user and of the users merged into it. A user
+	// known by an identify only was first seen at that identify's time.
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Group is a group (Amplitude's accounts) with its properties.

@@ -53,7 +53,7 @@ const (
 	ErrInvalidJSON     = "Invalid JSON request body"
 	ErrMissingField    = "Request missing required field"
 	ErrInvalidEvent    = "Invalid event JSON"
-	ErrInvalidAPIKey   = "Invalid API key"
+	ErrInvalidAPIKey   = "Invalid API key" // followed by ": <key>" (InvalidAPIKey)
 	ErrInvalidFields   = "Invalid field values on some events"
 	ErrTooLarge        = "Payload too large"
 	ErrTooManyRequests = "Too many requests for some devices and users"
@@ -110,9 +110,20 @@ var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
 // DecodeUpload decodes and validates an upload body. A request with any
 // invalid event is refused whole. The checks run in this order: body,
 // JSON, required fields, API key, size, events.
+//
+// An upload with a key that belongs to no project costs a scan of its
+// body, not a decoding of its events: the key is looked for first (at
+// once when it comes first, as every SDK writes it), and when it is
+// unknown the events are only skipped over, to give the same answer.
 func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, reject(400, ErrMissingBody)
+	}
+	skipEvents := false
+	if req.KnownKey != nil {
+		if key, ok := findAPIKey(body); ok && !req.KnownKey(key) {
+			skipEvents = true
+		}
 	}
 	dec := jsontext.NewDecoder(bytes.NewReader(body), decodeOptions...)
 	if dec.PeekKind() != '{' {
@@ -126,6 +137,7 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 		eventsValid = true
 		minIDLength = DefaultMinIDLength
 		drafts      []*draft
+		skipped     int // events skipped over (skipEvents)
 		v           = newValidator(req)
 	)
 	for dec.PeekKind() != '}' {
@@ -158,6 +170,13 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 						return nil, reject(400, ErrInvalidJSON)
 					}
 					eventsValid = false
+					continue
+				}
+				if skipEvents {
+					if err := dec.SkipValue(); err != nil {
+						return nil, reject(400, ErrInvalidJSON)
+					}
+					skipped++
 					continue
 				}
 				d, err := v.decodeEvent(dec, len(drafts))
@@ -195,14 +214,19 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 	switch {
 	case !hasKey || up.APIKey == "":
 		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "api_key"}
-	case !hasEvents || (eventsValid && len(drafts) == 0):
+	case !hasEvents || (eventsValid && len(drafts)+skipped == 0):
 		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "events"}
 	case req.KnownKey != nil && !req.KnownKey(up.APIKey):
-		return nil, reject(400, ErrInvalidAPIKey)
+		return nil, InvalidAPIKey(up.APIKey)
 	case !eventsValid:
 		return nil, reject(400, ErrInvalidEvent)
 	case len(drafts) > req.Endpoint.MaxEvents:
 		return nil, reject(413, ErrTooLarge)
+	}
+	if skipEvents {
+		// The key belonged to no project when it was looked for, and it
+		// does now: a project made meanwhile. Decode the events after all.
+		return DecodeUpload(body, Request{Endpoint: req.Endpoint, Now: req.Now, RemoteIP: req.RemoteIP})
 	}
 	up.Events = make([]*touchpoint.IncomingEvent, len(drafts))
 	for i, d := range drafts {
@@ -237,6 +261,36 @@ func minIDLengthOption(val jsontext.Value) (int, bool) {
 		}
 	}
 	return n, ok
+}
+
+// findAPIKey returns the api_key member of an upload's top-level object,
+// skipping over the members before it without decoding them (api_key
+// comes first in what SDKs send, so this usually reads one member). ok is
+// false when there is no string api_key or the JSON before it is broken.
+func findAPIKey(body []byte) (key string, ok bool) {
+	dec := jsontext.NewDecoder(bytes.NewReader(body), decodeOptions...)
+	if dec.PeekKind() != '{' {
+		return "", false
+	}
+	dec.ReadToken()
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec)
+		if err != nil {
+			return "", false
+		}
+		if name != "api_key" {
+			if err := dec.SkipValue(); err != nil {
+				return "", false
+			}
+			continue
+		}
+		val, err := dec.ReadValue()
+		if err != nil || val.Kind() != '"' {
+			return "", false
+		}
+		return unquote(val), true
+	}
+	return "", false
 }
 
 // readName reads an object member name.
@@ -314,6 +368,7 @@ type draft struct {
 	groups            []byte
 	groupProps        []byte
 	body              []byte // the other members, each followed by a comma
+	rev               revenueDraft
 }
 
 // validator collects the events' faults.
@@ -421,6 +476,7 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 	}
 	switch kind {
 	case fString:
+		d.rev.sawTop(string(name))
 		switch string(name) {
 		case "user_id", "device_id", "event_type", "insert_id", "idfa", "idfv", "adid", "android_app_set_id", "ip", "language",
 			"platform", "country":
@@ -503,6 +559,8 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 			return nil // written in finish (trimmed)
 		case "group_properties":
 			d.groupProps = bytes.Clone(cut)
+		case "event_properties":
+			d.rev.props = scanRevenueProps(cut)
 		}
 		return cut
 	}
@@ -583,7 +641,7 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 	if d.eventType == "" && !v.isInvalid("event_type", i) {
 		v.fault(&v.missing, "event_type", i)
 	}
-	if d.revenue != nil && d.price != nil && d.quantity != nil && math.IsInf(*d.price*float64(*d.quantity), 0) {
+	if rev, ok := d.topRevenue(); ok && math.IsInf(rev, 0) {
 		v.fault(&v.invalid, "price", i) // price × quantity overflows
 	}
 	if d.hasTime && d.time != 0 && touchpoint.CheckMillis("time", d.time) != nil {
@@ -654,15 +712,7 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 	b = append(b, `,"time":`...)
 	b = strconv.AppendInt(b, e.Time, 10)
 	b = append(b, ',')
-	if d.revenue != nil {
-		rev := *d.revenue
-		if d.price != nil && d.quantity != nil {
-			rev = *d.price * float64(*d.quantity)
-		}
-		b = append(b, `"revenue":`...)
-		b = jsontext.AppendFloat(b, rev, 64)
-		b = append(b, ',')
-	}
+	b = d.appendRevenue(b) // revenue.go
 	if e.Groups != nil {
 		b = append(b, `"groups":`...)
 		b = appendJSON(b, e.Groups)

@@ -142,9 +142,9 @@ func TestDecodeUploadRejections(t *testing.T) {
 		{"empty events", `{"api_key":"key-1","events":[]}`, 0, `{"code":400,"error":"Request missing required field","missing_field":"events"}`},
 		{"missing events before unknown key", `{"api_key":"nope"}`, 0, `{"code":400,"error":"Request missing required field","missing_field":"events"}`},
 
-		{"unknown api key", `{"api_key":"nope","events":[` + ok + `]}`, 0, `{"code":400,"error":"Invalid API key"}`},
-		{"unknown api key before invalid events", `{"api_key":"nope","events":{}}`, 0, `{"code":400,"error":"Invalid API key"}`},
-		{"unknown api key before invalid fields", `{"api_key":"nope","events":[{"user_id":"user-1"}]}`, 0, `{"code":400,"error":"Invalid API key"}`},
+		{"unknown api key", `{"api_key":"nope","events":[` + ok + `]}`, 0, `{"code":400,"error":"Invalid API key: nope"}`},
+		{"unknown api key before invalid events", `{"api_key":"nope","events":{}}`, 0, `{"code":400,"error":"Invalid API key: nope"}`},
+		{"unknown api key before invalid fields", `{"api_key":"nope","events":[{"user_id":"user-1"}]}`, 0, `{"code":400,"error":"Invalid API key: nope"}`},
 
 		{"events an object", `{"api_key":"key-1","events":` + ok + `}`, 0, `{"code":400,"error":"Invalid event JSON"}`},
 		{"events a string", `{"api_key":"key-1","events":"[]"}`, 0, `{"code":400,"error":"Invalid event JSON"}`},
@@ -756,7 +756,11 @@ func TestDecodeUploadRevenue(t *testing.T) {
 		{"revenue alone", `"revenue":12.5`, json.Number("12.5")},
 		{"price and revenue", `"price":2.5,"revenue":9`, json.Number("9")},
 		{"quantity and revenue", `"quantity":4,"revenue":9`, json.Number("9")},
-		{"price and quantity", `"price":2.5,"quantity":3`, nil},
+		// "price: required for revenue data if the revenue field isn't
+		// sent": price alone is revenue, quantity 1 unless sent.
+		{"price and quantity", `"price":2.5,"quantity":3`, json.Number("7.5")},
+		{"price alone", `"price":-4`, json.Number("-4")},
+		{"quantity alone", `"quantity":3`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustDecodeOne(t, `{"event_type":"buy","user_id":"user-1",`+tc.members+`}`)
@@ -969,5 +973,35 @@ func TestDecodeUploadFaultReportedOnce(t *testing.T) {
 	json.Unmarshal(up.Events[0].Data, &m)
 	if s, _ := m["custom"].(string); utf8.RuneCountInString(s) != analytics.MaxStringLength {
 		t.Errorf("an unknown member's string has %d characters", utf8.RuneCountInString(s))
+	}
+}
+
+// TestDecodeUploadUnknownKeyIsCheap: an upload whose key belongs to no
+// project is answered without decoding its events, wherever the key is in
+// the body: it costs a scan, a few allocations, not one per event.
+func TestDecodeUploadUnknownKeyIsCheap(t *testing.T) {
+	evs := strings.Join(events(2000), ",")
+	for name, body := range map[string]string{
+		"key first": `{"api_key":"bogus-key","events":[` + evs + `]}`,
+		"key last":  `{"events":[` + evs + `],"api_key":"bogus-key"}`,
+	} {
+		var rej *analytics.Rejection
+		allocs := testing.AllocsPerRun(3, func() { _, rej = analytics.DecodeUpload([]byte(body), testRequest()) })
+		if got, want := rejectionJSON(t, rej), `{"code":400,"error":"Invalid API key: bogus-key"}`; got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+		if allocs > 100 {
+			t.Errorf("%s: %.0f allocations to refuse an unknown key: the events were decoded", name, allocs)
+		}
+		// The same body with a good key decodes every event.
+		good := strings.Replace(body, "bogus-key", testKey, 1)
+		if allocs := testing.AllocsPerRun(1, func() { analytics.DecodeUpload([]byte(good), testRequest()) }); allocs < 2000 {
+			t.Errorf("%s: a good key's upload took %.0f allocations: is the comparison meaningful?", name, allocs)
+		}
+	}
+	// Broken JSON after an unknown key is still broken JSON, as before.
+	_, rej := analytics.DecodeUpload([]byte(`{"api_key":"bogus-key","events":[{"event_type":"e"}`), testRequest())
+	if got, want := rejectionJSON(t, rej), `{"code":400,"error":"Invalid JSON request body"}`; got != want {
+		t.Errorf("broken JSON: %s, want %s", got, want)
 	}
 }

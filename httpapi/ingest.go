@@ -18,19 +18,26 @@ import (
 
 // The analytics plane's ingestion endpoints, at Amplitude's paths, so that
 // an Amplitude SDK pointed here (serverUrl) works unchanged
-// (spec/amplitude-adjust.md §1–3, §5).
+// (spec/amplitude-adjust.md §1–3, §5), from a browser too: every answer of
+// these routes allows any origin, and their preflights are answered
+// (cors.go).
 func (s *Server) registerIngestRoutes(mux *http.ServeMux) {
-	s.handle(mux, "POST /2/httpapi", s.handleUpload(analytics.HTTPAPI))
-	s.handle(mux, "POST /batch", s.handleUpload(analytics.BatchAPI))
-	s.handle(mux, "POST /identify", s.handleIdentify(false))
-	s.handle(mux, "GET /identify", s.handleIdentify(false))
-	s.handle(mux, "POST /groupidentify", s.handleIdentify(true))
-	s.handle(mux, "GET /groupidentify", s.handleIdentify(true))
-	s.handle(mux, "POST /attribution", s.handleAttribution)
-	s.handle(mux, "GET /attribution", s.handleAttribution)
-	s.handle(mux, "/2/", func(w http.ResponseWriter, r *http.Request) {
+	ingest := func(pattern string, h http.HandlerFunc) { s.handle(mux, pattern, allowAnyOrigin(h)) }
+	ingest("POST /2/httpapi", s.handleUpload(analytics.HTTPAPI))
+	ingest("POST /batch", s.handleUpload(analytics.BatchAPI))
+	ingest("POST /identify", s.handleIdentify(false))
+	ingest("GET /identify", s.handleIdentify(false))
+	ingest("POST /groupidentify", s.handleIdentify(true))
+	ingest("GET /groupidentify", s.handleIdentify(true))
+	ingest("POST /attribution", s.handleAttribution)
+	ingest("GET /attribution", s.handleAttribution)
+	ingest("POST /{$}", s.handleLegacy) // legacy.go
+	ingest("/2/", func(w http.ResponseWriter, r *http.Request) {
 		writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidPath})
 	})
+	for _, path := range []string{"/2/httpapi", "/batch", "/identify", "/groupidentify", "/attribution", "/{$}", "/2/"} {
+		s.handle(mux, "OPTIONS "+path, preflight)
+	}
 }
 
 // writeAmplitude writes an answer of the ingestion API: compact JSON.
@@ -64,6 +71,10 @@ func readUpload(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer, max i
 		writeAmplitude(w, http.StatusBadRequest, &analytics.Rejection{Code: 400, Error: analytics.ErrInvalidJSON})
 		return false
 	}
+	if cl := r.ContentLength; src == r.Body && cl > 0 && cl <= max {
+		// One allocation of the right size, not a doubling series.
+		buf.Grow(int(cl) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
 	switch {
 	case n > max:
@@ -89,6 +100,11 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 				bodyPool.Put(buf)
 			}
 		}()
+		release, ok := s.reserve(w, r, ep.MaxBody)
+		if !ok {
+			return
+		}
+		defer release()
 		if !readUpload(w, r, buf, ep.MaxBody) {
 			return
 		}
@@ -160,14 +176,17 @@ func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now 
 	return true
 }
 
+// maxForm bounds the body of a form endpoint (Amplitude: 1 MB).
+const maxForm = 1 << 20
+
 // formValues parses a form endpoint's parameters: query, url-encoded or
 // multipart body, at most 1 MB.
 func formValues(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var err error
 	if ct == "multipart/form-data" {
-		err = r.ParseMultipartForm(1 << 20)
+		err = r.ParseMultipartForm(maxForm)
 	} else {
 		err = r.ParseForm()
 	}
@@ -202,6 +221,11 @@ func (s *Server) formProject(w http.ResponseWriter, r *http.Request) *touchpoint
 // user or group property changes; not events.
 func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		release, ok := s.reserve(w, r, maxForm)
+		if !ok {
+			return
+		}
+		defer release()
 		p := s.formProject(w, r)
 		if p == nil {
 			return
@@ -232,6 +256,11 @@ func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 // POST /attribution: an MMP's attribution event, applied to the user with
 // its advertising id now, or held for up to 72 hours.
 func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
+	release, ok := s.reserve(w, r, maxForm)
+	if !ok {
+		return
+	}
+	defer release()
 	p := s.formProject(w, r)
 	if p == nil {
 		return

@@ -83,7 +83,7 @@ func TestUploadErrors(t *testing.T) {
 		{"no api_key", "/2/httpapi", `{"events":[` + ev("device-x") + `]}`, 400, `{"code":400,"error":"Request missing required field","missing_field":"api_key"}`},
 		{"no events", "/2/httpapi", `{"api_key":"` + key + `"}`, 400, `{"code":400,"error":"Request missing required field","missing_field":"events"}`},
 		{"empty events", "/batch", `{"api_key":"` + key + `","events":[]}`, 400, `{"code":400,"error":"Request missing required field","missing_field":"events"}`},
-		{"unknown key", "/2/httpapi", `{"api_key":"0123456789abcdef0123456789abcdef","events":[` + ev("device-x") + `]}`, 400, `{"code":400,"error":"Invalid API key"}`},
+		{"unknown key", "/2/httpapi", `{"api_key":"0123456789abcdef0123456789abcdef","events":[` + ev("device-x") + `]}`, 400, `{"code":400,"error":"Invalid API key: 0123456789abcdef0123456789abcdef"}`},
 		{"events not a list", "/2/httpapi", `{"api_key":"` + key + `","events":{"a":1}}`, 400, `{"code":400,"error":"Invalid event JSON"}`},
 		{"event not an object", "/2/httpapi", `{"api_key":"` + key + `","events":[` + ev("device-x") + `,"open"]}`, 400, `{"code":400,"error":"Invalid event JSON"}`},
 		{"invalid and missing fields", "/2/httpapi", `{"api_key":"` + key + `","events":[` + ev("device-x") + `,` +

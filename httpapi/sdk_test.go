@@ -384,7 +384,7 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		"/api/v1/apps/{app_id}/installs/{device_id}:", "/api/v1/apps/{app_id}/report:", "/api/v1/apps/{app_id}/test_clock:",
 		"/api/v1/deliveries:", "/api/v1/deliveries/{id}:", "/api/v1/deliveries/{id}/retry:",
 		"/api/v1/apps/{app_id}/partners/{pid}/postback-health:", "/api/v1/exchange-rates/{date}:",
-		"/2/httpapi:", "/batch:", "/identify:", "/groupidentify:", "/attribution:", "/api/v1/projects:", "/api/v1/projects/{project}:",
+		"/2/httpapi:", "/batch:", "/identify:", "/groupidentify:", "/attribution:", "/:", "/api/v1/projects:", "/api/v1/projects/{project}:",
 		"/api/v1/projects/{project}/users:", "/api/v1/projects/{project}/users/{amplitude_id}:",
 		"/api/v1/projects/{project}/users/{amplitude_id}/events:", "/api/v1/projects/{project}/groups/{group_type}/{group_value}:",
 		"/api/v1/projects/{project}/attributions/pending:", "/api/v1/projects/{project}/segmentation:",

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/touchpointhq/touchpoint/batch"
 	"github.com/touchpointhq/touchpoint/cohort"
 	"github.com/touchpointhq/touchpoint/delivery"
+	"golang.org/x/net/netutil"
 )
 
 // Server is the HTTP server. Set the exported fields, then Open.
@@ -40,8 +42,11 @@ type Server struct {
 	// store (changes made through this server apply at once; this picks up
 	// other servers' changes). Zero disables it.
 	CatalogRefresh time.Duration
-	// AllowPrivatePostbackHosts lets postback templates name private and
-	// loopback addresses (tests and closed networks).
+	// AllowPrivatePostbackHosts lifts the outbound rule (package outbound)
+	// for every outbound URL, postback templates, analytics forwards and
+	// destinations alike, when saved and when sent: they may name
+	// private, loopback and other non-public hosts (tests and closed
+	// networks).
 	AllowPrivatePostbackHosts bool
 	// PostbackConcurrency bounds concurrent sends to one host;
 	// PostbackTimeout bounds one send (see package delivery).
@@ -52,6 +57,15 @@ type Server struct {
 	// again (package cohort; tests shorten both).
 	CohortSyncInterval time.Duration
 	CohortSyncBackoff  time.Duration
+	// MaxDecodingBytes bounds the bytes of upload bodies being read and
+	// decoded at once, DecodeWait how long an upload waits for room;
+	// MaxConns bounds the open connections; IdleTimeout is how long
+	// an idle keep-alive connection stays open (limits.go). Zero: the
+	// defaults.
+	MaxDecodingBytes int64
+	DecodeWait       time.Duration
+	MaxConns         int
+	IdleTimeout      time.Duration
 
 	ln          net.Listener
 	http        *http.Server
@@ -60,6 +74,10 @@ type Server struct {
 	conversions *batch.Committer[*touchpoint.ConversionWrite]
 	events      *batch.Committer[*touchpoint.EventUpload]
 	limiter     *analytics.Limiter
+	decoding    *decodeBudget
+	conns       atomic.Int64 // open connections
+	shedding    atomic.Bool  // keep-alives are off: too many connections
+	shedMu      sync.Mutex
 	caps        clickCaps
 	catalog     atomic.Pointer[catalog]
 	ready       atomic.Bool
@@ -115,14 +133,16 @@ func (s *Server) Open() error {
 	// them.
 	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate})
 	s.limiter = analytics.NewLimiter()
+	s.decoding = newDecodeBudget(s.MaxDecodingBytes)
 	s.http = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       cmp.Or(s.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+		ConnState:         s.trackConn,
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
@@ -148,11 +168,20 @@ func (s *Server) Open() error {
 	}()
 	s.ready.Store(true)
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(netutil.LimitListener(ln, s.maxConns())); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Logger.Error("serve", "err", err)
 		}
 	}()
 	return nil
+}
+
+// appNow is the time of an app: its test clock in test mode, else the
+// server's clock.
+func (s *Server) appNow(appID string) time.Time {
+	if a := s.catalog.Load().apps[appID]; a != nil {
+		return a.app.Now(s.Store.Now)
+	}
+	return s.Store.Now()
 }
 
 // URL is the base URL of the running server, for tests and logs.

@@ -58,9 +58,9 @@ type auser struct {
 	project   int64
 	userID    string
 	merged    int64
-	version   int64          // of its properties; 0: none
-	props     map[string]any // loaded when first changed
-	firstSeen int64
+	version   int64            // of its properties; 0: none
+	props     map[string]any   // loaded when first changed
+	firstSeen int64            // the earliest event time (ms): storeEvent
 	adIDs     touchpoint.AdIDs // of its last event (memory only)
 	// seen hashes the platform, country and advertising ids last written
 	// to its row (memory only: 0 after a start, so written again once).
@@ -87,6 +87,7 @@ const (
 	qSetUserID      = `/* RecordEvents */ UPDATE users SET user_id = ? WHERE id = ?`
 	qMergeUser      = `/* RecordEvents */ UPDATE users SET merged_into = ? WHERE id = ?`
 	qSetUserProps   = `/* RecordEvents */ UPDATE users SET props_version = ? WHERE id = ?`
+	qSetFirstSeen   = `/* RecordEvents */ UPDATE users SET first_seen = ? WHERE id = ?`
 	qSetUserSeen    = `/* RecordEvents */ UPDATE users SET platform = coalesce(?, platform), country = coalesce(?, country),
 		idfa = coalesce(?, idfa), idfv = coalesce(?, idfv), adid = coalesce(?, adid) WHERE id = ?`
 	qUserDevice = `/* RecordEvents */ INSERT INTO user_devices (project, device_id, user) VALUES (?, ?, ?)
@@ -110,7 +111,7 @@ var (
 	qInsertEvents = `/* RecordEvents */ INSERT INTO events (id, project, user, type, time, props, dedup) VALUES ` +
 		placeholders(eventsPerInsert, 7)
 	qInsertEvent = `/* RecordEvents */ INSERT INTO events (id, project, user, type, time, props, dedup) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	eventQueries = []string{qInsertUser, qSetUserID, qMergeUser, qSetUserProps, qSetUserSeen, qUserDevice, qUserAdID, qInsertProps,
+	eventQueries = []string{qInsertUser, qSetUserID, qMergeUser, qSetUserProps, qSetFirstSeen, qSetUserSeen, qUserDevice, qUserAdID, qInsertProps,
 		qLoadProps, qInsertType, qInsertBlock, qAttributed, qHold, qUnhold, qDropped, qLoadGroup, qUpsertGroup,
 		qInsertEvents, qInsertEvent, qInsertDeliveries, qInsertDelivery}
 )
@@ -128,6 +129,7 @@ type eventWriter struct {
 	first    int64
 	min, max int64
 	propsSet map[int64]*auser // users whose props_version changed
+	seenSet  map[int64]*auser // users whose first_seen moved earlier
 	dropped  map[int64]int64  // per project
 	// deliveries are the event streams' deliveries.
 	deliveries []*touchpoint.Delivery
@@ -145,7 +147,7 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 	}
 	err := db.writeTx(ctx, eventQueries, func(stmt func(string) *sql.Stmt) error {
 		w := &eventWriter{db: db, ctx: ctx, a: db.an, stmt: stmt, now: db.now().UnixMilli(),
-			propsSet: make(map[int64]*auser), dropped: make(map[int64]int64)}
+			propsSet: make(map[int64]*auser), seenSet: make(map[int64]*auser), dropped: make(map[int64]int64)}
 		for _, up := range ups {
 			up.Stored = 0
 			for _, e := range up.Events {
@@ -183,7 +185,7 @@ func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, receive
 			}
 			w.a.dedup[h] = received
 		}
-		u, err := w.resolve(project, e.UserID, e.DeviceID, received)
+		u, err := w.resolve(project, e.UserID, e.DeviceID, e.Time)
 		if err != nil {
 			return false, err
 		}
@@ -204,7 +206,7 @@ func (w *eventWriter) record(project int64, e *touchpoint.IncomingEvent, receive
 		}
 		return true, w.stream(streams, u, e, id)
 	case touchpoint.IdentifyEvent:
-		u, err := w.resolve(project, e.UserID, e.DeviceID, received)
+		u, err := w.resolve(project, e.UserID, e.DeviceID, e.Time)
 		if err != nil {
 			return false, err
 		}
@@ -244,7 +246,10 @@ func dedupHash(project int64, device, insertID string) uint64 {
 //     identified (same amplitude_id);
 //   - a new user id otherwise is a new user;
 //   - a device id alone is the device's user, or a new anonymous user.
-func (w *eventWriter) resolve(project int64, userID, deviceID string, received int64) (*auser, error) {
+//
+// A user it creates is first seen at the time of the event that made it
+// (at); storeEvent moves that back for earlier events.
+func (w *eventWriter) resolve(project int64, userID, deviceID string, at int64) (*auser, error) {
 	a := w.a
 	var u, du *auser
 	if userID != "" {
@@ -276,7 +281,7 @@ func (w *eventWriter) resolve(project int64, userID, deviceID string, received i
 			_, err := w.stmt(qSetUserID).ExecContext(w.ctx, userID, du.id)
 			return du, err
 		}
-		u, err = w.newUser(project, userID, received)
+		u, err = w.newUser(project, userID, at)
 		if err == nil && deviceID != "" {
 			err = w.setDevice(project, deviceID, u)
 		}
@@ -284,7 +289,7 @@ func (w *eventWriter) resolve(project int64, userID, deviceID string, received i
 	case du != nil:
 		return du, nil
 	default:
-		u, err = w.newUser(project, "", received)
+		u, err = w.newUser(project, "", at)
 		if err == nil {
 			err = w.setDevice(project, deviceID, u)
 		}
@@ -292,17 +297,17 @@ func (w *eventWriter) resolve(project int64, userID, deviceID string, received i
 	}
 }
 
-func (w *eventWriter) newUser(project int64, userID string, received int64) (*auser, error) {
+func (w *eventWriter) newUser(project int64, userID string, at int64) (*auser, error) {
 	a := w.a
 	a.lastUser++
-	u := &auser{id: a.lastUser, project: project, userID: userID, firstSeen: received}
+	u := &auser{id: a.lastUser, project: project, userID: userID, firstSeen: at}
 	a.users[u.id] = u
 	var uid any
 	if userID != "" {
 		a.byUserID[projectKey{project, userID}] = u
 		uid = userID
 	}
-	_, err := w.stmt(qInsertUser).ExecContext(w.ctx, u.id, project, uid, received)
+	_, err := w.stmt(qInsertUser).ExecContext(w.ctx, u.id, project, uid, at)
 	return u, err
 }
 
@@ -657,6 +662,12 @@ func (w *eventWriter) storeEvent(u *auser, eventType string, t, received int64, 
 		w.first, w.min, w.max = id, t, t
 	}
 	w.min, w.max = min(w.min, t), max(w.max, t)
+	if t < u.firstSeen {
+		// An event from before the user's first (an offline device's
+		// backlog, an install attribution): first seen moves back.
+		u.firstSeen = t
+		w.seenSet[u.id] = u
+	}
 	w.rows = append(w.rows, id, u.project, u.id, typ, t, u.version, int64(dedup))
 	w.block = binary.AppendUvarint(w.block, uint64(received))
 	w.block = binary.AppendUvarint(w.block, uint64(len(data)))
@@ -685,6 +696,11 @@ func (w *eventWriter) flush() error {
 	}
 	for _, u := range w.propsSet {
 		if _, err := w.stmt(qSetUserProps).ExecContext(w.ctx, u.version, u.id); err != nil {
+			return err
+		}
+	}
+	for _, u := range w.seenSet {
+		if _, err := w.stmt(qSetFirstSeen).ExecContext(w.ctx, u.firstSeen, u.id); err != nil {
 			return err
 		}
 	}

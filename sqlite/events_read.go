@@ -51,7 +51,15 @@ func (db *DB) FindUser(ctx context.Context, project, amplitudeID int64) (*touchp
 	if u.Attribution, err = readEvents(ctx, tx, attributed); err != nil {
 		return nil, err
 	}
+	// First and last seen are event times, over the users merged into it
+	// too: the earliest event (or, before any, the identify that made
+	// the user) and the latest. The writer keeps users.first_seen at the
+	// earliest time of each user's own events.
 	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `/* FindUser */ SELECT min(first_seen) FROM users WHERE id IN (`+in+`)`).Scan(&first); err != nil {
+		return nil, err
+	}
+	u.FirstSeen = fromMillis(first)
 	if err := tx.QueryRowContext(ctx, `/* FindUser */ SELECT max(time) FROM events WHERE id IN (`+userEventIDs(in)+`)`).Scan(&last); err != nil {
 		return nil, err
 	}

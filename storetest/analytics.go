@@ -169,8 +169,10 @@ var analyticsTests = []subtest{
 		if u.AmplitudeID == 0 || props(u.DeviceIDs) != `["device-1"]` || props(u.Properties) != `{"color":"red","logins":1,"plan":"gold"}` {
 			t.Fatalf("user %+v", u)
 		}
-		if !u.FirstSeen.Equal(Start) {
-			t.Errorf("first seen %v, want %v", u.FirstSeen, Start)
+		// First seen is the earliest event's time (the "open" event's,
+		// sent a year before the upload), not the time of receipt.
+		if want := time.UnixMilli(1764000000000).UTC(); !u.FirstSeen.Equal(want) || !u.LastSeen.Equal(Start) {
+			t.Errorf("first seen %v, last seen %v; want %v and %v", u.FirstSeen, u.LastSeen, want, Start)
 		}
 		evs := userEvents(t, s, p, u.AmplitudeID)
 		if eventTypes(evs) != "open,play" {
@@ -270,6 +272,47 @@ var analyticsTests = []subtest{
 		if props(u3.DeviceIDs) != `["`+analytics.DeviceIDForUser("user-3")+`"]` {
 			t.Fatalf("user-3's devices %v", u3.DeviceIDs)
 		}
+	}},
+	{"Events/FirstAndLastSeen", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// First and last seen are event times, whatever order the events
+		// arrive in and whenever they are received: the earliest and the
+		// latest event of the user and of the users merged into it.
+		p := MustCreateProject(t, s, "Game")
+		at := func(days int) int64 { return Start.AddDate(0, 0, days).UnixMilli() }
+		seen := func(u *touchpoint.User, first, last int64) {
+			t.Helper()
+			if got, err := s.FindUser(ctxb(), p.ID, u.AmplitudeID); err != nil || got.FirstSeen.UnixMilli() != first || got.LastSeen.UnixMilli() != last {
+				t.Errorf("user %d: %v: first seen %v, last seen %v; want %v and %v", u.AmplitudeID, err, got.FirstSeen, got.LastSeen,
+					time.UnixMilli(first).UTC(), time.UnixMilli(last).UTC())
+			}
+		}
+		upload(t, s, p, Start, fmt.Sprintf(`{"device_id":"device-1","event_type":"open","time":%d}`, at(-2)))
+		u := mustLookup(t, s, p, "", "device-1")
+		seen(u, at(-2), at(-2))
+		// An offline device's backlog, uploaded later: first seen moves
+		// back, last seen stays.
+		upload(t, s, p, Start.Add(time.Hour), fmt.Sprintf(`{"device_id":"device-1","event_type":"open","time":%d}`, at(-5)),
+			fmt.Sprintf(`{"device_id":"device-1","event_type":"open","time":%d}`, at(-3)))
+		seen(u, at(-5), at(-2))
+		upload(t, s, p, Start.Add(2*time.Hour), fmt.Sprintf(`{"device_id":"device-1","event_type":"open","time":%d}`, at(-1)))
+		seen(u, at(-5), at(-1))
+		// An event without a time is taken at its receipt.
+		upload(t, s, p, Start.Add(3*time.Hour), `{"device_id":"device-1","event_type":"open"}`)
+		seen(u, at(-5), Start.Add(3*time.Hour).UnixMilli())
+		// A user known so far by an identify only: first seen then.
+		upload(t, s, p, Start, fmt.Sprintf(`{"user_id":"user-9","event_type":"$identify","time":%d,"user_properties":{"$set":{"a":1}}}`, at(-4)))
+		known := mustLookup(t, s, p, "user-9", "")
+		seen(known, at(-4), at(-4))
+		// Its first event, later: first seen stays the identify's.
+		upload(t, s, p, Start, fmt.Sprintf(`{"user_id":"user-9","device_id":"device-9","event_type":"open","time":%d}`, at(-3)))
+		seen(known, at(-4), at(-3))
+		// device-1 logs in as user-9: merged, its events and its first
+		// seen are user-9's.
+		upload(t, s, p, Start.Add(4*time.Hour), fmt.Sprintf(`{"user_id":"user-9","device_id":"device-1","event_type":"login","time":%d}`, at(-1)+1))
+		if m, err := s.FindUser(ctxb(), p.ID, u.AmplitudeID); err != nil || m.MergedInto != known.AmplitudeID {
+			t.Fatalf("device-1's user %+v, %v: want merged into %d", m, err, known.AmplitudeID)
+		}
+		seen(known, at(-5), Start.Add(3*time.Hour).UnixMilli())
 	}},
 	{"Events/Groups", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")

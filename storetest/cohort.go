@@ -735,11 +735,13 @@ var cohortTests = []subtest{
 	{"Cohort/UserProperties", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		const ms = "[AppsFlyer] media source"
+		// First seen is the earliest event's time: a's events are from 10
+		// days ago, b's from 3.
 		cohRecord(t, s, p, Start.AddDate(0, 0, -10),
-			cohIdentify("", "a", Start, map[string]any{ms: "examplenet_int", "level": json.Number("12"), "plan": "gold", "ad.network": "x"}),
-			cohEvent("", "a", "open", Start, cohOn("iOS", "US")))
+			cohIdentify("", "a", Start.AddDate(0, 0, -10), map[string]any{ms: "examplenet_int", "level": json.Number("12"), "plan": "gold", "ad.network": "x"}),
+			cohEvent("", "a", "open", Start.AddDate(0, 0, -10), cohOn("iOS", "US")))
 		cohRecord(t, s, p, Start.AddDate(0, 0, -3),
-			cohEvent("", "b", "open", Start, cohSet(map[string]any{ms: "othernet_int", "level": json.Number("3"), "plan": "silver"}), cohOn("Android", "DE")))
+			cohEvent("", "b", "open", Start.AddDate(0, 0, -3), cohSet(map[string]any{ms: "othernet_int", "level": json.Number("3"), "plan": "silver"}), cohOn("Android", "DE")))
 		cohRecord(t, s, p, Start,
 			cohIdentify("", "c", Start, map[string]any{"level": "25"}),
 			cohEvent("", "d", "open", Start, cohOn("iOS", "FR")),

@@ -33,11 +33,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "cohort" {
 		return runBenchCohort(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "uploads" {
+		return runBenchUploads(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "seed" {
 		fmt.Fprintln(stderr, "usage: touchpoint bench seed --data-dir DIR [--touches N] [--devices M]")
 		fmt.Fprintln(stderr, "       touchpoint bench backlog --data-dir DIR --deliveries N --partners P --port PORT")
 		fmt.Fprintln(stderr, "       touchpoint bench events --api-key KEY [--server URL] [--conns 16] [--duration 20s]")
 		fmt.Fprintln(stderr, "       touchpoint bench cohort [--data-dir DIR] [--users 1000000] [--events 10000000] [--runs 3]")
+		fmt.Fprintln(stderr, "       touchpoint bench uploads --api-key KEY [--server URL] [--conns 32] [--requests 2] [--size 19922944]")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("bench seed", flag.ContinueOnError)

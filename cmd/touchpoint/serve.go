@@ -44,6 +44,10 @@ type ServeConfig struct {
 	AllowPrivatePostbackHosts bool
 	PostbackConcurrency       int
 	PostbackTimeout           time.Duration
+
+	MaxDecodingBytes int64
+	MaxConns         int
+	IdleTimeout      time.Duration
 }
 
 // DefaultServeConfig returns the defaults.
@@ -59,6 +63,10 @@ func DefaultServeConfig() ServeConfig {
 
 		PostbackConcurrency: 16,
 		PostbackTimeout:     10 * time.Second,
+
+		MaxDecodingBytes: httpapi.DefaultMaxDecodingBytes,
+		MaxConns:         httpapi.DefaultMaxConns,
+		IdleTimeout:      httpapi.DefaultIdleTimeout,
 	}
 }
 
@@ -76,9 +84,12 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days) are purged; 0 disables")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&cfg.CommitLinger, "commit-linger", cfg.CommitLinger, "under concurrent load, how long a group commit waits for more clicks to join it")
-	fs.BoolVar(&cfg.AllowPrivatePostbackHosts, "allow-private-postback-hosts", cfg.AllowPrivatePostbackHosts, "let postback templates send to private and loopback addresses (tests, closed networks)")
+	fs.BoolVar(&cfg.AllowPrivatePostbackHosts, "allow-private-postback-hosts", cfg.AllowPrivatePostbackHosts, "let every outbound URL (postbacks, analytics forwards, destinations) name private, loopback and other non-public hosts (tests, closed networks)")
 	fs.IntVar(&cfg.PostbackConcurrency, "postback-concurrency-per-host", cfg.PostbackConcurrency, "concurrent postback sends to one host")
 	fs.DurationVar(&cfg.PostbackTimeout, "postback-timeout", cfg.PostbackTimeout, "how long one postback send may take; no answer by then is retried like a 5xx")
+	fs.Int64Var(&cfg.MaxDecodingBytes, "max-decoding-bytes", cfg.MaxDecodingBytes, "bytes of upload bodies read and decoded at once; more uploads wait, then get 503 (decoding takes about 4 times a body in memory)")
+	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; near it, idle keep-alive connections are closed")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
 	return parseFlags(fs, args)
 }
 
@@ -126,6 +137,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.AllowPrivatePostbackHosts = cfg.AllowPrivatePostbackHosts
 	c.Server.PostbackConcurrency = cfg.PostbackConcurrency
 	c.Server.PostbackTimeout = cfg.PostbackTimeout
+	c.Server.MaxDecodingBytes = cfg.MaxDecodingBytes
+	c.Server.MaxConns = cfg.MaxConns
+	c.Server.IdleTimeout = cfg.IdleTimeout
 	c.Server.Logger = logger.WithGroup("http")
 	if err := c.Server.Open(); err != nil {
 		return err

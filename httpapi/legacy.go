@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
+)
+
+// legacyMaxForm bounds a legacy form's bytes. e may hold 1 MB of JSON
+// (analytics.LegacyAPI), which URL encoding can grow threefold.
+const legacyMaxForm = 3<<20 + 64<<10
+
+// POST /: the legacy SDKs' upload (amplitude-js, and the old Android and
+// iOS SDKs): a form with client, e, v, upload_time and checksum, url-encoded
+// (XMLHttpRequest, or navigator.sendBeacon with URLSearchParams) or
+// multipart (sendBeacon with FormData). A url-encoded body is read whatever
+// its Content-Type says: the old Android SDK labels it application/json.
+// Its events are HTTP V2's, under the same rules, limits and rates
+// (analytics.DecodeLegacy), and are committed before the 200. Answers are
+// the legacy endpoint's plain text, without a newline: the old SDKs
+// compare the body with "success".
+func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
+	// The bytes being decoded at once are bounded, as other uploads'
+	// (limits.go).
+	release, ok := s.reserve(w, r, legacyMaxForm)
+	if !ok {
+		return
+	}
+	defer release()
+	form, err := legacyForm(w, r)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusRequestEntityTooLarge, Text: analytics.LegacyTooLarge}, 0)
+			return
+		}
+		s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusBadRequest, Text: "invalid_request: the form could not be read: " + err.Error()}, 0)
+		return
+	}
+	now := s.Store.Now()
+	var project *touchpoint.Project
+	up, lerr := analytics.DecodeLegacy(analytics.LegacyForm{Client: form.Get("client"), Events: form.Get("e"), Version: form.Get("v"),
+		UploadTime: form.Get("upload_time"), Checksum: form.Get("checksum")},
+		analytics.Request{Now: now, RemoteIP: s.clientIP(r), KnownKey: func(key string) bool {
+			p, err := s.Store.ProjectByAPIKey(key)
+			project = p
+			return err == nil
+		}})
+	if lerr != nil {
+		s.legacyRefused(w, lerr, 0)
+		return
+	}
+	if t := s.limiter.Allow(project.ID, project.Limits.HTTPEPS, up.Events, now); t != nil {
+		b, _ := json.Marshal(t)
+		s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusTooManyRequests, Text: "too_many_requests: " + string(b)}, len(up.Events))
+		return
+	}
+	stored := &touchpoint.EventUpload{Project: project.ID, Received: now, Events: up.Events, Streams: s.catalog.Load().streams[project.ID]}
+	if err := s.events.Add(stored); err != nil {
+		if touchpoint.ErrorCode(err) == touchpoint.EINVALID {
+			// This upload's own data could not be stored (package batch).
+			s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusBadRequest, Text: "invalid_event: " + touchpoint.ErrorMessage(err)}, len(up.Events))
+			return
+		}
+		if touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE {
+			s.Logger.Error("record legacy events", "project", project.ID, "err", err)
+		}
+		// Not stored: the legacy SDKs send them again later.
+		s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusServiceUnavailable, Text: analytics.LegacyWriteFailed}, len(up.Events))
+		return
+	}
+	s.Metrics.eventsIngested(analytics.LegacyAPI.Path, len(up.Events))
+	writeLegacy(w, http.StatusOK, analytics.LegacySuccess)
+}
+
+// legacyForm reads a legacy upload's parameters from its body.
+func legacyForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, legacyMaxForm)
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		// Every part stays in memory: the body is bounded above.
+		if err := r.ParseMultipartForm(legacyMaxForm); err != nil {
+			return nil, err
+		}
+		return url.Values(r.MultipartForm.Value), nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	return url.ParseQuery(string(b))
+}
+
+// legacyRefused answers a refused legacy upload and counts its events (n:
+// how many, when known).
+func (s *Server) legacyRefused(w http.ResponseWriter, e *analytics.LegacyError, n int) {
+	s.Metrics.eventsRefused(analytics.LegacyAPI.Path, e.Status, n)
+	writeLegacy(w, e.Status, e.Text)
+}
+
+// writeLegacy writes a legacy answer: plain text, as it is.
+func writeLegacy(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(text))
+}
