@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -158,9 +159,19 @@ func TouchIDTime(id int64) time.Time {
 	return time.UnixMilli(id >> TouchIDSeqBits).UTC()
 }
 
-// FirstTouchID returns the smallest id that can be given at or after t.
+// FirstTouchID returns the smallest id that can be given at or after t:
+// 0 for a time before 1970 (the zero time too), the largest id for one
+// past what ids can hold (the year 2248). Shifting such a time's
+// milliseconds would overflow into an id of another time.
 func FirstTouchID(t time.Time) int64 {
-	return t.UnixMilli() << TouchIDSeqBits
+	ms := t.UnixMilli()
+	switch {
+	case ms <= 0:
+		return 0
+	case ms >= math.MaxInt64>>TouchIDSeqBits:
+		return math.MaxInt64 &^ (1<<TouchIDSeqBits - 1)
+	}
+	return ms << TouchIDSeqBits
 }
 
 // NextTouchID returns the id to give a touch at t when the last id given was

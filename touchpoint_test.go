@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -634,6 +635,7 @@ func TestSigningSecretActive(t *testing.T) {
 
 func TestTouchID(t *testing.T) {
 	base := time.Date(2026, 11, 23, 12, 34, 56, 789654321, time.UTC)
+	first := touchpoint.FirstTouchID
 	t.Run("TimeTruncatedToMillisecond", func(t *testing.T) {
 		for _, tm := range []time.Time{
 			base,
@@ -665,7 +667,7 @@ func TestTouchID(t *testing.T) {
 		}
 	})
 	t.Run("Next", func(t *testing.T) {
-		first := touchpoint.FirstTouchID(base)
+		first := first(base)
 		for _, tc := range []struct {
 			name string
 			last int64
@@ -684,6 +686,27 @@ func TestTouchID(t *testing.T) {
 					t.Fatalf("NextTouchID(%d, %v) = %d, want %d", tc.last, tc.at, got, want)
 				}
 			})
+		}
+	})
+	t.Run("OutOfRange", func(t *testing.T) {
+		// Times ids cannot hold are clamped, never shifted into an id of
+		// another time (the zero time once made a year-2230 id).
+		for _, tc := range []struct {
+			at   time.Time
+			want int64
+		}{
+			{time.Time{}, 0},
+			{time.Unix(-1, 0), 0},
+			{time.Unix(0, 0), 0},
+			{time.Date(2249, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64 &^ (1<<touchpoint.TouchIDSeqBits - 1)},
+			{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64 &^ (1<<touchpoint.TouchIDSeqBits - 1)},
+		} {
+			if got := touchpoint.FirstTouchID(tc.at); got != tc.want {
+				t.Errorf("FirstTouchID(%v) = %d (%v), want %d", tc.at, got, touchpoint.TouchIDTime(got), tc.want)
+			}
+		}
+		if got, want := touchpoint.NextTouchID(first(base), time.Time{}), first(base)+1; got != want {
+			t.Errorf("NextTouchID(last, zero time) = %d, want last+1 %d", got, want)
 		}
 	})
 	t.Run("NextIncreasing", func(t *testing.T) {

@@ -55,7 +55,7 @@ func (s *Server) handleLinkTest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	v := link.VerifyQuery(u.RawQuery, secrets, s.Store.Now())
+	v := link.VerifyQuery(u.RawQuery, secrets, s.appNow(appID))
 	res := LinkTestResult{Result: "passed"}
 	if v != touchpoint.VerdictValid {
 		res = LinkTestResult{Result: "failed", Reason: v.String()}

@@ -161,7 +161,9 @@ func (s *Server) handleSecretList(w http.ResponseWriter, r *http.Request) {
 		*touchpoint.SigningSecret
 		Active bool `json:"active"`
 	}
-	now := s.Store.Now()
+	// Active by the app's clock, as clicks are checked (a test-mode app's
+	// clock may be days ahead).
+	now := s.appNow(r.PathValue("app_id"))
 	out := []secretInfo{}
 	for _, sec := range secrets {
 		c := *sec

@@ -30,9 +30,11 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 	}
 	seqs := make([]int64, len(ts))
 	keys := make([][]touchpoint.LookupKey, len(ts))
-	// Ids are never below the latest touch time of a production app. (A
-	// test-mode app's touch times follow its own clock, which must not move
-	// everyone's ids: its touches take the next ids.)
+	// Ids are never below the latest touch time of a production app. A
+	// test-mode app's touch times follow its own clock, which must not
+	// move anyone's ids (they would land in a partition of the wrong week,
+	// that retention drops too early or never): its touches take ids of the
+	// store's clock.
 	var latest time.Time
 	for i, t := range ts {
 		seq, err := db.appSeq(t.App)
@@ -40,8 +42,12 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 			return err
 		}
 		seqs[i], keys[i] = seq, t.Keys()
-		if t.Time.After(latest) && !db.isTestApp(t.App) {
-			latest = t.Time
+		at := t.Time
+		if db.isTestApp(t.App) {
+			at = db.now()
+		}
+		if at.After(latest) {
+			latest = at
 		}
 	}
 	db.writeMu.Lock()

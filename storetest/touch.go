@@ -325,6 +325,62 @@ var touchTests = []subtest{
 		// Recording continues after a purge.
 		mustRecord(t, s, NewTouch("com.example.game", "net", Start.Add(time.Second)))
 	}},
+	{"Touch/TestModeIDs", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// Test-mode apps' clocks far ahead and far behind: their touches'
+		// ids follow the store's clock, as production ones do, so that
+		// retention drops them all with their week.
+		MustCreateApp(t, s, "com.example.game")
+		for id, clock := range map[string]time.Time{"com.example.ahead": time.Date(2230, 1, 1, 0, 0, 0, 0, time.UTC),
+			"com.example.behind": time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			a := &touchpoint.App{ID: id, Platform: touchpoint.Android, Name: "Test", Windows: touchpoint.DefaultWindows(),
+				StoreURL: touchpoint.DefaultStoreURL(touchpoint.Android, id), TestMode: true, TestClock: &clock}
+			if err := s.CreateApp(ctxb(), a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var all []*touchpoint.Touch
+		record := func(ts ...*touchpoint.Touch) {
+			mustRecord(t, s, ts...)
+			all = append(all, ts...)
+		}
+		record(NewTouch("com.example.ahead", "net", time.Date(2230, 1, 1, 0, 0, 0, 0, time.UTC)))
+		record(NewTouch("com.example.game", "net", c.Now()))
+		record(NewTouch("com.example.behind", "net", time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)),
+			NewTouch("com.example.ahead", "net", time.Date(2230, 1, 1, 0, 0, 1, 0, time.UTC)))
+		record(NewTouch("com.example.game", "net", c.Now()))
+		for i, tc := range all {
+			if got := touchpoint.TouchIDTime(tc.ID); got.Before(c.Now()) || got.After(c.Now().Add(time.Minute)) {
+				t.Errorf("touch %d of %s: id %d carries %v, want the store's time %v", i, tc.App, tc.ID, got, c.Now())
+			}
+			if i > 0 && tc.ID <= all[i-1].ID {
+				t.Errorf("ids not increasing: %d after %d", tc.ID, all[i-1].ID)
+			}
+		}
+		// 40 days on, a production click; retention drops the rest.
+		c.Add(40 * 24 * time.Hour)
+		later := NewTouch("com.example.game", "net", c.Now())
+		mustRecord(t, s, later)
+		if later.ID <= all[len(all)-1].ID || !touchpoint.TouchIDTime(later.ID).Equal(c.Now().Truncate(time.Millisecond)) {
+			t.Errorf("a later production touch: id %d (%v)", later.ID, touchpoint.TouchIDTime(later.ID))
+		}
+		if st, ok := s.(Settler); ok {
+			if err := st.Settle(ctxb()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.PurgeTouches(ctxb(), c.Now().Add(-30*24*time.Hour))
+		if err != nil || n != int64(len(all)) {
+			t.Fatalf("purged %d (%v), want %d", n, err, len(all))
+		}
+		for _, tc := range all {
+			if _, err := s.FindTouch(ctxb(), tc.App, tc.ID); code(err) != touchpoint.ENOTFOUND {
+				t.Errorf("touch %d of %s after the purge: %v", tc.ID, tc.App, err)
+			}
+		}
+		if _, err := s.FindTouch(ctxb(), "com.example.game", later.ID); err != nil {
+			t.Errorf("the later touch: %v", err)
+		}
+	}},
 	{"Touch/Concurrent", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		const writers, each = 8, 50
