@@ -85,11 +85,17 @@ type App struct {
 	Platform Platform `json:"platform"`
 	Name     string   `json:"name"`
 	StoreURL string   `json:"store_url"`
-	DevKey   string   `json:"dev_key"` // authenticates the SDK and S2S calls; generated
-	// APIToken authenticates the Audiences API (AppsFlyer's API token
-	// V2.0, a Bearer token); generated.
-	APIToken string  `json:"api_token"`
-	Windows  Windows `json:"windows"`
+	// DevKey authenticates the SDK and S2S calls; APIToken the Audiences
+	// API (AppsFlyer's API token V2.0, a Bearer token). Both are generated
+	// (NewKey) and set only in the answer that made them: CreateApp's and
+	// RotateAppKey's. Stores keep their hashes and last four characters.
+	DevKey        string  `json:"dev_key,omitempty"`
+	DevKeyHash    KeyHash `json:"-"`
+	DevKeyLast4   string  `json:"dev_key_last4"`
+	APIToken      string  `json:"api_token,omitempty"`
+	APITokenHash  KeyHash `json:"-"`
+	APITokenLast4 string  `json:"api_token_last4"`
+	Windows       Windows `json:"windows"`
 	// MinCTIT is the click-to-install time floor in seconds: an install
 	// that came sooner after its click is rejected (ctit_anomalies). 0
 	// turns the check off. Default 10.
@@ -252,13 +258,20 @@ func (u AppUpdate) Apply(a App) App {
 
 // AppStore keeps apps.
 type AppStore interface {
-	// CreateApp validates and stores a new app, filling in DevKey, CreatedAt
-	// and UpdatedAt. ECONFLICT if the id is taken, EINVALID on a bad field.
+	// CreateApp validates and stores a new app, filling in its keys
+	// (DevKey and APIToken, shown this once, with their hashes and last
+	// four characters), CreatedAt and UpdatedAt. ECONFLICT if the id is
+	// taken, EINVALID on a bad field.
 	CreateApp(ctx context.Context, a *App) error
-	// FindApp returns the app with this store id, or ENOTFOUND.
+	// FindApp returns the app with this store id, or ENOTFOUND. Its keys
+	// are not in it, only their hashes and last four characters.
 	FindApp(ctx context.Context, id string) (*App, error)
-	// ListApps returns all apps ordered by id.
+	// ListApps returns all apps ordered by id (keys as FindApp).
 	ListApps(ctx context.Context) ([]*App, error)
+	// RotateAppKey replaces one key of an app (DevKey or APIToken) with a
+	// fresh one and returns the app with the new key in it, the only time
+	// it is shown. The old key stops working at once. ENOTFOUND, EINVALID.
+	RotateAppKey(ctx context.Context, id string, kind KeyKind) (*App, error)
 	// UpdateApp applies upd, validates the result and stores it.
 	// ENOTFOUND, EINVALID.
 	UpdateApp(ctx context.Context, id string, upd AppUpdate) (*App, error)

@@ -12,15 +12,24 @@ import (
 // users and their properties, reached by its API key. It may link the
 // attribution-plane apps (iOS and Android) of one product.
 type Project struct {
-	ID        int64         `json:"id"`
-	Name      string        `json:"name"`
-	APIKey    string        `json:"api_key"`    // authenticates ingestion (in the request body, as Amplitude's)
-	SecretKey string        `json:"secret_key"` // for the export-style APIs (Basic auth api_key:secret_key)
-	Apps      []string      `json:"apps"`       // linked app ids
-	Limits    IngestLimits  `json:"limits"`
-	Stats     *ProjectStats `json:"stats,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// APIKey authenticates ingestion (in the request body, as
+	// Amplitude's); SecretKey is for the export-style APIs (Basic auth
+	// api_key:secret_key). Both are generated (NewKey) and set only in the
+	// answer that made them: CreateProject's and RotateProjectKey's.
+	// Stores keep their hashes and last four characters.
+	APIKey         string        `json:"api_key,omitempty"`
+	APIKeyHash     KeyHash       `json:"-"`
+	APIKeyLast4    string        `json:"api_key_last4"`
+	SecretKey      string        `json:"secret_key,omitempty"`
+	SecretKeyHash  KeyHash       `json:"-"`
+	SecretKeyLast4 string        `json:"secret_key_last4"`
+	Apps           []string      `json:"apps"` // linked app ids
+	Limits         IngestLimits  `json:"limits"`
+	Stats          *ProjectStats `json:"stats,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
 }
 
 // IngestLimits are a project's per-device and per-user event rates
@@ -115,14 +124,22 @@ func NewAPIKey() string {
 
 // ProjectStore keeps analytics projects.
 type ProjectStore interface {
-	// CreateProject stores p with fresh keys and sets its ID. EINVALID, or
-	// ENOTFOUND when a linked app does not exist.
+	// CreateProject stores p with fresh keys (APIKey and SecretKey, shown
+	// this once, with their hashes and last four characters) and sets its
+	// ID. EINVALID, or ENOTFOUND when a linked app does not exist.
 	CreateProject(ctx context.Context, p *Project) error
-	// FindProject returns a project with its stats. ENOTFOUND.
+	// FindProject returns a project with its stats. Its keys are not in
+	// it, only their hashes and last four characters. ENOTFOUND.
 	FindProject(ctx context.Context, id int64) (*Project, error)
 	// ProjectByAPIKey returns the project of an API key, from memory (the
-	// ingestion path asks it on every request). ENOTFOUND.
+	// ingestion path asks it on every request), found by the key's hash.
+	// ENOTFOUND.
 	ProjectByAPIKey(key string) (*Project, error)
+	// RotateProjectKey replaces one key of a project (APIKey or SecretKey)
+	// with a fresh one and returns the project with the new key in it, the
+	// only time it is shown. The old key stops working at once. ENOTFOUND,
+	// EINVALID.
+	RotateProjectKey(ctx context.Context, id int64, kind KeyKind) (*Project, error)
 	// ListProjects returns every project by id.
 	ListProjects(ctx context.Context) ([]*Project, error)
 	// UpdateProject changes a project. EINVALID, ENOTFOUND.

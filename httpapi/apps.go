@@ -13,6 +13,7 @@ func (s *Server) registerAppRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/apps/{app_id}", s.handleAppGet)
 	s.handleAdmin(mux, "PATCH /api/v1/apps/{app_id}", s.handleAppUpdate)
 	s.handleAdmin(mux, "POST /api/v1/apps/{app_id}/test_clock", s.handleTestClock)
+	s.handleAdmin(mux, "POST /api/v1/apps/{app_id}/keys/rotate", s.handleAppKeyRotate)
 }
 
 // AppCreate is the body of POST /api/v1/apps. Unset windows take
@@ -99,6 +100,30 @@ func (s *Server) handleAppUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.Store.UpdateApp(r.Context(), r.PathValue("app_id"), upd)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.changed(r)
+	writeJSON(w, http.StatusOK, a)
+}
+
+// KeyRotate is the body of POST /api/v1/apps/{app_id}/keys/rotate (Key:
+// dev_key or api_token) and POST /api/v1/projects/{project}/keys/rotate
+// (api_key or secret_key).
+type KeyRotate struct {
+	Key touchpoint.KeyKind `json:"key"`
+}
+
+// POST /api/v1/apps/{app_id}/keys/rotate: the answer is the app with the
+// new key, the only time it is shown; the old key stops working at once.
+func (s *Server) handleAppKeyRotate(w http.ResponseWriter, r *http.Request) {
+	var req KeyRotate
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, err := s.Store.RotateAppKey(r.Context(), r.PathValue("app_id"), req.Key)
 	if err != nil {
 		writeError(w, r, err)
 		return

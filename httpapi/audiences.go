@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,10 +37,8 @@ func (s *Server) audienceApp(r *http.Request) *touchpoint.App {
 	if token = strings.TrimSpace(token); !ok || token == "" {
 		return nil
 	}
-	for _, a := range s.catalog.Load().apps {
-		if subtle.ConstantTimeCompare([]byte(token), []byte(a.app.APIToken)) == 1 {
-			return a.app
-		}
+	if a := s.catalog.Load().byAPIToken[touchpoint.HashKey(token)]; a != nil {
+		return a.app
 	}
 	return nil
 }

@@ -20,6 +20,9 @@ type catalog struct {
 	apps map[string]*catalogApp
 	// streams are each project's enabled destinations.
 	streams map[int64][]touchpoint.Streamer
+	// byDevKey and byAPIToken find apps by the hash of a key (one SHA-256
+	// per request; the lookup's time tells nothing of the keys).
+	byDevKey, byAPIToken map[touchpoint.KeyHash]*catalogApp
 }
 
 type catalogApp struct {
@@ -67,7 +70,8 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 		return err
 	}
 	self := s.selfURL()
-	c := &catalog{apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{}}
+	c := &catalog{apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{},
+		byDevKey: make(map[touchpoint.KeyHash]*catalogApp, len(apps)), byAPIToken: make(map[touchpoint.KeyHash]*catalogApp, len(apps))}
 	for _, d := range dests {
 		if d.Enabled && d.Kind == touchpoint.DestinationAppsFlyerEvents {
 			c.streams[d.Project] = append(c.streams[d.Project], appsflyer.NewStream(d, self))
@@ -95,6 +99,7 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 			ca.partners[p.PID] = &link.Partner{Partner: p, Secrets: secrets}
 		}
 		c.apps[a.ID] = ca
+		c.byDevKey[a.DevKeyHash], c.byAPIToken[a.APITokenHash] = ca, ca
 	}
 	for _, f := range forwards {
 		if ca := c.apps[f.App]; ca != nil && f.Enabled {

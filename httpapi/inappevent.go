@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -69,7 +68,7 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 	ca := cat.apps[r.PathValue("app_id")]
 	key := strings.TrimSpace(r.Header.Get("authentication"))
 	switch {
-	case ca != nil && key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(ca.app.DevKey)) == 1:
+	case ca != nil && key != "" && ca.app.DevKeyHash.Matches(key):
 	case key == "":
 		writeS2S(w, http.StatusBadRequest, s2sNoAuth)
 		return
@@ -252,12 +251,7 @@ func (s *Server) s2sDevice(ctx context.Context, app string, ev *S2SEvent) (*touc
 
 // devKeyOfAnotherApp reports whether key is some app's dev key.
 func (c *catalog) devKeyOfAnotherApp(key string) bool {
-	for _, ca := range c.apps {
-		if subtle.ConstantTimeCompare([]byte(key), []byte(ca.app.DevKey)) == 1 {
-			return true
-		}
-	}
-	return false
+	return c.byDevKey[touchpoint.HashKey(key)] != nil
 }
 
 // writeS2SError answers an error as the S2S API does: what the client

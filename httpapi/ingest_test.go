@@ -301,7 +301,7 @@ func TestProjectsAPI(t *testing.T) {
 	}
 	var got touchpoint.Project
 	s.mustAPI(t, 200, "PATCH", fmt.Sprintf("/api/v1/projects/%d", p.ID), map[string]any{"name": "Game 2", "limits": map[string]int{"http_eps": 10, "batch_eps": 100}}, &got)
-	if got.Name != "Game 2" || got.Limits.HTTPEPS != 10 || got.APIKey != p.APIKey {
+	if got.Name != "Game 2" || got.Limits.HTTPEPS != 10 || got.APIKey != "" || got.APIKeyLast4 != p.APIKey[28:] {
 		t.Fatalf("updated %+v", got)
 	}
 	s.mustAPI(t, 200, "GET", fmt.Sprintf("/api/v1/projects/%d", p.ID), nil, &got)

@@ -290,7 +290,8 @@ func (l *loop) conversions(t *testing.T, deviceID string) []*touchpoint.Conversi
 // turns accepted events into conversions.
 func TestInAppEventAPI(t *testing.T) {
 	l := startLoop(t)
-	l.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": "com.example.other", "platform": "android", "name": "Other"}, nil)
+	var other touchpoint.App // its dev key is in the create answer only
+	l.mustAPI(t, 201, "POST", "/api/v1/apps", map[string]any{"app_id": "com.example.other", "platform": "android", "name": "Other"}, &other)
 	gaid := "38400000-8cf0-11bd-b23e-10b96e40000d"
 	dev := l.launch(t, map[string]any{"advertising_id": gaid, "customer_user_id": "user-7"}).DeviceID
 	ok := map[string]any{"customer_user_id": "user-7", "eventName": "af_purchase", "eventValue": `{"af_revenue":"6","af_content_id":"15854"}`,
@@ -307,8 +308,6 @@ func TestInAppEventAPI(t *testing.T) {
 		}
 		return m
 	}
-	var other touchpoint.App
-	l.mustAPI(t, 200, "GET", "/api/v1/apps/com.example.other", nil, &other)
 	const sharingWant = `Bad request: sharing_filter: want "all" or a list of partner ids, such as ["googleadwords_int"]`
 	for _, tc := range []struct {
 		name, app, key string

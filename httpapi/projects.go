@@ -13,6 +13,7 @@ func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/projects", s.handleProjectList)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}", s.handleProjectGet)
 	s.handleAdmin(mux, "PATCH /api/v1/projects/{project}", s.handleProjectUpdate)
+	s.handleAdmin(mux, "POST /api/v1/projects/{project}/keys/rotate", s.handleProjectKeyRotate)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users", s.handleUserLookup)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}", s.handleUserGet)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}/events", s.handleUserEvents)
@@ -100,6 +101,28 @@ func (s *Server) handleProjectUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.Store.UpdateProject(r.Context(), id, upd)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// POST /api/v1/projects/{project}/keys/rotate (KeyRotate): the answer is
+// the project with the new key, the only time it is shown; the old key
+// stops working at once.
+func (s *Server) handleProjectKeyRotate(w http.ResponseWriter, r *http.Request) {
+	id, err := projectID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var req KeyRotate
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.Store.RotateProjectKey(r.Context(), id, req.Key)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -42,7 +41,7 @@ func (s *Server) sdk(h func(http.ResponseWriter, *http.Request, *catalogApp)) ht
 		if !ok {
 			key = r.Header.Get("authentication")
 		}
-		if key = strings.TrimSpace(key); key == "" || subtle.ConstantTimeCompare([]byte(key), []byte(app.app.DevKey)) != 1 {
+		if key = strings.TrimSpace(key); key == "" || !app.app.DevKeyHash.Matches(key) {
 			writeError(w, r, touchpoint.Errorf(touchpoint.EUNAUTHORIZED, "missing or wrong dev key: send the app's dev key as Authorization: Bearer <dev key>"))
 			return
 		}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -10,17 +11,20 @@ import (
 
 var _ touchpoint.AppStore = (*DB)(nil)
 
-const appColumns = `id, platform, name, store_url, dev_key, api_token, click_lookback, view_through_lookback,
-	probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
+const appColumns = `id, platform, name, store_url, dev_key, dev_key_last4, api_token, api_token_last4, click_lookback,
+	view_through_lookback, probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
 
-// CreateApp stores a new app with a fresh dev key.
+// CreateApp stores a new app with fresh keys (their hashes: see keys.go).
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
 	now := db.now()
-	a.DevKey = touchpoint.RandomString(22)
-	a.APIToken = touchpoint.RandomString(40)
+	for _, k := range []touchpoint.KeyKind{touchpoint.DevKey, touchpoint.APIToken} {
+		if err := a.NewKey(k); err != nil {
+			return err
+		}
+	}
 	a.CreatedAt, a.UpdatedAt = now, now
 	w := a.Windows
 	var clock sql.NullInt64
@@ -33,8 +37,9 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 		a.TestClock = nil
 	}
 	res, err := db.exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Platform, a.Name, a.StoreURL, a.DevKey, a.APIToken, hours(w.ClickLookback), hours(w.ViewThroughLookback),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Platform, a.Name, a.StoreURL, storedKey(a.DevKeyHash), a.DevKeyLast4, storedKey(a.APITokenHash), a.APITokenLast4,
+		hours(w.ClickLookback), hours(w.ViewThroughLookback),
 		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
@@ -160,6 +165,36 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 	return &a, db.commit(tx)
 }
 
+// RotateAppKey gives an app a fresh dev key or API token.
+func (db *DB) RotateAppKey(ctx context.Context, id string, kind touchpoint.KeyKind) (*touchpoint.App, error) {
+	c, ok := keyColumns[kind]
+	if !ok || c.table != "apps" {
+		return nil, (&touchpoint.App{}).NewKey(kind) // the EINVALID that names an app's keys
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	a, err := findApp(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.NewKey(kind); err != nil {
+		return nil, err
+	}
+	a.UpdatedAt = db.now()
+	h, last4 := a.DevKeyHash, a.DevKeyLast4
+	if kind == touchpoint.APIToken {
+		h, last4 = a.APITokenHash, a.APITokenLast4
+	}
+	if _, err := tx.ExecContext(ctx, `/* DB.RotateAppKey */ UPDATE apps SET `+c.hash+` = ?, `+c.last4+` = ?, updated_at = ? WHERE id = ?`,
+		storedKey(h), last4, a.UpdatedAt.UnixMilli(), id); err != nil {
+		return nil, db.classify(err)
+	}
+	return a, db.commit(tx)
+}
+
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -178,9 +213,17 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 		var a touchpoint.App
 		var click, view, prob, reatt, reeng, created, updated int64
 		var clock sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &a.DevKey, &a.APIToken, &click, &view, &prob, &reatt, &reeng,
-			&a.MinCTIT, &clock, &created, &updated); err != nil {
+		var devKey, apiToken string
+		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &devKey, &a.DevKeyLast4, &apiToken, &a.APITokenLast4,
+			&click, &view, &prob, &reatt, &reeng, &a.MinCTIT, &clock, &created, &updated); err != nil {
 			return nil, err
+		}
+		var err error
+		if a.DevKeyHash, err = parseStoredKey(devKey); err != nil {
+			return nil, fmt.Errorf("app %s: dev_key: %w", a.ID, err)
+		}
+		if a.APITokenHash, err = parseStoredKey(apiToken); err != nil {
+			return nil, fmt.Errorf("app %s: api_token: %w", a.ID, err)
 		}
 		a.TestClock = nullMillis(clock)
 		a.TestMode = a.TestClock != nil

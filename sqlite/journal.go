@@ -75,7 +75,7 @@ func segments(dir string) ([]uint64, error) {
 // were acknowledged, and the journal refuses to open rather than drop them
 // (errDamaged says where).
 func openJournal(dir string, sync bool, fn func(payload []byte) error) (*journal, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, err
 	}
 	seqs, err := segments(dir)
@@ -115,6 +115,20 @@ func readRecord(b []byte) (payload []byte, n int, ok bool) {
 	return payload, journalHeader + int(l), true
 }
 
+// intactRecord is readRecord, and the payload is a group: a record whose
+// checksum holds over bytes the journal never writes (a zero-filled block
+// is a record of length 0 with a good checksum) is damage too.
+func intactRecord(b []byte) (payload []byte, n int, ok bool) {
+	payload, n, ok = readRecord(b)
+	if !ok || len(payload) == 0 {
+		return nil, 0, false
+	}
+	if _, err := decodeGroup(payload); err != nil {
+		return nil, 0, false
+	}
+	return payload, n, true
+}
+
 func replaySegment(path string, fn func(payload []byte) error) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -122,7 +136,7 @@ func replaySegment(path string, fn func(payload []byte) error) error {
 	}
 	off := 0
 	for off < len(b) {
-		payload, n, ok := readRecord(b[off:])
+		payload, n, ok := intactRecord(b[off:])
 		if !ok {
 			break
 		}
@@ -136,12 +150,10 @@ func replaySegment(path string, fn func(payload []byte) error) error {
 	}
 	// Damage at off: a torn tail unless an intact record follows it.
 	for next := off + 1; next+journalHeader <= len(b); next++ {
-		if payload, _, ok := readRecord(b[next:]); ok && len(payload) > 0 {
-			if _, err := decodeGroup(payload); err == nil {
-				return fmt.Errorf("%w: %s at offset %d, with intact records from offset %d on: "+
-					"they were acknowledged, so the store will not start without them; move the file aside to start without them",
-					errDamaged, path, off, next)
-			}
+		if _, _, ok := intactRecord(b[next:]); ok {
+			return fmt.Errorf("%w: %s at offset %d, with intact records from offset %d on: "+
+				"they were acknowledged, so the store will not start without them; move the file aside to start without them",
+				errDamaged, path, off, next)
 		}
 	}
 	// A torn tail: never acknowledged.
@@ -152,7 +164,7 @@ func replaySegment(path string, fn func(payload []byte) error) error {
 var errDamaged = errors.New("the touch journal is damaged")
 
 func (j *journal) open(seq uint64) error {
-	f, err := os.OpenFile(filepath.Join(j.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(filepath.Join(j.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, fileMode)
 	if err != nil {
 		return err
 	}

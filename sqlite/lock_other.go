@@ -7,5 +7,5 @@ import "os"
 // lockFile opens path; where flock is missing, nothing stops a second
 // process from opening the store.
 func lockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/touchpointhq/touchpoint"
@@ -17,7 +18,11 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 		return err
 	}
 	now := db.now()
-	p.APIKey, p.SecretKey = touchpoint.NewAPIKey(), touchpoint.NewAPIKey()
+	for _, k := range []touchpoint.KeyKind{touchpoint.APIKey, touchpoint.SecretKey} {
+		if err := p.NewKey(k); err != nil {
+			return err
+		}
+	}
 	p.CreatedAt, p.UpdatedAt = now, now
 	p.Stats = &touchpoint.ProjectStats{}
 	if p.Apps == nil {
@@ -28,8 +33,10 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `/* DB.CreateProject */ INSERT INTO projects (name, api_key, secret_key, http_eps, batch_eps, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Name, p.APIKey, p.SecretKey, p.Limits.HTTPEPS, p.Limits.BatchEPS, now.UnixMilli(), now.UnixMilli())
+	res, err := tx.ExecContext(ctx, `/* DB.CreateProject */ INSERT INTO projects (name, api_key, api_key_last4, secret_key, secret_key_last4,
+		http_eps, batch_eps, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Name, storedKey(p.APIKeyHash), p.APIKeyLast4, storedKey(p.SecretKeyHash), p.SecretKeyLast4,
+		p.Limits.HTTPEPS, p.Limits.BatchEPS, now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -62,24 +69,30 @@ func linkApps(ctx context.Context, tx *sql.Tx, project int64, apps []string) err
 	return nil
 }
 
-// rememberProject puts a copy of p where ProjectByAPIKey finds it.
+// rememberProject puts a copy of p where ProjectByAPIKey finds it: by
+// the bytes of its API key's hash. The copy holds no key, only hashes.
 func (db *DB) rememberProject(p *touchpoint.Project) {
 	c := *p
+	c.APIKey, c.SecretKey = "", ""
 	c.Apps = slices.Clone(p.Apps)
 	c.Stats = nil
 	db.pmu.Lock()
 	if old := db.projects[p.ID]; old != nil {
-		delete(db.projectKeys, old.APIKey)
+		delete(db.projectKeys, string(old.APIKeyHash[:]))
 	}
 	db.projects[p.ID] = &c
-	db.projectKeys[c.APIKey] = &c
+	db.projectKeys[string(c.APIKeyHash[:])] = &c
 	db.pmu.Unlock()
 }
 
-// ProjectByAPIKey returns the project of an API key, from memory.
+// ProjectByAPIKey returns the project of an API key, from memory: one
+// SHA-256 of the key, and a map lookup by the hash. The lookup's time
+// depends on the hash, which tells nothing of the keys stored; equal
+// hashes are equal keys.
 func (db *DB) ProjectByAPIKey(key string) (*touchpoint.Project, error) {
+	h := touchpoint.HashKey(key)
 	db.pmu.RLock()
-	p := db.projectKeys[key]
+	p := db.projectKeys[string(h[:])]
 	db.pmu.RUnlock()
 	if p == nil {
 		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "no project has this API key")
@@ -137,8 +150,46 @@ func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.Projec
 	return &p, nil
 }
 
+// RotateProjectKey gives a project a fresh API key or secret key.
+func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.KeyKind) (*touchpoint.Project, error) {
+	c, ok := keyColumns[kind]
+	if !ok || c.table != "projects" {
+		return nil, (&touchpoint.Project{}).NewKey(kind) // the EINVALID that names a project's keys
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ps, err := findProjects(ctx, tx, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(ps) == 0 {
+		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %d not found", id)
+	}
+	p := ps[0]
+	if err := p.NewKey(kind); err != nil {
+		return nil, err
+	}
+	p.UpdatedAt = db.now()
+	h, last4 := p.APIKeyHash, p.APIKeyLast4
+	if kind == touchpoint.SecretKey {
+		h, last4 = p.SecretKeyHash, p.SecretKeyLast4
+	}
+	if _, err := tx.ExecContext(ctx, `/* DB.RotateProjectKey */ UPDATE projects SET `+c.hash+` = ?, `+c.last4+` = ?, updated_at = ? WHERE id = ?`,
+		storedKey(h), last4, p.UpdatedAt.UnixMilli(), id); err != nil {
+		return nil, db.classify(err)
+	}
+	if err := db.commit(tx); err != nil {
+		return nil, err
+	}
+	db.rememberProject(p)
+	return p, nil
+}
+
 func findProjects(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Project, error) {
-	rows, err := q.QueryContext(ctx, `/* findProjects */ SELECT id, name, api_key, secret_key, http_eps, batch_eps, attributions_dropped,
+	rows, err := q.QueryContext(ctx, `/* findProjects */ SELECT id, name, api_key, api_key_last4, secret_key, secret_key_last4,
+		http_eps, batch_eps, attributions_dropped,
 		created_at, updated_at, (SELECT json_group_array(app_id) FROM project_apps WHERE project = projects.id)
 		FROM projects `+where, args...)
 	if err != nil {
@@ -149,10 +200,17 @@ func findProjects(ctx context.Context, q querier, where string, args ...any) ([]
 	for rows.Next() {
 		p := &touchpoint.Project{Stats: &touchpoint.ProjectStats{}}
 		var created, updated int64
-		var apps string
-		if err := rows.Scan(&p.ID, &p.Name, &p.APIKey, &p.SecretKey, &p.Limits.HTTPEPS, &p.Limits.BatchEPS,
+		var apps, apiKey, secretKey string
+		if err := rows.Scan(&p.ID, &p.Name, &apiKey, &p.APIKeyLast4, &secretKey, &p.SecretKeyLast4, &p.Limits.HTTPEPS, &p.Limits.BatchEPS,
 			&p.Stats.AttributionsDropped, &created, &updated, &apps); err != nil {
 			return nil, err
+		}
+		var err error
+		if p.APIKeyHash, err = parseStoredKey(apiKey); err != nil {
+			return nil, fmt.Errorf("project %d: api_key: %w", p.ID, err)
+		}
+		if p.SecretKeyHash, err = parseStoredKey(secretKey); err != nil {
+			return nil, fmt.Errorf("project %d: secret_key: %w", p.ID, err)
 		}
 		p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
 		if err := json.Unmarshal([]byte(apps), &p.Apps); err != nil {

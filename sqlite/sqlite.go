@@ -127,6 +127,9 @@ func (db *DB) Open() (err error) {
 			db.lock = nil
 		}
 	}()
+	if err := db.secureFiles(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
 	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + pragmas
@@ -266,6 +269,11 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
+	}
+	if step := migrationSteps[name]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, db.now().UnixMilli()); err != nil {
 		return err

@@ -15,8 +15,12 @@ func ptr[T any](v T) *T { return &v }
 var appTests = []subtest{
 	{"App/CreateFindList", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		a := MustCreateApp(t, s, "com.example.game")
-		if len(a.DevKey) != 22 {
-			t.Fatalf("dev key %q: want 22 characters", a.DevKey)
+		if len(a.DevKey) != 22 || len(a.APIToken) != 40 {
+			t.Fatalf("dev key %q, API token %q: want 22 and 40 characters", a.DevKey, a.APIToken)
+		}
+		if !a.DevKeyHash.Matches(a.DevKey) || !a.APITokenHash.Matches(a.APIToken) ||
+			a.DevKeyLast4 != a.DevKey[18:] || a.APITokenLast4 != a.APIToken[36:] {
+			t.Fatalf("created app's key hashes and hints do not match its keys: %+v", a)
 		}
 		if !a.CreatedAt.Equal(Start) {
 			t.Fatalf("CreatedAt = %v, want %v", a.CreatedAt, Start)
@@ -30,9 +34,18 @@ var appTests = []subtest{
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.DevKey != a.DevKey || got.Name != "Game" || got.Platform != touchpoint.Android ||
+		if got.Name != "Game" || got.Platform != touchpoint.Android ||
 			got.Windows != touchpoint.DefaultWindows() || got.StoreURL != a.StoreURL || !got.CreatedAt.Equal(a.CreatedAt) {
 			t.Fatalf("FindApp = %+v, want %+v", got, a)
+		}
+		// Only the hashes and last four characters are kept: the keys are
+		// never read back.
+		if got.DevKey != "" || got.APIToken != "" {
+			t.Fatalf("FindApp gives back keys %q and %q: only their hashes are kept", got.DevKey, got.APIToken)
+		}
+		if !got.DevKeyHash.Matches(a.DevKey) || !got.APITokenHash.Matches(a.APIToken) || got.DevKeyHash.Matches(a.APIToken) ||
+			got.DevKeyLast4 != a.DevKeyLast4 || got.APITokenLast4 != a.APITokenLast4 {
+			t.Fatalf("FindApp's key hashes or hints do not match the keys made: %+v, want %+v", got, a)
 		}
 		apps, err := s.ListApps(ctxb())
 		if err != nil {
@@ -41,8 +54,60 @@ var appTests = []subtest{
 		if len(apps) != 2 || apps[0].ID != "com.example.game" || apps[1].ID != "id123456789" {
 			t.Fatalf("ListApps = %v", apps)
 		}
-		if apps[0].DevKey == apps[1].DevKey {
-			t.Fatal("two apps share a dev key")
+		if apps[0].DevKeyHash == apps[1].DevKeyHash || apps[0].APITokenHash == apps[1].APITokenHash {
+			t.Fatal("two apps share a key")
+		}
+		if apps[0].DevKey != "" || !apps[0].DevKeyHash.Matches(a.DevKey) || !apps[1].DevKeyHash.Matches(ios.DevKey) {
+			t.Fatalf("ListApps keys: %+v", apps)
+		}
+	}},
+	{"App/RotateKey", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		a := MustCreateApp(t, s, "com.example.game")
+		c.Add(time.Hour)
+		for _, kind := range []touchpoint.KeyKind{touchpoint.DevKey, touchpoint.APIToken} {
+			before, err := s.FindApp(ctxb(), a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.RotateAppKey(ctxb(), a.ID, kind)
+			if err != nil {
+				t.Fatalf("RotateAppKey(%s): %v", kind, err)
+			}
+			now, old, other, otherHash := got.DevKey, a.DevKey, got.APIToken, before.APITokenHash
+			hash, want := got.DevKeyHash, touchpoint.DevKeyLength
+			if kind == touchpoint.APIToken {
+				now, old, other, otherHash = got.APIToken, a.APIToken, got.DevKey, before.DevKeyHash
+				hash, want = got.APITokenHash, touchpoint.APITokenLength
+			}
+			if len(now) != want || now == old || other != "" || !hash.Matches(now) || !got.UpdatedAt.Equal(c.Now()) {
+				t.Fatalf("RotateAppKey(%s) = %+v: want a new %d-character key, only it shown, updated now", kind, got, want)
+			}
+			found, err := s.FindApp(ctxb(), a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, last4, keep := found.DevKeyHash, found.DevKeyLast4, found.APITokenHash
+			if kind == touchpoint.APIToken {
+				h, last4, keep = found.APITokenHash, found.APITokenLast4, found.DevKeyHash
+			}
+			if !h.Matches(now) || h.Matches(old) || last4 != now[len(now)-4:] || keep != otherHash || found.DevKey != "" || found.APIToken != "" {
+				t.Fatalf("after RotateAppKey(%s), FindApp = %+v: want the new key's hash only, the other key unchanged", kind, found)
+			}
+		}
+		last, err := s.FindApp(ctxb(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []touchpoint.KeyKind{"", "api_key", "secret_key", "DEV_KEY"} {
+			if _, err := s.RotateAppKey(ctxb(), a.ID, kind); code(err) != touchpoint.EINVALID {
+				t.Errorf("RotateAppKey(%q): err = %v, want invalid", kind, err)
+			}
+		}
+		if got, err := s.FindApp(ctxb(), a.ID); err != nil || got.DevKeyHash != last.DevKeyHash || got.APITokenHash != last.APITokenHash {
+			t.Fatalf("a refused rotation changed the app's keys: %+v, %v", got, err)
+		}
+		if _, err := s.RotateAppKey(ctxb(), "com.example.missing", touchpoint.DevKey); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("RotateAppKey of a missing app: err = %v, want not found", err)
 		}
 	}},
 	{"App/ErrExists", func(t *testing.T, s touchpoint.Store, c *Clock) {

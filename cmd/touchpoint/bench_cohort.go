@@ -201,7 +201,9 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 // benchCohortData returns the benchmark project and app, filling the
 // store first when it has none.
 func benchCohortData(ctx context.Context, db *sqlite.DB, users, events int, stderr io.Writer) (int64, *touchpoint.App, error) {
-	if app, err := db.FindApp(ctx, BenchCohortApp); err == nil {
+	// The store keeps only the hash of the app's API token, which the
+	// destination must send: a store filled before gets a fresh token.
+	if app, err := db.RotateAppKey(ctx, BenchCohortApp, touchpoint.APIToken); err == nil {
 		ps, err := db.ListProjects(ctx)
 		if err != nil {
 			return 0, nil, err

@@ -122,9 +122,22 @@ func need(fs *flag.FlagSet, n int, what string) error {
 	return nil
 }
 
+// shownOnce is what the CLI says on stderr when an answer carries keys.
+const shownOnce = "The new key is shown only in this answer: keep it now. The server keeps its hash; later answers show only its last four characters.\n"
+
+// doShowingKeys is do for an answer that carries a new key: it says on
+// stderr that the key is shown this once.
+func (c *Client) doShowingKeys(ctx context.Context, method, path string, body any, stdout, stderr io.Writer) error {
+	if err := c.do(ctx, method, path, body, stdout); err != nil {
+		return err
+	}
+	_, err := io.WriteString(stderr, shownOnce)
+	return err
+}
+
 func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("apps: want create, list, get, update or clock")
+		return errors.New("apps: want create, list, get, update, rotate-key or clock")
 	}
 	verb, args := args[0], args[1:]
 	fs := newFlagSet("apps "+verb, stderr, "[flags] [app_id]")
@@ -154,7 +167,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			"min-ctit": "min_ctit_seconds", "test-mode": "test_mode"})
 		body["app_id"] = fs.Arg(0)
 		body["windows"] = setFields(fs, windows)
-		return c.do(ctx, "POST", "/api/v1/apps", body, stdout)
+		return c.doShowingKeys(ctx, "POST", "/api/v1/apps", body, stdout, stderr)
 	case "list":
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -168,6 +181,15 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0)), nil, stdout)
+	case "rotate-key":
+		key := fs.String("key", "", "the key to replace: dev_key or api_token (the old one stops working at once)")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id: touchpoint apps rotate-key --key dev_key com.example.game"); err != nil {
+			return err
+		}
+		return c.doShowingKeys(ctx, "POST", "/api/v1/apps/"+esc(fs.Arg(0))+"/keys/rotate", map[string]string{"key": *key}, stdout, stderr)
 	case "clock":
 		fs.String("advance", "", "move the test clock forward: 8d, 36h, 90m, 30s")
 		fs.String("time", "", "set the test clock to a later RFC 3339 time")
@@ -192,7 +214,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		body["windows"] = setFields(fs, windows)
 		return c.do(ctx, "PATCH", "/api/v1/apps/"+esc(fs.Arg(0)), body, stdout)
 	}
-	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update or clock", verb)
+	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update, rotate-key or clock", verb)
 }
 
 func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) error {

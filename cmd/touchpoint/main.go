@@ -44,13 +44,13 @@ const usage = `Touchpoint: self-hosted attribution (AppsFlyer/Adjust role) and p
 
 Usage:
   touchpoint serve [flags]                       run the server
-  touchpoint apps create|list|get|update         manage apps
+  touchpoint apps create|list|get|update|rotate-key|clock   manage apps
   touchpoint partners create|list|get|update|delete|secrets|report
   touchpoint touches list|get|count              read clicks and impressions
   touchpoint links build|sign|test               make and check attribution links
   touchpoint installs get                        explain a device's attribution
   touchpoint report                              clicks, installs, cost, revenue by source
-  touchpoint projects create|list|get|update     analytics projects (Amplitude role)
+  touchpoint projects create|list|get|update|rotate-key   analytics projects (Amplitude role)
   touchpoint projects user|events|pending|segment   read users, events, held attributions
   touchpoint cohorts create|list|get|update|delete|versions|preview|compute|members
   touchpoint cohorts sync|syncs|runs|run         sync cohorts to AppsFlyer Audiences

@@ -334,7 +334,7 @@ func TestProjectsCLI(t *testing.T) {
 	if out := cli(t, append([]string{"projects", "pending", id}, c...)...); !strings.Contains(out, `"count": 0`) {
 		t.Fatalf("projects pending: %s", out)
 	}
-	if out := cli(t, append([]string{"projects", "list"}, c...)...); !strings.Contains(out, p.APIKey) {
+	if out := cli(t, append([]string{"projects", "list"}, c...)...); !strings.Contains(out, `"api_key_last4": "`+p.APIKey[28:]+`"`) || strings.Contains(out, p.APIKey) {
 		t.Fatalf("projects list: %s", out)
 	}
 	var out, errOut bytes.Buffer

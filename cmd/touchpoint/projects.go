@@ -13,7 +13,7 @@ import (
 // runProjects is "touchpoint projects": analytics projects and what they
 // hold (admin API client).
 func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const verbs = "create, list, get, update, user, events, pending or segment"
+	const verbs = "create, list, get, update, rotate-key, user, events, pending or segment"
 	if len(args) == 0 {
 		return errors.New("projects: want " + verbs)
 	}
@@ -60,7 +60,7 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := need(fs, 0, "no arguments: touchpoint projects create --name Game --apps com.example.game"); err != nil {
 			return err
 		}
-		return c.do(ctx, "POST", "/api/v1/projects", body(a), stdout)
+		return c.doShowingKeys(ctx, "POST", "/api/v1/projects", body(a), stdout, stderr)
 	case "list":
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -90,6 +90,16 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 		return c.do(ctx, "PATCH", path, body(a), stdout)
+	case "rotate-key":
+		key := fs.String("key", "", "the key to replace: api_key or secret_key (the old one stops working at once)")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		path, err := project("the project id: touchpoint projects rotate-key --key api_key 1")
+		if err != nil {
+			return err
+		}
+		return c.doShowingKeys(ctx, "POST", path+"/keys/rotate", map[string]string{"key": *key}, stdout, stderr)
 	case "user":
 		userID := fs.String("user-id", "", "the user's user_id")
 		deviceID := fs.String("device-id", "", "one of the user's device ids")

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -110,7 +112,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+	if err := secureDataDir(cfg.DataDir, logger); err != nil {
 		return err
 	}
 	token, generated, err := adminToken(cfg.DataDir, cfg.AdminToken)
@@ -220,6 +222,61 @@ func runTasks(ctx context.Context, logger *slog.Logger, tasks []task) <-chan str
 }
 
 const tokenFile = "admin-token"
+
+// secureDataDir creates the data dir 0700, or tightens an existing one: it
+// takes the group's and others' permissions from the dir, from what is in
+// it, and from what is in its directories (the journal's segments), so
+// that the files the server creates 0600 and the directories 0700 are so
+// again, and logs each path it changed. The database holds the secrets
+// the server must be able to read (click-signing secrets, credentials it
+// sends to AppsFlyer and analytics destinations), and the admin-token file
+// the token itself: other users of the machine must not read them. The
+// owner's permissions are left as they are, nothing deeper than the
+// journal's level is visited, and symbolic links in it are not followed, so a
+// --data-dir pointed at the wrong place costs nothing but privacy.
+func secureDataDir(dir string, logger *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if runtime.GOOS == "windows" {
+		return nil // no Unix modes to set
+	}
+	// A data dir that is a link to a directory is that directory.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	const othersBits fs.FileMode = 0o077
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil
+		}
+		if rel, _ := filepath.Rel(dir, path); d.IsDir() && strings.Count(rel, string(filepath.Separator)) >= 1 {
+			return fs.SkipDir // deeper than the journal's segments
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&othersBits == 0 {
+			return nil
+		}
+		if err := os.Chmod(path, fi.Mode().Perm()&^othersBits); err != nil {
+			// Not ours to change (another owner): say so, and serve.
+			logger.Error("could not tighten the mode of a data-dir file: it is open to other users", "path", path,
+				"mode", fi.Mode().Perm().String(), "err", err)
+			return nil
+		}
+		logger.Warn("tightened the mode of a data-dir file: it was open to other users", "path", path,
+			"was", fi.Mode().Perm().String(), "now", (fi.Mode().Perm() &^ othersBits).String())
+		return nil
+	})
+}
 
 // adminToken returns the configured token, or the one kept in the data
 // dir, or a new one written there (generated = true).
