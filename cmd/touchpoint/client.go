@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -21,6 +22,9 @@ type Client struct {
 	Server string
 	Token  string
 	HTTP   *http.Client
+	// Fields, when set, are the answer's fields to print instead of the
+	// whole answer (--field).
+	Fields string
 }
 
 // clientFlags adds --server, --token and --data-dir to fs.
@@ -31,6 +35,7 @@ func clientFlags(fs *flag.FlagSet) *Client {
 	fs.Func("data-dir", "data dir of a local server, to read its admin-token file (default \"data\")", func(dir string) error {
 		return c.tokenFromDir(dir)
 	})
+	fs.StringVar(&c.Fields, "field", "", "print only this field of the answer (a.b for a nested one; several, comma-separated, print on one line separated by spaces), e.g. --field dev_key")
 	return c
 }
 
@@ -88,9 +93,51 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out io.W
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
+	if c.Fields != "" {
+		return printFields(b, c.Fields, out)
+	}
 	if len(b) > 0 {
 		_, err = out.Write(b)
 	}
+	return err
+}
+
+// printFields writes the named fields of a JSON answer on one line,
+// separated by spaces: strings as they are, anything else as JSON. A name
+// with dots reaches into nested objects.
+func printFields(answer []byte, names string, out io.Writer) error {
+	dec := json.NewDecoder(bytes.NewReader(answer))
+	dec.UseNumber()
+	var root any
+	if err := dec.Decode(&root); err != nil {
+		return fmt.Errorf("--field: the answer is not JSON: %v", err)
+	}
+	var vals []string
+	for _, name := range strings.Split(names, ",") {
+		v := root
+		for _, part := range strings.Split(strings.TrimSpace(name), ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("--field %s: the answer has no such field", name)
+			}
+			if v, ok = m[part]; !ok {
+				keys := make([]string, 0, len(m))
+				for k := range m {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				return fmt.Errorf("--field %s: the answer has no field %q (it has %s)", name, part, strings.Join(keys, ", "))
+			}
+		}
+		switch v := v.(type) {
+		case string:
+			vals = append(vals, v)
+		default:
+			b, _ := json.Marshal(v)
+			vals = append(vals, string(b))
+		}
+	}
+	_, err := fmt.Fprintln(out, strings.Join(vals, " "))
 	return err
 }
 
@@ -110,6 +157,19 @@ func setFields(fs *flag.FlagSet, names map[string]string) map[string]any {
 			}
 		}
 	})
+	return out
+}
+
+// postbackFlags returns the postback templates --install-postback and
+// --event-postback give, or nil when neither was given.
+func postbackFlags(fs *flag.FlagSet) []map[string]any {
+	var out []map[string]any
+	for flagName, kind := range map[string]string{"install-postback": "install_postback", "event-postback": "event_postback"} {
+		if f := fs.Lookup(flagName); f != nil && f.Value.String() != "" {
+			out = append(out, map[string]any{"kind": kind, "url": f.Value.String()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["kind"].(string) < out[j]["kind"].(string) })
 	return out
 }
 
@@ -137,7 +197,7 @@ func (c *Client) doShowingKeys(ctx context.Context, method, path string, body an
 
 func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("apps: want create, list, get, update, rotate-key or clock")
+		return errors.New("apps: want create, list, get, update, rotate-key, forward or clock")
 	}
 	verb, args := args[0], args[1:]
 	fs := newFlagSet("apps "+verb, stderr, "[flags] [app_id]")
@@ -190,6 +250,22 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return c.doShowingKeys(ctx, "POST", "/api/v1/apps/"+esc(fs.Arg(0))+"/keys/rotate", map[string]string{"key": *key}, stdout, stderr)
+	case "forward":
+		fs.String("api-key", "", "the analytics project's API key (Amplitude's, or a project of this server)")
+		fs.String("url", "", "the analytics server's base URL (default: this server)")
+		fs.String("mode", "", "attribution-api (installs, matched on advertising ids; the default) or http-v2 (installs and in-app events)")
+		fs.String("style", "", "appsflyer ([AppsFlyer] media source, …; the default) or adjust ([adjust] network, …)")
+		fs.String("company", "", "the name in the properties' brackets")
+		off := fs.Bool("disable", false, "keep the forward but stop sending")
+		if err := parseFlags(fs, args); err != nil {
+			return err
+		}
+		if err := need(fs, 1, "the app id: touchpoint apps forward com.example.game --api-key KEY"); err != nil {
+			return err
+		}
+		body := setFields(fs, map[string]string{"api-key": "api_key", "url": "url", "mode": "mode", "style": "style", "company": "company"})
+		body["enabled"] = !*off
+		return c.do(ctx, "PUT", "/api/v1/apps/"+esc(fs.Arg(0))+"/analytics-forward", body, stdout)
 	case "clock":
 		fs.String("advance", "", "move the test clock forward: 8d, 36h, 90m, 30s")
 		fs.String("time", "", "set the test clock to a later RFC 3339 time")
@@ -214,7 +290,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		body["windows"] = setFields(fs, windows)
 		return c.do(ctx, "PATCH", "/api/v1/apps/"+esc(fs.Arg(0)), body, stdout)
 	}
-	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update, rotate-key or clock", verb)
+	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update, rotate-key, forward or clock", verb)
 }
 
 func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -240,6 +316,8 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.Bool("allow-ip-ua", false, "the partner may send af_ip, af_ua and af_lang")
 		fs.Bool("restricted", false, "a self-reporting network (no postbacks; organic in analytics)")
 		fs.Int64("daily-click-cap", 0, "most attributable clicks per UTC day (0: no cap)")
+		fs.String("install-postback", "", "install postback URL, with (macro)s: sent by GET for every install the partner wins")
+		fs.String("event-postback", "", "in-app event postback URL, with (macro)s: sent by GET for every in-app event of the partner's installs")
 	}
 	from := fs.String("from", "", "report start, RFC 3339 (default: 24 hours ago)")
 	to := fs.String("to", "", "report end, RFC 3339 (default: now)")
@@ -254,6 +332,9 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		body := setFields(fs, fields)
 		body["pid"] = fs.Arg(1)
+		if p := postbackFlags(fs); p != nil {
+			body["postbacks"] = p
+		}
 		return c.do(ctx, "POST", base, body, stdout)
 	case "list":
 		if err := need(fs, 1, "app_id"); err != nil {
@@ -271,7 +352,11 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		case "delete":
 			return c.do(ctx, "DELETE", path, nil, stdout)
 		case "update":
-			return c.do(ctx, "PATCH", path, setFields(fs, fields), stdout)
+			body := setFields(fs, fields)
+			if p := postbackFlags(fs); p != nil {
+				body["postbacks"] = p // replaces the partner's postbacks
+			}
+			return c.do(ctx, "PATCH", path, body, stdout)
 		}
 		q := url.Values{}
 		if *from != "" {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -20,7 +22,7 @@ func runLinks(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch verb {
 	case "build":
 		fs := newFlagSet("links build", stderr, "[flags] app_id pid [key=value ...]")
-		base := fs.String("base", "http://127.0.0.1:8080", "public base URL of the server")
+		base := fs.String("base", "", "public base URL of the server (default: $TOUCHPOINT_SERVER, else http://127.0.0.1:8080)")
 		impression := fs.Bool("impression", false, "an impression link (/v/) instead of a click link (/c/)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
@@ -28,6 +30,9 @@ func runLinks(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if fs.NArg() < 2 {
 			fs.Usage()
 			return errors.New("want app_id and pid")
+		}
+		if *base == "" {
+			*base = cmp.Or(os.Getenv("TOUCHPOINT_SERVER"), "http://127.0.0.1:8080")
 		}
 		var params []touchpoint.Param
 		for _, kv := range fs.Args()[2:] {

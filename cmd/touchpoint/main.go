@@ -44,7 +44,7 @@ const usage = `Touchpoint: self-hosted attribution (AppsFlyer/Adjust role) and p
 
 Usage:
   touchpoint serve [flags]                       run the server
-  touchpoint apps create|list|get|update|rotate-key|clock   manage apps
+  touchpoint apps create|list|get|update|rotate-key|forward|clock   manage apps
   touchpoint partners create|list|get|update|delete|secrets|report
   touchpoint touches list|get|count              read clicks and impressions
   touchpoint links build|sign|test               make and check attribution links
