@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,23 +17,11 @@ import (
 // post sends a raw request and returns the status and body.
 func post(t *testing.T, rawURL, contentType string, body []byte, header ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("POST", rawURL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header = append([]string{"Content-Type", contentType}, header...)
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, answer := send(t, "POST", rawURL, string(body), header...)
+	return resp.StatusCode, answer
 }
 
 func (s *testServer) createProject(t *testing.T, limits map[string]int) *touchpoint.Project {

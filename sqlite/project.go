@@ -102,7 +102,12 @@ func (db *DB) ProjectByAPIKey(key string) (*touchpoint.Project, error) {
 
 // FindProject returns a project with its stats.
 func (db *DB) FindProject(ctx context.Context, id int64) (*touchpoint.Project, error) {
-	ps, err := findProjects(ctx, db.read, `WHERE id = ?`, id)
+	return findProject(ctx, db.read, id)
+}
+
+// findProject returns one project, or ENOTFOUND.
+func findProject(ctx context.Context, q querier, id int64) (*touchpoint.Project, error) {
+	ps, err := findProjects(ctx, q, `WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	} else if len(ps) == 0 {
@@ -123,13 +128,11 @@ func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.Projec
 		return nil, err
 	}
 	defer tx.Rollback()
-	ps, err := findProjects(ctx, tx, `WHERE id = ?`, id)
+	old, err := findProject(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	} else if len(ps) == 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %d not found", id)
 	}
-	p := upd.Apply(*ps[0])
+	p := upd.Apply(*old)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -161,13 +164,10 @@ func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.Ke
 		return nil, err
 	}
 	defer tx.Rollback()
-	ps, err := findProjects(ctx, tx, `WHERE id = ?`, id)
+	p, err := findProject(ctx, tx, id)
 	if err != nil {
 		return nil, err
-	} else if len(ps) == 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "project %d not found", id)
 	}
-	p := ps[0]
 	if err := p.NewKey(kind); err != nil {
 		return nil, err
 	}
