@@ -90,3 +90,29 @@ func props(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestUserReadableWithFarFutureEvent: an event stored with a time past the
+// year 9999 (as the writer took them before client times were checked)
+// never makes its user unreadable: the user's times read as the end of
+// 9999, and the user encodes as JSON.
+func TestUserReadableWithFarFutureEvent(t *testing.T) {
+	db := MustOpen(t, filepath.Join(t.TempDir(), "touchpoint.db"), func() time.Time { return storetest.Start })
+	p := storetest.MustCreateProject(t, db, "Game")
+	far := time.Date(10000, 6, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	e := &touchpoint.IncomingEvent{EventType: "open", DeviceID: "device-far", Time: far,
+		Data: []byte(`{"device_id":"device-far","event_type":"open"}`)}
+	if err := db.RecordEvents(context.Background(), []*touchpoint.EventUpload{{Project: p.ID, Received: storetest.Start,
+		Events: []*touchpoint.IncomingEvent{e}}}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.LookupUser(context.Background(), p.ID, "", "device-far")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := json.Marshal(u); err != nil {
+		t.Fatalf("the user cannot be encoded: %v", err)
+	}
+	if !u.LastSeen.Equal(touchpoint.LatestTime) {
+		t.Errorf("last seen %v, want %v", u.LastSeen, touchpoint.LatestTime)
+	}
+}

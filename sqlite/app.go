@@ -242,7 +242,13 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 
 func hours(w touchpoint.Window) int64     { return int64(w / touchpoint.Hour) }
 func fromHours(h int64) touchpoint.Window { return touchpoint.Window(h) * touchpoint.Hour }
-func fromMillis(ms int64) time.Time       { return time.UnixMilli(ms).UTC() }
+
+// fromMillis reads a stored time. One past the year 9999 (stored before
+// client times were checked, see touchpoint.CheckTime) reads as the end of
+// 9999: no answer that holds it could be written as JSON otherwise.
+func fromMillis(ms int64) time.Time {
+	return time.UnixMilli(min(ms, touchpoint.LatestTime.UnixMilli())).UTC()
+}
 
 // nullMillis reads a nullable time column.
 func nullMillis(v sql.NullInt64) *time.Time {
