@@ -56,9 +56,12 @@ type Syncer struct {
 	Logger *slog.Logger
 	// Interval is how often due syncs are looked for (default 5 s).
 	Interval time.Duration
-	// Backoff is the first retry's wait (default FirstBackoff); tests
-	// shorten it.
+	// Backoff is the first retry's wait (default FirstBackoff).
 	Backoff time.Duration
+	// Sleep waits d, or until ctx ends and then returns its error: the
+	// waits between a request's tries go through it. Default: a timer.
+	// Tests record the waits instead of waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	mu   sync.Mutex // one pass at a time
 	once sync.Once
@@ -352,13 +355,26 @@ func (s *Syncer) try(ctx context.Context, action string, devices int, call func(
 		if !res.Retryable(err) || out.Tries > Retries {
 			return out
 		}
-		select {
-		case <-ctx.Done():
-			out.Error = cmp.Or(out.Error, ctx.Err().Error())
+		if err := s.sleep(ctx, wait); err != nil {
+			out.Error = cmp.Or(out.Error, err.Error())
 			return out
-		case <-time.After(wait):
 		}
 		wait *= 2
+	}
+}
+
+// sleep waits d through Sleep, or a timer.
+func (s *Syncer) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,10 @@ const (
 
 var syncStart = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
+// liveness bounds a wait for something to happen. It only turns a hang
+// into a failure: no test measures how long anything took.
+const liveness = 30 * time.Second
+
 // syncGAID is member n's Google advertising id.
 func syncGAID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
 
@@ -48,14 +53,12 @@ type afRequest struct {
 	Path   string
 	Header http.Header
 	Body   []byte
-	At     time.Time
 }
 
 // fakeAF stands in for AppsFlyer's Audiences APIs. answer gives the status
 // of the nth request (from 1) to a path; nil answers 200.
 type fakeAF struct {
-	srv   *httptest.Server
-	delay time.Duration
+	srv *httptest.Server
 
 	mu                    sync.Mutex
 	answer                func(path string, n int, body []byte) int
@@ -80,8 +83,8 @@ func (f *fakeAF) serve(w http.ResponseWriter, r *http.Request) {
 	f.maxInflight = max(f.maxInflight, f.inflight)
 	f.counts[r.URL.Path]++
 	n := f.counts[r.URL.Path]
-	f.reqs = append(f.reqs, afRequest{r.Method, r.URL.Path, r.Header.Clone(), body, time.Now()})
-	answer, delay, createBody, limit := f.answer, f.delay, cmp.Or(f.createBody, createdRaw), f.limit
+	f.reqs = append(f.reqs, afRequest{r.Method, r.URL.Path, r.Header.Clone(), body})
+	answer, createBody, limit := f.answer, cmp.Or(f.createBody, createdRaw), f.limit
 	f.mu.Unlock()
 	// Runs before the answer is flushed: the client cannot send its next
 	// request before this one counts as done.
@@ -90,7 +93,6 @@ func (f *fakeAF) serve(w http.ResponseWriter, r *http.Request) {
 		f.inflight--
 		f.mu.Unlock()
 	}()
-	time.Sleep(delay)
 	status := http.StatusOK
 	if answer != nil {
 		status = answer(r.URL.Path, n, body)
@@ -152,7 +154,8 @@ func (f *fakeAF) maxConcurrent() int {
 }
 
 // syncEnv is a store with a project whose members (users 1 to n, each
-// with a GAID) form a cohort, synced to the fake AppsFlyer.
+// with a GAID) form a cohort, synced to the fake AppsFlyer. The syncer's
+// waits are recorded instead of waited.
 type syncEnv struct {
 	db     *sqlite.DB
 	clock  *storetest.Clock
@@ -161,7 +164,48 @@ type syncEnv struct {
 	cohort *touchpoint.Cohort
 	sync   *touchpoint.CohortSync
 	syncer *cohort.Syncer
+
+	mu    sync.Mutex
+	waits []wait
 }
+
+// wait is a wait the syncer asked for, and how many requests the fake
+// AppsFlyer had received when it did.
+type wait struct {
+	D     time.Duration
+	After int
+}
+
+// sleep is the syncer's Sleep: it records the wait and returns at once.
+func (e *syncEnv) sleep(ctx context.Context, d time.Duration) error {
+	after := len(e.af.requests(""))
+	e.mu.Lock()
+	e.waits = append(e.waits, wait{d, after})
+	e.mu.Unlock()
+	return ctx.Err()
+}
+
+// waited returns the waits the syncer asked for so far.
+func (e *syncEnv) waited() []wait {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.waits)
+}
+
+// durations returns the waits' durations.
+func durations(ws []wait) []time.Duration {
+	var out []time.Duration
+	for _, w := range ws {
+		out = append(out, w.D)
+	}
+	return out
+}
+
+// policyWaits are the cohort-sync policy's waits between the tries of a
+// request: 1 s, then twice as long each time, eight of them (the last
+// 128 s).
+var policyWaits = []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+	16 * time.Second, 32 * time.Second, 64 * time.Second, 128 * time.Second}
 
 func newSyncEnv(t *testing.T, members, batch int, cadence string) *syncEnv {
 	t.Helper()
@@ -203,8 +247,8 @@ func newSyncEnv(t *testing.T, members, batch int, cadence string) *syncEnv {
 	if err := e.db.CreateCohortSync(ctx, e.sync); err != nil {
 		t.Fatal(err)
 	}
-	e.syncer = &cohort.Syncer{Store: e.db, Client: &http.Client{Timeout: 10 * time.Second}, Now: e.clock.Now,
-		Logger: slog.New(slog.DiscardHandler), Backoff: time.Millisecond}
+	e.syncer = &cohort.Syncer{Store: e.db, Client: &http.Client{Timeout: liveness}, Now: e.clock.Now,
+		Logger: slog.New(slog.DiscardHandler), Sleep: e.sleep}
 	return e
 }
 
@@ -286,11 +330,10 @@ func failFirst(path string, n, status int) func(string, int, []byte) int {
 }
 
 // TestRetryCreate: the create call answered 503 eight times then 200 is
-// tried nine times and creates the audience; the waits between tries
-// double from Backoff.
+// tried nine times and creates the audience; between the tries the
+// syncer waits 1 s, then twice as long each time.
 func TestRetryCreate(t *testing.T) {
 	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
-	e.syncer.Backoff = 2 * time.Millisecond
 	e.af.setAnswer(failFirst(createPath, cohort.Retries, http.StatusServiceUnavailable))
 	run := e.runNow(t)
 	if run.Status != touchpoint.RunOK || run.Added != 2 || run.Failed != 0 || run.Error != "" {
@@ -308,42 +351,25 @@ func TestRetryCreate(t *testing.T) {
 	if sy := e.stored(t); sy.ImportKey != importKey || sy.AudienceID != 7 {
 		t.Errorf("stored sync = %+v, want audience 7 with import key %s", sy, importKey)
 	}
-	creates := e.af.requests(createPath)
-	if len(creates) != 9 {
-		t.Fatalf("%d create requests, want 9", len(creates))
+	if n := len(e.af.requests(createPath)); n != 9 {
+		t.Fatalf("%d create requests, want 9", n)
 	}
-	// The waits double: each gap is at least Backoff·2^(i-1), the gaps do
-	// not shrink, and they add up to at least 2+4+…+256 ms. No upper
-	// bounds: a slow machine only makes the gaps longer.
-	var gaps []time.Duration
-	var total, floor time.Duration
-	for i := 1; i < len(creates); i++ {
-		gap := creates[i].At.Sub(creates[i-1].At)
-		gaps = append(gaps, gap)
-		total += gap
-		wait := e.syncer.Backoff << (i - 1)
-		floor += wait
-		if gap < wait {
-			t.Errorf("gap %d = %v, want at least %v", i, gap, wait)
-		}
+	// The n-th wait comes after the n-th try and before the next.
+	var want []wait
+	for i, d := range policyWaits {
+		want = append(want, wait{d, i + 1})
 	}
-	// Non-decreasing, give or take scheduling noise on a loaded machine
-	// (seen up to ~7 ms on the first, 2 ms wait under -race).
-	const noise = 10 * time.Millisecond
-	for i := 1; i < len(gaps); i++ {
-		if gaps[i]+noise < gaps[i-1] {
-			t.Errorf("gaps %v shrink at %d: want the waits to double", gaps, i)
-		}
-	}
-	if total < floor || floor != 510*time.Millisecond {
-		t.Errorf("the tries spread over %v, want at least %v (2+4+…+256 ms)", total, floor)
+	if got := e.waited(); !slices.Equal(got, want) {
+		t.Errorf("waits (duration, after how many requests) = %v, want %v", got, want)
 	}
 }
 
 // TestRetryGivesUp: a create call answered 503 nine times is tried 1+8
-// times; the run fails and nothing is added.
+// times; the run fails and nothing is added. Backoff sets the first wait;
+// no wait follows the last try.
 func TestRetryGivesUp(t *testing.T) {
 	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
+	e.syncer.Backoff = 3 * time.Second
 	e.af.setAnswer(failFirst(createPath, 1000, http.StatusServiceUnavailable))
 	run := e.runNow(t)
 	if run.Status != touchpoint.RunFailed || run.Added != 0 || run.Error == "" || len(run.Responses) != 1 {
@@ -361,6 +387,43 @@ func TestRetryGivesUp(t *testing.T) {
 	if sy := e.stored(t); sy.ImportKey != "" || sy.AudienceID != 0 {
 		t.Errorf("stored sync = %+v, want no audience", sy)
 	}
+	var want []time.Duration
+	for _, d := range policyWaits {
+		want = append(want, 3*d)
+	}
+	if got := durations(e.waited()); !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+}
+
+// TestStopWhileWaiting: a stop during the wait before a retry ends the run
+// at once: no more tries, and no run recorded (the sync stays due).
+func TestStopWhileWaiting(t *testing.T) {
+	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
+	e.af.setAnswer(failFirst(createPath, 1000, http.StatusServiceUnavailable))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.syncer.Sleep = func(ctx context.Context, d time.Duration) error {
+		e.sleep(ctx, d)
+		cancel()
+		return ctx.Err()
+	}
+	run, err := e.syncer.RunNow(ctx, e.sync.ID)
+	if !errors.Is(err, context.Canceled) || run != nil {
+		t.Fatalf("RunNow = %+v, %v; want context.Canceled", run, err)
+	}
+	if n := len(e.af.requests("")); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	if got := durations(e.waited()); !slices.Equal(got, policyWaits[:1]) {
+		t.Errorf("waits %v, want %v", got, policyWaits[:1])
+	}
+	if runs := e.runs(t); len(runs) != 0 {
+		t.Errorf("runs %+v, want none recorded", runs)
+	}
+	if due, err := e.db.DueCohortSyncs(context.Background(), e.clock.Now()); err != nil || len(due) != 1 {
+		t.Errorf("due syncs %+v, %v; want the sync still due", due, err)
+	}
 }
 
 // TestRetryTooManyRequests: 429 is retried, on add calls too.
@@ -376,6 +439,9 @@ func TestRetryTooManyRequests(t *testing.T) {
 	}
 	if n := len(e.af.requests(addPath)); n != 3 {
 		t.Errorf("%d add requests, want 3", n)
+	}
+	if got := durations(e.waited()); !slices.Equal(got, policyWaits[:2]) {
+		t.Errorf("waits %v, want %v", got, policyWaits[:2])
 	}
 }
 
@@ -394,6 +460,9 @@ func TestNoRetryOnClientErrors(t *testing.T) {
 			}
 			if n := len(e.af.requests("")); n != 1 {
 				t.Errorf("%d requests, want 1", n)
+			}
+			if w := e.waited(); len(w) != 0 {
+				t.Errorf("waits %v, want none", w)
 			}
 		})
 	}
@@ -444,6 +513,9 @@ func TestRetryNoAnswer(t *testing.T) {
 	if n := len(e.af.requests(createPath)); n != 3 {
 		t.Errorf("%d create requests, want 3", n)
 	}
+	if got := durations(e.waited()); !slices.Equal(got, policyWaits[:2]) {
+		t.Errorf("waits %v, want %v", got, policyWaits[:2])
+	}
 
 	// Nothing listens.
 	closed := httptest.NewServer(http.NotFoundHandler())
@@ -452,7 +524,6 @@ func TestRetryNoAnswer(t *testing.T) {
 	if _, err := e.db.UpdateDestination(context.Background(), e.dest.ID, touchpoint.DestinationUpdate{URL: &closed.URL}); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
 	run = e.runNow(t)
 	if run.Status != touchpoint.RunFailed || run.Added != 0 || len(run.Responses) != 1 {
 		t.Fatalf("run = %+v, want failed", run)
@@ -460,8 +531,8 @@ func TestRetryNoAnswer(t *testing.T) {
 	if r := run.Responses[0]; r.Tries != 9 || r.Status != 0 || r.Error == "" {
 		t.Errorf("create response = %+v, want 9 tries with no answer and the error", r)
 	}
-	if took := time.Since(start); took < 255*time.Millisecond {
-		t.Errorf("9 tries took %v, want at least the waits' 1+2+…+128 ms", took)
+	if got := durations(e.waited()); !slices.Equal(got, policyWaits) {
+		t.Errorf("waits %v, want %v", got, policyWaits)
 	}
 }
 
@@ -471,9 +542,24 @@ func TestRetryNoAnswer(t *testing.T) {
 func TestBatchesInParallel(t *testing.T) {
 	const members = 25
 	e := newSyncEnv(t, members, 4, touchpoint.CadenceOnce)
-	e.af.mu.Lock()
-	e.af.delay = 20 * time.Millisecond
-	e.af.mu.Unlock()
+	// The first add calls are answered only once Parallel of them are
+	// under way at once: the run shows how many it sends at a time
+	// however busy the machine is.
+	var arrived sync.WaitGroup
+	arrived.Add(cohort.Parallel)
+	all := make(chan struct{})
+	go func() { arrived.Wait(); close(all) }()
+	e.af.setAnswer(func(path string, n int, _ []byte) int {
+		if path == addPath && n <= cohort.Parallel {
+			arrived.Done()
+			select {
+			case <-all:
+			case <-time.After(liveness):
+				t.Errorf("%d add calls under way at once, want %d", e.af.maxConcurrent(), cohort.Parallel)
+			}
+		}
+		return http.StatusOK
+	})
 	run := e.runNow(t)
 	if run.Status != touchpoint.RunOK || run.Size != members || run.Added != members || run.Failed != 0 || run.Skipped != 0 {
 		t.Fatalf("run = %+v, want ok with 25 added", run)
@@ -512,8 +598,8 @@ func TestBatchesInParallel(t *testing.T) {
 	if !slices.Equal(sent, want) {
 		t.Errorf("sent %q, want every member's GAID once: %q", sent, want)
 	}
-	if m := e.af.maxConcurrent(); m > 4 || m < 2 {
-		t.Errorf("%d requests at a time, want 2 to 4", m)
+	if m := e.af.maxConcurrent(); m != cohort.Parallel {
+		t.Errorf("%d requests at a time, want %d", m, cohort.Parallel)
 	}
 
 	// Every batch was marked synced: the next run sends nothing.

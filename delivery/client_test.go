@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 
@@ -133,7 +132,7 @@ func TestDialRefusesResolvedAddress(t *testing.T) {
 	if err := outbound.CheckURL(url, false); err != nil {
 		t.Fatalf("saving %s: %v (a name is judged when sending)", url, err)
 	}
-	strict := delivery.ClientConfig{Timeout: time.Second, Resolver: dns}.Client()
+	strict := delivery.ClientConfig{Timeout: liveness, Resolver: dns}.Client()
 	err := get(context.Background(), strict, url)
 	refusedAs(t, url, err, "pb.partner.example", ap.Addr())
 	if err == nil || !strings.Contains(err.Error(), "pb.partner.example resolves to 127.0.0.1, a loopback address") {
@@ -149,7 +148,7 @@ func TestDialRefusesResolvedAddress(t *testing.T) {
 	}
 
 	// The flag lifts the rule: the same name and resolver reach it.
-	open := delivery.ClientConfig{Timeout: time.Second, AllowPrivate: true, Resolver: dns}.Client()
+	open := delivery.ClientConfig{Timeout: liveness, AllowPrivate: true, Resolver: dns}.Client()
 	if err := get(context.Background(), open, url); err != nil {
 		t.Fatalf("allowing private hosts: %v", err)
 	}
@@ -177,7 +176,7 @@ func TestDialRefusesResolvedAddress(t *testing.T) {
 // sending too (a URL saved before the rule, or by a server with the flag).
 func TestRefusedLiterals(t *testing.T) {
 	srv, ap, hits := sink(t)
-	c := delivery.NewClient(time.Second, false)
+	c := delivery.NewClient(liveness, false)
 	refusedAs(t, "loopback", get(context.Background(), c, srv.URL), "", ap.Addr())
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	mapped := netip.MustParseAddr("::ffff:" + ap.Addr().String())
@@ -201,7 +200,7 @@ func TestSelfAddress(t *testing.T) {
 	other, _, otherHits := sink(t)
 	_, port, _ := net.SplitHostPort(self.Listener.Addr().String())
 	dns := fakeDNS(t, map[string]netip.Addr{"self.partner.example": selfAddr.Addr()})
-	c := delivery.ClientConfig{Timeout: time.Second, Self: []netip.AddrPort{selfAddr}, Resolver: dns}.Client()
+	c := delivery.ClientConfig{Timeout: liveness, Self: []netip.AddrPort{selfAddr}, Resolver: dns}.Client()
 	marked := delivery.ToSelf(context.Background())
 
 	if err := get(marked, c, self.URL+"/attribution"); err != nil {
@@ -248,7 +247,7 @@ func TestNoRedirects(t *testing.T) {
 		http.Redirect(w, r, target.URL+"/latest/meta-data/", http.StatusFound)
 	}))
 	defer redirect.Close()
-	c := delivery.NewClient(time.Second, true)
+	c := delivery.NewClient(liveness, true)
 	resp, err := c.Get(redirect.URL)
 	if err != nil {
 		t.Fatal(err)

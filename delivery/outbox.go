@@ -44,7 +44,8 @@ type Policy struct {
 // Quick are retries within one attempt, a moment apart, for the answers
 // that say "not now": at most Tries sends, the first wait Initial and
 // each next one doubled, with up to half of it taken off at random, and
-// none started after Budget.
+// none started after Budget (counted from the attempt's start by the
+// outbox's clock).
 type Quick struct {
 	Tries   int
 	Initial time.Duration
@@ -105,7 +106,15 @@ const (
 type Outbox struct {
 	Store  touchpoint.DeliveryStore
 	Client *http.Client // NewClient's, or one like it
-	Now    func() time.Time
+	// Now is the outbox's clock: when attempts are made, when retries
+	// fall due, and how much of a quick-retry budget an attempt has spent
+	// (Quick.Budget). Default time.Now.
+	Now func() time.Time
+	// Sleep waits d, or until ctx ends and then returns its error. The
+	// outbox's waits go through it: between quick retries, and before
+	// recording a batch of results again. Default: a timer. Tests record
+	// the waits instead of waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// PerHost bounds concurrent sends to one host, so a slow destination
 	// cannot take every sender. Default 16.
 	PerHost int
@@ -148,6 +157,9 @@ func (o *Outbox) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -269,7 +281,7 @@ func (o *Outbox) finish(results <-chan *touchpoint.DeliveryResult) {
 				o.Logger.Error("record deliveries; they will be sent again when their leases lapse", "n", len(batch), "err", err)
 				break
 			}
-			time.Sleep(time.Duration(50<<try) * time.Millisecond)
+			o.Sleep(context.Background(), time.Duration(50<<try)*time.Millisecond)
 		}
 	}
 }
@@ -294,7 +306,9 @@ func (o *Outbox) send(ctx context.Context, d *touchpoint.Delivery, slot chan str
 		wait := q.Initial
 		for try := 1; try < q.Tries && q.When(status, err); try++ {
 			wait -= time.Duration(rand.Int64N(int64(wait/2) + 1))
-			if time.Since(began)+wait > q.Budget || sleepCtx(sctx, wait) != nil {
+			// The budget is spent by the outbox's clock, as retries fall
+			// due by it.
+			if o.Now().Sub(a.Time)+wait > q.Budget || o.Sleep(sctx, wait) != nil {
 				break
 			}
 			status, body, err = o.do(sctx, d)

@@ -2,11 +2,14 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,11 +63,120 @@ func postback(url string) *touchpoint.Delivery {
 		RetryInterval: delivery.DefaultPostbackInterval, NextAt: storetest.Start}
 }
 
-// start runs an outbox on the store until the returned stop is called.
-func start(t *testing.T, db touchpoint.DeliveryStore, c *clock, tune func(*delivery.Outbox)) (stop func()) {
+// liveness bounds every wait for the outbox to do something. It only
+// turns a hang into a failure: no test measures how long anything took.
+const liveness = 30 * time.Second
+
+// running is an outbox under test. Its store is watched, so a test can
+// wait until the outbox has looked for due deliveries and know what it
+// claimed, and its waits are recorded instead of waited.
+type running struct {
+	touchpoint.DeliveryStore
+	cancel context.CancelFunc // stops the outbox
+	wait   func()             // waits for it to stop
+	stop   func()             // both
+
+	mu         sync.Mutex
+	begun      int             // claims begun
+	ended      []claim         // claims ended, in order
+	claimed    map[int64]int   // claims of each delivery
+	waits      []time.Duration // waits asked for, in order
+	failFinish int             // FinishDeliveries calls left to fail
+}
+
+// claim is a claim the outbox made: its number and its time.
+type claim struct {
+	n   int
+	now time.Time
+}
+
+func (r *running) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touchpoint.Delivery, error) {
+	r.mu.Lock()
+	r.begun++
+	n := r.begun
+	r.mu.Unlock()
+	ds, err := r.DeliveryStore.ClaimDeliveries(ctx, c)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = append(r.ended, claim{n, c.Now})
+	for _, d := range ds {
+		r.claimed[d.ID]++
+	}
+	return ds, err
+}
+
+func (r *running) FinishDeliveries(ctx context.Context, rs []*touchpoint.DeliveryResult) error {
+	r.mu.Lock()
+	fail := r.failFinish > 0
+	if fail {
+		r.failFinish--
+	}
+	r.mu.Unlock()
+	if fail {
+		return errors.New("disk I/O error")
+	}
+	return r.DeliveryStore.FinishDeliveries(ctx, rs)
+}
+
+// finishFailing reports whether FinishDeliveries is still to fail.
+func (r *running) finishFailing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failFinish > 0
+}
+
+// sleep is the outbox's Sleep: it records the wait and returns at once.
+func (r *running) sleep(ctx context.Context, d time.Duration) error {
+	r.mu.Lock()
+	r.waits = append(r.waits, d)
+	r.mu.Unlock()
+	return ctx.Err()
+}
+
+// recordedWaits returns the waits the outbox asked for so far.
+func (r *running) recordedWaits() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.waits)
+}
+
+// claims returns how many times the outbox claimed a delivery.
+func (r *running) claims(id int64) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.claimed[id]
+}
+
+// settle waits until the outbox has looked for due deliveries once more,
+// begun after the call and at the clock's time now or later: whatever was
+// due by then is claimed, and what it did not claim was not due.
+func (r *running) settle(t *testing.T, now time.Time) {
 	t.Helper()
-	o := &delivery.Outbox{Store: db, Client: delivery.NewClient(time.Second, true), Now: c.Now,
-		Timeout: time.Second, Poll: 5 * time.Millisecond}
+	r.mu.Lock()
+	after := r.begun
+	r.mu.Unlock()
+	deadline := time.Now().Add(liveness)
+	for {
+		r.mu.Lock()
+		done := slices.ContainsFunc(r.ended, func(c claim) bool { return c.n > after && !c.now.Before(now) })
+		r.mu.Unlock()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox did not look for due deliveries at %s within %s", now, liveness)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// start runs an outbox on the store until stopped (at the latest when the
+// test ends). Its timeouts are generous: only TestTimeout lets one lapse.
+func start(t *testing.T, db touchpoint.DeliveryStore, c *clock, tune func(*delivery.Outbox)) *running {
+	t.Helper()
+	r := &running{DeliveryStore: db, claimed: map[int64]int{}}
+	o := &delivery.Outbox{Store: r, Client: delivery.NewClient(liveness, true), Now: c.Now, Sleep: r.sleep,
+		Timeout: liveness, Poll: 5 * time.Millisecond}
 	if tune != nil {
 		tune(o)
 	}
@@ -72,22 +184,26 @@ func start(t *testing.T, db touchpoint.DeliveryStore, c *clock, tune func(*deliv
 	done := make(chan error)
 	go func() { done <- o.Run(ctx) }()
 	var once sync.Once
-	stop = func() {
+	r.cancel = cancel
+	r.wait = func() {
 		once.Do(func() {
-			cancel()
 			if err := <-done; err != nil {
 				t.Error(err)
 			}
 		})
 	}
-	t.Cleanup(stop)
-	return stop
+	r.stop = func() {
+		cancel()
+		r.wait()
+	}
+	t.Cleanup(r.stop)
+	return r
 }
 
-// waitFor polls a delivery until ok, or fails the test after 10 s.
+// waitFor polls a delivery until ok, or fails the test after liveness.
 func waitFor(t *testing.T, db touchpoint.DeliveryStore, id int64, what string, ok func(*touchpoint.Delivery) bool) *touchpoint.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(liveness)
 	for {
 		d, err := db.FindDelivery(context.Background(), id)
 		if err != nil {
@@ -123,7 +239,8 @@ func TestSuccess(t *testing.T) {
 	defer sink.Close()
 	d := postback(sink.URL + "/pb?clickid=abc+1")
 	enqueue(t, db, d)
-	start(t, db, &clock{t: storetest.Start}, nil)
+	c := &clock{t: storetest.Start}
+	o := start(t, db, c, nil)
 	got := waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
 	if got.Tries != 1 || len(got.Attempts) != 1 {
 		t.Fatalf("tries %d, attempts %+v", got.Tries, got.Attempts)
@@ -133,15 +250,19 @@ func TestSuccess(t *testing.T) {
 		!a.Time.Equal(storetest.Start) || a.Latency <= 0 {
 		t.Errorf("attempt %+v", a)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if hits.Load() != 1 {
-		t.Errorf("sent %d times", hits.Load())
+	// Once succeeded, it is not claimed again.
+	o.settle(t, c.Now())
+	if n, k := hits.Load(), o.claims(d.ID); n != 1 || k != 1 {
+		t.Errorf("sent %d times, claimed %d times; want once", n, k)
+	}
+	if w := o.recordedWaits(); len(w) != 0 {
+		t.Errorf("waits %v, want none", w)
 	}
 }
 
 // TestPolicy runs every branch of the postback policy: 5xx and no answer
 // are retried 15 minutes apart up to 5 tries in all; 2xx and 3xx succeed;
-// 4xx is given up at once.
+// 4xx is given up at once. (A timeout, no answer too: TestTimeout.)
 func TestPolicy(t *testing.T) {
 	db := newStore(t)
 	c := &clock{t: storetest.Start}
@@ -165,8 +286,6 @@ func TestPolicy(t *testing.T) {
 			fmt.Fprint(w, "no such campaign")
 		case "/302":
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
-		case "/slow":
-			time.Sleep(300 * time.Millisecond)
 		case "/reset":
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.(*net.TCPConn).SetLinger(0)
@@ -179,14 +298,14 @@ func TestPolicy(t *testing.T) {
 	down.Close()
 
 	ds := map[string]*touchpoint.Delivery{}
-	for _, p := range []string{"/500", "/503-then-ok", "/404", "/302", "/slow", "/reset"} {
+	for _, p := range []string{"/500", "/503-then-ok", "/404", "/302", "/reset"} {
 		ds[p] = postback(srv.URL + p)
 	}
 	ds["/down"] = postback(downURL)
 	for _, d := range ds {
 		enqueue(t, db, d)
 	}
-	start(t, db, c, func(o *delivery.Outbox) { o.Timeout = 100 * time.Millisecond })
+	o := start(t, db, c, nil)
 	tried := func(n int) func(*touchpoint.Delivery) bool {
 		return func(d *touchpoint.Delivery) bool { return d.Tries >= n }
 	}
@@ -201,24 +320,21 @@ func TestPolicy(t *testing.T) {
 	if d := waitFor(t, db, ds["/302"].ID, "tried", tried(1)); d.State != touchpoint.DeliverySucceeded || d.Attempts[0].Status != 302 {
 		t.Errorf("302: %+v", d)
 	}
-	for _, p := range []string{"/500", "/503-then-ok", "/slow", "/reset", "/down"} {
+	for _, p := range []string{"/500", "/503-then-ok", "/reset", "/down"} {
 		d := waitFor(t, db, ds[p].ID, "tried", tried(1))
 		if d.State != touchpoint.DeliveryPending || !d.NextAt.Equal(storetest.Start.Add(15*time.Minute)) {
 			t.Errorf("%s after one try: %s due %s, want pending at +15m", p, d.State, d.NextAt)
 		}
 	}
-	if d, _ := db.FindDelivery(context.Background(), ds["/slow"].ID); !strings.HasPrefix(d.Attempts[0].Error, "timeout") {
-		t.Errorf("slow: %+v", d.Attempts[0])
-	}
 	// Not due before its time.
 	c.Add(14 * time.Minute)
-	time.Sleep(50 * time.Millisecond)
-	if n := count("/500"); n != 1 {
-		t.Fatalf("/500 sent %d times before the retry was due", n)
+	o.settle(t, c.Now())
+	if n, k := count("/500"), o.claims(ds["/500"].ID); n != 1 || k != 1 {
+		t.Fatalf("/500 sent %d times, claimed %d times before the retry was due; want once", n, k)
 	}
 	for try := 2; try <= 5; try++ {
 		c.Add(time.Minute)
-		for _, p := range []string{"/500", "/slow", "/reset", "/down"} {
+		for _, p := range []string{"/500", "/reset", "/down"} {
 			waitFor(t, db, ds[p].ID, fmt.Sprintf("tried %d times", try), tried(try))
 		}
 		c.Add(14 * time.Minute)
@@ -228,7 +344,6 @@ func TestPolicy(t *testing.T) {
 	}
 	for p, want := range map[string]string{
 		"/500":   "gave up after 5 tries: the last answered 500",
-		"/slow":  "gave up after 5 tries: the last had no answer (timeout: no answer within 100ms)",
 		"/reset": "gave up after 5 tries: the last had no answer (",
 		"/down":  "gave up after 5 tries: the last had no answer (",
 	} {
@@ -242,10 +357,15 @@ func TestPolicy(t *testing.T) {
 			}
 		}
 	}
+	// Given up: never claimed again.
 	c.Add(time.Hour)
-	time.Sleep(50 * time.Millisecond)
-	if n := count("/500"); n != 5 {
-		t.Errorf("/500 sent %d times, want 5", n)
+	o.settle(t, c.Now())
+	if n, k := count("/500"), o.claims(ds["/500"].ID); n != 5 || k != 5 {
+		t.Errorf("/500 sent %d times, claimed %d times; want 5", n, k)
+	}
+	// Postbacks are not retried within an attempt: the outbox never waited.
+	if w := o.recordedWaits(); len(w) != 0 {
+		t.Errorf("waits %v, want none", w)
 	}
 
 	// An admin retries a given-up delivery: five more tries.
@@ -256,6 +376,42 @@ func TestPolicy(t *testing.T) {
 	waitFor(t, db, d.ID, "tried again", tried(6))
 	if _, err := db.RetryDelivery(context.Background(), ds["/302"].ID, c.Now()); touchpoint.ErrorCode(err) != touchpoint.ECONFLICT {
 		t.Errorf("retrying a succeeded delivery: %v", err)
+	}
+}
+
+// TestTimeout: a destination that never answers is given up on after the
+// outbox's Timeout: no answer, retried by the policy, and the attempt
+// says why. The server answers nothing until the request is abandoned,
+// so the timeout lapses however busy the machine is.
+func TestTimeout(t *testing.T) {
+	db := newStore(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	d := postback(srv.URL + "/slow")
+	d.MaxTries = 2
+	enqueue(t, db, d)
+	c := &clock{t: storetest.Start}
+	start(t, db, c, func(o *delivery.Outbox) { o.Timeout = 50 * time.Millisecond })
+	got := waitFor(t, db, d.ID, "tried", func(d *touchpoint.Delivery) bool { return d.Tries >= 1 })
+	if got.State != touchpoint.DeliveryPending || !got.NextAt.Equal(storetest.Start.Add(15*time.Minute)) {
+		t.Errorf("after one try: %s due %s, want pending at +15m", got.State, got.NextAt)
+	}
+	if a := got.Attempts[0]; a.Status != 0 || a.Error != "timeout: no answer within 50ms" {
+		t.Errorf("attempt %+v, want a timeout", a)
+	}
+	c.Add(15 * time.Minute)
+	got = waitFor(t, db, d.ID, "failed", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliveryFailed })
+	if want := "gave up after 2 tries: the last had no answer (timeout: no answer within 50ms)"; got.Reason != want || len(got.Attempts) != 2 {
+		t.Errorf("%q with %d attempts, want %q", got.Reason, len(got.Attempts), want)
+	}
+	// At most one request an attempt. (Fewer can reach the server: a
+	// request may time out before it is read.)
+	if n := hits.Load(); n > 2 {
+		t.Errorf("the server saw %d requests, want at most 2", n)
 	}
 }
 
@@ -289,11 +445,16 @@ func TestPerHost(t *testing.T) {
 		fastDs = append(fastDs, postback(fmt.Sprintf("%s/f?i=%d", fast.URL, i)))
 	}
 	enqueue(t, db, fastDs...)
-	start(t, db, &clock{t: storetest.Start}, func(o *delivery.Outbox) { o.PerHost, o.Timeout = 3, 5*time.Second })
+	start(t, db, &clock{t: storetest.Start}, func(o *delivery.Outbox) { o.PerHost = 3 })
 	for _, d := range fastDs {
 		waitFor(t, db, d.ID, "delivered past the slow host", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
 	}
-	time.Sleep(50 * time.Millisecond)
+	// The slow host holds every send it gets: PerHost of them, then no more.
+	for deadline := time.Now().Add(liveness); now.Load() < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow host got %d sends at once, want 3", now.Load())
+		}
+	}
 	if p := peak.Load(); p != 3 {
 		t.Errorf("peak concurrency to the slow host %d, want 3", p)
 	}
@@ -306,32 +467,47 @@ func TestRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.db")
 	db := openStore(t, path)
 	storetest.MustCreateApp(t, db, app)
+	const n, before, perHost = 300, 20, 4
+	// The first requests are answered; the ones after wait until the
+	// outbox is told to stop, so the stop comes with sends under way and
+	// most deliveries never sent, however fast or slow the machine is.
 	var mu sync.Mutex
 	seen := map[string]int{}
+	var held atomic.Int32
+	gate := make(chan struct{})
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(2 * time.Millisecond)
 		mu.Lock()
+		k := len(seen)
 		seen[r.URL.Query().Get("i")]++
 		mu.Unlock()
+		if k >= before {
+			held.Add(1)
+			<-gate
+		}
 	}))
 	defer sink.Close()
-	const n = 300
 	var ds []*touchpoint.Delivery
 	for i := 0; i < n; i++ {
 		ds = append(ds, postback(fmt.Sprintf("%s/pb?i=%d", sink.URL, i)))
 	}
 	enqueue(t, db, ds...)
 	c := &clock{t: storetest.Start}
-	stop := start(t, db, c, func(o *delivery.Outbox) { o.PerHost, o.Batch = 4, 16 })
-	waitFor(t, db, ds[20].ID, "sent", func(d *touchpoint.Delivery) bool { return d.Tries > 0 })
-	stop()
+	o := start(t, db, c, func(o *delivery.Outbox) { o.PerHost, o.Batch = perHost, 16 })
+	for deadline := time.Now().Add(liveness); held.Load() < perHost; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sends under way, want %d", held.Load(), perHost)
+		}
+	}
+	o.cancel()
+	close(gate)
+	o.wait()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
-	before := len(seen)
+	sent := len(seen)
 	mu.Unlock()
-	if before == n {
+	if sent == n {
 		t.Fatal("everything was sent before the stop: the test proves nothing")
 	}
 	db = openStore(t, path)
@@ -340,12 +516,64 @@ func TestRestart(t *testing.T) {
 	for _, d := range ds {
 		waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
 	}
-	time.Sleep(50 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
 	for i := 0; i < n; i++ {
 		if k := seen[fmt.Sprint(i)]; k != 1 {
 			t.Errorf("delivery %d sent %d times", i, k)
 		}
+	}
+}
+
+// TestFinishRetries: results the store fails to record are recorded again
+// 50 ms later, then 100, 200 and 400 ms; after the fifth failure they are
+// left to their leases, and the deliveries are sent again once the leases
+// lapse (at least once).
+func TestFinishRetries(t *testing.T) {
+	db := newStore(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	backoff := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+
+	// Two failures: recorded at the third try.
+	d := postback(srv.URL + "/pb?i=1")
+	enqueue(t, db, d)
+	c := &clock{t: storetest.Start}
+	o := start(t, db, c, func(o *delivery.Outbox) { o.Store.(*running).failFinish = 2 })
+	got := waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
+	if w := o.recordedWaits(); !slices.Equal(w, backoff[:2]) {
+		t.Errorf("waits %v, want %v", w, backoff[:2])
+	}
+	if n := hits.Load(); n != 1 || got.Tries != 1 || len(got.Attempts) != 1 {
+		t.Errorf("sent %d times, %d tries recorded; want 1 and 1", n, got.Tries)
+	}
+	o.stop()
+
+	// Five failures: the results are dropped and the delivery stays
+	// claimed until its lease lapses.
+	hits.Store(0)
+	d = postback(srv.URL + "/pb?i=2")
+	enqueue(t, db, d)
+	o = start(t, db, c, func(o *delivery.Outbox) {
+		o.Store.(*running).failFinish = 5
+		o.Logger = slog.New(slog.DiscardHandler)
+	})
+	for deadline := time.Now().Add(liveness); len(o.recordedWaits()) < len(backoff) || o.finishFailing(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waits %v: the outbox did not try to record five times", o.recordedWaits())
+		}
+	}
+	if w := o.recordedWaits(); !slices.Equal(w, backoff) {
+		t.Errorf("waits %v, want %v", w, backoff)
+	}
+	o.settle(t, c.Now())
+	if got, _ := db.FindDelivery(context.Background(), d.ID); got.State != touchpoint.DeliveryPending || got.Tries != 0 || o.claims(d.ID) != 1 {
+		t.Errorf("%s with %d tries, claimed %d times: want pending, untried, claimed once (leased)", got.State, got.Tries, o.claims(d.ID))
+	}
+	c.Add(time.Hour)
+	got = waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
+	if n := hits.Load(); n != 2 || got.Tries != 1 || o.claims(d.ID) != 2 {
+		t.Errorf("sent %d times, %d tries recorded, claimed %d times; want sent again once the lease lapsed", n, got.Tries, o.claims(d.ID))
 	}
 }

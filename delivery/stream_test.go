@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,22 @@ func statusServer(t *testing.T, body string, script ...int) (*httptest.Server, *
 	return srv, &hits
 }
 
+// checkQuickWaits checks the waits an outbox asked for: attempts attempts
+// of each quick retries. Within an attempt the k-th wait (from 0) is
+// Initial·2^k less up to half of it, at random.
+func checkQuickWaits(t *testing.T, waits []time.Duration, attempts, each int) {
+	t.Helper()
+	if len(waits) != attempts*each {
+		t.Fatalf("waits %v, want %d (%d in each of %d attempts)", waits, attempts*each, each, attempts)
+	}
+	for i, w := range waits {
+		most := delivery.StreamPolicy.Quick.Initial << (i % each)
+		if least := most - most/2; w < least || w > most {
+			t.Errorf("wait %d of %v is %v, want %v to %v", i+1, waits, w, least, most)
+		}
+	}
+}
+
 // TestStreamQuickRetry: a 429 or a 503 is retried within the attempt, a
 // moment later; the answer after it is the attempt's.
 func TestStreamQuickRetry(t *testing.T) {
@@ -51,19 +68,21 @@ func TestStreamQuickRetry(t *testing.T) {
 			srv, hits := statusServer(t, "ok", status, 200)
 			d := streamDelivery(srv.URL + "/inappevent/id123")
 			enqueue(t, db, d)
-			start(t, db, &clock{t: storetest.Start}, nil)
+			c := &clock{t: storetest.Start}
+			o := start(t, db, c, nil)
 			got := waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State != touchpoint.DeliveryPending })
 			if got.State != touchpoint.DeliverySucceeded || got.Tries != 1 || len(got.Attempts) != 1 {
 				t.Fatalf("%s after %d tries, attempts %+v", got.State, got.Tries, got.Attempts)
 			}
 			a := got.Attempts[0]
-			// The quick retry waits 50 to 100 ms.
-			if a.N != 1 || a.Status != 200 || a.Body != "ok" || a.Error != "" || !a.Time.Equal(storetest.Start) || a.Latency < 50*time.Millisecond {
+			if a.N != 1 || a.Status != 200 || a.Body != "ok" || a.Error != "" || !a.Time.Equal(storetest.Start) || a.Latency <= 0 {
 				t.Errorf("attempt %+v", a)
 			}
-			time.Sleep(50 * time.Millisecond)
-			if n := hits.Load(); n != 2 {
-				t.Errorf("the server saw %d requests, want 2", n)
+			// One wait of 50 to 100 ms between the two sends.
+			checkQuickWaits(t, o.recordedWaits(), 1, 1)
+			o.settle(t, c.Now())
+			if n, k := hits.Load(), o.claims(d.ID); n != 2 || k != 1 {
+				t.Errorf("the server saw %d requests, the delivery was claimed %d times; want 2 and 1", n, k)
 			}
 		})
 	}
@@ -77,7 +96,7 @@ func TestStreamBackoff(t *testing.T) {
 	d := streamDelivery(srv.URL + "/inappevent/id123")
 	enqueue(t, db, d)
 	c := &clock{t: storetest.Start}
-	start(t, db, c, nil)
+	o := start(t, db, c, nil)
 	got := waitFor(t, db, d.ID, "tried", func(d *touchpoint.Delivery) bool { return d.Tries >= 1 })
 	if got.State != touchpoint.DeliveryPending || got.Tries != 1 || len(got.Attempts) != 1 ||
 		!got.NextAt.Equal(storetest.Start.Add(delivery.StreamPolicy.Backoff(1))) || !got.NextAt.Equal(storetest.Start.Add(30*time.Second)) {
@@ -89,11 +108,12 @@ func TestStreamBackoff(t *testing.T) {
 	if n := hits.Load(); n != 3 {
 		t.Fatalf("the server saw %d requests in the attempt, want 3", n)
 	}
+	checkQuickWaits(t, o.recordedWaits(), 1, 2)
 	// Not due before its time.
 	c.Add(29 * time.Second)
-	time.Sleep(50 * time.Millisecond)
-	if n := hits.Load(); n != 3 {
-		t.Fatalf("sent again %d times before the retry was due", n-3)
+	o.settle(t, c.Now())
+	if n, k := hits.Load(), o.claims(d.ID); n != 3 || k != 1 {
+		t.Fatalf("sent again %d times, claimed again %d times before the retry was due", n-3, k-1)
 	}
 	c.Add(time.Second)
 	got = waitFor(t, db, d.ID, "tried twice", func(d *touchpoint.Delivery) bool { return d.Tries >= 2 })
@@ -105,6 +125,86 @@ func TestStreamBackoff(t *testing.T) {
 	}
 	if n := hits.Load(); n != 6 {
 		t.Errorf("the server saw %d requests, want 6", n)
+	}
+	checkQuickWaits(t, o.recordedWaits(), 2, 2)
+}
+
+// TestStreamQuickBudget: no quick retry starts more than 4 s after the
+// attempt began, by the outbox's clock. The server's answers take the
+// clock forward: the budget spent is what the clock says, whatever the
+// machine's speed; and each wait is at least 50 ms, then 100 ms, so the
+// outcomes do not depend on the jitter.
+func TestStreamQuickBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		takes []time.Duration // how long each answer takes
+		sends int
+	}{
+		{"first answer at 3.96 s", []time.Duration{3960 * time.Millisecond}, 1},
+		{"second answer at 3.91 s", []time.Duration{0, 3910 * time.Millisecond}, 2},
+		{"first answer at 3.7 s", []time.Duration{3700 * time.Millisecond, 0}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := newStore(t)
+			c := &clock{t: storetest.Start}
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n := int(hits.Add(1)); n <= len(tc.takes) {
+					c.Add(tc.takes[n-1])
+				}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}))
+			defer srv.Close()
+			d := streamDelivery(srv.URL + "/inappevent/id123")
+			enqueue(t, db, d)
+			o := start(t, db, c, nil)
+			got := waitFor(t, db, d.ID, "tried", func(d *touchpoint.Delivery) bool { return d.Tries >= 1 })
+			var spent time.Duration
+			for _, d := range tc.takes {
+				spent += d
+			}
+			if n := int(hits.Load()); n != tc.sends {
+				t.Errorf("the server saw %d requests, want %d", n, tc.sends)
+			}
+			checkQuickWaits(t, o.recordedWaits(), 1, tc.sends-1)
+			// The retry is due 30 s after the attempt ended.
+			if due := storetest.Start.Add(spent + 30*time.Second); got.State != touchpoint.DeliveryPending || got.Attempts[0].Status != 503 || !got.NextAt.Equal(due) {
+				t.Errorf("%s after %d answered, due %s; want pending, 503, due %s", got.State, got.Attempts[0].Status, got.NextAt, due)
+			}
+		})
+	}
+}
+
+// TestStreamJitter: the quick retries' waits are jittered, each within
+// its bounds. (Twenty waits drawn from 50 million nanoseconds are all
+// the same only if the jitter is gone.)
+func TestStreamJitter(t *testing.T) {
+	db := newStore(t)
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		first := seen[r.URL.Path] == 1
+		mu.Unlock()
+		if first {
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+	}))
+	defer srv.Close()
+	var ds []*touchpoint.Delivery
+	for i := range 20 {
+		ds = append(ds, streamDelivery(fmt.Sprintf("%s/inappevent/%d", srv.URL, i)))
+	}
+	enqueue(t, db, ds...)
+	o := start(t, db, &clock{t: storetest.Start}, nil)
+	for _, d := range ds {
+		waitFor(t, db, d.ID, "succeeded", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliverySucceeded })
+	}
+	waits := o.recordedWaits()
+	checkQuickWaits(t, waits, len(ds), 1)
+	if slices.Min(waits) == slices.Max(waits) {
+		t.Errorf("waits %v: all the same, want them jittered", waits)
 	}
 }
 
@@ -176,7 +276,7 @@ func TestStreamRefused(t *testing.T) {
 	d := streamDelivery(srv.URL + "/inappevent/id123")
 	enqueue(t, db, d)
 	c := &clock{t: storetest.Start}
-	start(t, db, c, nil)
+	o := start(t, db, c, nil)
 	got := waitFor(t, db, d.ID, "failed", func(d *touchpoint.Delivery) bool { return d.State != touchpoint.DeliveryPending })
 	if got.State != touchpoint.DeliveryFailed || got.Tries != 1 || len(got.Attempts) != 1 ||
 		got.Reason != "the destination answered 400: not retried" {
@@ -186,9 +286,12 @@ func TestStreamRefused(t *testing.T) {
 		t.Errorf("attempt %+v", a)
 	}
 	c.Add(5 * time.Hour)
-	time.Sleep(50 * time.Millisecond)
-	if n := hits.Load(); n != 1 {
-		t.Errorf("the server saw %d requests, want 1", n)
+	o.settle(t, c.Now())
+	if n, k := hits.Load(), o.claims(d.ID); n != 1 || k != 1 {
+		t.Errorf("the server saw %d requests, the delivery was claimed %d times; want 1 and 1", n, k)
+	}
+	if w := o.recordedWaits(); len(w) != 0 {
+		t.Errorf("waits %v: a refusal is not retried quickly", w)
 	}
 	if d, _ := db.FindDelivery(context.Background(), d.ID); d.State != touchpoint.DeliveryFailed || d.Tries != 1 {
 		t.Errorf("retried: %s after %d tries", d.State, d.Tries)
@@ -215,7 +318,7 @@ func TestStreamGivesUp(t *testing.T) {
 	d := streamDelivery(srv.URL + "/inappevent/id123")
 	enqueue(t, db, d)
 	c := &clock{t: storetest.Start}
-	start(t, db, c, nil)
+	o := start(t, db, c, nil)
 	var at []time.Time // when each attempt was due
 	due := storetest.Start
 	for n := 1; n <= touchpoint.StreamTries; n++ {
@@ -245,9 +348,12 @@ func TestStreamGivesUp(t *testing.T) {
 		t.Errorf("the last attempt came %s after the first", last.Sub(storetest.Start))
 	}
 	c.Add(5 * time.Hour)
-	time.Sleep(50 * time.Millisecond)
-	if n := hits.Load(); n != touchpoint.StreamTries {
-		t.Errorf("the server saw %d requests, want %d", n, touchpoint.StreamTries)
+	o.settle(t, c.Now())
+	if n, k := hits.Load(), o.claims(d.ID); n != touchpoint.StreamTries || k != touchpoint.StreamTries {
+		t.Errorf("the server saw %d requests, the delivery was claimed %d times; want %d", n, k, touchpoint.StreamTries)
+	}
+	if w := o.recordedWaits(); len(w) != 0 {
+		t.Errorf("waits %v: no answer is not retried quickly", w)
 	}
 }
 
@@ -260,7 +366,7 @@ func TestStreamGivesUpOnStatus(t *testing.T) {
 	d.MaxTries = 2 // two attempts keep the test short; the rule is the same
 	enqueue(t, db, d)
 	c := &clock{t: storetest.Start}
-	start(t, db, c, nil)
+	o := start(t, db, c, nil)
 	waitFor(t, db, d.ID, "tried", func(d *touchpoint.Delivery) bool { return d.Tries >= 1 })
 	c.Add(30 * time.Second)
 	got := waitFor(t, db, d.ID, "failed", func(d *touchpoint.Delivery) bool { return d.State == touchpoint.DeliveryFailed })
@@ -270,6 +376,7 @@ func TestStreamGivesUpOnStatus(t *testing.T) {
 	if n := hits.Load(); n != 6 {
 		t.Errorf("the server saw %d requests, want 6 (3 per attempt)", n)
 	}
+	checkQuickWaits(t, o.recordedWaits(), 2, 2)
 }
 
 // TestStreamHeaders: a delivery's headers are sent; integrations and
@@ -336,7 +443,7 @@ func TestStreamHeadersSent(t *testing.T) {
 		if h.Get("Authentication") != "dev-key" || h.Get("X-Request-Source") != "touchpoint" {
 			t.Errorf("headers %v", h)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(liveness):
 		t.Fatal("never sent")
 	}
 }

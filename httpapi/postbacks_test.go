@@ -47,7 +47,7 @@ func (s *sink) requests() []string {
 // waitRequests waits until the sink has n requests.
 func (s *sink) waitRequests(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := s.requests()
 		if len(got) >= n || time.Now().After(deadline) {
@@ -124,7 +124,7 @@ func TestPostbacksEndToEnd(t *testing.T) {
 	var d touchpoint.Delivery
 	waitState := func(id int64, state touchpoint.DeliveryState) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			a.mustAPI(t, 200, "GET", fmt.Sprintf("/api/v1/deliveries/%d", id), nil, &d)
 			if d.State == state || time.Now().After(deadline) {
