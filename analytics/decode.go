@@ -463,6 +463,10 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 		return nil // null: absent
 	}
 	kind := eventFields[string(name)]
+	if k := val.Kind(); (k == '{' || k == '[' || k == '0' && kind == 0) && !finiteNumbers(val) {
+		v.fault(&v.invalid, string(name), i) // a number no float64 holds
+		return nil
+	}
 	if kind == 0 && val.Kind() == '"' && len(val)-2 > MaxStringLength {
 		// An unknown member: its strings are cut like every other's.
 		if s := unquote(val); utf8.RuneCountInString(s) > MaxStringLength {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/touchpointhq/touchpoint"
@@ -87,6 +88,9 @@ func propsField(m map[string]json.RawMessage, name string) (map[string]any, erro
 	if err != nil {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s must be an object", name)
 	}
+	if !finiteNumbers(raw) {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s holds a number too large for a float64", name)
+	}
 	return props, touchpoint.CheckUserProperties(props)
 }
 
@@ -166,6 +170,14 @@ func DecodeAttribution(event string, now time.Time) (*touchpoint.IncomingEvent, 
 			return nil, formErr("missing_event: the event parameter is required")
 		}
 		return nil, formErr("event is not a JSON object")
+	}
+	if !utf8.ValidString(event) {
+		// Its members are stored as they came: refused, as HTTP V2
+		// refuses a body that is not UTF-8.
+		return nil, formErr("event is not UTF-8")
+	}
+	if !finiteNumbers([]byte(event)) {
+		return nil, formErr("event holds a number too large for a float64")
 	}
 	e := &touchpoint.IncomingEvent{Kind: touchpoint.AttributionEvent}
 	var platform string

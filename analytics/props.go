@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"sort"
+	"strconv"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/touchpointhq/touchpoint"
@@ -46,6 +48,43 @@ func checkObject(val jsontext.Value) (jsontext.Value, bool) {
 		return val, true
 	}
 	return cutStrings(val)
+}
+
+// finiteNumbers reports whether every number in val (valid JSON) fits a
+// float64. 1e999 is valid JSON but no number a reader can hold or add up
+// (JavaScript reads it as Infinity; Go's encoding/json refuses it): an
+// event or property holding one is refused, as a price of 1e999 is.
+func finiteNumbers(val []byte) bool {
+	inString, escaped := false, false
+	for i := 0; i < len(val); i++ {
+		c := val[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '-' || '0' <= c && c <= '9':
+			j := i + 1
+			for j < len(val) && (val[j] >= '0' && val[j] <= '9' || val[j] == '.' || val[j] == 'e' || val[j] == 'E' || val[j] == '+' || val[j] == '-') {
+				j++
+			}
+			// Without an exponent, only 309 digits or more overflow.
+			if n := val[i:j]; len(n) > 308 || bytes.ContainsAny(n, "eE") {
+				if f, err := strconv.ParseFloat(string(n), 64); err != nil || math.IsInf(f, 0) {
+					return false
+				}
+			}
+			i = j - 1
+		}
+	}
+	return true
 }
 
 // cutStrings re-encodes val with every string (names included) cut to

@@ -51,6 +51,11 @@ func NewTouch(req Request, app *touchpoint.App, partner func(pid string) *Partne
 
 	t.IP = req.ClientIP
 	t.UA = req.UserAgent
+	if !utf8.ValidString(t.UA) {
+		// A header may carry any byte; a touch holds text.
+		t.UA = strings.ToValidUTF8(t.UA, "\uFFFD")
+		t.Note("user agent: invalid UTF-8 replaced")
+	}
 	t.Language = acceptLanguage(req.AcceptLanguage)
 	for _, v := range []struct {
 		name, value string
@@ -171,6 +176,10 @@ func parseQuery(raw string, t *touchpoint.Touch, o *overrides) error {
 			v = strings.ToValidUTF8(v, "\uFFFD")
 		}
 		if !known {
+			if !utf8.ValidString(k) {
+				k = strings.ToValidUTF8(k, "\uFFFD")
+				t.Note("parameter " + strconv.Quote(k) + ": invalid UTF-8 in its name replaced")
+			}
 			if len(t.Extra) >= MaxExtraParams {
 				t.Note("parameter " + strconv.Quote(k) + " dropped: more than " + strconv.Itoa(MaxExtraParams) + " unknown parameters")
 				continue

@@ -70,7 +70,10 @@ func SignURL(rawURL, secret string, expires time.Time) (string, error) {
 	}
 	var kept []string
 	for _, pair := range strings.Split(u.RawQuery, "&") {
-		k, _, _ := strings.Cut(pair, "=")
+		// Names as the click reads them: "expire%73" is expires too, and
+		// one left in would be read before the one set here.
+		rk, _, _ := strings.Cut(pair, "=")
+		k, _ := unescape(rk)
 		if pair == "" || k == "expires" || k == "signature" {
 			continue
 		}
