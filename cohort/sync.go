@@ -368,14 +368,7 @@ func (s *Syncer) sleep(ctx context.Context, d time.Duration) error {
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return delivery.Wait(ctx, d)
 }
 
 // AudienceName is the name of a cohort's audience: the cohort's name and

@@ -159,7 +159,7 @@ func (o *Outbox) defaults() {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = Wait
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -383,8 +383,9 @@ func (o *Outbox) do(ctx context.Context, d *touchpoint.Delivery) (int, string, e
 	return resp.StatusCode, strings.ToValidUTF8(string(head[:n]), "?"), nil
 }
 
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Wait waits for d, or until ctx ends (its error then): the real waits of
+// the retry policies here and in package cohort, which tests replace.
+func Wait(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
