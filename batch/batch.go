@@ -22,22 +22,25 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
 	"time"
 )
 
-// ErrClosed is returned by Add after Close.
+// ErrClosed is returned by Add after Close, unless Options.Closed says
+// otherwise.
 var ErrClosed = errors.New("batch: closed")
 
 // Committer commits items of type T in groups.
 type Committer[T any] struct {
-	commit   func(ctx context.Context, items []T) error
-	max      int
-	linger   time.Duration
-	onCommit func(n int, d time.Duration, err error)
-	isolate  func(error) bool
+	commit    func(ctx context.Context, items []T) error
+	max       int
+	linger    time.Duration
+	onCommit  func(n int, d time.Duration, err error)
+	isolate   func(error) bool
+	closedErr error
 
 	mu      sync.Mutex
 	cur     *group[T]   // filling
@@ -68,6 +71,9 @@ type Options struct {
 	// its items, so that the group is split to find them. Nil: every
 	// error. Errors it refuses fail the whole group at once.
 	Isolate func(error) bool
+	// Closed is what Add returns after Close (nil: ErrClosed): a server
+	// answers it as it answers a store that cannot write.
+	Closed error
 }
 
 // New starts a committer whose commit function writes one group durably.
@@ -76,14 +82,15 @@ func New[T any](commit func(ctx context.Context, items []T) error, o Options) *C
 		o.Max = 1024
 	}
 	c := &Committer[T]{
-		commit:   commit,
-		max:      o.Max,
-		linger:   o.Linger,
-		onCommit: o.OnCommit,
-		isolate:  o.Isolate,
-		cur:      newGroup[T](0),
-		wake:     make(chan struct{}, 1),
-		stopped:  make(chan struct{}),
+		commit:    commit,
+		max:       o.Max,
+		linger:    o.Linger,
+		onCommit:  o.OnCommit,
+		isolate:   o.Isolate,
+		closedErr: cmp.Or(o.Closed, ErrClosed),
+		cur:       newGroup[T](0),
+		wake:      make(chan struct{}, 1),
+		stopped:   make(chan struct{}),
 	}
 	go c.run()
 	return c
@@ -97,12 +104,13 @@ func newGroup[T any](capacity int) *group[T] {
 // returning the error of the commit that held it last: nil once it is
 // committed, its own error when it could not be (see the package doc).
 // Once queued, an item is committed whatever the caller does meanwhile, so
-// there is no context to give up early.
+// there is no context to give up early. After Close it returns
+// Options.Closed (ErrClosed).
 func (c *Committer[T]) Add(item T) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return ErrClosed
+		return c.closedErr
 	}
 	g := c.cur
 	g.items = append(g.items, item)

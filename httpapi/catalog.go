@@ -17,6 +17,12 @@ import (
 // catalog is what the link path needs of the configuration, held in memory:
 // apps with their partners and signing secrets. It is replaced whole.
 type catalog struct {
+	// seq numbers the reload that read it: reloads run concurrently (the
+	// periodic one, and one after each admin change), and one that began
+	// earlier never replaces a catalog read by one that began later, which
+	// saw every change committed before it began (a rotated key would come
+	// back otherwise).
+	seq  uint64
 	apps map[string]*catalogApp
 	// streams are each project's enabled destinations.
 	streams map[int64][]touchpoint.Streamer
@@ -57,6 +63,7 @@ func (a *catalogApp) configured(pid string) *touchpoint.Partner {
 // reloadCatalog reads apps, partners and secrets from the store. Admin
 // handlers call it after every change so the link path sees changes at once.
 func (s *Server) reloadCatalog(ctx context.Context) error {
+	seq := s.catalogSeq.Add(1)
 	apps, err := s.Store.ListApps(ctx)
 	if err != nil {
 		return err
@@ -70,7 +77,7 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 		return err
 	}
 	self := s.selfURL()
-	c := &catalog{apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{},
+	c := &catalog{seq: seq, apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{},
 		byDevKey: make(map[touchpoint.KeyHash]*catalogApp, len(apps)), byAPIToken: make(map[touchpoint.KeyHash]*catalogApp, len(apps))}
 	for _, d := range dests {
 		if d.Enabled && d.Kind == touchpoint.DestinationAppsFlyerEvents {
@@ -106,8 +113,15 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 			ca.forward = amplitude.NewForward(f, self)
 		}
 	}
-	s.catalog.Store(c)
-	return nil
+	for {
+		cur := s.catalog.Load()
+		if cur != nil && cur.seq > seq {
+			return nil // a later reload stored what it read
+		}
+		if s.catalog.CompareAndSwap(cur, c) {
+			return nil
+		}
+	}
 }
 
 // clientIP returns the address of the client: the connection's, or, when

@@ -255,11 +255,17 @@ func (c *catalog) devKeyOfAnotherApp(key string) bool {
 }
 
 // writeS2SError answers an error as the S2S API does: what the client
-// can fix is a Bad request; anything else is ours.
+// can fix is a Bad request; a store that cannot write now (its disk is
+// full) is 503 with its message, as every other write answers it (the
+// file lists no 503: ours, so that the sender retries); anything else is
+// ours.
 func (s *Server) writeS2SError(w http.ResponseWriter, r *http.Request, err error) {
 	switch touchpoint.ErrorCode(err) {
 	case touchpoint.EINVALID, touchpoint.ENOTFOUND:
 		writeS2S(w, http.StatusBadRequest, s2sBadRequest+": "+touchpoint.ErrorMessage(err))
+		return
+	case touchpoint.EUNAVAILABLE:
+		writeS2S(w, http.StatusServiceUnavailable, touchpoint.ErrorMessage(err))
 		return
 	}
 	s.Logger.Error("s2s event", "path", r.URL.Path, "err", err)

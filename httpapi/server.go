@@ -80,6 +80,7 @@ type Server struct {
 	shedMu      sync.Mutex
 	caps        clickCaps
 	catalog     atomic.Pointer[catalog]
+	catalogSeq  atomic.Uint64 // reloads begun (catalog.seq)
 	ready       atomic.Bool
 	stop        context.CancelFunc
 	done        chan struct{}
@@ -124,14 +125,18 @@ func (s *Server) Open() error {
 	// A commit that fails for any reason but the store's being unable to
 	// write at all is split until the requests at fault fail alone: one
 	// bad request never fails another's (package batch).
+	// A request still in flight when the server has closed them (its
+	// shutdown grace over) wrote nothing: 503, as a store that cannot
+	// write.
 	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
+	closed := touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the server is shutting down: nothing was written; retry")
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger,
-		OnCommit: s.Metrics.observeCommit, Isolate: isolate})
-	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate})
-	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate})
+		OnCommit: s.Metrics.observeCommit, Isolate: isolate, Closed: closed})
+	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
+	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
 	// An upload holds up to 2,000 events: a commit takes at most 64 of
 	// them.
-	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate})
+	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
 	s.limiter = analytics.NewLimiter()
 	s.decoding = newDecodeBudget(s.MaxDecodingBytes)
 	s.http = &http.Server{

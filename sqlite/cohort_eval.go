@@ -351,6 +351,13 @@ func nextBlockEvent(b []byte) (received int64, data []byte, size int, err error)
 // propReader finds named properties of stored events: in an event's
 // event_properties, else among its top-level fields. It reuses its
 // buffers from event to event.
+//
+// A stored event keeps its members as they came, a name repeated too
+// (HTTP V2 takes that): the last one counts, as in JSON.parse
+// (readOptions).
+// readOptions read stored events, whose names may repeat.
+var readOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
+
 type propReader struct {
 	names []string
 	top   []jsontext.Value
@@ -361,7 +368,7 @@ type propReader struct {
 
 func newPropReader(names []string) *propReader {
 	r := &propReader{names: names, top: make([]jsontext.Value, len(names)), found: make([]bool, len(names))}
-	r.dec = jsontext.NewDecoder(&r.rd)
+	r.dec = jsontext.NewDecoder(&r.rd, readOptions...)
 	return r
 }
 
@@ -375,7 +382,7 @@ func (r *propReader) read(data []byte, vals []any) {
 	}
 	r.rd.Reset(data)
 	dec := r.dec
-	dec.Reset(&r.rd)
+	dec.Reset(&r.rd, readOptions...)
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return
 	}

@@ -222,7 +222,6 @@ func waitListening(t *testing.T, addr string) {
 	}
 }
 
-
 func TestPrintFields(t *testing.T) {
 	answer := []byte(`{"id":7,"api_key":"k1","nested":{"a":{"b":"deep"}},"list":[1,"x"],"flag":false}`)
 	for _, tc := range []struct{ names, want, err string }{

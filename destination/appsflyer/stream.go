@@ -94,10 +94,12 @@ var streamedFields = map[string]bool{"currency": true, "library": true, "os_name
 	"oaid": true, "amazon_aid": true, "app_version": true}
 
 // scan reads a stored event in one pass, skipping what the stream does not
-// send.
+// send. The stored form keeps the members as they came, a name repeated
+// too (HTTP V2 takes that): the last one counts, as in JSON.parse.
 func scan(data []byte) (*stored, error) {
 	st := &stored{strs: make(map[string]jsontext.Value, 16)}
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	var pos map[string]int // of each event property in st.props
+	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return nil, fmt.Errorf("not an object")
 	}
@@ -107,6 +109,13 @@ func scan(data []byte) (*stored, error) {
 			return nil, err
 		}
 		key := name.String()
+		if key == "event_properties" {
+			st.props, pos = st.props[:0], nil
+		}
+		delete(st.strs, key)
+		if key == "revenue" {
+			st.revenue = nil
+		}
 		switch {
 		case key == "event_properties" && dec.PeekKind() == '{':
 			dec.ReadToken()
@@ -120,6 +129,14 @@ func scan(data []byte) (*stored, error) {
 				if err != nil {
 					return nil, err
 				}
+				if i, ok := pos[key]; ok {
+					st.props[i].raw = bytes.Clone(v)
+					continue
+				}
+				if pos == nil {
+					pos = make(map[string]int)
+				}
+				pos[key] = len(st.props)
 				st.props = append(st.props, member{key, bytes.Clone(v)})
 			}
 			dec.ReadToken()
