@@ -153,6 +153,39 @@ func (l *Limiter) Allow(project int64, eps int, events []*touchpoint.IncomingEve
 	return nil
 }
 
+// Refund takes back what Allow counted for an upload at now that was not
+// stored after all (the store refused it, or could not write): a refused
+// upload counts for nothing.
+func (l *Limiter) Refund(project int64, events []*touchpoint.IncomingEvent, now time.Time) {
+	w := now.UnixMilli() / windowMillis
+	take := func(k uint64) {
+		s := l.shard(k)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		b, ok := s.buckets[k]
+		if !ok {
+			return
+		}
+		switch {
+		case b.window == w:
+			b.cur = max(b.cur-1, 0)
+		case b.window == w+1:
+			b.prev = max(b.prev-1, 0)
+		default:
+			return // counted in a window that no longer counts
+		}
+		s.buckets[k] = b
+	}
+	for _, e := range events {
+		if e.DeviceID != "" {
+			take(l.key(project, false, e.DeviceID))
+		}
+		if e.UserID != "" {
+			take(l.key(project, true, e.UserID))
+		}
+	}
+}
+
 // sweep forgets the ids that sent nothing in the last two windows.
 func (s *limiterShard) sweep(w int64) {
 	for k, b := range s.buckets {

@@ -175,6 +175,35 @@ func TestLimiterRefusedUploadCountsNothing(t *testing.T) {
 	allow(t, l, 1, eps, repeat(30, "device-B", "user-B"), at(2*time.Second))
 }
 
+// TestLimiterRefund: an upload the limiter let through but the store did
+// not take (refused, or not written) is refunded and counts for nothing;
+// a refund whose window has passed changes nothing.
+func TestLimiterRefund(t *testing.T) {
+	const eps = 1
+	l := analytics.NewLimiter()
+	allow(t, l, 1, eps, repeat(20, "device-1", "user-1"), at(0))
+	up := repeat(10, "device-1", "user-1")
+	allow(t, l, 1, eps, up, at(time.Second))
+	l.Refund(1, up, at(time.Second))
+	// Refunded: 20 counted, room for 10 more, not for 11.
+	if th := l.Allow(1, eps, repeat(11, "device-1", ""), at(2*time.Second)); th == nil {
+		t.Fatal("41 events counted as 31: the refund took more than it gave")
+	}
+	allow(t, l, 1, eps, repeat(10, "device-1", "user-1"), at(3*time.Second))
+	if th := l.Allow(1, eps, repeat(1, "device-1", ""), at(4*time.Second)); th == nil {
+		t.Fatal("31st event accepted")
+	}
+	// A refund for a window long gone takes nothing from the present one.
+	l = analytics.NewLimiter()
+	old := repeat(5, "device-2", "")
+	allow(t, l, 1, eps, old, at(0))
+	allow(t, l, 1, eps, repeat(30, "device-2", ""), at(10*touchpoint.RateWindow))
+	l.Refund(1, old, at(0))
+	if th := l.Allow(1, eps, repeat(1, "device-2", ""), at(10*touchpoint.RateWindow+time.Second)); th == nil {
+		t.Fatal("an old refund made room in the present window")
+	}
+}
+
 func TestLimiterSlidingWindow(t *testing.T) {
 	const eps = 1
 	l := analytics.NewLimiter()

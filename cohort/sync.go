@@ -317,6 +317,12 @@ func (s *Syncer) send(ctx context.Context, api *appsflyer.Audiences, sy *touchpo
 // counted in this request)".
 var tooLargeRE = regexp.MustCompile(`Cannot process more than ([0-9]+) devices per request`)
 
+// bodyTooLargeRE is a refusal of a request's bytes rather than its device
+// count, as this server's import API answers one (a 400, as AppsFlyer's
+// file lists no 413): "The request body is larger than 16 MB". Halving
+// the batch is the answer to it too.
+var bodyTooLargeRE = regexp.MustCompile(`(?i)request body is (larger|too large)`)
+
 // split returns the size to split a batch of n devices into when the
 // receiver refused it as too large, or 0 when it did not (or the batch is
 // one device). The size is the limit the refusal names when it is below
@@ -327,7 +333,7 @@ func split(resp touchpoint.SyncResponse, n int) int {
 		return 0
 	}
 	m := tooLargeRE.FindStringSubmatch(resp.Body)
-	if m == nil && resp.Status != http.StatusRequestEntityTooLarge {
+	if m == nil && resp.Status != http.StatusRequestEntityTooLarge && !bodyTooLargeRE.MatchString(resp.Body) {
 		return 0
 	}
 	if m != nil {

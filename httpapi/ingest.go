@@ -131,6 +131,7 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 			return
 		}
 		if !s.recordEvents(w, project, now, up.Events) {
+			s.limiter.Refund(project.ID, up.Events, now) // not stored: counts for nothing
 			return
 		}
 		s.Metrics.eventsIngested(ep.Path, len(up.Events))
@@ -247,6 +248,9 @@ func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 			}
 		}
 		if !s.recordEvents(w, p, now, events) {
+			if !group {
+				s.limiter.Refund(p.ID, events, now)
+			}
 			return
 		}
 		writeText(w, http.StatusOK, analytics.FormSuccess)

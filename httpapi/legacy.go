@@ -63,6 +63,7 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 	}
 	stored := &touchpoint.EventUpload{Project: project.ID, Received: now, Events: up.Events, Streams: s.catalog.Load().streams[project.ID]}
 	if err := s.events.Add(stored); err != nil {
+		s.limiter.Refund(project.ID, up.Events, now) // not stored: counts for nothing
 		if touchpoint.ErrorCode(err) == touchpoint.EINVALID {
 			// This upload's own data could not be stored (package batch).
 			s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusBadRequest, Text: "invalid_event: " + touchpoint.ErrorMessage(err)}, len(up.Events))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +115,47 @@ func TestUserReadableWithFarFutureEvent(t *testing.T) {
 	}
 	if !u.LastSeen.Equal(touchpoint.LatestTime) {
 		t.Errorf("last seen %v, want %v", u.LastSeen, touchpoint.LatestTime)
+	}
+}
+
+// TestConcurrentKeyRotations: rotations of one project's key racing each
+// other leave memory as the last commit left the table: exactly one of the
+// keys handed out works, the one whose hash is stored.
+func TestConcurrentKeyRotations(t *testing.T) {
+	db := MustOpen(t, filepath.Join(t.TempDir(), "touchpoint.db"), func() time.Time { return storetest.Start })
+	p := storetest.MustCreateProject(t, db, "Game")
+	keys := make(chan string, 64)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 4 {
+				r, err := db.RotateProjectKey(context.Background(), p.ID, touchpoint.APIKey)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				keys <- r.APIKey
+			}
+		}()
+	}
+	wg.Wait()
+	close(keys)
+	stored, err := db.FindProject(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	working := 0
+	for k := range keys {
+		if got, err := db.ProjectByAPIKey(k); err == nil {
+			working++
+			if got.ID != p.ID || touchpoint.HashKey(k) != stored.APIKeyHash {
+				t.Errorf("key ...%s works but is not the stored one", k[len(k)-4:])
+			}
+		}
+	}
+	if working != 1 {
+		t.Errorf("%d of the rotated keys work, want 1", working)
 	}
 }

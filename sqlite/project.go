@@ -28,6 +28,8 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 	if p.Apps == nil {
 		p.Apps = []string{}
 	}
+	db.projectWrites.Lock()
+	defer db.projectWrites.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -123,6 +125,8 @@ func (db *DB) ListProjects(ctx context.Context) ([]*touchpoint.Project, error) {
 
 // UpdateProject changes a project's name, apps or limits.
 func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.ProjectUpdate) (*touchpoint.Project, error) {
+	db.projectWrites.Lock()
+	defer db.projectWrites.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -159,6 +163,8 @@ func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.Ke
 	if !ok || c.table != "projects" {
 		return nil, (&touchpoint.Project{}).NewKey(kind) // the EINVALID that names a project's keys
 	}
+	db.projectWrites.Lock()
+	defer db.projectWrites.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

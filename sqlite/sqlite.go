@@ -77,9 +77,14 @@ type DB struct {
 	touchTail *touchTail
 	keyTail   *keyTail
 
-	pmu         sync.RWMutex
-	projects    map[int64]*touchpoint.Project // by id; guarded by pmu
-	projectKeys map[string]*touchpoint.Project
+	// projectWrites holds a project's write and the update of the memory
+	// below together, so that memory follows the commits in their order
+	// (two rotations of one key leave the last key working, not the
+	// first).
+	projectWrites sync.Mutex
+	pmu           sync.RWMutex
+	projects      map[int64]*touchpoint.Project // by id; guarded by pmu
+	projectKeys   map[string]*touchpoint.Project
 
 	amu sync.Mutex // the analytics writer (events.go); guards an and astale
 	// cohortMu runs one cohort computation at a time (cohort.go).
