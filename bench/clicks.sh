@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Click-path benchmark (issue: 40,000 clicks/s, p99 < 20 ms, ratio to a bare
+# Click-path benchmark (goal: 40,000 clicks/s, p99 < 20 ms, ratio to a bare
 # net/http redirect >= 0.7). Runs wrk against a bare redirect server and
 # against touchpoint serve (a fresh store each round), alternating, ROUNDS
 # times, and prints each run and the medians. After every touchpoint run it

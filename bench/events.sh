@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Analytics ingestion benchmark (issue: POST /2/httpapi with batches of 100
+# Analytics ingestion benchmark (goal: POST /2/httpapi with batches of 100
 # realistic events from 16 connections sustains >= 100,000 events/s into
 # the embedded store, every acknowledged event stored).
 # Starts touchpoint serve on a fresh store with one project and a bare

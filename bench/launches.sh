@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Launches benchmark (issue: >= 5,000 first launches/s with 10 million
+# Launches benchmark (goal: >= 5,000 first launches/s with 10 million
 # touches for 1 million devices in the store, p99 < 10 ms, server RSS
 # < 500 MB). Seeds a store once (touchpoint bench seed; kept in BENCH_DATA
 # for later runs), then, ROUNDS times, runs wrk against the bare net/http

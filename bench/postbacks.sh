@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Postback benchmark (issue: the outbox delivers >= 5,000 postbacks/s to a
+# Postback benchmark (goal: the outbox delivers >= 5,000 postbacks/s to a
 # local sink that answers 200, while the server keeps taking launches).
 # Starts touchpoint serve on a fresh store with one app and PARTNERS
 # partners, each sending every install to the sink (send_all_installs), so

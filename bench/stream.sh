@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Event streaming benchmark (issue 6: with streaming on, ingestion at
+# Event streaming benchmark (goal: with streaming on, ingestion at
 # 50,000 events/s into /2/httpapi keeps up, the stream backlog stays
 # bounded and drains within 60 s after the load stops).
 #
