@@ -463,9 +463,14 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 		return nil // null: absent
 	}
 	kind := eventFields[string(name)]
-	if k := val.Kind(); (k == '{' || k == '[' || k == '0' && kind == 0) && !finiteNumbers(val) {
-		v.fault(&v.invalid, string(name), i) // a number no float64 holds
-		return nil
+	var sh shape
+	if k := val.Kind(); k == '{' || k == '[' || k == '0' && kind == 0 {
+		// One pass over the value: its numbers here, its depth and
+		// strings for checkObject.
+		if sh = shapeOf(val); !sh.finite {
+			v.fault(&v.invalid, string(name), i) // a number no float64 holds
+			return nil
+		}
 	}
 	if kind == 0 && val.Kind() == '"' && len(val)-2 > MaxStringLength {
 		// An unknown member: its strings are cut like every other's.
@@ -549,7 +554,7 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 			return nil // written in finish (price × quantity)
 		}
 	case fObject:
-		cut, ok := checkObject(val)
+		cut, ok := checkObject(val, sh)
 		if !ok {
 			v.fault(&v.invalid, string(name), i)
 			return nil

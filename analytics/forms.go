@@ -81,14 +81,15 @@ func propsField(m map[string]json.RawMessage, name string) (map[string]any, erro
 	if !ok {
 		return nil, nil
 	}
-	if _, ok := checkObject(jsontext.Value(raw)); !ok && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+	sh := shapeOf(raw)
+	if _, ok := checkObject(jsontext.Value(raw), sh); !ok && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s is nested deeper than %d levels", name, MaxPropertyDepth)
 	}
 	props, err := touchpoint.DecodeProperties(raw)
 	if err != nil {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s must be an object", name)
 	}
-	if !finiteNumbers(raw) {
+	if !sh.finite {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s holds a number too large for a float64", name)
 	}
 	return props, touchpoint.CheckUserProperties(props)
@@ -176,7 +177,7 @@ func DecodeAttribution(event string, now time.Time) (*touchpoint.IncomingEvent, 
 		// refuses a body that is not UTF-8.
 		return nil, formErr("event is not UTF-8")
 	}
-	if !finiteNumbers([]byte(event)) {
+	if !shapeOf([]byte(event)).finite {
 		return nil, formErr("event holds a number too large for a float64")
 	}
 	e := &touchpoint.IncomingEvent{Kind: touchpoint.AttributionEvent}

@@ -12,50 +12,20 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// checkObject checks a property object: nested no deeper than
-// MaxPropertyDepth. Strings longer than MaxStringLength characters are cut;
-// the object is returned as it came when none is.
-func checkObject(val jsontext.Value) (jsontext.Value, bool) {
-	depth, maxDepth, longest := 0, 0, 0
-	inString, escaped, start := false, false, 0
-	for i, c := range val {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-				longest = max(longest, i-start)
-			}
-		case c == '"':
-			inString, start = true, i
-		case c == '{' || c == '[':
-			depth++
-			maxDepth = max(maxDepth, depth)
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	// The object itself is depth 1: its values may nest 40 more.
-	if maxDepth > MaxPropertyDepth+1 {
-		return nil, false
-	}
-	if longest <= MaxStringLength {
-		// No string has more bytes, so none has more characters.
-		return val, true
-	}
-	return cutStrings(val)
+// shape is what one pass over a JSON value (valid JSON) tells: how deep
+// it nests, the bytes of its longest string, and whether every number in
+// it fits a float64. 1e999 is valid JSON but no number a reader can hold or
+// add up (JavaScript reads it as Infinity; Go's encoding/json refuses it):
+// an event or property holding one is refused, as a price of 1e999 is.
+type shape struct {
+	depth, longest int
+	finite         bool
 }
 
-// finiteNumbers reports whether every number in val (valid JSON) fits a
-// float64. 1e999 is valid JSON but no number a reader can hold or add up
-// (JavaScript reads it as Infinity; Go's encoding/json refuses it): an
-// event or property holding one is refused, as a price of 1e999 is.
-func finiteNumbers(val []byte) bool {
-	inString, escaped := false, false
+func shapeOf(val []byte) shape {
+	sh := shape{finite: true}
+	depth := 0
+	inString, escaped, start := false, false, 0
 	for i := 0; i < len(val); i++ {
 		c := val[i]
 		switch {
@@ -67,9 +37,15 @@ func finiteNumbers(val []byte) bool {
 				escaped = true
 			case c == '"':
 				inString = false
+				sh.longest = max(sh.longest, i-start)
 			}
 		case c == '"':
-			inString = true
+			inString, start = true, i
+		case c == '{' || c == '[':
+			depth++
+			sh.depth = max(sh.depth, depth)
+		case c == '}' || c == ']':
+			depth--
 		case c == '-' || '0' <= c && c <= '9':
 			j := i + 1
 			for j < len(val) && (val[j] >= '0' && val[j] <= '9' || val[j] == '.' || val[j] == 'e' || val[j] == 'E' || val[j] == '+' || val[j] == '-') {
@@ -78,13 +54,29 @@ func finiteNumbers(val []byte) bool {
 			// Without an exponent, only 309 digits or more overflow.
 			if n := val[i:j]; len(n) > 308 || bytes.ContainsAny(n, "eE") {
 				if f, err := strconv.ParseFloat(string(n), 64); err != nil || math.IsInf(f, 0) {
-					return false
+					sh.finite = false
 				}
 			}
 			i = j - 1
 		}
 	}
-	return true
+	return sh
+}
+
+// checkObject checks a property object, of shape sh (shapeOf(val)):
+// nested no deeper than MaxPropertyDepth. Strings longer than
+// MaxStringLength characters are cut; the object is returned as it came
+// when none is.
+func checkObject(val jsontext.Value, sh shape) (jsontext.Value, bool) {
+	// The object itself is depth 1: its values may nest 40 more.
+	if sh.depth > MaxPropertyDepth+1 {
+		return nil, false
+	}
+	if sh.longest <= MaxStringLength {
+		// No string has more bytes, so none has more characters.
+		return val, true
+	}
+	return cutStrings(val)
 }
 
 // cutStrings re-encodes val with every string (names included) cut to

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -11,42 +10,20 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/touchpointhq/touchpoint/httpapi"
 )
 
 // serveLogging is serve with the server's log kept: stop returns Run's
 // error and the log (read only once the server stopped).
-func serveLogging(t *testing.T, args ...string) (srv *httpapi.Server, stop func() (string, error)) {
+func serveLogging(t *testing.T, args ...string) (*httpapi.Server, func() (string, error)) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *httpapi.Server, 1)
 	var log bytes.Buffer
-	cmd := &ServeCommand{Stdout: &bytes.Buffer{}, Stderr: &log, Ready: ready}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Run(ctx, append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...))
-	}()
-	select {
-	case srv = <-ready:
-	case err := <-done:
-		t.Fatalf("serve: %v\n%s", err, log.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	var err error
-	stopped := false
-	stop = func() (string, error) {
-		if !stopped {
-			stopped = true
-			cancel()
-			err = <-done
-		}
+	srv, _, stop := serveLog(t, &log, args...)
+	return srv, func() (string, error) {
+		err := stop()
 		return log.String(), err
 	}
-	t.Cleanup(func() { stop() })
-	return srv, stop
 }
 
 // dataModes returns the mode of everything in dir, dir itself as ".".

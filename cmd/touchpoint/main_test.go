@@ -25,10 +25,17 @@ import (
 // called; stop returns Run's error.
 func serve(t *testing.T, args ...string) (srv *httpapi.Server, stdout *bytes.Buffer, stop func() error) {
 	t.Helper()
+	return serveLog(t, &bytes.Buffer{}, args...)
+}
+
+// serveLog is serve writing the server's log to log (read it only once
+// the server stopped).
+func serveLog(t *testing.T, log *bytes.Buffer, args ...string) (srv *httpapi.Server, stdout *bytes.Buffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *httpapi.Server, 1)
 	stdout = &bytes.Buffer{}
-	cmd := &ServeCommand{Stdout: stdout, Stderr: &bytes.Buffer{}, Ready: ready}
+	cmd := &ServeCommand{Stdout: stdout, Stderr: log, Ready: ready}
 	done := make(chan error, 1)
 	go func() {
 		done <- cmd.Run(ctx, append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...))
