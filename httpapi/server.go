@@ -124,10 +124,9 @@ func (s *Server) Open() error {
 	}
 	// A commit that fails for any reason but the store's being unable to
 	// write at all is split until the requests at fault fail alone: one
-	// bad request never fails another's (package batch).
-	// A request still in flight when the server has closed them (its
-	// shutdown grace over) wrote nothing: 503, as a store that cannot
-	// write.
+	// bad request never fails another's (package batch). A request still
+	// waiting when the committers have closed (the shutdown grace is
+	// over) wrote nothing: 503, as when the store cannot write.
 	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
 	closed := touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the server is shutting down: nothing was written; retry")
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger,

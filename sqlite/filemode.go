@@ -3,6 +3,7 @@ package sqlite
 import (
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,14 +59,17 @@ func (db *DB) secureFiles() error {
 	return nil
 }
 
-// othersBits are the group's and others' permissions, which tighten
+// othersBits are the group's and others' permissions, which TightenMode
 // takes away.
 const othersBits fs.FileMode = 0o077
 
-// tighten takes the group's and others' permissions from path (the
-// owner's stay as they are), and logs it. A missing path, or a symbolic
-// link, is left alone.
-func (db *DB) tighten(path string) error {
+func (db *DB) tighten(path string) error { return TightenMode(path, "store", db.Logger) }
+
+// TightenMode takes the group's and others' permissions from the file or
+// directory at path (the owner's stay as they are) and logs the change as
+// one to a what file ("store", "data-dir"). A missing path, or a symbolic
+// link, is left alone; one not ours to change is logged, and left.
+func TightenMode(path, what string, logger *slog.Logger) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -77,11 +81,11 @@ func (db *DB) tighten(path string) error {
 	}
 	if err := os.Chmod(path, fi.Mode().Perm()&^othersBits); err != nil {
 		// Not ours to change (another owner): say so, and go on.
-		db.Logger.Error("could not tighten the mode of a store file: it is open to other users", "path", path,
+		logger.Error("could not tighten the mode of a "+what+" file: it is open to other users", "path", path,
 			"mode", fi.Mode().Perm().String(), "err", err)
 		return nil
 	}
-	db.Logger.Warn("tightened the mode of a store file: it was open to other users", "path", path,
+	logger.Warn("tightened the mode of a "+what+" file: it was open to other users", "path", path,
 		"was", fi.Mode().Perm().String(), "now", (fi.Mode().Perm() &^ othersBits).String())
 	return nil
 }

@@ -246,35 +246,17 @@ func secureDataDir(dir string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	const othersBits fs.FileMode = 0o077
 	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && !d.Type().IsRegular() {
-			return nil
-		}
 		if rel, _ := filepath.Rel(dir, path); d.IsDir() && strings.Count(rel, string(filepath.Separator)) >= 1 {
 			return fs.SkipDir // deeper than the journal's segments
 		}
-		fi, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if fi.Mode().Perm()&othersBits == 0 {
+		if !d.IsDir() && !d.Type().IsRegular() {
 			return nil
 		}
-		if err := os.Chmod(path, fi.Mode().Perm()&^othersBits); err != nil {
-			// Not ours to change (another owner): say so, and serve.
-			logger.Error("could not tighten the mode of a data-dir file: it is open to other users", "path", path,
-				"mode", fi.Mode().Perm().String(), "err", err)
-			return nil
-		}
-		logger.Warn("tightened the mode of a data-dir file: it was open to other users", "path", path,
-			"was", fi.Mode().Perm().String(), "now", (fi.Mode().Perm() &^ othersBits).String())
-		return nil
+		return sqlite.TightenMode(path, "data-dir", logger)
 	})
 }
 
