@@ -135,13 +135,20 @@ func (a *App) NextTestClock(t time.Time) error {
 	if !a.TestMode || a.TestClock == nil {
 		return Errorf(EINVALID, "app %s is not in test mode: only apps created with test_mode have a clock to move", a.ID)
 	}
-	if t.Before(*a.TestClock) {
-		return Errorf(EINVALID, "test clocks only move forward: %s is before the clock's %s", t.Format(time.RFC3339Nano), a.TestClock.Format(time.RFC3339Nano))
+	return checkTestClockMove(*a.TestClock, t)
+}
+
+// checkTestClockMove checks the move of a test clock from cur to t, an
+// app's or a project's: forward only, within the years we keep, by at
+// most MaxTestClockStep.
+func checkTestClockMove(cur, t time.Time) error {
+	if t.Before(cur) {
+		return Errorf(EINVALID, "test clocks only move forward: %s is before the clock's %s", t.Format(time.RFC3339Nano), cur.Format(time.RFC3339Nano))
 	}
 	if err := CheckTime("test_clock", t); err != nil {
 		return err
 	}
-	if t.Sub(*a.TestClock) > MaxTestClockStep {
+	if t.Sub(cur) > MaxTestClockStep {
 		return Errorf(EINVALID, "a test clock moves at most %d days at a time", int(MaxTestClockStep/(24*time.Hour)))
 	}
 	return nil

@@ -438,8 +438,10 @@ type CohortMember struct {
 	Country     string `json:"country,omitempty"`
 }
 
-// CohortStore keeps cohorts and computes their membership.
+// CohortStore keeps cohorts and their membership. Package cohort
+// evaluates definitions over the store's CohortSource.
 type CohortStore interface {
+	CohortSource
 	// CreateCohort validates and stores a new cohort (version 1).
 	// ENOTFOUND when the project does not exist; EINVALID.
 	CreateCohort(ctx context.Context, c *Cohort) error
@@ -455,14 +457,49 @@ type CohortStore interface {
 	DeleteCohort(ctx context.Context, id int64) error
 	// CohortVersions returns a cohort's versions, oldest first. ENOTFOUND.
 	CohortVersions(ctx context.Context, id int64) ([]*CohortVersion, error)
-	// PreviewCohort evaluates a definition now: its size and up to sample
-	// members. EINVALID, ENOTFOUND (project).
-	PreviewCohort(ctx context.Context, project int64, def Condition, sample int) (*CohortPreview, error)
-	// ComputeCohort evaluates a cohort now, stores the membership and
-	// returns it with the users who entered and left since the last
-	// computation. ENOTFOUND.
-	ComputeCohort(ctx context.Context, id int64) (*Membership, error)
 	// CohortMembers returns a page of the stored membership, by amplitude
 	// id after the cursor. ENOTFOUND.
 	CohortMembers(ctx context.Context, id, cursor int64, limit int) ([]CohortMember, error)
+}
+
+// CohortSource answers the queries cohort rules are evaluated over, and
+// keeps the membership they come to. The rules (combining sets, counts,
+// windows, merged users, the diff) are package cohort's.
+type CohortSource interface {
+	// ReadCohortSets opens a read of a project's users and events: every
+	// query of the reader sees the same snapshot. The caller closes it.
+	// ENOTFOUND (project).
+	ReadCohortSets(ctx context.Context, project int64) (CohortSets, error)
+	// CohortMembership returns a cohort's stored members, lowest first,
+	// and a base that names this state of the membership. ENOTFOUND.
+	CohortMembership(ctx context.Context, id int64) (members []int64, base int64, err error)
+	// PutMembership stores a computation: m's Entered join the members,
+	// its Left go, and the cohort's size and computation time are set.
+	// ECONFLICT when the membership changed since base was read;
+	// ENOTFOUND.
+	PutMembership(ctx context.Context, m *Membership, base int64) error
+}
+
+// CohortSets answers set queries about one project's users (amplitude
+// ids) from one snapshot. Each calls fn for every user it finds, in no
+// set order.
+type CohortSets interface {
+	// Users finds every user of the project, with the user it was merged
+	// into (0: none).
+	Users(fn func(user, mergedInto int64)) error
+	// EventCounts finds the users with events of c's type that meet every
+	// c.Where, at times in [start, end) ms, and how many each has. A
+	// merged user's events count under its own id. Only c's type, Where
+	// and range (to cache by) are read: counts and windows are the
+	// caller's.
+	EventCounts(c *EventCondition, start, end int64, fn func(user, n int64)) error
+	// UserProperty finds the users not merged that have a property set,
+	// with its current value as ValueCondition.Match takes it. A user with
+	// no builtin property (BuiltinUserProperties) of its own has one of its
+	// merged users'.
+	UserProperty(name string, fn func(user int64, value any)) error
+	// FirstSeen finds every user with the time of its first event (ms).
+	FirstSeen(fn func(user, first int64)) error
+	// Close ends the read.
+	Close() error
 }

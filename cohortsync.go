@@ -183,19 +183,28 @@ type CohortSyncStore interface {
 	UpdateCohortSync(ctx context.Context, id int64, upd CohortSyncUpdate) (*CohortSync, error)
 	// DeleteCohortSync removes a sync and its runs. ENOTFOUND.
 	DeleteCohortSync(ctx context.Context, id int64) error
-	// DueCohortSyncs returns the enabled syncs whose next run is at or
-	// before now.
-	DueCohortSyncs(ctx context.Context, now time.Time) ([]*CohortSync, error)
+	// ClaimCohortSyncs returns the enabled syncs whose next run is at or
+	// before now that no claim holds, and claims them until until, at
+	// once: two claims never both get a sync before the first expires.
+	// RecordSyncRun and ReleaseCohortSync end a claim.
+	ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*CohortSync, error)
+	// ReleaseCohortSync ends a sync's claim without a run: it is due
+	// again as it was.
+	ReleaseCohortSync(ctx context.Context, id int64) error
 	// SetSyncAudience records the audience a sync's first run created.
 	SetSyncAudience(ctx context.Context, id, audienceID int64, name, importKey string) error
-	// DiffCohortSync compares the cohort's stored membership, mapped to
-	// identifiers, with what the sync has sent.
-	DiffCohortSync(ctx context.Context, id int64, mapping string) (*SyncDiff, error)
+	// CohortDevices returns a cohort's stored members, lowest first, each
+	// with its identifier of a mapping (empty when it has none). EINVALID
+	// (not a mapping).
+	CohortDevices(ctx context.Context, cohort int64, mapping string) ([]SyncDevice, error)
+	// SentDevices returns what a sync's audience holds, by user and
+	// identifier.
+	SentDevices(ctx context.Context, id int64) ([]SyncDevice, error)
 	// MarkSynced records devices the audience now holds (added) and no
 	// longer holds (removed).
 	MarkSynced(ctx context.Context, id int64, added, removed []SyncDevice) error
-	// RecordSyncRun stores a run and sets the sync's last and next run
-	// (nil: none).
+	// RecordSyncRun stores a run, sets the sync's last and next run
+	// (nil: none) and ends its claim.
 	RecordSyncRun(ctx context.Context, run *SyncRun, next *time.Time) error
 	// SyncRuns returns a sync's latest runs, newest first.
 	SyncRuns(ctx context.Context, id int64, limit int) ([]*SyncRun, error)

@@ -185,6 +185,15 @@ type SegmentSeries struct {
 }
 
 // EventStore keeps the analytics plane's events, users and groups.
+//
+// Writers over the same tables (processes sharing one database) see each
+// other's commits: each RecordEvents or ExpireAttributions transaction
+// starts from every commit before it, whoever made it, and ids are
+// reserved in the transaction that uses them, so no two writers give the
+// same id. What a store keeps in memory follows the commits only: a
+// failed write leaves it as the tables are, and a commit of another
+// writer makes the store reload it before its next write. Reads see the
+// last commit.
 type EventStore interface {
 	// RecordEvents records uploads in one transaction, each event in
 	// order: its user is resolved (or created), a repeated insert_id of
@@ -192,6 +201,12 @@ type EventStore interface {
 	// properties change, and attribution is matched. Callers batch
 	// concurrent uploads (package batch).
 	RecordEvents(ctx context.Context, ups []*EventUpload) error
+	// ExpireAttributions drops the attribution events of a project
+	// (0: of every project) held past AttributionHold at now, counting
+	// them in the project's dropped attributions, and returns how many
+	// it dropped. RecordEvents also drops them, at most once a minute;
+	// a background task may call this to drop them when no events come.
+	ExpireAttributions(ctx context.Context, project int64, now time.Time) (int64, error)
 	// FindUser returns a user by amplitude id. ENOTFOUND.
 	FindUser(ctx context.Context, project, amplitudeID int64) (*User, error)
 	// LookupUser returns the user of a user id or, when that is empty, of

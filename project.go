@@ -28,6 +28,14 @@ type Project struct {
 	Apps           []string      `json:"apps"` // linked app ids
 	Limits         IngestLimits  `json:"limits"`
 	Stats          *ProjectStats `json:"stats,omitempty"`
+	// TestMode projects have a clock of their own, TestClock, that stands
+	// still until an admin sets or advances it, like test-mode apps:
+	// events are received, insert ids remembered, attributions held and
+	// expired, and cohort windows judged by it, so the 72-hour hold, the
+	// 7 days of insert-id dedup and cohort windows can be rehearsed
+	// through the public endpoints. Set at creation only.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -112,6 +120,24 @@ func (u ProjectUpdate) Apply(p Project) Project {
 	return p
 }
 
+// Now returns the project's time: its test clock in test mode, else
+// real().
+func (p *Project) Now(real func() time.Time) time.Time {
+	if p.TestMode && p.TestClock != nil {
+		return *p.TestClock
+	}
+	return real().UTC()
+}
+
+// NextTestClock checks a move of a project's test clock to t: it must be
+// a test-mode project, and test clocks only move forward.
+func (p *Project) NextTestClock(t time.Time) error {
+	if !p.TestMode || p.TestClock == nil {
+		return Errorf(EINVALID, "project %d is not in test mode: only projects created with test_mode have a clock to move", p.ID)
+	}
+	return checkTestClockMove(*p.TestClock, t)
+}
+
 // NewAPIKey returns a key in Amplitude's form: 32 lower-case hex digits
 // (128 random bits).
 func NewAPIKey() string {
@@ -144,4 +170,7 @@ type ProjectStore interface {
 	ListProjects(ctx context.Context) ([]*Project, error)
 	// UpdateProject changes a project. EINVALID, ENOTFOUND.
 	UpdateProject(ctx context.Context, id int64, upd ProjectUpdate) (*Project, error)
+	// SetProjectTestClock moves a test-mode project's clock to t (see
+	// Project.NextTestClock). ENOTFOUND, EINVALID.
+	SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*Project, error)
 }

@@ -295,6 +295,13 @@ type TouchStore interface {
 	// RecordTouches stores touches durably, all or none, and gives each its
 	// ID. When it returns nil every touch survives a crash and is visible to
 	// FindTouch, ListTouches and TouchesByKeys. ENOTFOUND if an app is unknown.
+	//
+	// Visible to whom is the store's to say: the embedded SQLite store
+	// commits touches to a journal file and serves them from its process's
+	// memory until they are loaded into the database (about a second later),
+	// and numbers them from a counter in that memory, which is why it is one
+	// process per database (see Store). A store shared by several processes
+	// must make touches visible to all of them on return.
 	RecordTouches(ctx context.Context, ts []*Touch) error
 	// FindTouch returns one touch of an app. ENOTFOUND.
 	FindTouch(ctx context.Context, app string, id int64) (*Touch, error)

@@ -8,6 +8,20 @@ import "time"
 
 // Store is everything the server keeps. Implementations pass the storetest
 // conformance suite.
+//
+// Several processes over one database: the interface is made so that
+// several servers can share a store. Ids come from the store (its
+// sequences), never from a process's counter; work that must happen once
+// is claimed through it (deliveries and cohort syncs row by row with a
+// lease, periodic work with LeaseStore); and what a process keeps in
+// memory is either checked against the database before it is relied on
+// (the analytics writer's state, by a generation the store bumps on each
+// commit) or refreshed within a bounded time (the application layer's
+// catalog of apps, partners and integrations, every 10 seconds). An
+// implementation says whether it can be shared: the embedded SQLite store
+// cannot, by nature: clicks are committed to a journal file next to the
+// database and read from that process's memory until they are loaded, so
+// it takes a lock on its files and one process at a time opens them.
 type Store interface {
 	Clock
 	// Writable reports nil when the store can write, and an EUNAVAILABLE
@@ -26,6 +40,7 @@ type Store interface {
 	CohortStore
 	CohortSyncStore
 	AudienceStore
+	LeaseStore
 }
 
 // Clock is the one time of a server. The store stamps what it writes with

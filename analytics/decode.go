@@ -1,9 +1,10 @@
 // Package analytics is the Amplitude-compatible ingestion of the analytics
 // plane: it decodes and validates uploads to /2/httpapi and /batch, the
 // /identify, /groupidentify and /attribution forms, and answers in
-// Amplitude's shapes (spec/amplitude-adjust.md §1–3). It keeps per-device
-// and per-user rates; identity, dedup and user properties are applied by
-// the store, in the order uploads are committed.
+// Amplitude's shapes. It keeps per-device and per-user rates, and plans
+// what an upload changes (plan.go): identity, insert-id dedup, user
+// property versions and the hold of attribution events are decided here,
+// over the state a store hands in, and the store executes the writes.
 package analytics
 
 import (
@@ -101,8 +102,11 @@ type Request struct {
 	Now      time.Time
 	// RemoteIP replaces the ip "$remote".
 	RemoteIP string
-	// KnownKey reports whether an API key belongs to a project.
-	KnownKey func(key string) bool
+	// KnownKey reports whether an API key belongs to a project and, when
+	// it does, the project's time (a test-mode project's clock), which
+	// then stands for Now: events without a time, or from a clock ahead
+	// of the project's, take it.
+	KnownKey func(key string) (now time.Time, ok bool)
 }
 
 var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
@@ -121,8 +125,9 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 	}
 	skipEvents := false
 	if req.KnownKey != nil {
-		if key, ok := findAPIKey(body); ok && !req.KnownKey(key) {
-			skipEvents = true
+		if key, ok := findAPIKey(body); ok {
+			_, known := req.KnownKey(key)
+			skipEvents = !known
 		}
 	}
 	dec := jsontext.NewDecoder(bytes.NewReader(body), decodeOptions...)
@@ -216,7 +221,7 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "api_key"}
 	case !hasEvents || (eventsValid && len(drafts)+skipped == 0):
 		return nil, &Rejection{Code: 400, Error: ErrMissingField, MissingField: "events"}
-	case req.KnownKey != nil && !req.KnownKey(up.APIKey):
+	case req.KnownKey != nil && !v.known(up.APIKey):
 		return nil, InvalidAPIKey(up.APIKey)
 	case !eventsValid:
 		return nil, reject(400, ErrInvalidEvent)
@@ -380,6 +385,16 @@ type validator struct {
 }
 
 func newValidator(req Request) *validator { return &validator{req: req} }
+
+// known asks KnownKey of the upload's key, and takes the project's time
+// as the upload's.
+func (v *validator) known(key string) bool {
+	now, ok := v.req.KnownKey(key)
+	if ok {
+		v.req.Now = now
+	}
+	return ok
+}
 
 func (v *validator) fault(m *map[string][]int, field string, i int) {
 	if *m == nil {

@@ -28,7 +28,7 @@ func testRequest() analytics.Request {
 		Endpoint: analytics.HTTPAPI,
 		Now:      testNow,
 		RemoteIP: testRemoteIP,
-		KnownKey: func(k string) bool { return k == testKey },
+		KnownKey: func(k string) (time.Time, bool) { return testNow, k == testKey },
 	}
 }
 

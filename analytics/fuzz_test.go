@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/touchpointhq/touchpoint"
@@ -34,12 +35,12 @@ func FuzzDecodeUpload(f *testing.F) {
 		up, rej := analytics.DecodeUpload(body, req)
 		checkUpload(t, up, rej, fuzzEndpoint.MaxEvents)
 
-		req.KnownKey = func(string) bool { return true }
+		req.KnownKey = func(string) (time.Time, bool) { return testNow, true }
 		up2, rej2 := analytics.DecodeUpload(body, req)
 		if !reflect.DeepEqual(up, up2) || !reflect.DeepEqual(rej, rej2) {
 			t.Errorf("every key known: %+v %+v, want %+v %+v as without a lookup", up2, rej2, up, rej)
 		}
-		req.KnownKey = func(string) bool { return false }
+		req.KnownKey = func(string) (time.Time, bool) { return testNow, false }
 		up3, rej3 := analytics.DecodeUpload(body, req)
 		checkUpload(t, up3, rej3, fuzzEndpoint.MaxEvents)
 		if up3 != nil {
@@ -171,7 +172,7 @@ func FuzzDecodeLegacy(f *testing.F) {
 		if sign {
 			form.Checksum = analytics.LegacyChecksum(form)
 		}
-		req := analytics.Request{Now: testNow, RemoteIP: testRemoteIP, KnownKey: func(k string) bool { return k == testKey }}
+		req := analytics.Request{Now: testNow, RemoteIP: testRemoteIP, KnownKey: func(k string) (time.Time, bool) { return testNow, k == testKey }}
 		up, lerr := analytics.DecodeLegacy(form, req)
 		if (up == nil) == (lerr == nil) {
 			t.Fatalf("upload %+v and error %v: want exactly one", up, lerr)

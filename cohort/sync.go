@@ -1,6 +1,9 @@
-// Package cohort runs cohort syncs: on each sync's cadence it computes the
-// cohort, compares its members' identifiers with what the audience holds,
-// and sends the difference to AppsFlyer's Audiences APIs (seed 003;
+// Package cohort holds the rules of cohorts: it evaluates definitions
+// over the sets a store answers (Evaluate, Preview), computes and stores
+// membership (Compute, MembershipDiff), works out what a sync sends
+// (SyncDiff), and runs cohort syncs: on each sync's cadence it computes
+// the cohort, compares its members' identifiers with what the audience
+// holds, and sends the difference to AppsFlyer's Audiences APIs (seed 003;
 // spec/appsflyer.md §6) as Amplitude's cohort sync does
 // (spec/amplitude-adjust.md §4.2): the first run creates the audience and
 // adds every member; later runs add who entered and remove who left, in
@@ -44,6 +47,10 @@ const (
 	FirstBackoff = time.Second
 )
 
+// DefaultLease is how long a pass claims its due syncs: longer than a
+// pass takes, retries included.
+const DefaultLease = 30 * time.Minute
+
 // Syncer runs the syncs that are due.
 type Syncer struct {
 	Store  Store
@@ -51,11 +58,17 @@ type Syncer struct {
 	// Self is this server's base URL: where destinations with no URL send.
 	// Their requests alone are marked delivery.ToSelf, which lets a
 	// delivery.NewClient reach this server's address.
-	Self   string
-	Now    func() time.Time
-	Logger *slog.Logger
-	// Interval is how often due syncs are looked for (default 5 s).
-	Interval time.Duration
+	Self string
+	Now  func() time.Time
+	// ProjectNow, when set, is the time of a project (its test clock in
+	// test mode), by which a cohort's windows are judged when it is
+	// computed for a run; default Now. Runs are scheduled by Now.
+	ProjectNow func(ctx context.Context, project int64) (time.Time, error)
+	Logger     *slog.Logger
+	// Lease is how long a pass holds the syncs it claims (default
+	// DefaultLease): another server sharing the store runs none of them
+	// meanwhile.
+	Lease time.Duration
 	// Backoff is the first retry's wait (default FirstBackoff).
 	Backoff time.Duration
 	// Sleep waits d, or until ctx ends and then returns its error: the
@@ -68,7 +81,8 @@ type Syncer struct {
 	wake chan struct{}
 }
 
-// Wake makes Run look for due syncs now.
+// Wake asks for a pass now (a sync was created or changed): Woken
+// receives.
 func (s *Syncer) Wake() {
 	s.init()
 	select {
@@ -77,43 +91,46 @@ func (s *Syncer) Wake() {
 	}
 }
 
-func (s *Syncer) init() { s.once.Do(func() { s.wake = make(chan struct{}, 1) }) }
-
-// Run runs due syncs every Interval until ctx ends.
-func (s *Syncer) Run(ctx context.Context) {
+// Woken receives after Wake: the task that runs RunDue every few seconds
+// runs it at once.
+func (s *Syncer) Woken() <-chan struct{} {
 	s.init()
-	t := time.NewTicker(cmp.Or(s.Interval, 5*time.Second))
-	defer t.Stop()
-	for {
-		if err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.Warn("cohort sync", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.wake:
-		}
-	}
+	return s.wake
 }
 
-// RunDue runs every sync due now, one after the other.
+func (s *Syncer) init() { s.once.Do(func() { s.wake = make(chan struct{}, 1) }) }
+
+// RunDue is one pass: it claims every sync due now and runs them, one
+// after the other. Recording a run ends its claim; a pass stopped early
+// releases the claims of the syncs it did not run.
 func (s *Syncer) RunDue(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	due, err := s.Store.DueCohortSyncs(ctx, s.Now())
+	now := s.Now()
+	due, err := s.Store.ClaimCohortSyncs(ctx, now, now.Add(cmp.Or(s.Lease, DefaultLease)))
 	if err != nil {
 		return err
 	}
-	for _, sy := range due {
+	for i, sy := range due {
 		if _, err := s.run(ctx, sy); err != nil {
 			if ctx.Err() != nil {
+				s.release(ctx, due[i:])
 				return ctx.Err()
 			}
 			s.Logger.Warn("cohort sync", "sync", sy.ID, "err", err)
 		}
 	}
 	return nil
+}
+
+// release ends the claims of syncs a pass did not run (a run ended by
+// its context records nothing).
+func (s *Syncer) release(ctx context.Context, syncs []*touchpoint.CohortSync) {
+	for _, sy := range syncs {
+		if err := s.Store.ReleaseCohortSync(context.WithoutCancel(ctx), sy.ID); err != nil {
+			s.Logger.Warn("cohort sync release", "sync", sy.ID, "err", err)
+		}
+	}
 }
 
 // RunNow runs one sync at once, whether due or not.
@@ -171,7 +188,13 @@ func (s *Syncer) sync(ctx context.Context, sy *touchpoint.CohortSync, run *touch
 	if err != nil {
 		return err
 	}
-	m, err := s.Store.ComputeCohort(ctx, sy.Cohort)
+	now := run.StartedAt
+	if s.ProjectNow != nil {
+		if now, err = s.ProjectNow(ctx, c.Project); err != nil {
+			return err
+		}
+	}
+	m, err := Compute(ctx, s.Store, sy.Cohort, now)
 	if err != nil {
 		return err
 	}
@@ -198,7 +221,7 @@ func (s *Syncer) sync(ctx context.Context, sy *touchpoint.CohortSync, run *touch
 		}
 		sy.AudienceID, sy.AudienceName, sy.ImportKey = created.AudienceID, name, created.ImportKey
 	}
-	diff, err := s.Store.DiffCohortSync(ctx, sy.ID, d.Identifier)
+	diff, err := DiffCohortSync(ctx, s.Store, sy.ID, d.Identifier)
 	if err != nil {
 		return err
 	}

@@ -421,7 +421,7 @@ func TestStopWhileWaiting(t *testing.T) {
 	if runs := e.runs(t); len(runs) != 0 {
 		t.Errorf("runs %+v, want none recorded", runs)
 	}
-	if due, err := e.db.DueCohortSyncs(context.Background(), e.clock.Now()); err != nil || len(due) != 1 {
+	if due, err := e.db.ClaimCohortSyncs(context.Background(), e.clock.Now(), e.clock.Now()); err != nil || len(due) != 1 {
 		t.Errorf("due syncs %+v, %v; want the sync still due", due, err)
 	}
 }
@@ -761,7 +761,7 @@ func TestNextRun(t *testing.T) {
 			t.Fatalf("next run = %v, want none", sy.NextRun)
 		}
 		later := syncStart.Add(48 * time.Hour)
-		due, err := e.db.DueCohortSyncs(ctx, later)
+		due, err := e.db.ClaimCohortSyncs(ctx, later, later)
 		if err != nil || len(due) != 0 {
 			t.Fatalf("due two days later: %+v, %v; want none", due, err)
 		}

@@ -51,10 +51,3 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
-
-// changed reloads the link path's catalog after an admin change.
-func (s *Server) changed(r *http.Request) {
-	if err := s.reloadCatalog(r.Context()); err != nil {
-		s.Logger.Error("reload catalog", "err", err)
-	}
-}

@@ -39,33 +39,15 @@ func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := &touchpoint.App{ID: req.ID, Platform: req.Platform, Name: req.Name, StoreURL: req.StoreURL,
-		Windows: req.Windows.Apply(touchpoint.DefaultWindows()), MinCTIT: touchpoint.DefaultMinCTIT, TestMode: req.TestMode}
+		Windows: req.Windows.Apply(touchpoint.DefaultWindows()), MinCTIT: touchpoint.DefaultMinCTIT, TestMode: req.TestMode,
+		TestClock: req.TestClock}
 	if req.MinCTIT != nil {
 		a.MinCTIT = *req.MinCTIT
 	}
-	if req.TestClock != nil && !req.TestMode {
-		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "test_clock is only for apps with test_mode true"))
-		return
-	}
-	if req.TestMode {
-		t := s.Store.Now().UTC().Truncate(time.Millisecond)
-		if req.TestClock != nil {
-			t = req.TestClock.UTC().Truncate(time.Millisecond)
-			if err := touchpoint.CheckTime("test_clock", t); err != nil {
-				writeError(w, r, err)
-				return
-			}
-		}
-		a.TestClock = &t
-	}
-	if a.StoreURL == "" && touchpoint.ValidateAppID(a.Platform, a.ID) == nil {
-		a.StoreURL = touchpoint.DefaultStoreURL(a.Platform, a.ID)
-	}
-	if err := s.Store.CreateApp(r.Context(), a); err != nil {
+	if err := s.svc.CreateApp(r.Context(), a); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -99,12 +81,11 @@ func (s *Server) handleAppUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	a, err := s.Store.UpdateApp(r.Context(), r.PathValue("app_id"), upd)
+	a, err := s.svc.UpdateApp(r.Context(), r.PathValue("app_id"), upd)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusOK, a)
 }
 
@@ -123,12 +104,11 @@ func (s *Server) handleAppKeyRotate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	a, err := s.Store.RotateAppKey(r.Context(), r.PathValue("app_id"), req.Key)
+	a, err := s.svc.RotateAppKey(r.Context(), r.PathValue("app_id"), req.Key)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusOK, a)
 }
 
@@ -142,42 +122,34 @@ type TestClockMove struct {
 
 // POST /api/v1/apps/{app_id}/test_clock
 func (s *Server) handleTestClock(w http.ResponseWriter, r *http.Request) {
+	to, step, err := decodeTestClockMove(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a, err := s.svc.MoveTestClock(r.Context(), r.PathValue("app_id"), to, step)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// decodeTestClockMove reads a TestClockMove: the time to set, or the step
+// to advance by.
+func decodeTestClockMove(r *http.Request) (*time.Time, time.Duration, error) {
 	var req TestClockMove
 	if err := decode(r, &req); err != nil {
-		writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if (req.Time == nil) == (req.Advance == "") {
-		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "send either time (RFC 3339) or advance (like \"8d\", \"36h\" or \"90s\")"))
-		return
+		return nil, 0, touchpoint.Errorf(touchpoint.EINVALID, "send either time (RFC 3339) or advance (like \"8d\", \"36h\" or \"90s\")")
 	}
-	app, err := s.Store.FindApp(r.Context(), r.PathValue("app_id"))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	var to time.Time
 	if req.Time != nil {
-		to = req.Time.UTC()
-	} else {
-		d, err := parseStep(req.Advance)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		if app.TestClock == nil {
-			writeError(w, r, app.NextTestClock(time.Time{}))
-			return
-		}
-		to = app.TestClock.Add(d)
+		return req.Time, 0, nil
 	}
-	a, err := s.Store.SetTestClock(r.Context(), app.ID, to.Truncate(time.Millisecond))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.changed(r)
-	writeJSON(w, http.StatusOK, a)
+	step, err := parseStep(req.Advance)
+	return nil, step, err
 }
 
 // parseStep reads a test clock step: a window ("8d", "36h") or a positive Go

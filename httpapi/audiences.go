@@ -37,8 +37,8 @@ func (s *Server) audienceApp(r *http.Request) *touchpoint.App {
 	if token = strings.TrimSpace(token); !ok || token == "" {
 		return nil
 	}
-	if a := s.catalog.Load().byAPIToken[touchpoint.HashKey(token)]; a != nil {
-		return a.app
+	if a := s.svc.AppByAPIToken(token); a != nil {
+		return a.App
 	}
 	return nil
 }

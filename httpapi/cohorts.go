@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -142,7 +141,7 @@ func (s *Server) handleCohortPreview(w http.ResponseWriter, r *http.Request) {
 		}
 		sample = *req.Sample
 	}
-	p, err := s.Store.PreviewCohort(r.Context(), project, req.Definition, sample)
+	p, err := s.svc.PreviewCohort(r.Context(), project, req.Definition, sample)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -226,7 +225,7 @@ func (s *Server) handleCohortCompute(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	m, err := s.Store.ComputeCohort(r.Context(), c.ID)
+	m, err := s.svc.ComputeCohort(r.Context(), c)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -293,7 +292,7 @@ func (s *Server) handleSyncCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.kickSyncer()
+	s.svc.CohortSyncsChanged()
 	writeJSON(w, http.StatusCreated, sy)
 }
 
@@ -338,7 +337,7 @@ func (s *Server) handleSyncUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.kickSyncer()
+	s.svc.CohortSyncsChanged()
 	writeJSON(w, http.StatusOK, sy)
 }
 
@@ -383,18 +382,10 @@ func (s *Server) handleSyncRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	// The run goes on if the caller leaves.
-	run, err := s.syncer.RunNow(context.WithoutCancel(r.Context()), sy.ID)
+	run, err := s.svc.RunCohortSync(r.Context(), sy.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, run)
-}
-
-// kickSyncer makes the syncer look for due syncs now.
-func (s *Server) kickSyncer() {
-	if s.syncer != nil {
-		s.syncer.Wake()
-	}
 }

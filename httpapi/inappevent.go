@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/destination/appsflyer"
+	"github.com/touchpointhq/touchpoint/service"
 )
 
 // AppsFlyer's S2S in-app events API, v3 (spec/appsflyer.md §5): one event
@@ -64,15 +64,14 @@ type S2SEvent struct {
 
 // POST /inappevent/{app_id}
 func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
-	cat := s.catalog.Load()
-	ca := cat.apps[r.PathValue("app_id")]
+	ca := s.svc.App(r.PathValue("app_id"))
 	key := strings.TrimSpace(r.Header.Get("authentication"))
 	switch {
-	case ca != nil && key != "" && ca.app.DevKeyHash.Matches(key):
+	case ca != nil && key != "" && ca.App.DevKeyHash.Matches(key):
 	case key == "":
 		writeS2S(w, http.StatusBadRequest, s2sNoAuth)
 		return
-	case cat.devKeyOfAnotherApp(key):
+	case s.svc.AppByDevKey(key) != nil: // another app's key
 		writeS2S(w, http.StatusBadRequest, s2sKeyMismatch)
 		return
 	default:
@@ -93,9 +92,8 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		writeS2S(w, http.StatusBadRequest, s2sPayload)
 		return
 	}
-	app := ca.app
-	now := app.Now(s.Store.Now)
-	req, status, msg := ev.request(now)
+	app := ca.App
+	e, status, msg := ev.event(s.svc.Now(app))
 	if msg != "" {
 		writeS2S(w, status, msg)
 		return
@@ -105,25 +103,13 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 		writeS2S(w, http.StatusBadRequest, s2sBadRequest+": "+msg)
 		return
 	}
-	dev, err := s.s2sDevice(r.Context(), app.ID, &ev)
+	dev, err := s.svc.FindDeviceForS2S(r.Context(), app.ID, ev.AppsFlyerID, ev.CustomerUserID)
 	if err != nil {
 		s.writeS2SError(w, r, err)
 		return
 	}
-	req.DeviceID = dev.ID
-	c, dev, err := s.conversion(r.Context(), app, req, "S2S", dev)
-	if err != nil {
-		s.writeS2SError(w, r, err)
-		return
-	}
-	c.SharingFilter = sharing
-	ds, err := s.conversionDeliveries(r.Context(), ca, dev, c)
-	if err != nil {
-		s.writeS2SError(w, r, err)
-		return
-	}
-	cw := &touchpoint.ConversionWrite{Conversion: c, Deliveries: ds}
-	if err := s.conversions.Add(cw); err != nil {
+	e.DeviceID, e.Device, e.SharingFilter = dev.ID, dev, sharing
+	if _, err := s.svc.Convert(r.Context(), ca, e); err != nil {
 		s.writeS2SError(w, r, err)
 		return
 	}
@@ -131,10 +117,11 @@ func (s *Server) handleInAppEvent(w http.ResponseWriter, r *http.Request) {
 	writeS2S(w, http.StatusOK, s2sOK)
 }
 
-// request checks an S2S event and turns it into the SDK event it amounts
-// to; or returns the status and message of its refusal.
-func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
-	bad := func(why string) (*EventRequest, int, string) {
+// event checks an S2S event and turns it into the service's event it
+// amounts to (its device left to find); or returns the status and message
+// of its refusal. now is the app's clock.
+func (ev *S2SEvent) event(now time.Time) (*service.Event, int, string) {
+	bad := func(why string) (*service.Event, int, string) {
 		return nil, http.StatusBadRequest, s2sBadRequest + ": " + why
 	}
 	if ev.AppsFlyerID == "" && ev.CustomerUserID == "" {
@@ -151,7 +138,7 @@ func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
 	case ev.AppType != nil && *ev.AppType != "" && *ev.AppType != "app_clip":
 		return bad(fmt.Sprintf("app_type %q: want app_clip, or none", *ev.AppType))
 	}
-	req := &EventRequest{EventName: ev.EventName}
+	req := &service.Event{Name: ev.EventName, Source: service.SourceS2S}
 	// eventValue is a JSON object in a string, or "" for none.
 	var value string
 	if err := json.Unmarshal(ev.EventValue, &value); err != nil {
@@ -179,7 +166,7 @@ func (ev *S2SEvent) request(now time.Time) (*EventRequest, int, string) {
 		// An event keeps its time if it arrives by 02:00 UTC the next
 		// day; a later one is stamped at arrival (spec §5).
 		if day := t.Truncate(24 * time.Hour); !now.After(day.Add(26 * time.Hour)) {
-			req.EventTime.Time = t
+			req.Time = t
 		}
 	}
 	if ev.IP != "" {
@@ -229,29 +216,6 @@ func parseS2STime(s string) (time.Time, error) {
 		return t, err
 	}
 	return t.UTC(), nil
-}
-
-// s2sDevice finds the event's device: by appsflyer_id (our device id), or
-// by customer_user_id. A user must exist (seed 002): an event of no known
-// device is refused.
-func (s *Server) s2sDevice(ctx context.Context, app string, ev *S2SEvent) (*touchpoint.Device, error) {
-	if ev.AppsFlyerID != "" {
-		dev, err := s.Store.FindDevice(ctx, app, ev.AppsFlyerID)
-		if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-			return nil, touchpoint.Errorf(touchpoint.EINVALID, "appsflyer_id %q is not a device of app %s: the app must have launched on it", ev.AppsFlyerID, app)
-		}
-		return dev, err
-	}
-	dev, err := s.Store.FindDeviceByCustomerUserID(ctx, app, ev.CustomerUserID)
-	if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "customer_user_id %q matches no device of app %s: the app must launch with this customer user id before events can be sent for it", ev.CustomerUserID, app)
-	}
-	return dev, err
-}
-
-// devKeyOfAnotherApp reports whether key is some app's dev key.
-func (c *catalog) devKeyOfAnotherApp(key string) bool {
-	return c.byDevKey[touchpoint.HashKey(key)] != nil
 }
 
 // writeS2SError answers an error as the S2S API does: what the client

@@ -14,6 +14,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/service"
 )
 
 // The analytics plane's ingestion endpoints, at Amplitude's paths, so that
@@ -108,30 +109,24 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 		if !readUpload(w, r, buf, ep.MaxBody) {
 			return
 		}
-		now := s.Store.Now()
 		var project *touchpoint.Project
-		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: now, RemoteIP: s.clientIP(r),
-			KnownKey: func(key string) bool {
-				p, err := s.Store.ProjectByAPIKey(key)
-				project = p
-				return err == nil
+		var now time.Time // the project's
+		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: s.Store.Now(), RemoteIP: s.clientIP(r),
+			KnownKey: func(key string) (time.Time, bool) {
+				p, err := s.svc.ProjectByAPIKey(key)
+				project, now = p, s.svc.ProjectNow(p)
+				return now, err == nil
 			}})
 		if rej != nil {
 			s.Metrics.eventsRefused(ep.Path, rej.Code, countEvents(rej))
 			writeAmplitude(w, rej.Code, rej)
 			return
 		}
-		eps := project.Limits.HTTPEPS
+		rate := service.HTTPRate
 		if ep.Batch {
-			eps = project.Limits.BatchEPS
+			rate = service.BatchRate
 		}
-		if t := s.limiter.Allow(project.ID, eps, up.Events, now); t != nil {
-			s.Metrics.eventsRefused(ep.Path, http.StatusTooManyRequests, len(up.Events))
-			writeAmplitude(w, http.StatusTooManyRequests, t)
-			return
-		}
-		if !s.recordEvents(w, project, now, up.Events) {
-			s.limiter.Refund(project.ID, up.Events, now) // not stored: counts for nothing
+		if !s.ingest(w, r, &service.Upload{Project: project, Received: now, Events: up.Events, Rate: rate}, ep.Path) {
 			return
 		}
 		s.Metrics.eventsIngested(ep.Path, len(up.Events))
@@ -154,11 +149,20 @@ func countEvents(rej *analytics.Rejection) int {
 	return len(seen)
 }
 
-// recordEvents commits events; on failure it answers 503 (the events were
-// not stored, and a retry is safe) and returns false.
-func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) bool {
-	up := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: events, Streams: s.catalog.Load().streams[p.ID]}
-	if err := s.events.Add(up); err != nil {
+// ingest stores an upload through the service. Refused over its rate, it
+// answers 429 (counted as refused under path, when path is set); not
+// stored, 503 (a retry is safe) or 400 (its own data); it returns whether
+// the events were stored.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, up *service.Upload, path string) bool {
+	t, err := s.svc.Ingest(r.Context(), up)
+	if t != nil {
+		if path != "" {
+			s.Metrics.eventsRefused(path, http.StatusTooManyRequests, len(up.Events))
+		}
+		writeAmplitude(w, http.StatusTooManyRequests, t)
+		return false
+	}
+	if err != nil {
 		if touchpoint.ErrorCode(err) == touchpoint.EINVALID {
 			// This upload's own data could not be stored; the rest of its
 			// commit was (package batch). Not worth retrying.
@@ -170,7 +174,7 @@ func (s *Server) recordEvents(w http.ResponseWriter, p *touchpoint.Project, now 
 				"error": "Service unavailable: the events were not stored: " + touchpoint.ErrorMessage(err)})
 			return false
 		}
-		s.Logger.Error("record events", "project", p.ID, "err", err)
+		s.Logger.Error("record events", "project", up.Project.ID, "err", err)
 		writeAmplitude(w, http.StatusServiceUnavailable, unavailable)
 		return false
 	}
@@ -210,7 +214,7 @@ func (s *Server) formProject(w http.ResponseWriter, r *http.Request) *touchpoint
 		writeText(w, http.StatusBadRequest, "the api_key parameter is required")
 		return nil
 	}
-	p, err := s.Store.ProjectByAPIKey(key)
+	p, err := s.svc.ProjectByAPIKey(key)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, "invalid api_key")
 		return nil
@@ -231,7 +235,7 @@ func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 		if p == nil {
 			return
 		}
-		now := s.Store.Now()
+		now := s.svc.ProjectNow(p)
 		decode := analytics.DecodeIdentify
 		if group {
 			decode = analytics.DecodeGroupIdentify
@@ -241,16 +245,12 @@ func (s *Server) handleIdentify(group bool) http.HandlerFunc {
 			writeText(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		// Group property changes are not rate limited.
+		up := &service.Upload{Project: p, Received: now, Events: events}
 		if !group {
-			if t := s.limiter.Allow(p.ID, p.Limits.HTTPEPS, events, now); t != nil {
-				writeAmplitude(w, http.StatusTooManyRequests, t)
-				return
-			}
+			up.Rate = service.HTTPRate
 		}
-		if !s.recordEvents(w, p, now, events) {
-			if !group {
-				s.limiter.Refund(p.ID, events, now)
-			}
+		if !s.ingest(w, r, up, "") {
 			return
 		}
 		writeText(w, http.StatusOK, analytics.FormSuccess)
@@ -269,13 +269,13 @@ func (s *Server) handleAttribution(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
-	now := s.Store.Now()
+	now := s.svc.ProjectNow(p)
 	e, err := analytics.DecodeAttribution(r.Form.Get("event"), now)
 	if err != nil {
 		writeText(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !s.recordEvents(w, p, now, []*touchpoint.IncomingEvent{e}) {
+	if !s.ingest(w, r, &service.Upload{Project: p, Received: now, Events: []*touchpoint.IncomingEvent{e}}, "") {
 		return
 	}
 	s.Metrics.eventsIngested("/attribution", 1)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/attribution"
 )
 
 func (s *Server) registerInstallRoutes(mux *http.ServeMux) {
@@ -27,26 +26,12 @@ type InstallView struct {
 
 // GET /api/v1/apps/{app_id}/installs/{device_id}
 func (s *Server) handleInstallGet(w http.ResponseWriter, r *http.Request) {
-	ctx, app, id := r.Context(), r.PathValue("app_id"), r.PathValue("device_id")
-	dev, err := s.Store.FindDevice(ctx, app, id)
+	h, err := s.svc.DeviceHistory(r.Context(), r.PathValue("app_id"), r.PathValue("device_id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	ins, err := s.Store.ListInstalls(ctx, app, id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	convs, err := s.Store.ListConversions(ctx, app, id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if convs == nil {
-		convs = []*touchpoint.Conversion{}
-	}
-	writeJSON(w, http.StatusOK, InstallView{Device: dev, Summary: attribution.Summary(dev, ins), Installs: ins, Conversions: convs})
+	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions})
 }
 
 // GET /api/v1/apps/{app_id}/report?from=2026-11-01&to=2026-11-30&group_by=media_source,day

@@ -36,17 +36,12 @@ func (s *Server) handleForwardPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.checkOutboundURL("url", req.URL); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	f := &touchpoint.AnalyticsForward{App: r.PathValue("app_id"), URL: req.URL, APIKey: req.APIKey, Mode: req.Mode,
 		Style: req.Style, Company: req.Company, Enabled: req.Enabled == nil || *req.Enabled}
-	if err := s.Store.PutAnalyticsForward(r.Context(), f); err != nil {
+	if err := s.svc.PutForward(r.Context(), f); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusOK, f)
 }
 
@@ -62,11 +57,10 @@ func (s *Server) handleForwardGet(w http.ResponseWriter, r *http.Request) {
 
 // DELETE /api/v1/apps/{app_id}/analytics-forward
 func (s *Server) handleForwardDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.Store.DeleteAnalyticsForward(r.Context(), r.PathValue("app_id")); err != nil {
+	if err := s.svc.DeleteForward(r.Context(), r.PathValue("app_id")); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -99,18 +93,13 @@ func (s *Server) handleDestinationCreate(w http.ResponseWriter, r *http.Request)
 		writeError(w, r, err)
 		return
 	}
-	if err := s.checkOutboundURL("url", req.URL); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	d := &touchpoint.Destination{Project: id, Kind: req.Kind, Name: req.Name, AppsFlyerAppID: req.AppsFlyerAppID,
 		Key: req.Key, URL: req.URL, Filter: req.Filter, AppsFlyerIDProperty: req.AppsFlyerIDProperty,
 		APIToken: req.APIToken, Platform: req.Platform, Identifier: req.Identifier, Enabled: req.Enabled == nil || *req.Enabled}
-	if err := s.Store.CreateDestination(r.Context(), d); err != nil {
+	if err := s.svc.CreateDestination(r.Context(), d); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusCreated, d)
 }
 
@@ -142,9 +131,7 @@ func (s *Server) destination(w http.ResponseWriter, r *http.Request) (*touchpoin
 		case perr != nil || id <= 0:
 			err = touchpoint.Errorf(touchpoint.ENOTFOUND, "destination %q not found: destination ids are numbers", r.PathValue("id"))
 		default:
-			if d, err = s.Store.FindDestination(r.Context(), id); err == nil && d.Project != project {
-				err = touchpoint.Errorf(touchpoint.ENOTFOUND, "destination %d is not one of project %d", id, project)
-			}
+			d, err = s.svc.Destination(r.Context(), project, id)
 		}
 		if err == nil {
 			return d, true
@@ -172,18 +159,11 @@ func (s *Server) handleDestinationUpdate(w http.ResponseWriter, r *http.Request)
 		writeError(w, r, err)
 		return
 	}
-	if upd.URL != nil {
-		if err := s.checkOutboundURL("url", *upd.URL); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	d, err := s.Store.UpdateDestination(r.Context(), d.ID, upd)
+	d, err := s.svc.UpdateDestination(r.Context(), d.ID, upd)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusOK, d)
 }
 
@@ -193,10 +173,9 @@ func (s *Server) handleDestinationDelete(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	if err := s.Store.DeleteDestination(r.Context(), d.ID); err != nil {
+	if err := s.svc.DeleteDestination(r.Context(), d.ID); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	w.WriteHeader(http.StatusNoContent)
 }

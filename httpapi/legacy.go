@@ -7,9 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/service"
 )
 
 // legacyMaxForm bounds a legacy form's bytes. e may hold 1 MB of JSON
@@ -43,27 +45,26 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 		s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusBadRequest, Text: "invalid_request: the form could not be read: " + err.Error()}, 0)
 		return
 	}
-	now := s.Store.Now()
 	var project *touchpoint.Project
+	var now time.Time // the project's
 	up, lerr := analytics.DecodeLegacy(analytics.LegacyForm{Client: form.Get("client"), Events: form.Get("e"), Version: form.Get("v"),
 		UploadTime: form.Get("upload_time"), Checksum: form.Get("checksum")},
-		analytics.Request{Now: now, RemoteIP: s.clientIP(r), KnownKey: func(key string) bool {
-			p, err := s.Store.ProjectByAPIKey(key)
-			project = p
-			return err == nil
+		analytics.Request{Now: s.Store.Now(), RemoteIP: s.clientIP(r), KnownKey: func(key string) (time.Time, bool) {
+			p, err := s.svc.ProjectByAPIKey(key)
+			project, now = p, s.svc.ProjectNow(p)
+			return now, err == nil
 		}})
 	if lerr != nil {
 		s.legacyRefused(w, lerr, 0)
 		return
 	}
-	if t := s.limiter.Allow(project.ID, project.Limits.HTTPEPS, up.Events, now); t != nil {
+	t, err := s.svc.Ingest(r.Context(), &service.Upload{Project: project, Received: now, Events: up.Events, Rate: service.HTTPRate})
+	if t != nil {
 		b, _ := json.Marshal(t)
 		s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusTooManyRequests, Text: "too_many_requests: " + string(b)}, len(up.Events))
 		return
 	}
-	stored := &touchpoint.EventUpload{Project: project.ID, Received: now, Events: up.Events, Streams: s.catalog.Load().streams[project.ID]}
-	if err := s.events.Add(stored); err != nil {
-		s.limiter.Refund(project.ID, up.Events, now) // not stored: counts for nothing
+	if err != nil {
 		if touchpoint.ErrorCode(err) == touchpoint.EINVALID {
 			// This upload's own data could not be stored (package batch).
 			s.legacyRefused(w, &analytics.LegacyError{Status: http.StatusBadRequest, Text: "invalid_event: " + touchpoint.ErrorMessage(err)}, len(up.Events))

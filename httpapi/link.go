@@ -19,43 +19,36 @@ var pixel = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\x00\x00\x00!\
 func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		appID := r.PathValue("app_id")
-		app := s.catalog.Load().apps[appID]
+		app := s.svc.App(appID)
 		if app == nil {
 			writeText(w, http.StatusNotFound, "app "+strconv.Quote(appID)+" is not configured on this server")
 			return
 		}
-		t, err := link.NewTouch(link.Request{
+		t, err := s.svc.Touch(app, link.Request{
 			Kind:           kind,
 			RawQuery:       r.URL.RawQuery,
-			Time:           app.app.Now(s.Store.Now),
 			ClientIP:       s.clientIP(r),
 			UserAgent:      r.UserAgent(),
 			AcceptLanguage: r.Header.Get("Accept-Language"),
-		}, app.app, app.partner)
+		})
 		if err != nil {
 			writeText(w, http.StatusBadRequest, touchpoint.ErrorMessage(err))
 			return
 		}
 		if r.Method != http.MethodHead {
-			over, err := s.overCap(r.Context(), app.configured(t.PID), t)
-			if err != nil {
-				s.Logger.Error("count click cap", "err", err)
-				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")
-				return
-			}
-			t.OverCap = over
-			if err := s.touches.Add(t); err != nil {
-				if status, ok := errorStatus[touchpoint.ErrorCode(err)]; ok && status < 500 {
+			if err := s.svc.RecordTouch(r.Context(), app, t); err != nil {
+				code := touchpoint.ErrorCode(err)
+				if status, ok := errorStatus[code]; ok && status < 500 {
 					// This click's own fault (its app was deleted a moment
 					// ago, say): the others of its commit are stored.
 					writeText(w, status, touchpoint.ErrorMessage(err))
 					return
 				}
-				if touchpoint.ErrorCode(err) == touchpoint.EUNAVAILABLE {
+				if code == touchpoint.EUNAVAILABLE {
 					writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded: "+touchpoint.ErrorMessage(err))
 					return
 				}
-				s.Logger.Error("record touch", "err", err)
+				// Ours, and logged by the service.
 				writeText(w, http.StatusServiceUnavailable, "the touch could not be recorded; please retry")
 				return
 			}
@@ -70,7 +63,7 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 		case t.Params.Redirect != nil && !*t.Params.Redirect:
 			writeText(w, http.StatusOK, "ok")
 		default:
-			h.Set("Location", link.Redirect(app.app, t))
+			h.Set("Location", link.Redirect(app.App, t))
 			w.WriteHeader(http.StatusFound)
 		}
 	}

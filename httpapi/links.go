@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/link"
 )
 
 func (s *Server) registerLinkRoutes(mux *http.ServeMux) {
@@ -50,12 +49,11 @@ func (s *Server) handleLinkTest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	secrets, err := s.Store.ListSecrets(r.Context(), appID, pid)
+	v, err := s.svc.VerifyLink(r.Context(), appID, pid, u.RawQuery)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	v := link.VerifyQuery(u.RawQuery, secrets, s.appNow(appID))
 	res := LinkTestResult{Result: "passed"}
 	if v != touchpoint.VerdictValid {
 		res = LinkTestResult{Result: "failed", Reason: v.String()}

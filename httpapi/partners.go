@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/outbound"
-	"github.com/touchpointhq/touchpoint/postback"
 )
 
 func (s *Server) registerPartnerRoutes(mux *http.ServeMux) {
@@ -59,15 +57,10 @@ func (s *Server) handlePartnerCreate(w http.ResponseWriter, r *http.Request) {
 	if req.Retries != nil {
 		p.Retries = *req.Retries
 	}
-	if err := s.checkTemplates(p.Templates); err != nil {
+	if err := s.svc.CreatePartner(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := s.Store.CreatePartner(r.Context(), p); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.changed(r)
 	writeJSON(w, http.StatusCreated, p)
 }
 
@@ -101,28 +94,20 @@ func (s *Server) handlePartnerUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if upd.Templates != nil {
-		if err := s.checkTemplates(*upd.Templates); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	p, err := s.Store.UpdatePartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), upd)
+	p, err := s.svc.UpdatePartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), upd)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusOK, p)
 }
 
 // DELETE /api/v1/apps/{app_id}/partners/{pid}
 func (s *Server) handlePartnerDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.Store.DeletePartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid")); err != nil {
+	if err := s.svc.DeletePartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid")); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -140,12 +125,11 @@ func (s *Server) handleSecretCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = time.Duration(h) * time.Hour
 	}
-	sec, err := s.Store.CreateSecret(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), ttl)
+	sec, err := s.svc.CreateSecret(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), ttl)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	writeJSON(w, http.StatusCreated, sec)
 }
 
@@ -163,7 +147,7 @@ func (s *Server) handleSecretList(w http.ResponseWriter, r *http.Request) {
 	}
 	// Active by the app's clock, as clicks are checked (a test-mode app's
 	// clock may be days ahead).
-	now := s.appNow(r.PathValue("app_id"))
+	now := s.svc.AppNow(r.PathValue("app_id"))
 	out := []secretInfo{}
 	for _, sec := range secrets {
 		c := *sec
@@ -175,11 +159,10 @@ func (s *Server) handleSecretList(w http.ResponseWriter, r *http.Request) {
 
 // DELETE /api/v1/apps/{app_id}/partners/{pid}/secrets/{secret_id}
 func (s *Server) handleSecretRevoke(w http.ResponseWriter, r *http.Request) {
-	if err := s.Store.RevokeSecret(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), r.PathValue("secret_id")); err != nil {
+	if err := s.svc.RevokeSecret(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), r.PathValue("secret_id")); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.changed(r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -212,11 +195,7 @@ func (s *Server) handleSigningReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if _, err := s.Store.FindPartner(r.Context(), r.PathValue("app_id"), r.PathValue("pid")); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	counts, err := s.Store.SigningReport(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), from, to)
+	counts, err := s.svc.SigningReport(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), from, to)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -246,20 +225,4 @@ func parseTime(v, name string, def time.Time) (time.Time, error) {
 		return time.Time{}, touchpoint.Errorf(touchpoint.EINVALID, "%s %q is not an RFC 3339 time such as 2026-11-23T00:00:00Z", name, v)
 	}
 	return t.UTC(), nil
-}
-
-// checkTemplates checks postback templates as package postback parses them
-// and their hosts by the outbound rule.
-func (s *Server) checkTemplates(ts []touchpoint.PostbackTemplate) error {
-	for i, t := range ts {
-		c, err := postback.Parse(postback.Template{Method: t.Method, URL: t.URL, Body: t.Body, ContentType: t.ContentType})
-		if err != nil {
-			return touchpoint.Errorf(touchpoint.EINVALID, "postbacks[%d]: %s", i, touchpoint.ErrorMessage(err))
-		}
-		// The host holds no macro (Parse): it is checked as written.
-		if err := outbound.CheckHost(c.Host(), s.AllowPrivatePostbackHosts); err != nil {
-			return touchpoint.Errorf(touchpoint.EINVALID, "postbacks[%d]: url %q: %v", i, t.URL, err)
-		}
-	}
-	return nil
 }

@@ -14,6 +14,7 @@ func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}", s.handleProjectGet)
 	s.handleAdmin(mux, "PATCH /api/v1/projects/{project}", s.handleProjectUpdate)
 	s.handleAdmin(mux, "POST /api/v1/projects/{project}/keys/rotate", s.handleProjectKeyRotate)
+	s.handleAdmin(mux, "POST /api/v1/projects/{project}/test_clock", s.handleProjectTestClock)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users", s.handleUserLookup)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}", s.handleUserGet)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}/events", s.handleUserEvents)
@@ -28,6 +29,10 @@ type ProjectCreate struct {
 	Name   string                        `json:"name"`
 	Apps   []string                      `json:"apps"`
 	Limits touchpoint.IngestLimitsUpdate `json:"limits"`
+	// TestMode gives the project a test clock, starting at TestClock
+	// (default: now), like a test-mode app's.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock"`
 }
 
 // POST /api/v1/projects
@@ -37,13 +42,34 @@ func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps,
+	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps, TestMode: req.TestMode, TestClock: req.TestClock,
 		Limits: req.Limits.Apply(touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS})}
 	if err := s.Store.CreateProject(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, p)
+}
+
+// POST /api/v1/projects/{project}/test_clock: set a test-mode project's
+// clock to time, or advance it (TestClockMove, as for apps).
+func (s *Server) handleProjectTestClock(w http.ResponseWriter, r *http.Request) {
+	id, err := projectID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	to, step, err := decodeTestClockMove(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := s.svc.MoveProjectTestClock(r.Context(), id, to, step)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
 }
 
 // GET /api/v1/projects

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/attribution"
+	"github.com/touchpointhq/touchpoint/service"
 )
 
 // The SDK API: what an app's SDK calls. It is ours (AppsFlyer's SDK
@@ -30,9 +29,9 @@ const maxSDKBody = 64 << 10
 // sdk authenticates an SDK call with the app's dev key, sent as
 // "Authorization: Bearer <dev key>" or, as AppsFlyer's S2S API does, in an
 // "authentication" header.
-func (s *Server) sdk(h func(http.ResponseWriter, *http.Request, *catalogApp)) http.HandlerFunc {
+func (s *Server) sdk(h func(http.ResponseWriter, *http.Request, *service.CatalogApp)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		app := s.catalog.Load().apps[r.PathValue("app_id")]
+		app := s.svc.App(r.PathValue("app_id"))
 		if app == nil {
 			writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "app %q is not configured on this server", r.PathValue("app_id")))
 			return
@@ -41,7 +40,7 @@ func (s *Server) sdk(h func(http.ResponseWriter, *http.Request, *catalogApp)) ht
 		if !ok {
 			key = r.Header.Get("authentication")
 		}
-		if key = strings.TrimSpace(key); key == "" || !app.app.DevKeyHash.Matches(key) {
+		if key = strings.TrimSpace(key); key == "" || !app.App.DevKeyHash.Matches(key) {
 			writeError(w, r, touchpoint.Errorf(touchpoint.EUNAUTHORIZED, "missing or wrong dev key: send the app's dev key as Authorization: Bearer <dev key>"))
 			return
 		}
@@ -146,14 +145,14 @@ const (
 	maxFieldLength    = 256
 	maxUALength       = 1024
 	maxReferrerLength = 2048
-	// A launch may reach us late (an SDK queues launches while offline),
-	// but not later than touches are worth looking for.
-	maxLaunchAge = attribution.MaxLookback
 )
 
 var zeroAdID = regexp.MustCompile(`^[0-]+$`)
 
-// launch validates a request into a Launch, stamped with the app's time.
+// launch validates a request into a Launch. Its time is left as sent: the
+// service takes it by the app's clock (service.Launch); now is that clock,
+// for the Play referrer's timestamps (a time far ahead of it is one sent
+// in the wrong unit).
 func (req *LaunchRequest) launch(app *touchpoint.App, now time.Time, connIP string) (*touchpoint.Launch, error) {
 	l := &touchpoint.Launch{App: app.ID, DeviceID: req.DeviceID, LaunchID: req.LaunchID, Time: req.LaunchTime.Time,
 		Referrer: req.Referrer, ClickTime: req.ClickTS.Time, InstallBeginTime: req.InstallBeginTS.Time, IP: req.IP, UA: req.UserAgent,
@@ -203,14 +202,6 @@ func (req *LaunchRequest) launch(app *touchpoint.App, now time.Time, connIP stri
 	} else {
 		l.IP = a.Unmap().String()
 	}
-	switch {
-	case l.Time.IsZero() || l.Time.After(now):
-		// No launch time, or one from a device clock ahead of ours: now.
-		l.Time = now
-	case now.Sub(l.Time) > maxLaunchAge:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "launch_time %s is more than %d days ago", l.Time.Format(time.RFC3339), int(maxLaunchAge/(24*time.Hour)))
-	}
-	l.Time = l.Time.Truncate(time.Millisecond)
 	return l, nil
 }
 
@@ -229,136 +220,33 @@ type LaunchResponse struct {
 }
 
 // POST /sdk/v1/apps/{app_id}/launches
-func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *catalogApp) {
+func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *service.CatalogApp) {
 	var req LaunchRequest
 	if err := decodeSDK(r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	app := ca.app
-	l, err := req.launch(app, app.Now(s.Store.Now), s.clientIP(r))
+	l, err := req.launch(ca.App, s.svc.Now(ca.App), s.clientIP(r))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	resp, err := s.decideLaunch(r.Context(), ca, l)
+	res, err := s.svc.Launch(r.Context(), ca, l)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.Metrics.launchDecided(resp.Type)
-	writeCompactJSON(w, http.StatusOK, resp)
+	s.Metrics.launchDecided(res.Type())
+	writeCompactJSON(w, http.StatusOK, launchResponse(res))
 }
 
-// decideLaunch finds the device and the candidate touches, decides, and
-// writes the decision, deciding again when another launch of the device
-// was written meanwhile.
-func (s *Server) decideLaunch(ctx context.Context, ca *catalogApp, l *touchpoint.Launch) (*LaunchResponse, error) {
-	app := ca.app
-	for attempt := 0; ; attempt++ {
-		var dev *touchpoint.Device
-		var err error
-		if l.DeviceID != "" {
-			if dev, err = s.Store.FindDevice(ctx, app.ID, l.DeviceID); touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-				return nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: send no device_id on a first launch", l.DeviceID, app.ID)
-			}
-		} else {
-			dev, err = s.Store.FindDeviceByIDs(ctx, app.ID, l.IDs)
-		}
-		if err != nil {
-			return nil, err
-		}
-		touches, err := s.candidates(ctx, app, l, dev)
-		if err != nil {
-			return nil, err
-		}
-		res := attribution.Decide(attribution.Input{App: app, Partner: ca.configured, Launch: l, Device: dev,
-			Touches: touches, Now: app.Now(s.Store.Now)})
-		lw := &touchpoint.LaunchWrite{Key: l.IdempotencyKey(), Seen: dev, Device: res.Device, Install: res.Install}
-		if res.Install != nil {
-			lw.Deliveries = ca.postbacks.ForInstall(app, res.Device, res.Install)
-			if ca.forward != nil {
-				in := res.Install
-				if d := ca.forward.Install(app, res.Device, in, ca.restricted(in.Attribution.MediaSource)); d != nil {
-					lw.Deliveries = append(lw.Deliveries, d)
-				}
-			}
-		}
-		if dev != nil {
-			lw.Version = dev.Launches
-		}
-		if err := s.launches.Add(lw); err != nil {
-			return nil, err
-		}
-		switch {
-		case lw.Duplicate != 0:
-			return s.repeatLaunch(ctx, app, lw.Duplicate)
-		case lw.Stale && attempt < 5:
-			continue
-		case lw.Stale:
-			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "the device is launching concurrently; retry this launch")
-		}
-		return launchResponse(res.Device, res.Install, res.FirstLaunch), nil
+// launchResponse is the answer to a decided launch.
+func launchResponse(res *service.LaunchResult) *LaunchResponse {
+	resp := &LaunchResponse{DeviceID: res.Device.ID, FirstLaunch: res.FirstLaunch, Type: res.Type()}
+	if res.Install != nil {
+		resp.InstallID = res.Install.ID
 	}
-}
-
-// repeatLaunch answers a retried launch as the first try was answered.
-func (s *Server) repeatLaunch(ctx context.Context, app *touchpoint.App, installID int64) (*LaunchResponse, error) {
-	in, err := s.Store.FindInstall(ctx, app.ID, installID)
-	if err != nil {
-		return nil, err
-	}
-	dev, err := s.Store.FindDevice(ctx, app.ID, in.DeviceID)
-	if err != nil {
-		return nil, err
-	}
-	return launchResponse(dev, in, in.Launch.DeviceID == ""), nil
-}
-
-// candidates finds the touches that may have brought a launch about: by
-// the launch's device ids, the touches its referrer names, and its IP when
-// probabilistic matching may apply. A later launch only looks at touches
-// since the device's previous launch.
-func (s *Server) candidates(ctx context.Context, app *touchpoint.App, l *touchpoint.Launch, dev *touchpoint.Device) ([]*touchpoint.Touch, error) {
-	since := l.Time.Add(-attribution.MaxLookback)
-	if l.DeviceID != "" && dev != nil && dev.LastLaunch.After(since) {
-		since = dev.LastLaunch
-	}
-	var keys []touchpoint.LookupKey
-	for _, typ := range touchpoint.MatchIDTypes {
-		if raw := l.IDs[typ].Raw; raw != "" {
-			keys = append(keys, touchpoint.DeviceKeys(app.ID, raw)...)
-		}
-	}
-	ref := attribution.ParseReferrer(l.Referrer)
-	keys = append(keys, ref.Keys(app.ID)...)
-	if !ref.Names() && !l.HasAdID() && l.DeviceID == "" && l.IP != "" {
-		keys = append(keys, touchpoint.IPKey(app.ID, l.IP))
-	}
-	touches, err := s.Store.TouchesByKeys(ctx, app.ID, keys, since)
-	if err != nil {
-		return nil, err
-	}
-	if ref.TouchID != 0 && !slices.ContainsFunc(touches, func(t *touchpoint.Touch) bool { return t.ID == ref.TouchID }) {
-		t, err := s.Store.FindTouch(ctx, app.ID, ref.TouchID)
-		if err == nil {
-			touches = append(touches, t)
-		} else if touchpoint.ErrorCode(err) != touchpoint.ENOTFOUND {
-			return nil, err
-		}
-	}
-	return touches, nil
-}
-
-// launchResponse builds the answer to a launch.
-func launchResponse(dev *touchpoint.Device, in *touchpoint.Install, first bool) *LaunchResponse {
-	resp := &LaunchResponse{DeviceID: dev.ID, FirstLaunch: first, Type: "launch"}
-	a := dev.Attribution
-	if in != nil {
-		resp.Type, resp.InstallID = string(in.Type), in.ID
-		a = in.Attribution
-	}
-	resp.ConversionData = ConversionData(&a, dev, first)
+	resp.ConversionData = ConversionData(res.Attribution(), res.Device, res.FirstLaunch)
 	return resp
 }
 
@@ -418,86 +306,23 @@ type EventResponse struct {
 	Duplicate bool `json:"duplicate"`
 }
 
-var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // POST /sdk/v1/apps/{app_id}/events
-func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *catalogApp) {
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request, ca *service.CatalogApp) {
 	var req EventRequest
 	if err := decodeSDK(r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	c, dev, err := s.conversion(r.Context(), ca.app, &req, "SDK", nil)
+	res, err := s.svc.Convert(r.Context(), ca, &service.Event{DeviceID: req.DeviceID, EventID: req.EventID, Name: req.EventName,
+		Value: req.Value, Revenue: req.Revenue, Currency: req.Currency, Time: req.EventTime.Time, Source: service.SourceSDK})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	ds, err := s.conversionDeliveries(r.Context(), ca, dev, c)
-	if err != nil {
-		writeError(w, r, err)
+	s.Metrics.conversionStored(res.Duplicate != 0)
+	if res.Duplicate != 0 {
+		writeJSON(w, http.StatusOK, EventResponse{ConversionID: res.Duplicate, Duplicate: true})
 		return
 	}
-	cw := &touchpoint.ConversionWrite{Conversion: c, Deliveries: ds}
-	if err := s.conversions.Add(cw); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.Metrics.conversionStored(cw.Duplicate != 0)
-	if cw.Duplicate != 0 {
-		writeJSON(w, http.StatusOK, EventResponse{ConversionID: cw.Duplicate, Duplicate: true})
-		return
-	}
-	writeJSON(w, http.StatusOK, EventResponse{ConversionID: c.ID})
-}
-
-// conversion validates an event into a conversion of its device, with the
-// device's attribution at the event's time. dev is the device when the
-// caller found it already; nil: req.DeviceID's.
-func (s *Server) conversion(ctx context.Context, app *touchpoint.App, req *EventRequest, source string, dev *touchpoint.Device) (*touchpoint.Conversion, *touchpoint.Device, error) {
-	now := app.Now(s.Store.Now)
-	switch {
-	case req.DeviceID == "":
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id is required: send the device_id the launch answered")
-	case req.EventName == "":
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is required")
-	case len(req.EventName) > touchpoint.MaxEventNameLength && source == "SDK": // S2S: the 1 KB body bounds it
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_name is longer than %d characters", touchpoint.MaxEventNameLength)
-	case len(req.EventID) > maxIDLength:
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_id is longer than %d characters", maxIDLength)
-	case len(req.Value) > touchpoint.MaxEventValueLength:
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "event_value is longer than %d characters", touchpoint.MaxEventValueLength)
-	case req.Revenue < 0 && source == "SDK": // S2S takes refunds as negative revenue
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "revenue %s is negative", req.Revenue)
-	}
-	cur := strings.ToUpper(strings.TrimSpace(req.Currency))
-	switch {
-	case cur == "" && req.Revenue != 0:
-		cur = "USD" // AppsFlyer's default revenue currency
-	case cur != "" && !currencyRE.MatchString(cur):
-		return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "currency %q: want an ISO-4217 code such as USD or EUR", req.Currency)
-	}
-	value := strings.TrimSpace(string(req.Value))
-	if value == "null" {
-		value = ""
-	}
-	if dev == nil {
-		var err error
-		dev, err = s.Store.FindDevice(ctx, app.ID, req.DeviceID)
-		if touchpoint.ErrorCode(err) == touchpoint.ENOTFOUND {
-			return nil, nil, touchpoint.Errorf(touchpoint.EINVALID, "device_id %q is not a device of app %s: report the launch first", req.DeviceID, app.ID)
-		} else if err != nil {
-			return nil, nil, err
-		}
-	}
-	t := req.EventTime.Time
-	if err := touchpoint.CheckTime("event_time", t); err != nil {
-		return nil, nil, err
-	}
-	if t.IsZero() || t.After(now) {
-		t = now
-	}
-	t = t.Truncate(time.Millisecond)
-	return &touchpoint.Conversion{App: app.ID, DeviceID: dev.ID, EventID: req.EventID, Name: req.EventName, Value: value,
-		Revenue: req.Revenue, Currency: cur, Time: t, Source: source, InstallID: dev.InstallID,
-		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CreatedAt: now}, dev, nil
+	writeJSON(w, http.StatusOK, EventResponse{ConversionID: res.Conversion.ID})
 }

@@ -1,7 +1,7 @@
 // Package httpapi serves Touchpoint over HTTP: attribution links (/c, /v),
 // the admin API (/api/v1), and the operational endpoints (/healthz, /readyz,
-// /metrics). Handlers stay thin: they decode, call the store or the link
-// package, and encode.
+// /metrics). Handlers stay thin: they decode, call the application (package
+// service) or, for plain reads and writes, the store, and encode.
 package httpapi
 
 import (
@@ -18,10 +18,8 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/analytics"
-	"github.com/touchpointhq/touchpoint/batch"
-	"github.com/touchpointhq/touchpoint/cohort"
-	"github.com/touchpointhq/touchpoint/delivery"
+	"github.com/touchpointhq/touchpoint/service"
+	"github.com/touchpointhq/touchpoint/task"
 	"golang.org/x/net/netutil"
 )
 
@@ -57,6 +55,15 @@ type Server struct {
 	// again (package cohort; tests shorten both).
 	CohortSyncInterval time.Duration
 	CohortSyncBackoff  time.Duration
+	// PurgeInterval is how often touches past the longest lookback window
+	// are purged. Zero disables it.
+	PurgeInterval time.Duration
+	// ExternalTasks says the caller runs the background work (the
+	// service's Tasks: the outbox, cohort syncs, catalog refreshes,
+	// purges) in its own task runner, as serve does with every
+	// background task; otherwise Open starts a runner of its own and
+	// Close stops it. A caller's runner must stop after Close.
+	ExternalTasks bool
 	// MaxDecodingBytes bounds the bytes of upload bodies being read and
 	// decoded at once, DecodeWait how long an upload waits for room;
 	// MaxConns bounds the open connections; IdleTimeout is how long
@@ -67,28 +74,16 @@ type Server struct {
 	MaxConns         int
 	IdleTimeout      time.Duration
 
-	ln          net.Listener
-	http        *http.Server
-	touches     *batch.Committer[*touchpoint.Touch]
-	launches    *batch.Committer[*touchpoint.LaunchWrite]
-	conversions *batch.Committer[*touchpoint.ConversionWrite]
-	events      *batch.Committer[*touchpoint.EventUpload]
-	limiter     *analytics.Limiter
-	decoding    *decodeBudget
-	conns       atomic.Int64 // open connections
-	shedding    atomic.Bool  // keep-alives are off: too many connections
-	shedMu      sync.Mutex
-	caps        clickCaps
-	catalog     atomic.Pointer[catalog]
-	catalogSeq  atomic.Uint64 // reloads begun (catalog.seq)
-	ready       atomic.Bool
-	stop        context.CancelFunc
-	done        chan struct{}
-	stopOutbox  context.CancelFunc
-	outboxDone  chan struct{}
-	syncer      *cohort.Syncer
-	stopSyncer  context.CancelFunc
-	syncerDone  chan struct{}
+	ln   net.Listener
+	http *http.Server
+	// svc is the application the handlers call (package service).
+	svc      *service.Service
+	decoding *decodeBudget
+	conns    atomic.Int64 // open connections
+	shedding atomic.Bool  // keep-alives are off: too many connections
+	shedMu   sync.Mutex
+	ready    atomic.Bool
+	runner   *task.Runner // of the service's Tasks, unless ExternalTasks
 }
 
 // NewServer returns a server with defaults.
@@ -99,7 +94,7 @@ func NewServer(store touchpoint.Store) *Server {
 		Logger:         slog.Default(),
 		MaxBatch:       1024,
 		CommitLinger:   200 * time.Microsecond,
-		CatalogRefresh: 10 * time.Second,
+		CatalogRefresh: service.DefaultCatalogRefresh,
 	}
 }
 
@@ -117,26 +112,17 @@ func (s *Server) Open() error {
 	}
 	s.ln = ln
 	// The catalog compiles integrations, which send to this server by
-	// default: it needs the address.
-	if err := s.reloadCatalog(context.Background()); err != nil {
+	// default: the service needs the address.
+	s.svc = &service.Service{Store: s.Store, Logger: s.Logger, MaxBatch: s.MaxBatch, CommitLinger: s.CommitLinger,
+		AllowPrivatePostbackHosts: s.AllowPrivatePostbackHosts, Self: s.selfURL(), SelfAddr: s.selfAddr(),
+		ObserveTouchCommit:  s.Metrics.observeCommit,
+		PostbackConcurrency: s.PostbackConcurrency, PostbackTimeout: s.PostbackTimeout, PostbackSent: s.Metrics.postbackSent,
+		CohortSyncInterval: s.CohortSyncInterval, CohortSyncBackoff: s.CohortSyncBackoff,
+		CatalogRefresh: orNone(s.CatalogRefresh), PurgeInterval: orNone(s.PurgeInterval)}
+	if err := s.svc.Open(context.Background()); err != nil {
 		ln.Close()
 		return err
 	}
-	// A commit that fails for any reason but the store's being unable to
-	// write at all is split until the requests at fault fail alone: one
-	// bad request never fails another's (package batch). A request still
-	// waiting when the committers have closed (the shutdown grace is
-	// over) wrote nothing: 503, as when the store cannot write.
-	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
-	closed := touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the server is shutting down: nothing was written; retry")
-	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger,
-		OnCommit: s.Metrics.observeCommit, Isolate: isolate, Closed: closed})
-	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
-	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
-	// An upload holds up to 2,000 events: a commit takes at most 64 of
-	// them.
-	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
-	s.limiter = analytics.NewLimiter()
 	s.decoding = newDecodeBudget(s.MaxDecodingBytes)
 	s.http = &http.Server{
 		Handler:           s.Handler(),
@@ -148,28 +134,16 @@ func (s *Server) Open() error {
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		ConnState:         s.trackConn,
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	s.done = make(chan struct{})
-	go s.refreshCatalog(ctx)
-	outbox := &delivery.Outbox{Store: s.Store, Now: s.Store.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
-		Logger: s.Logger, Sent: s.Metrics.postbackSent}
-	outbox.Client = delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts, s.selfAddr())
-	octx, stopOutbox := context.WithCancel(context.Background())
-	s.stopOutbox, s.outboxDone = stopOutbox, make(chan struct{})
-	go func() {
-		defer close(s.outboxDone)
-		outbox.Run(octx)
-	}()
-	// Cohort syncs send big batches: a minute for each request.
-	s.syncer = &cohort.Syncer{Store: s.Store, Client: delivery.NewClient(time.Minute, s.AllowPrivatePostbackHosts, s.selfAddr()),
-		Self: s.selfURL(), Now: s.Store.Now, Logger: s.Logger, Interval: s.CohortSyncInterval, Backoff: s.CohortSyncBackoff}
-	sctx, stopSyncer := context.WithCancel(context.Background())
-	s.stopSyncer, s.syncerDone = stopSyncer, make(chan struct{})
-	go func() {
-		defer close(s.syncerDone)
-		s.syncer.Run(sctx)
-	}()
+	if !s.ExternalTasks {
+		s.runner = &task.Runner{Tasks: s.svc.Tasks(), Leases: s.Store, Holder: "httpapi-" + touchpoint.RandomString(8),
+			Clock: s.Store, Logger: s.Logger}
+		_ = s.Metrics.Registry.Register(s.runner.Collector())
+		if err := s.runner.Start(); err != nil {
+			s.svc.Close()
+			ln.Close()
+			return err
+		}
+	}
 	s.ready.Store(true)
 	go func() {
 		if err := s.http.Serve(netutil.LimitListener(ln, s.maxConns())); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -179,13 +153,10 @@ func (s *Server) Open() error {
 	return nil
 }
 
-// appNow is the time of an app: its test clock in test mode, else the
-// server's clock.
-func (s *Server) appNow(appID string) time.Time {
-	if a := s.catalog.Load().apps[appID]; a != nil {
-		return a.app.Now(s.Store.Now)
-	}
-	return s.Store.Now()
+// Service is the application the handlers call, for work beside the HTTP
+// API (background jobs); nil until Open.
+func (s *Server) Service() *service.Service {
+	return s.svc
 }
 
 // URL is the base URL of the running server, for tests and logs.
@@ -218,46 +189,23 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
 	}
-	if s.stop != nil {
-		s.stop()
-		<-s.done
+	if s.svc != nil {
+		s.svc.Close()
 	}
-	if s.touches != nil {
-		s.touches.Close()
-		s.launches.Close()
-		s.conversions.Close()
-		s.events.Close()
-	}
-	if s.stopSyncer != nil {
-		s.stopSyncer()
-		<-s.syncerDone
-	}
-	// Last: the sends under way finish and are recorded.
-	if s.stopOutbox != nil {
-		s.stopOutbox()
-		<-s.outboxDone
+	// Last: the background work, the outbox's sends under way included,
+	// finishes and is recorded.
+	if s.runner != nil {
+		s.runner.Stop()
 	}
 	return err
 }
 
-func (s *Server) refreshCatalog(ctx context.Context) {
-	defer close(s.done)
-	if s.CatalogRefresh <= 0 {
-		<-ctx.Done()
-		return
+// orNone is a period where zero means none: the service's "none".
+func orNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
 	}
-	t := time.NewTicker(s.CatalogRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.reloadCatalog(ctx); err != nil && ctx.Err() == nil {
-				s.Logger.Warn("reload catalog", "err", err)
-			}
-		}
-	}
+	return d
 }
 
 // Handler returns the routes.

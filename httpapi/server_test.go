@@ -31,14 +31,16 @@ type testServer struct {
 func startServer(t *testing.T, configure ...func(*httpapi.Server)) *testServer {
 	t.Helper()
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
 	s := httpapi.NewServer(db)
 	s.Addr = "127.0.0.1:0"
 	s.AdminToken = token
+	// Configured before the store opens: a clock set then is the one
+	// its background tasks read from the start.
 	for _, c := range configure {
 		c(s)
+	}
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.Open(); err != nil {
 		t.Fatal(err)

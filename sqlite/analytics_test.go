@@ -159,3 +159,42 @@ func TestConcurrentKeyRotations(t *testing.T) {
 		t.Errorf("%d of the rotated keys work, want 1", working)
 	}
 }
+
+// TestRecordEventsOneCommit checks that decisions about what the same
+// commit created are written after it: a user created, identified and
+// merged into, a property version, and an attribution held and applied,
+// all in one upload.
+func TestRecordEventsOneCommit(t *testing.T) {
+	db := MustOpen(t, filepath.Join(t.TempDir(), "touchpoint.db"), func() time.Time { return storetest.Start })
+	p := storetest.MustCreateProject(t, db, "Game")
+	install, err := analytics.DecodeAttribution(`{"event_type":"[Adjust] Install","platform":"android","adid":"gaid-7654321","user_properties":{"[adjust] network":"Examplenet"}}`, storetest.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"api_key":"` + p.APIKey + `","events":[{"device_id":"device-9","event_type":"open"},
+		{"device_id":"device-9","user_id":"user-9","event_type":"login","user_properties":{"plan":"gold"}},
+		{"device_id":"device-8","event_type":"open","adid":"gaid-7654321"},
+		{"device_id":"device-8","user_id":"user-9","event_type":"login"}]}`
+	up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: storetest.Start})
+	if rej != nil {
+		t.Fatalf("DecodeUpload: %+v", rej)
+	}
+	u := &touchpoint.EventUpload{Project: p.ID, Received: storetest.Start, Events: append([]*touchpoint.IncomingEvent{install}, up.Events...)}
+	if err := db.RecordEvents(context.Background(), []*touchpoint.EventUpload{u}); err != nil || u.Stored != 4 {
+		t.Fatalf("RecordEvents: stored %d, %v", u.Stored, err)
+	}
+	user, err := db.LookupUser(context.Background(), p.ID, "user-9", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props(user.DeviceIDs) != `["device-8","device-9"]` || props(user.Properties) != `{"plan":"gold"}` || len(user.Attribution) != 1 {
+		t.Fatalf("user-9 %+v", user)
+	}
+	anon, err := db.FindUser(context.Background(), p.ID, user.AmplitudeID+1)
+	if err != nil || anon.MergedInto != user.AmplitudeID || props(anon.Properties) != `{"[adjust] network":"Examplenet"}` {
+		t.Fatalf("device-8's first user %+v, %v: want merged into %d, with the attribution's properties", anon, err, user.AmplitudeID)
+	}
+	if pend, err := db.PendingAttributions(context.Background(), p.ID); err != nil || pend.Count != 0 || pend.Dropped != 0 {
+		t.Fatalf("pending %+v, %v", pend, err)
+	}
+}

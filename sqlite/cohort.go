@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -197,104 +196,74 @@ func (db *DB) CohortVersions(ctx context.Context, id int64) ([]*touchpoint.Cohor
 	return out, rows.Err()
 }
 
-// evaluate computes a definition's members in one read transaction.
-func (db *DB) evaluate(ctx context.Context, project int64, def *touchpoint.Condition, now time.Time) (*userSet, error) {
+// CohortMembership reads a cohort's members and, as the base, the id of
+// its latest computation (0: none) in one read transaction.
+func (db *DB) CohortMembership(ctx context.Context, id int64) ([]int64, int64, error) {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer tx.Rollback()
-	e, err := newEvaluator(ctx, db, tx, project, now)
-	if err != nil {
-		return nil, err
+	if _, err := findCohort(ctx, tx, id); err != nil {
+		return nil, 0, err
 	}
-	return e.eval(def)
+	base, err := latestComputation(ctx, tx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	members, err := column[int64](ctx, tx, `/* DB.CohortMembership */ SELECT user FROM cohort_members WHERE cohort = ? ORDER BY user`, id)
+	return members, base, err
 }
 
-// PreviewCohort evaluates a definition without storing anything.
-func (db *DB) PreviewCohort(ctx context.Context, project int64, def touchpoint.Condition, sample int) (*touchpoint.CohortPreview, error) {
-	probe := touchpoint.Cohort{Name: "preview", Definition: def}
-	if err := probe.Validate(); err != nil {
-		return nil, err
-	}
-	if _, err := db.FindProject(ctx, project); err != nil {
-		return nil, err
-	}
-	set, err := db.evaluate(ctx, project, &def, db.now())
-	if err != nil {
-		return nil, err
-	}
-	p := &touchpoint.CohortPreview{Size: set.count(), Sample: []int64{}}
-	set.each(func(id int64) bool {
-		if len(p.Sample) == sample {
-			return false
-		}
-		p.Sample = append(p.Sample, id)
-		return true
-	})
-	return p, nil
+// latestComputation returns the id of a cohort's latest computation (0:
+// none).
+func latestComputation(ctx context.Context, q querier, id int64) (int64, error) {
+	var base int64
+	err := q.QueryRowContext(ctx, `/* latestComputation */ SELECT coalesce(max(id), 0) FROM cohort_computations WHERE cohort = ?`, id).Scan(&base)
+	return base, err
 }
 
-// ComputeCohort evaluates a cohort and stores its membership: only the
-// users who entered and left are written.
-func (db *DB) ComputeCohort(ctx context.Context, id int64) (*touchpoint.Membership, error) {
-	// One computation of a cohort at a time: each diffs against the last.
-	db.cohortMu.Lock()
-	defer db.cohortMu.Unlock()
-	c, err := db.FindCohort(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	began := time.Now()
-	now := db.now()
-	set, err := db.evaluate(ctx, c.Project, &c.Definition, now)
-	if err != nil {
-		return nil, err
-	}
-	m := &touchpoint.Membership{Cohort: id, Version: c.Version, ComputedAt: now, Size: set.count(), Entered: []int64{}, Left: []int64{}}
-	old, err := column[int64](ctx, db.read, `/* ComputeCohort */ SELECT user FROM cohort_members WHERE cohort = ?`, id)
-	if err != nil {
-		return nil, err
-	}
-	was := newUserSet(set.base, set.base+int64(len(set.bits))*64-1)
-	for _, u := range old {
-		if set.has(u) {
-			was.add(u)
-		} else {
-			m.Left = append(m.Left, u)
-		}
-	}
-	set.each(func(u int64) bool {
-		if !was.has(u) {
-			m.Entered = append(m.Entered, u)
-		}
-		return true
-	})
+// PutMembership writes a computation's entered and left users, and its
+// record, in one transaction.
+func (db *DB) PutMembership(ctx context.Context, m *touchpoint.Membership, base int64) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer tx.Rollback()
+	id := m.Cohort
+	res, err := tx.ExecContext(ctx, `/* DB.PutMembership */ UPDATE cohorts SET size = ?, computed_at = ? WHERE id = ?`,
+		m.Size, m.ComputedAt.UnixMilli(), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort %d not found", id)
+	}
+	// Each computation diffs against the one before: one stored since
+	// this one read the membership makes its diff wrong.
+	if latest, err := latestComputation(ctx, tx, id); err != nil {
+		return err
+	} else if latest != base {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "cohort %d was computed meanwhile", id)
+	}
 	if err := execChunks(ctx, tx, `DELETE FROM cohort_members WHERE cohort = ? AND user IN `, id, m.Left, 1); err != nil {
-		return nil, err
+		return err
 	}
 	if err := execChunks(ctx, tx, `INSERT INTO cohort_members (cohort, user) VALUES `, id, m.Entered, 2); err != nil {
-		return nil, err
+		return err
 	}
-	m.Took = time.Since(began)
-	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ UPDATE cohorts SET size = ?, computed_at = ? WHERE id = ?`,
-		m.Size, now.UnixMilli(), id); err != nil {
-		return nil, err
+	if _, err := tx.ExecContext(ctx, `/* DB.PutMembership */ INSERT INTO cohort_computations (cohort, version, computed_at, size, entered, left, took_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, m.Version, m.ComputedAt.UnixMilli(), m.Size, len(m.Entered), len(m.Left), m.Took.Milliseconds()); err != nil {
+		return err
 	}
-	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ INSERT INTO cohort_computations (cohort, version, computed_at, size, entered, left, took_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, c.Version, now.UnixMilli(), m.Size, len(m.Entered), len(m.Left), m.Took.Milliseconds()); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `/* ComputeCohort */ DELETE FROM cohort_computations WHERE cohort = ? AND id <=
+	if _, err := tx.ExecContext(ctx, `/* DB.PutMembership */ DELETE FROM cohort_computations WHERE cohort = ? AND id <=
 		(SELECT id FROM cohort_computations WHERE cohort = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, id, id, keptComputations); err != nil {
-		return nil, err
+		return err
 	}
-	return m, db.commit(tx)
+	return db.commit(tx)
 }
 
 // execChunks runs a statement over ids in chunks: with form 1, query ends

@@ -49,24 +49,24 @@ type timesCache struct {
 }
 
 // eventTimes returns, locked, the times of a condition's events from
-// start on, brought up to the evaluator's snapshot. The caller unlocks
-// it.
-func (db *DB) eventTimes(e *evaluator, c *touchpoint.EventCondition, start int64) (*eventTimes, error) {
+// start on (to end, for fixed dates), brought up to the read's snapshot.
+// The caller unlocks it.
+func (db *DB) eventTimes(s *cohortSets, c *touchpoint.EventCondition, start, end int64) (*eventTimes, error) {
 	var upTo int64
-	if err := e.q.QueryRowContext(e.ctx, `/* cohort events hwm */ SELECT coalesce(max(id), 0) FROM events`).Scan(&upTo); err != nil {
+	if err := s.tx.QueryRowContext(s.ctx, `/* cohort events hwm */ SELECT coalesce(max(id), 0) FROM events`).Scan(&upTo); err != nil {
 		return nil, err
 	}
 	rangeKey := any(c.WithinDays)
 	if c.WithinDays == 0 {
 		rangeKey = [2]string{c.From, c.To}
 	}
-	k, _ := json.Marshal([]any{e.project, c.EventType, c.Where, rangeKey})
+	k, _ := json.Marshal([]any{s.project, c.EventType, c.Where, rangeKey})
 	key := string(k)
 	// A rolling window holds what is after its start (future-dated events
 	// too: the window reaches them later); fixed dates hold their range.
 	holdEnd := int64(1<<63 - 1)
 	if c.WithinDays == 0 {
-		_, holdEnd = c.TimeRange.Bounds(e.now)
+		holdEnd = end
 	}
 	db.times.mu.Lock()
 	if db.times.entries == nil {
@@ -94,9 +94,9 @@ func (db *DB) eventTimes(e *evaluator, c *touchpoint.EventCondition, start int64
 	if upTo > t.hwm {
 		var err error
 		if t.hwm == 0 {
-			err = t.build(e, c, upTo, holdEnd)
+			err = t.build(s, c, upTo, holdEnd)
 		} else {
-			err = e.scanEvents(c, t.hwm, upTo, t.from, holdEnd, func(user, at int64) {
+			err = s.scanEvents(c, t.hwm, upTo, t.from, holdEnd, func(user, at int64) {
 				ts := t.byUser[user]
 				i, _ := slices.BinarySearch(ts, at)
 				t.byUser[user] = slices.Insert(ts, i, at)
@@ -122,9 +122,9 @@ func (db *DB) eventTimes(e *evaluator, c *touchpoint.EventCondition, start int64
 // build reads every matching event up to upTo: sorted by user and time
 // in one array, each user's times a piece of it (capped, so a later
 // insert copies rather than overwrites the next user's).
-func (t *eventTimes) build(e *evaluator, c *touchpoint.EventCondition, upTo, holdEnd int64) error {
+func (t *eventTimes) build(s *cohortSets, c *touchpoint.EventCondition, upTo, holdEnd int64) error {
 	var all [][2]int64
-	err := e.scanEvents(c, 0, upTo, t.from, holdEnd, func(user, at int64) { all = append(all, [2]int64{user, at}) })
+	err := s.scanEvents(c, 0, upTo, t.from, holdEnd, func(user, at int64) { all = append(all, [2]int64{user, at}) })
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/cohort"
 )
 
 // TestIncrementalCohorts checks the incremental evaluation of event
@@ -76,7 +77,7 @@ func TestIncrementalCohorts(t *testing.T) {
 		}
 		mu.Unlock()
 		for i, c := range conds {
-			cached, err := db.evaluate(ctx, p.ID, &c, db.now())
+			cached, err := cohort.Evaluate(ctx, db, p.ID, &c, db.now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,14 +85,14 @@ func TestIncrementalCohorts(t *testing.T) {
 			saved := db.times.entries
 			db.times.entries = nil
 			db.times.mu.Unlock()
-			fresh, err := db.evaluate(ctx, p.ID, &c, db.now())
+			fresh, err := cohort.Evaluate(ctx, db, p.ID, &c, db.now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			db.times.mu.Lock()
 			db.times.entries = saved
 			db.times.mu.Unlock()
-			a, b := members(cached), members(fresh)
+			a, b := cached.IDs(), fresh.IDs()
 			if !slices.Equal(a, b) {
 				t.Fatalf("round %d, %s: incremental %v, from scratch %v", round, defs[i], a, b)
 			}
@@ -106,10 +107,4 @@ func TestIncrementalCohorts(t *testing.T) {
 	if len(db.times.entries) != len(defs) {
 		t.Errorf("%d conditions cached, want %d (one per distinct event condition)", len(db.times.entries), len(defs))
 	}
-}
-
-func members(s *userSet) []int64 {
-	var out []int64
-	s.each(func(id int64) bool { out = append(out, id); return true })
-	return out
 }

@@ -148,14 +148,37 @@ func (db *DB) DeleteCohortSync(ctx context.Context, id int64) error {
 	return db.commit(tx)
 }
 
-// DueCohortSyncs returns the enabled syncs due at now.
-func (db *DB) DueCohortSyncs(ctx context.Context, now time.Time) ([]*touchpoint.CohortSync, error) {
-	rows, err := db.read.QueryContext(ctx, `/* DB.DueCohortSyncs */ SELECT id, data FROM cohort_syncs
-		WHERE next_run IS NOT NULL AND next_run <= ? ORDER BY next_run, id`, now.UnixMilli())
+// ClaimCohortSyncs claims the due syncs in one transaction on the write
+// connection, so two claims never hand out one sync.
+func (db *DB) ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*touchpoint.CohortSync, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return scanJSON(rows, "cohort sync", func(*touchpoint.CohortSync, int64) {})
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `/* DB.ClaimCohortSyncs */ SELECT id, data FROM cohort_syncs
+		WHERE next_run IS NOT NULL AND next_run <= ? AND claimed_until <= ? ORDER BY next_run, id`, now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	due, err := scanJSON(rows, "cohort sync", func(*touchpoint.CohortSync, int64) {})
+	if err != nil || len(due) == 0 {
+		return due, err
+	}
+	args := []any{until.UnixMilli()}
+	for _, s := range due {
+		args = append(args, s.ID)
+	}
+	if _, err := tx.ExecContext(ctx, `/* DB.ClaimCohortSyncs */ UPDATE cohort_syncs SET claimed_until = ? WHERE id IN (`+inList(len(due))+`)`, args...); err != nil {
+		return nil, err
+	}
+	return due, db.commit(tx)
+}
+
+// ReleaseCohortSync ends a sync's claim.
+func (db *DB) ReleaseCohortSync(ctx context.Context, id int64) error {
+	_, err := db.exec(ctx, `/* DB.ReleaseCohortSync */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ?`, id)
+	return err
 }
 
 // updateSync changes a stored sync in one transaction.
@@ -191,46 +214,32 @@ var mappingColumns = map[string]string{
 	touchpoint.MapCUID:   "u.user_id",
 }
 
-// DiffCohortSync compares, in SQL, the cohort's members' identifiers with
-// the identifiers the sync has sent.
-func (db *DB) DiffCohortSync(ctx context.Context, id int64, mapping string) (*touchpoint.SyncDiff, error) {
+// CohortDevices reads a cohort's stored members with an identifier.
+func (db *DB) CohortDevices(ctx context.Context, cohort int64, mapping string) ([]touchpoint.SyncDevice, error) {
 	col, ok := mappingColumns[mapping]
 	if !ok {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "identifier %q is not a mapping", mapping)
 	}
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	s, err := findSync(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	d := &touchpoint.SyncDiff{}
-	scan := func(list *[]touchpoint.SyncDevice, query string, args ...any) error {
-		return eachRow(ctx, tx, query, args, func(rows *sql.Rows) error {
-			var dev touchpoint.SyncDevice
-			err := rows.Scan(&dev.User, &dev.ID)
-			*list = append(*list, dev)
-			return err
-		})
-	}
-	if err := scan(&d.Add, `/* DiffCohortSync add */ SELECT m.user, `+col+` FROM cohort_members m JOIN users u ON u.id = m.user
-		WHERE m.cohort = ? AND coalesce(`+col+`, '') != ''
-		AND NOT EXISTS (SELECT 1 FROM cohort_sync_members s WHERE s.sync = ? AND s.user = m.user AND s.identifier = `+col+`)
-		ORDER BY m.user`, s.Cohort, id); err != nil {
-		return nil, err
-	}
-	if err := scan(&d.Remove, `/* DiffCohortSync remove */ SELECT s.user, s.identifier FROM cohort_sync_members s
-		WHERE s.sync = ? AND NOT EXISTS (SELECT 1 FROM cohort_members m JOIN users u ON u.id = m.user
-			WHERE m.cohort = ? AND m.user = s.user AND `+col+` = s.identifier)
-		ORDER BY s.user`, id, s.Cohort); err != nil {
-		return nil, err
-	}
-	err = tx.QueryRowContext(ctx, `/* DiffCohortSync skipped */ SELECT count(*) FROM cohort_members m JOIN users u ON u.id = m.user
-		WHERE m.cohort = ? AND coalesce(`+col+`, '') = ''`, s.Cohort).Scan(&d.Skipped)
-	return d, err
+	return syncDevices(ctx, db.read, `/* DB.CohortDevices */ SELECT m.user, coalesce(`+col+`, '') FROM cohort_members m JOIN users u ON u.id = m.user
+		WHERE m.cohort = ? ORDER BY m.user`, cohort)
+}
+
+// SentDevices reads what a sync's audience holds.
+func (db *DB) SentDevices(ctx context.Context, id int64) ([]touchpoint.SyncDevice, error) {
+	return syncDevices(ctx, db.read, `/* DB.SentDevices */ SELECT user, identifier FROM cohort_sync_members
+		WHERE sync = ? ORDER BY user, identifier`, id)
+}
+
+// syncDevices runs a query of (user, identifier) rows.
+func syncDevices(ctx context.Context, q querier, query string, args ...any) ([]touchpoint.SyncDevice, error) {
+	out := []touchpoint.SyncDevice{}
+	err := eachRow(ctx, q, query, args, func(rows *sql.Rows) error {
+		var d touchpoint.SyncDevice
+		err := rows.Scan(&d.User, &d.ID)
+		out = append(out, d)
+		return err
+	})
+	return out, err
 }
 
 // MarkSynced records what the audience now holds.
@@ -267,7 +276,8 @@ func (db *DB) MarkSynced(ctx context.Context, id int64, added, removed []touchpo
 	return db.commit(tx)
 }
 
-// RecordSyncRun stores a run and sets the sync's last and next run.
+// RecordSyncRun stores a run, sets the sync's last and next run and
+// ends its claim.
 func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *time.Time) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -301,6 +311,9 @@ func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *
 	}
 	s.LastRun, s.NextRun = &run.StartedAt, next
 	if err := putSync(ctx, tx, s); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `/* RecordSyncRun */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ?`, run.Sync); err != nil {
 		return err
 	}
 	return db.commit(tx)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/touchpointhq/touchpoint"
+	amp "github.com/touchpointhq/touchpoint/analytics"
 )
 
 // loadProjects reads the projects ProjectByAPIKey answers from.
@@ -28,27 +29,32 @@ func (db *DB) loadProjects(ctx context.Context) error {
 // the insert ids received within the dedup window.
 func (db *DB) loadAnalytics(ctx context.Context) error {
 	a := &analytics{
-		users:    make(map[int64]*auser),
-		byUserID: make(map[projectKey]*auser),
-		byDevice: make(map[projectKey]*auser),
-		byAdID:   make(map[adKey]*auser),
+		users:    make(map[int64]*amp.User),
+		byUserID: make(map[projectKey]*amp.User),
+		byDevice: make(map[projectKey]*amp.User),
+		byAdID:   make(map[adKey]*amp.User),
 		types:    make(map[projectKey]int64),
-		dedup:    make(map[uint64]int64),
-		pending:  make(map[adKey][]*heldAttribution),
+		dedup:    make(map[int64]map[uint64]int64),
+		pending:  make(map[adKey][]*amp.Held),
+	}
+	// The generation first: a commit of another process while the tables
+	// are read makes the memory newer than it says, and the next write
+	// reloads it again (never the other way round).
+	if err := db.read.QueryRowContext(ctx, `SELECT next FROM sequences WHERE name = 'analytics_generation'`).Scan(&a.gen); err != nil {
+		return err
 	}
 	each := func(query string, args []any, scan func(rows *sql.Rows) error) error {
 		return eachRow(ctx, db.read, query, args, scan)
 	}
 	err := each(`SELECT id, project, coalesce(user_id, ''), coalesce(merged_into, 0), props_version, first_seen FROM users`, nil, func(rows *sql.Rows) error {
-		u := &auser{}
-		if err := rows.Scan(&u.id, &u.project, &u.userID, &u.merged, &u.version, &u.firstSeen); err != nil {
+		u := &amp.User{}
+		if err := rows.Scan(&u.ID, &u.Project, &u.UserID, &u.Merged, &u.Version, &u.FirstSeen); err != nil {
 			return err
 		}
-		a.users[u.id] = u
-		if u.userID != "" {
-			a.byUserID[projectKey{u.project, u.userID}] = u
+		a.users[u.ID] = u
+		if u.UserID != "" {
+			a.byUserID[projectKey{u.Project, u.UserID}] = u
 		}
-		a.lastUser = max(a.lastUser, u.id)
 		return nil
 	})
 	if err != nil {
@@ -89,54 +95,50 @@ func (db *DB) loadAnalytics(ctx context.Context) error {
 			return err
 		}
 		a.types[projectKey{project, id}] = tid
-		a.lastType = max(a.lastType, tid)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	err = each(`SELECT id, project, keys, received, event_type, time, user_properties, data FROM pending_attributions`, nil, func(rows *sql.Rows) error {
-		h := &heldAttribution{}
+	err = each(`SELECT id, project, keys, received, event_type, time, user_properties, data FROM pending_attributions ORDER BY id`, nil, func(rows *sql.Rows) error {
+		h := &amp.Held{}
 		var props, data string
-		if err := rows.Scan(&h.id, &h.project, &key, &h.received, &h.eventType, &h.time, &props, &data); err != nil {
+		if err := rows.Scan(&h.ID, &h.Project, &key, &h.Received, &h.EventType, &h.Time, &props, &data); err != nil {
 			return err
 		}
 		var err error
-		if h.props, err = touchpoint.DecodeProperties([]byte(props)); err != nil {
+		if h.Props, err = touchpoint.DecodeProperties([]byte(props)); err != nil {
 			return err
 		}
-		h.data = []byte(data)
+		if h.Props == nil {
+			h.Props = map[string]any{}
+		}
+		h.Data = []byte(data)
 		for i := 0; i+16 <= len(key); i += 16 {
 			var k touchpoint.AdIDKey
 			copy(k[:], key[i:])
-			h.keys = append(h.keys, k)
-			a.pending[adKey{h.project, k}] = append(a.pending[adKey{h.project, k}], h)
+			h.Keys = append(h.Keys, k)
+			a.pending[adKey{h.Project, k}] = append(a.pending[adKey{h.Project, k}], h)
 		}
 		return nil
 	})
 	if err != nil {
-		return err
-	}
-	if err := db.read.QueryRowContext(ctx, `SELECT coalesce((SELECT max(id) FROM events), 0),
-		coalesce((SELECT max(version) FROM user_props), 0)`).Scan(&a.lastEvent, &a.lastVersion); err != nil {
 		return err
 	}
 	since := db.now().Add(-touchpoint.DedupWindow).UnixMilli()
-	var h, at int64
-	err = each(`SELECT e.dedup, b.received FROM event_blocks b JOIN events e ON e.id BETWEEN b.first_id AND b.last_id
+	var proj, h, at int64
+	err = each(`SELECT e.project, e.dedup, b.received FROM event_blocks b JOIN events e ON e.id BETWEEN b.first_id AND b.last_id
 		WHERE b.received >= ? AND e.dedup != 0`, []any{since}, func(rows *sql.Rows) error {
-		if err := rows.Scan(&h, &at); err != nil {
+		if err := rows.Scan(&proj, &h, &at); err != nil {
 			return err
 		}
-		if prev, ok := a.dedup[uint64(h)]; !ok || at < prev {
-			a.dedup[uint64(h)] = at
-		}
+		a.rememberInsertID(proj, uint64(h), at)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	db.an, db.astale = a, false
+	db.an = a
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -28,6 +29,19 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 	if p.Apps == nil {
 		p.Apps = []string{}
 	}
+	var clock any
+	if p.TestMode {
+		if p.TestClock == nil {
+			p.TestClock = &now
+		}
+		t := p.TestClock.UTC().Truncate(time.Millisecond)
+		if err := touchpoint.CheckTime("test_clock", t); err != nil {
+			return err
+		}
+		p.TestClock, clock = &t, t.UnixMilli()
+	} else if p.TestClock != nil {
+		return touchpoint.Errorf(touchpoint.EINVALID, "test_clock is only for projects with test_mode true")
+	}
 	db.projectWrites.Lock()
 	defer db.projectWrites.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -36,9 +50,9 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `/* DB.CreateProject */ INSERT INTO projects (name, api_key, api_key_last4, secret_key, secret_key_last4,
-		http_eps, batch_eps, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		http_eps, batch_eps, test_clock, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Name, storedKey(p.APIKeyHash), p.APIKeyLast4, storedKey(p.SecretKeyHash), p.SecretKeyLast4,
-		p.Limits.HTTPEPS, p.Limits.BatchEPS, now.UnixMilli(), now.UnixMilli())
+		p.Limits.HTTPEPS, p.Limits.BatchEPS, clock, now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -78,6 +92,10 @@ func (db *DB) rememberProject(p *touchpoint.Project) {
 	c.APIKey, c.SecretKey = "", ""
 	c.Apps = slices.Clone(p.Apps)
 	c.Stats = nil
+	if p.TestClock != nil {
+		t := *p.TestClock
+		c.TestClock = &t
+	}
 	db.pmu.Lock()
 	if old := db.projects[p.ID]; old != nil {
 		delete(db.projectKeys, string(old.APIKeyHash[:]))
@@ -157,6 +175,34 @@ func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.Projec
 	return &p, nil
 }
 
+// SetProjectTestClock moves a test-mode project's clock.
+func (db *DB) SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*touchpoint.Project, error) {
+	db.projectWrites.Lock()
+	defer db.projectWrites.Unlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	p, err := findProject(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	if err := p.NextTestClock(t); err != nil {
+		return nil, err
+	}
+	p.TestClock = &t
+	if _, err := tx.ExecContext(ctx, `/* DB.SetProjectTestClock */ UPDATE projects SET test_clock = ? WHERE id = ?`, t.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	if err := db.commit(tx); err != nil {
+		return nil, err
+	}
+	db.rememberProject(p)
+	return p, nil
+}
+
 // RotateProjectKey gives a project a fresh API key or secret key.
 func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.KeyKind) (*touchpoint.Project, error) {
 	c, ok := keyColumns[kind]
@@ -195,7 +241,7 @@ func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.Ke
 
 func findProjects(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Project, error) {
 	rows, err := q.QueryContext(ctx, `/* findProjects */ SELECT id, name, api_key, api_key_last4, secret_key, secret_key_last4,
-		http_eps, batch_eps, attributions_dropped,
+		http_eps, batch_eps, attributions_dropped, test_clock,
 		created_at, updated_at, (SELECT json_group_array(app_id) FROM project_apps WHERE project = projects.id)
 		FROM projects `+where, args...)
 	if err != nil {
@@ -207,9 +253,14 @@ func findProjects(ctx context.Context, q querier, where string, args ...any) ([]
 		p := &touchpoint.Project{Stats: &touchpoint.ProjectStats{}}
 		var created, updated int64
 		var apps, apiKey, secretKey string
+		var clock sql.NullInt64
 		if err := rows.Scan(&p.ID, &p.Name, &apiKey, &p.APIKeyLast4, &secretKey, &p.SecretKeyLast4, &p.Limits.HTTPEPS, &p.Limits.BatchEPS,
-			&p.Stats.AttributionsDropped, &created, &updated, &apps); err != nil {
+			&p.Stats.AttributionsDropped, &clock, &created, &updated, &apps); err != nil {
 			return nil, err
+		}
+		if clock.Valid {
+			t := fromMillis(clock.Int64)
+			p.TestMode, p.TestClock = true, &t
 		}
 		var err error
 		if p.APIKeyHash, err = parseStoredKey(apiKey); err != nil {

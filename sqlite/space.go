@@ -66,8 +66,15 @@ func (db *DB) wrote() {
 	}
 }
 
-// commit commits a write transaction, classifying its error.
+// commit commits a write transaction, classifying its error. While the
+// disk is full it commits nothing (the caller's deferred rollback undoes
+// the transaction): writes are refused until the probe finds room, not let
+// through whenever one happens to fit in a page SQLite had free, so every
+// write path answers alike.
 func (db *DB) commit(tx *sql.Tx) error {
+	if db.full.Load() {
+		return errFull
+	}
 	if err := tx.Commit(); err != nil {
 		return db.classify(err)
 	}
@@ -76,8 +83,11 @@ func (db *DB) commit(tx *sql.Tx) error {
 }
 
 // exec runs a statement on the write connection (in a transaction of its
-// own), classifying its error.
+// own), classifying its error; nothing while the disk is full (commit).
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if db.full.Load() {
+		return nil, errFull
+	}
 	res, err := db.write.ExecContext(ctx, query, args...)
 	if err != nil {
 		return nil, db.classify(err)
@@ -98,9 +108,15 @@ func (db *DB) Writable() error {
 // probeSpace tries, while the store is full, to write probeSize bytes in
 // the database's directory; when it can, the store is writable again.
 func (db *DB) probeSpace(context.Context) error {
-	if !db.full.Load() {
-		return nil
+	if db.full.Load() && db.room() {
+		db.wrote()
 	}
+	return nil
+}
+
+// room reports whether probeSize bytes can be written in the database's
+// directory.
+func (db *DB) room() bool {
 	path := filepath.Join(filepath.Dir(db.Path), ".touchpoint-space-probe")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err == nil {
@@ -111,10 +127,7 @@ func (db *DB) probeSpace(context.Context) error {
 		f.Close()
 	}
 	os.Remove(path)
-	if err == nil {
-		db.wrote()
-	}
-	return nil
+	return err == nil
 }
 
 // probeInterval is how often a full store probes for room.

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/task"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -54,6 +55,11 @@ type DB struct {
 	IndexBatch    int
 	IndexInterval time.Duration
 	Logger        *slog.Logger
+	// ExternalTasks says the caller runs the store's background work
+	// (Tasks) in its own task runner, as serve does with every background
+	// task of the server; otherwise Open starts a runner of its own.
+	// Either way, the caller must stop its runner before Close.
+	ExternalTasks bool
 
 	full atomic.Bool // the disk is full (space.go)
 
@@ -86,14 +92,11 @@ type DB struct {
 	projects      map[int64]*touchpoint.Project // by id; guarded by pmu
 	projectKeys   map[string]*touchpoint.Project
 
-	amu sync.Mutex // the analytics writer (events.go); guards an and astale
-	// cohortMu runs one cohort computation at a time (cohort.go).
-	cohortMu sync.Mutex
+	amu sync.Mutex // the analytics writer (events.go); guards an
+	an  *analytics
 	// times keeps event conditions' times for incremental evaluation
 	// (cohort_cache.go).
-	times  timesCache
-	an     *analytics
-	astale bool // an must be reloaded: a commit failed
+	times timesCache
 
 	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	// readStmts are the hot read queries, prepared on the read pool
@@ -103,8 +106,8 @@ type DB struct {
 	encBuf    []byte   // encoding buffers of RecordTouches; guarded by writeMu
 	recBuf    []byte
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opened bool         // Open succeeded and Close has not run
+	runner *task.Runner // of Tasks, unless ExternalTasks
 }
 
 // NewDB returns a store for the SQLite file at path.
@@ -166,17 +169,20 @@ func (db *DB) Open() (err error) {
 		db.Close()
 		return fmt.Errorf("sqlite: load: %w", err)
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	db.cancel = cancel
-	for _, j := range []job{
-		{"load touches", 50 * time.Millisecond, func() bool { return db.touchTail.due(db.LoadBatch, db.LoadInterval) }, db.loadRound},
-		{"index touches", 100 * time.Millisecond, func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, db.indexRound},
-		{"checkpoint", 200 * time.Millisecond, nil, db.checkpoint},
-		{"index events", 10 * time.Second, nil, db.indexEvents},
-		{"probe space", probeInterval, nil, db.probeSpace},
-	} {
-		db.wg.Add(1)
-		go db.runJob(bg, j)
+	db.opened = true
+	// A store opened on a full disk refuses writes from the start (until
+	// the probe finds room), rather than from whenever a write first
+	// needs a page the files do not have.
+	if !db.room() {
+		db.full.Store(true)
+		db.Logger.Error("the disk is full: writes are refused until there is room again")
+	}
+	if !db.ExternalTasks {
+		db.runner = &task.Runner{Tasks: db.Tasks(), Clock: db, Logger: db.Logger}
+		if err := db.runner.Start(); err != nil {
+			db.Close()
+			return err
+		}
 	}
 	return nil
 }
@@ -185,10 +191,12 @@ func (db *DB) Open() (err error) {
 // closes the files.
 func (db *DB) Close() error {
 	var errs []error
-	if db.cancel != nil {
-		db.cancel()
-		db.wg.Wait()
-		db.cancel = nil
+	if db.runner != nil {
+		db.runner.Stop()
+		db.runner = nil
+	}
+	if db.opened {
+		db.opened = false
 		ctx := context.Background()
 		errs = append(errs, db.LoadPending(ctx), db.IndexPending(ctx), db.indexEvents(ctx))
 	}
@@ -497,34 +505,30 @@ func (db *DB) forgetReadStmts(table string) {
 	})
 }
 
-// job is background work run every period while due says so.
-type job struct {
-	name   string
-	period time.Duration
-	due    func() bool // nil: always
-	run    func(context.Context) error
-}
-
-func (db *DB) runJob(ctx context.Context, j job) {
-	defer db.wg.Done()
-	t := time.NewTicker(j.period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if j.due != nil && !j.due() {
-			continue
-		}
-		if db.full.Load() && j.name != "probe space" {
-			continue // nothing can be written: wait for room
-		}
-		if err := db.classify(j.run(ctx)); err != nil && err != errFull && ctx.Err() == nil {
-			db.Logger.Error(j.name, "err", err)
+// Tasks is the store's background work, for a task runner (package
+// task): loading journalled touches into the touch log, indexing their
+// keys, checkpointing the WAL, indexing events, and probing for room on a
+// full disk. Nothing but the probe runs while the disk is full; the store
+// classifies its own errors, and a full disk is not one (it is reported
+// by Writable).
+func (db *DB) Tasks() []task.Task {
+	tasks := []task.Task{
+		{Name: "sqlite-load-touches", Period: 50 * time.Millisecond, Due: func() bool { return db.touchTail.due(db.LoadBatch, db.LoadInterval) }, Run: db.loadRound},
+		{Name: "sqlite-index-touches", Period: 100 * time.Millisecond, Due: func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, Run: db.indexRound},
+		{Name: "sqlite-checkpoint", Period: 200 * time.Millisecond, Run: db.checkpoint},
+		{Name: "sqlite-index-events", Period: 10 * time.Second, Run: db.indexEvents},
+	}
+	for i, t := range tasks {
+		due, run := t.Due, t.Run
+		tasks[i].Due = func() bool { return !db.full.Load() && (due == nil || due()) }
+		tasks[i].Run = func(ctx context.Context) error {
+			if err := db.classify(run(ctx)); err != errFull {
+				return err
+			}
+			return nil
 		}
 	}
+	return append(tasks, task.Task{Name: "sqlite-probe-space", Period: probeInterval, Run: db.probeSpace})
 }
 
 // checkpoint copies the WAL back into the database file in the background,

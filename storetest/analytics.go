@@ -461,6 +461,43 @@ var analyticsTests = []subtest{
 			t.Fatalf("project stats %+v", got.Stats)
 		}
 	}},
+	{"Attribution/Expire", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		other := MustCreateProject(t, s, "Other")
+		install := `{"event_type":"[AppsFlyer] Install","platform":"android","adid":"` + gaid + `","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`
+		attribute(t, s, p, Start, install)
+		attribute(t, s, other, Start.Add(time.Hour), install)
+		expire := func(project int64, at time.Time, want int64) {
+			t.Helper()
+			if n, err := s.ExpireAttributions(ctxb(), project, at); err != nil || n != want {
+				t.Fatalf("ExpireAttributions(%d, %v) = %d, %v; want %d", project, at, n, err, want)
+			}
+		}
+		// The store's clock stays at Start: the time passed decides.
+		expire(p.ID, Start.Add(touchpoint.AttributionHold), 0)
+		expire(p.ID, Start.Add(touchpoint.AttributionHold+time.Minute), 1)
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 1 {
+			t.Fatalf("pending after expiry %+v", pend)
+		}
+		if pend, _ := s.PendingAttributions(ctxb(), other.ID); pend.Count != 1 || pend.Dropped != 0 {
+			t.Fatalf("another project's attribution was dropped: %+v", pend)
+		}
+		expire(p.ID, Start.Add(touchpoint.AttributionHold+time.Minute), 0)
+		// Project 0: every project's.
+		expire(0, Start.Add(touchpoint.AttributionHold+2*time.Hour), 1)
+		if pend, _ := s.PendingAttributions(ctxb(), other.ID); pend.Count != 0 || pend.Dropped != 1 {
+			t.Fatalf("pending of the other project %+v", pend)
+		}
+		// Dropped for good: a later event with the id gets nothing, and
+		// the events recorded since still work.
+		upload(t, s, p, Start.Add(time.Hour), `{"device_id":"device-1","event_type":"open","adid":"`+gaid+`"}`)
+		if u := mustLookup(t, s, p, "", "device-1"); len(u.Attribution) != 0 || u.Properties["[AppsFlyer] media source"] != nil {
+			t.Fatalf("applied after expiry: %+v", u)
+		}
+		if got, _ := s.FindProject(ctxb(), p.ID); got.Stats.AttributionsDropped != 1 {
+			t.Fatalf("project stats %+v", got.Stats)
+		}
+	}},
 	{"Events/Segment", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		day := func(d int) int64 { return Start.AddDate(0, 0, d).UnixMilli() }

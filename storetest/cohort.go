@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/cohort"
 )
 
 // cohOpt changes an event cohEvent builds: the event and its stored form.
@@ -152,9 +154,9 @@ func cohCreate(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, name st
 // cohCompute computes a cohort.
 func cohCompute(tb testing.TB, s touchpoint.Store, id int64) *touchpoint.Membership {
 	tb.Helper()
-	m, err := s.ComputeCohort(ctxb(), id)
+	m, err := cohort.Compute(ctxb(), s, id, s.Now())
 	if err != nil {
-		tb.Fatalf("ComputeCohort(%d): %v", id, err)
+		tb.Fatalf("Compute(%d): %v", id, err)
 	}
 	return m
 }
@@ -200,9 +202,9 @@ func cohSorted(ids []int64) []int64 {
 func cohWant(t *testing.T, s touchpoint.Store, p *touchpoint.Project, label string, def touchpoint.Condition, want ...int64) {
 	t.Helper()
 	want = cohSorted(want)
-	pr, err := s.PreviewCohort(ctxb(), p.ID, def, 1000)
+	pr, err := cohort.Preview(ctxb(), s, p.ID, def, 1000, s.Now())
 	if err != nil {
-		t.Errorf("%s: PreviewCohort: %v", label, err)
+		t.Errorf("%s: Preview: %v", label, err)
 		return
 	}
 	if pr.Size != int64(len(want)) || !slices.Equal(pr.Sample, want) {
@@ -213,9 +215,9 @@ func cohWant(t *testing.T, s touchpoint.Store, p *touchpoint.Project, label stri
 		t.Errorf("%s: CreateCohort: %v", label, err)
 		return
 	}
-	m, err := s.ComputeCohort(ctxb(), co.ID)
+	m, err := cohort.Compute(ctxb(), s, co.ID, s.Now())
 	if err != nil {
-		t.Errorf("%s: ComputeCohort: %v", label, err)
+		t.Errorf("%s: Compute: %v", label, err)
 		return
 	}
 	if m.Size != int64(len(want)) || !slices.Equal(cohSorted(m.Entered), want) || len(m.Left) != 0 {
@@ -245,7 +247,7 @@ func cohDev(user int64, id string) string { return fmt.Sprintf("%d:%s", user, id
 // cohDiff returns a sync's diff.
 func cohDiff(tb testing.TB, s touchpoint.Store, sync int64, mapping string) *touchpoint.SyncDiff {
 	tb.Helper()
-	d, err := s.DiffCohortSync(ctxb(), sync, mapping)
+	d, err := cohort.DiffCohortSync(ctxb(), s, sync, mapping)
 	if err != nil {
 		tb.Fatalf("DiffCohortSync(%d, %s): %v", sync, mapping, err)
 	}
@@ -337,8 +339,8 @@ var cohortTests = []subtest{
 			if err := s.CreateCohort(ctxb(), &touchpoint.Cohort{Project: p.ID, Name: "Bad", Definition: def}); code(err) != touchpoint.EINVALID {
 				t.Errorf("CreateCohort with %s: %v, want EINVALID", name, err)
 			}
-			if _, err := s.PreviewCohort(ctxb(), p.ID, def, 10); code(err) != touchpoint.EINVALID {
-				t.Errorf("PreviewCohort with %s: %v, want EINVALID", name, err)
+			if _, err := cohort.Preview(ctxb(), s, p.ID, def, 10, s.Now()); code(err) != touchpoint.EINVALID {
+				t.Errorf("Preview with %s: %v, want EINVALID", name, err)
 			}
 		}
 		for name, co := range map[string]touchpoint.Cohort{
@@ -351,8 +353,8 @@ var cohortTests = []subtest{
 				t.Errorf("CreateCohort with %s: %v, want EINVALID", name, err)
 			}
 		}
-		if _, err := s.PreviewCohort(ctxb(), 999, buyers, 10); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("PreviewCohort of a missing project: %v, want ENOTFOUND", err)
+		if _, err := cohort.Preview(ctxb(), s, 999, buyers, 10, s.Now()); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("Preview of a missing project: %v, want ENOTFOUND", err)
 		}
 		if l, err := s.ListCohorts(ctxb(), p.ID); err != nil || len(l) != 0 {
 			t.Fatalf("refused cohorts were stored: %v, %v", l, err)
@@ -468,8 +470,8 @@ var cohortTests = []subtest{
 		if _, err := s.CohortVersions(ctxb(), a.ID); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CohortVersions after delete: %v", err)
 		}
-		if _, err := s.ComputeCohort(ctxb(), a.ID); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("ComputeCohort after delete: %v", err)
+		if _, err := cohort.Compute(ctxb(), s, a.ID, s.Now()); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("Compute after delete: %v", err)
 		}
 		if _, err := s.CohortMembers(ctxb(), a.ID, 0, 10); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CohortMembers after delete: %v", err)
@@ -530,11 +532,11 @@ var cohortTests = []subtest{
 		cohWant(t, s, p, "2 days at_most 1", cohDid("purchase", touchpoint.AtMost, 1, cohDays(2)), none, opener, one)
 
 		// A preview's sample is the lowest members, its size all of them.
-		pr, err := s.PreviewCohort(ctxb(), p.ID, cohDid("purchase", touchpoint.AtMost, 3, month), 2)
+		pr, err := cohort.Preview(ctxb(), s, p.ID, cohDid("purchase", touchpoint.AtMost, 3, month), 2, s.Now())
 		if want := cohSorted([]int64{none, opener, one, two, three})[:2]; err != nil || pr.Size != 5 || !slices.Equal(pr.Sample, want) {
 			t.Errorf("preview with a sample of 2: %+v, %v; want size 5, sample %v", pr, err, want)
 		}
-		if pr, err := s.PreviewCohort(ctxb(), p.ID, cohDid("never", touchpoint.AtLeast, 1, month), 10); err != nil || pr.Size != 0 || pr.Sample == nil {
+		if pr, err := cohort.Preview(ctxb(), s, p.ID, cohDid("never", touchpoint.AtLeast, 1, month), 10, s.Now()); err != nil || pr.Size != 0 || pr.Sample == nil {
 			t.Errorf("empty preview: %+v, %v; want size 0, sample []", pr, err)
 		}
 	}},
@@ -671,9 +673,9 @@ var cohortTests = []subtest{
 		a, b := cohUser(t, s, p, "", "a"), cohUser(t, s, p, "", "b")
 		opened := cohDid("open", touchpoint.AtLeast, 1, cohDays(1))
 		for n, want := range map[int][]int64{0: {}, 1: {a}, 2: {a, b}} {
-			pr, err := s.PreviewCohort(ctxb(), p.ID, opened, n)
+			pr, err := cohort.Preview(ctxb(), s, p.ID, opened, n, s.Now())
 			if err != nil || pr.Size != 3 || !slices.Equal(pr.Sample, want) {
-				t.Errorf("PreviewCohort(sample %d) = %+v, %v; want size 3, sample %v", n, pr, err, want)
+				t.Errorf("Preview(sample %d) = %+v, %v; want size 3, sample %v", n, pr, err, want)
 			}
 		}
 	}},
@@ -983,8 +985,8 @@ var cohortTests = []subtest{
 		if got := cohAllMembers(t, s, co.ID); len(got) != 0 {
 			t.Errorf("members after all left: %v", got)
 		}
-		if _, err := s.ComputeCohort(ctxb(), 999); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("ComputeCohort(999): %v", err)
+		if _, err := cohort.Compute(ctxb(), s, 999, s.Now()); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("Compute(999): %v", err)
 		}
 		if _, err := s.CohortMembers(ctxb(), 999, 0, 10); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CohortMembers(999): %v", err)
@@ -1101,9 +1103,16 @@ var cohortTests = []subtest{
 		}
 		due := func(at time.Time) []int64 {
 			t.Helper()
-			l, err := s.DueCohortSyncs(ctxb(), at)
+			// Claimed and released at once: the next claim gets the same
+			// syncs.
+			l, err := s.ClaimCohortSyncs(ctxb(), at, at.Add(time.Minute))
 			if err != nil {
-				t.Fatalf("DueCohortSyncs: %v", err)
+				t.Fatalf("ClaimCohortSyncs: %v", err)
+			}
+			for _, sy := range l {
+				if err := s.ReleaseCohortSync(ctxb(), sy.ID); err != nil {
+					t.Fatalf("ReleaseCohortSync: %v", err)
+				}
 			}
 			return cohSorted(syncIDs(l))
 		}
@@ -1137,10 +1146,10 @@ var cohortTests = []subtest{
 		cohCheckDiff(t, "by gaid", cohDiff(t, s, hourly.ID, touchpoint.MapGAID), cohDev(u3, cohGAID1), "", 2)
 		cohCheckDiff(t, "by user id", cohDiff(t, s, hourly.ID, touchpoint.MapUserID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
 		cohCheckDiff(t, "by cuid", cohDiff(t, s, hourly.ID, touchpoint.MapCUID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
-		if _, err := s.DiffCohortSync(ctxb(), hourly.ID, "email"); code(err) != touchpoint.EINVALID {
+		if _, err := cohort.DiffCohortSync(ctxb(), s, hourly.ID, "email"); code(err) != touchpoint.EINVALID {
 			t.Errorf("a diff by email: %v, want EINVALID", err)
 		}
-		if _, err := s.DiffCohortSync(ctxb(), 999, touchpoint.MapIDFA); code(err) != touchpoint.ENOTFOUND {
+		if _, err := cohort.DiffCohortSync(ctxb(), s, 999, touchpoint.MapIDFA); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("DiffCohortSync(999): %v, want ENOTFOUND", err)
 		}
 		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, nil); err != nil {
@@ -1310,6 +1319,130 @@ var cohortTests = []subtest{
 		// Another project's sync was left alone.
 		if got, err := s.FindCohortSync(ctxb(), qSync.ID); err != nil || got.Cohort != qCo.ID {
 			t.Errorf("the other project's sync %+v, %v", got, err)
+		}
+	}},
+	{"CohortSync/Claims", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// ClaimCohortSyncs hands a due sync to one claim until the claim
+		// expires, RecordSyncRun sets the next due time and ends the
+		// claim, ReleaseCohortSync ends it without a run.
+		p := MustCreateProject(t, s, "Game")
+		dest := &touchpoint.Destination{Project: p.ID, Kind: touchpoint.DestinationAppsFlyerCohort, Name: "AppsFlyer audiences",
+			AppsFlyerAppID: "id123456789", APIToken: "token", Platform: touchpoint.IOS, Identifier: touchpoint.MapIDFA, Enabled: true}
+		if err := s.CreateDestination(ctxb(), dest); err != nil {
+			t.Fatal(err)
+		}
+		co := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
+		sy := &touchpoint.CohortSync{Cohort: co.ID, Destination: dest.ID, Cadence: touchpoint.CadenceHourly, Enabled: true}
+		if err := s.CreateCohortSync(ctxb(), sy); err != nil {
+			t.Fatal(err)
+		}
+		claim := func(at, until time.Time) []int64 {
+			t.Helper()
+			l, err := s.ClaimCohortSyncs(ctxb(), at, until)
+			if err != nil {
+				t.Fatalf("ClaimCohortSyncs: %v", err)
+			}
+			out := []int64{}
+			for _, x := range l {
+				out = append(out, x.ID)
+			}
+			return out
+		}
+		now := c.Now()
+		lease := 10 * time.Minute
+		if got := claim(now, now.Add(lease)); !slices.Equal(got, []int64{sy.ID}) {
+			t.Fatalf("first claim: %v, want the sync", got)
+		}
+		if got := claim(now.Add(lease-time.Millisecond), now.Add(2*lease)); len(got) != 0 {
+			t.Errorf("a claim before the first expires: %v, want none", got)
+		}
+		if got := claim(now.Add(lease), now.Add(2*lease)); !slices.Equal(got, []int64{sy.ID}) {
+			t.Errorf("a claim once the first expired: %v, want the sync", got)
+		}
+		if got := claim(now.Add(lease), now.Add(2*lease)); len(got) != 0 {
+			t.Errorf("a claim while the second holds: %v, want none", got)
+		}
+
+		// A run ends the claim; the sync is due at its next run.
+		next := now.Add(time.Hour)
+		run := &touchpoint.SyncRun{Sync: sy.ID, StartedAt: now.Add(lease), FinishedAt: now.Add(lease), Status: touchpoint.RunOK}
+		if err := s.RecordSyncRun(ctxb(), run, &next); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(next.Add(-time.Millisecond), next.Add(lease)); len(got) != 0 {
+			t.Errorf("a claim before the next run: %v, want none", got)
+		}
+		if got := claim(next, next.Add(lease)); !slices.Equal(got, []int64{sy.ID}) {
+			t.Errorf("a claim at the next run, within the old claim's time: %v, want the sync", got)
+		}
+		// A release ends it without a run.
+		if err := s.ReleaseCohortSync(ctxb(), sy.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.FindCohortSync(ctxb(), sy.ID); err != nil || !cohTimeIs(got.NextRun, next) {
+			t.Errorf("after the release %+v, %v; want next run %v", got, err, next)
+		}
+
+		// Claims at once: one of them gets the sync.
+		var mu sync.Mutex
+		var got []int64
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l, err := s.ClaimCohortSyncs(ctxb(), next, next.Add(lease))
+				if err != nil {
+					t.Errorf("ClaimCohortSyncs: %v", err)
+				}
+				mu.Lock()
+				for _, x := range l {
+					got = append(got, x.ID)
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if !slices.Equal(got, []int64{sy.ID}) {
+			t.Errorf("four claims at once got %v, want the sync once", got)
+		}
+
+		// A disabled sync is never claimed.
+		if _, err := s.UpdateCohortSync(ctxb(), sy.ID, touchpoint.CohortSyncUpdate{Enabled: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(next.Add(24*time.Hour), next.Add(25*time.Hour)); len(got) != 0 {
+			t.Errorf("a disabled sync claimed: %v", got)
+		}
+	}},
+	{"Cohort/MembershipBase", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// PutMembership refuses a computation diffed against a membership
+		// another computation changed since (ECONFLICT); Compute then
+		// starts over.
+		p := MustCreateProject(t, s, "Game")
+		cohRecord(t, s, p, Start, cohEvent("user-1", "device-1", "purchase", Start.AddDate(0, 0, -1)))
+		u1 := cohUser(t, s, p, "user-1", "")
+		co := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
+		old, base, err := s.CohortMembership(ctxb(), co.ID)
+		if err != nil || len(old) != 0 {
+			t.Fatalf("CohortMembership = %v, %v", old, err)
+		}
+		if m := cohCompute(t, s, co.ID); !slices.Equal(m.Entered, []int64{u1}) {
+			t.Fatalf("computed %+v, want %d in", m, u1)
+		}
+		stale := &touchpoint.Membership{Cohort: co.ID, Version: co.Version, Size: 1, ComputedAt: c.Now(), Entered: []int64{u1}}
+		if err := s.PutMembership(ctxb(), stale, base); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("PutMembership on a stale base: %v, want ECONFLICT", err)
+		}
+		members, base2, err := s.CohortMembership(ctxb(), co.ID)
+		if err != nil || !slices.Equal(members, []int64{u1}) || base2 == base {
+			t.Errorf("CohortMembership after computing = %v (base %d, was %d), %v", members, base2, base, err)
+		}
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: co.ID + 100, ComputedAt: c.Now()}, 0); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("PutMembership of a missing cohort: %v, want ENOTFOUND", err)
+		}
+		if _, _, err := s.CohortMembership(ctxb(), co.ID+100); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("CohortMembership of a missing cohort: %v, want ENOTFOUND", err)
 		}
 	}},
 	{"CohortSync/MissingDestination", func(t *testing.T, s touchpoint.Store, c *Clock) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/cohort"
 	"github.com/touchpointhq/touchpoint/httpapi"
 	"github.com/touchpointhq/touchpoint/sqlite"
 )
@@ -99,13 +100,13 @@ func runBenchCohort(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			db.ForgetCohortState()
 			began := time.Now()
-			m, err := db.ComputeCohort(ctx, c.ID)
+			m, err := cohort.Compute(ctx, db, c.ID, db.Now())
 			if err != nil {
 				return err
 			}
 			first = append(first, time.Since(began))
 			began = time.Now()
-			if _, err := db.ComputeCohort(ctx, c.ID); err != nil {
+			if _, err := cohort.Compute(ctx, db, c.ID, db.Now()); err != nil {
 				return err
 			}
 			again = append(again, time.Since(began))

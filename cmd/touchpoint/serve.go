@@ -17,6 +17,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/httpapi"
 	"github.com/touchpointhq/touchpoint/sqlite"
+	"github.com/touchpointhq/touchpoint/task"
 )
 
 // ServeCommand runs the server: the composition root.
@@ -27,6 +28,8 @@ type ServeCommand struct {
 
 	DB     *sqlite.DB
 	Server *httpapi.Server
+	// Tasks runs the background work (tasks).
+	Tasks *task.Runner
 	// Ready, when set, receives the server once it listens (tests).
 	Ready chan<- *httpapi.Server
 }
@@ -126,6 +129,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.DB = sqlite.NewDB(filepath.Join(cfg.DataDir, "touchpoint.db"))
 	c.DB.Synchronous = cfg.Synchronous
 	c.DB.Logger = logger.WithGroup("sqlite")
+	c.DB.ExternalTasks = true // in the table below
 	if err := c.DB.Open(); err != nil {
 		return err
 	}
@@ -142,6 +146,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.MaxDecodingBytes = cfg.MaxDecodingBytes
 	c.Server.MaxConns = cfg.MaxConns
 	c.Server.IdleTimeout = cfg.IdleTimeout
+	c.Server.PurgeInterval = cfg.PurgeInterval
+	c.Server.ExternalTasks = true // in the table below
 	c.Server.Logger = logger.WithGroup("http")
 	if err := c.Server.Open(); err != nil {
 		return err
@@ -151,26 +157,22 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		c.Ready <- c.Server
 	}
 
-	bg, stopTasks := context.WithCancel(context.Background())
-	tasks := runTasks(bg, logger, []task{
-		{"purge-touches", cfg.PurgeInterval, func(ctx context.Context) error {
-			n, err := c.DB.PurgeTouches(ctx, c.DB.Now().Add(-touchpoint.MaxClickLookback.Duration()))
-			if n > 0 {
-				logger.Info("purged touches older than the longest lookback window", "touches", n)
-			}
-			return err
-		}},
-	})
+	c.Tasks = &task.Runner{Tasks: c.tasks(), Leases: c.DB, Holder: nodeName(), Clock: c.DB, Logger: logger.WithGroup("task")}
+	c.Server.Metrics.Registry.MustRegister(c.Tasks.Collector())
+	if err := c.Tasks.Start(); err != nil {
+		return err
+	}
+	defer c.Tasks.Stop()
 
 	<-ctx.Done()
 	logger.Info("shutting down")
-	stopTasks()
-	<-tasks
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
 	if err := c.Server.Close(sctx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
+	// The store's background work stops before the store closes.
+	c.Tasks.Stop()
 	if err := c.DB.Close(); err != nil {
 		return err
 	}
@@ -178,47 +180,23 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-// task is a background job run every period (never when period is 0).
-type task struct {
-	name   string
-	period time.Duration
-	fn     func(context.Context) error
+// tasks is the server's one table of background work: the store's
+// (loading and indexing touches, checkpoints) and the application's (the
+// outbox, cohort syncs, catalog refreshes, purges). The runner starts once
+// the server listens and stops after the server has finished its
+// requests, before the store closes.
+func (c *ServeCommand) tasks() []task.Task {
+	return append(c.DB.Tasks(), c.Server.Service().Tasks()...)
 }
 
-// runTasks runs each task at start and then every period until ctx ends;
-// the returned channel closes when all have stopped.
-func runTasks(ctx context.Context, logger *slog.Logger, tasks []task) <-chan struct{} {
-	done := make(chan struct{})
-	running := 0
-	stopped := make(chan struct{}, len(tasks))
-	for _, t := range tasks {
-		if t.period <= 0 {
-			continue
-		}
-		running++
-		go func() {
-			defer func() { stopped <- struct{}{} }()
-			tick := time.NewTicker(t.period)
-			defer tick.Stop()
-			for {
-				if err := t.fn(ctx); err != nil && ctx.Err() == nil {
-					logger.Error("task failed", "task", t.name, "err", err)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}()
+// nodeName names this process to the leases of the store: the host name
+// and a random suffix, unique among servers over one database.
+func nodeName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "touchpoint"
 	}
-	go func() {
-		for i := 0; i < running; i++ {
-			<-stopped
-		}
-		close(done)
-	}()
-	return done
+	return host + "-" + touchpoint.RandomString(8)
 }
 
 const tokenFile = "admin-token"

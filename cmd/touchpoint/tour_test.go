@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,8 +102,8 @@ func TestREADMETour(t *testing.T) {
 	}
 	serverPort, partnerPort := freePort(t), freePort(t)
 	subst := strings.NewReplacer("127.0.0.1:8080", "127.0.0.1:"+serverPort, "9090", partnerPort)
-	background := func(name, script string) *bytes.Buffer {
-		var out bytes.Buffer
+	background := func(name, script string) *syncBuffer {
+		var out syncBuffer
 		cmd := exec.Command("bash", "-c", "exec "+strings.TrimSpace(script))
 		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, &out, &out
 		cmd.Env = append(os.Environ(), "TOUCHPOINT_ADDR=127.0.0.1:"+serverPort)
@@ -121,7 +122,7 @@ func TestREADMETour(t *testing.T) {
 
 	var shell, partnerWant strings.Builder
 	var wants []string // per shell block
-	var partnerLog *bytes.Buffer
+	var partnerLog *syncBuffer
 	for i, b := range blocks {
 		switch b.info {
 		case "sh serve":
@@ -242,4 +243,23 @@ func TestPrintFields(t *testing.T) {
 			t.Errorf("%s: printed %q, want %q", tc.names, out.String(), tc.want)
 		}
 	}
+}
+
+// syncBuffer is a buffer a background command writes while the test reads
+// it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

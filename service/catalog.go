@@ -1,11 +1,7 @@
-package httpapi
+package service
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/netip"
-	"strings"
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/destination/amplitude"
@@ -14,8 +10,9 @@ import (
 	"github.com/touchpointhq/touchpoint/postback"
 )
 
-// catalog is what the link path needs of the configuration, held in memory:
-// apps with their partners and signing secrets. It is replaced whole.
+// catalog is what the hot paths need of the configuration, held in
+// memory: apps with their partners and signing secrets, compiled postbacks
+// and forwards, projects' streams. It is replaced whole.
 type catalog struct {
 	// seq numbers the reload that read it: reloads run concurrently (the
 	// periodic one, and one after each admin change), and one that began
@@ -23,16 +20,18 @@ type catalog struct {
 	// saw every change committed before it began (a rotated key would come
 	// back otherwise).
 	seq  uint64
-	apps map[string]*catalogApp
+	apps map[string]*CatalogApp
 	// streams are each project's enabled destinations.
 	streams map[int64][]touchpoint.Streamer
 	// byDevKey and byAPIToken find apps by the hash of a key (one SHA-256
 	// per request; the lookup's time tells nothing of the keys).
-	byDevKey, byAPIToken map[touchpoint.KeyHash]*catalogApp
+	byDevKey, byAPIToken map[touchpoint.KeyHash]*CatalogApp
 }
 
-type catalogApp struct {
-	app      *touchpoint.App
+// CatalogApp is an app as the catalog holds it: with its partners (and
+// their signing secrets), its compiled postbacks and its forward.
+type CatalogApp struct {
+	App      *touchpoint.App
 	partners map[string]*link.Partner
 	// postbacks are the partners with their postback templates compiled.
 	postbacks postback.Partners
@@ -40,29 +39,46 @@ type catalogApp struct {
 	forward *amplitude.Forward
 }
 
-// restricted reports whether pid is a restricted (SRN) partner.
-func (a *catalogApp) restricted(pid string) bool {
-	p := a.configured(pid)
+// Restricted reports whether pid is a restricted (SRN) partner.
+func (a *CatalogApp) Restricted(pid string) bool {
+	p := a.Configured(pid)
 	return p != nil && p.Restricted
 }
 
-// partner returns the configured partner of pid, or nil.
-func (a *catalogApp) partner(pid string) *link.Partner {
+// Partner returns the configured partner of pid with its secrets, or nil.
+func (a *CatalogApp) Partner(pid string) *link.Partner {
 	return a.partners[pid]
 }
 
-// configured returns the configured partner of pid, or nil (a custom
+// Configured returns the configured partner of pid, or nil (a custom
 // media source), as attribution wants it.
-func (a *catalogApp) configured(pid string) *touchpoint.Partner {
+func (a *CatalogApp) Configured(pid string) *touchpoint.Partner {
 	if p := a.partners[pid]; p != nil {
 		return p.Partner
 	}
 	return nil
 }
 
-// reloadCatalog reads apps, partners and secrets from the store. Admin
-// handlers call it after every change so the link path sees changes at once.
-func (s *Server) reloadCatalog(ctx context.Context) error {
+// App returns the configured app of this id, or nil.
+func (s *Service) App(id string) *CatalogApp {
+	return s.catalog.Load().apps[id]
+}
+
+// AppByDevKey returns the app whose dev key this is, or nil.
+func (s *Service) AppByDevKey(key string) *CatalogApp {
+	return s.catalog.Load().byDevKey[touchpoint.HashKey(key)]
+}
+
+// AppByAPIToken returns the app whose API token this is, or nil.
+func (s *Service) AppByAPIToken(token string) *CatalogApp {
+	return s.catalog.Load().byAPIToken[touchpoint.HashKey(token)]
+}
+
+// ReloadCatalog reads apps, partners, secrets, forwards and destinations
+// from the store. Callers changing them call it after every change so that
+// the hot paths see changes at once; a periodic call picks up other
+// servers' changes.
+func (s *Service) ReloadCatalog(ctx context.Context) error {
 	seq := s.catalogSeq.Add(1)
 	apps, err := s.Store.ListApps(ctx)
 	if err != nil {
@@ -76,12 +92,11 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	self := s.selfURL()
-	c := &catalog{seq: seq, apps: make(map[string]*catalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{},
-		byDevKey: make(map[touchpoint.KeyHash]*catalogApp, len(apps)), byAPIToken: make(map[touchpoint.KeyHash]*catalogApp, len(apps))}
+	c := &catalog{seq: seq, apps: make(map[string]*CatalogApp, len(apps)), streams: map[int64][]touchpoint.Streamer{},
+		byDevKey: make(map[touchpoint.KeyHash]*CatalogApp, len(apps)), byAPIToken: make(map[touchpoint.KeyHash]*CatalogApp, len(apps))}
 	for _, d := range dests {
 		if d.Enabled && d.Kind == touchpoint.DestinationAppsFlyerEvents {
-			c.streams[d.Project] = append(c.streams[d.Project], appsflyer.NewStream(d, self))
+			c.streams[d.Project] = append(c.streams[d.Project], appsflyer.NewStream(d, s.Self))
 		}
 	}
 	for _, a := range apps {
@@ -89,7 +104,7 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ca := &catalogApp{app: a, partners: make(map[string]*link.Partner, len(ps)), postbacks: postback.Partners{}}
+		ca := &CatalogApp{App: a, partners: make(map[string]*link.Partner, len(ps)), postbacks: postback.Partners{}}
 		for _, p := range ps {
 			// Templates were checked when saved; one that no longer
 			// compiles (a macro dropped since) costs its partner postbacks,
@@ -110,7 +125,7 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 	}
 	for _, f := range forwards {
 		if ca := c.apps[f.App]; ca != nil && f.Enabled {
-			ca.forward = amplitude.NewForward(f, self)
+			ca.forward = amplitude.NewForward(f, s.Self)
 		}
 	}
 	for {
@@ -122,45 +137,4 @@ func (s *Server) reloadCatalog(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-// clientIP returns the address of the client: the connection's, or, when
-// the connection comes from a trusted proxy, the last X-Forwarded-For hop
-// that is not itself a trusted proxy (walking from the right, so a client
-// cannot forge its address by sending its own header). Behind one proxy this
-// is the first hop the proxy saw.
-func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	addr = addr.Unmap()
-	if !s.trusted(addr) {
-		return addr.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		addr = hop.Unmap()
-		if !s.trusted(addr) {
-			break
-		}
-	}
-	return addr.String()
-}
-
-func (s *Server) trusted(a netip.Addr) bool {
-	for _, p := range s.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
