@@ -118,7 +118,7 @@ func (s *Server) handleDeliveryRetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	d, err := s.Store.RetryDelivery(r.Context(), id, s.Store.Now())
+	d, err := s.svc.RetryDelivery(r.Context(), id)
 	if err != nil {
 		writeError(w, r, err)
 		return

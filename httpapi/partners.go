@@ -136,25 +136,12 @@ func (s *Server) handleSecretCreate(w http.ResponseWriter, r *http.Request) {
 // GET /api/v1/apps/{app_id}/partners/{pid}/secrets: ids and times, never
 // the secrets themselves.
 func (s *Server) handleSecretList(w http.ResponseWriter, r *http.Request) {
-	secrets, err := s.Store.ListSecrets(r.Context(), r.PathValue("app_id"), r.PathValue("pid"))
+	secrets, err := s.svc.Secrets(r.Context(), r.PathValue("app_id"), r.PathValue("pid"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	type secretInfo struct {
-		*touchpoint.SigningSecret
-		Active bool `json:"active"`
-	}
-	// Active by the app's clock, as clicks are checked (a test-mode app's
-	// clock may be days ahead).
-	now := s.svc.AppNow(r.PathValue("app_id"))
-	out := []secretInfo{}
-	for _, sec := range secrets {
-		c := *sec
-		c.Secret = ""
-		out = append(out, secretInfo{&c, c.Active(now)})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"secrets": out})
+	writeJSON(w, http.StatusOK, map[string]any{"secrets": secrets})
 }
 
 // DELETE /api/v1/apps/{app_id}/partners/{pid}/secrets/{secret_id}

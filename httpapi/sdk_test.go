@@ -397,7 +397,7 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		"/api/v1/projects/{project}/cohorts/{id}/syncs/{sync}/run:", "/api/v1/apps/{app_id}/audiences:",
 		"/api/v1/apps/{app_id}/audiences/{id}:", "/api/v1/apps/{app_id}/audiences/{id}/members:",
 		"/api/audiences-external-api/audience:", "/api/audiences-import-api/v2/{action}:",
-		"/api/v1/apps/{app_id}/keys/rotate:", "/api/v1/projects/{project}/keys/rotate:"} {
+		"/api/v1/apps/{app_id}/keys/rotate:", "/api/v1/projects/{project}/keys/rotate:", "/api/v1/projects/{project}/test_clock:"} {
 		if !strings.Contains(string(b), "\n  "+p+"\n") {
 			t.Errorf("api/openapi.yaml does not document %s", p)
 		}

@@ -86,6 +86,31 @@ func (s *Service) CreateSecret(ctx context.Context, app, pid string, ttl time.Du
 	return sec, nil
 }
 
+// SecretStatus is a click-signing secret, without the secret itself, and
+// whether it is active.
+type SecretStatus struct {
+	*touchpoint.SigningSecret
+	Active bool `json:"active"`
+}
+
+// Secrets lists a partner's click-signing secrets, never the secrets
+// themselves, each active or not by the app's clock, as clicks are checked
+// (a test-mode app's clock may be days ahead).
+func (s *Service) Secrets(ctx context.Context, app, pid string) ([]SecretStatus, error) {
+	secrets, err := s.Store.ListSecrets(ctx, app, pid)
+	if err != nil {
+		return nil, err
+	}
+	now := s.AppNow(app)
+	out := []SecretStatus{}
+	for _, sec := range secrets {
+		c := *sec
+		c.Secret = ""
+		out = append(out, SecretStatus{&c, c.Active(now)})
+	}
+	return out, nil
+}
+
 // RevokeSecret revokes a click-signing secret of a partner.
 func (s *Service) RevokeSecret(ctx context.Context, app, pid, id string) error {
 	if err := s.Store.RevokeSecret(ctx, app, pid, id); err != nil {

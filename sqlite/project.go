@@ -143,40 +143,30 @@ func (db *DB) ListProjects(ctx context.Context) ([]*touchpoint.Project, error) {
 
 // UpdateProject changes a project's name, apps or limits.
 func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.ProjectUpdate) (*touchpoint.Project, error) {
-	db.projectWrites.Lock()
-	defer db.projectWrites.Unlock()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	old, err := findProject(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	p := upd.Apply(*old)
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	p.UpdatedAt = db.now()
-	if _, err := tx.ExecContext(ctx, `/* DB.UpdateProject */ UPDATE projects SET name = ?, http_eps = ?, batch_eps = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.Limits.HTTPEPS, p.Limits.BatchEPS, p.UpdatedAt.UnixMilli(), id); err != nil {
-		return nil, err
-	}
-	if upd.Apps != nil {
-		if err := linkApps(ctx, tx, id, p.Apps); err != nil {
+	return db.updateProject(ctx, id, func(tx *sql.Tx, old *touchpoint.Project) (*touchpoint.Project, error) {
+		p := upd.Apply(*old)
+		if err := p.Validate(); err != nil {
 			return nil, err
 		}
-	}
-	if err := db.commit(tx); err != nil {
-		return nil, err
-	}
-	db.rememberProject(&p)
-	return &p, nil
+		p.UpdatedAt = db.now()
+		if _, err := tx.ExecContext(ctx, `/* DB.UpdateProject */ UPDATE projects SET name = ?, http_eps = ?, batch_eps = ?, updated_at = ? WHERE id = ?`,
+			p.Name, p.Limits.HTTPEPS, p.Limits.BatchEPS, p.UpdatedAt.UnixMilli(), id); err != nil {
+			return nil, err
+		}
+		if upd.Apps != nil {
+			if err := linkApps(ctx, tx, id, p.Apps); err != nil {
+				return nil, err
+			}
+		}
+		return &p, nil
+	})
 }
 
-// SetProjectTestClock moves a test-mode project's clock.
-func (db *DB) SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*touchpoint.Project, error) {
+// updateProject changes a project in one transaction: change gets the
+// project as stored and returns it changed (having written the change),
+// and the memory ProjectByAPIKey reads follows the commit, in the order of
+// the commits (projectWrites).
+func (db *DB) updateProject(ctx context.Context, id int64, change func(tx *sql.Tx, p *touchpoint.Project) (*touchpoint.Project, error)) (*touchpoint.Project, error) {
 	db.projectWrites.Lock()
 	defer db.projectWrites.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -188,12 +178,7 @@ func (db *DB) SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	t = t.UTC().Truncate(time.Millisecond)
-	if err := p.NextTestClock(t); err != nil {
-		return nil, err
-	}
-	p.TestClock = &t
-	if _, err := tx.ExecContext(ctx, `/* DB.SetProjectTestClock */ UPDATE projects SET test_clock = ? WHERE id = ?`, t.UnixMilli(), id); err != nil {
+	if p, err = change(tx, p); err != nil {
 		return nil, err
 	}
 	if err := db.commit(tx); err != nil {
@@ -201,6 +186,19 @@ func (db *DB) SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*
 	}
 	db.rememberProject(p)
 	return p, nil
+}
+
+// SetProjectTestClock moves a test-mode project's clock.
+func (db *DB) SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*touchpoint.Project, error) {
+	t = t.UTC().Truncate(time.Millisecond)
+	return db.updateProject(ctx, id, func(tx *sql.Tx, p *touchpoint.Project) (*touchpoint.Project, error) {
+		if err := p.NextTestClock(t); err != nil {
+			return nil, err
+		}
+		p.TestClock = &t
+		_, err := tx.ExecContext(ctx, `/* DB.SetProjectTestClock */ UPDATE projects SET test_clock = ? WHERE id = ?`, t.UnixMilli(), id)
+		return p, err
+	})
 }
 
 // RotateProjectKey gives a project a fresh API key or secret key.
@@ -209,34 +207,21 @@ func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.Ke
 	if !ok || c.table != "projects" {
 		return nil, (&touchpoint.Project{}).NewKey(kind) // the EINVALID that names a project's keys
 	}
-	db.projectWrites.Lock()
-	defer db.projectWrites.Unlock()
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	p, err := findProject(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.NewKey(kind); err != nil {
-		return nil, err
-	}
-	p.UpdatedAt = db.now()
-	h, last4 := p.APIKeyHash, p.APIKeyLast4
-	if kind == touchpoint.SecretKey {
-		h, last4 = p.SecretKeyHash, p.SecretKeyLast4
-	}
-	if _, err := tx.ExecContext(ctx, `/* DB.RotateProjectKey */ UPDATE projects SET `+c.hash+` = ?, `+c.last4+` = ?, updated_at = ? WHERE id = ?`,
-		storedKey(h), last4, p.UpdatedAt.UnixMilli(), id); err != nil {
-		return nil, db.classify(err)
-	}
-	if err := db.commit(tx); err != nil {
-		return nil, err
-	}
-	db.rememberProject(p)
-	return p, nil
+	return db.updateProject(ctx, id, func(tx *sql.Tx, p *touchpoint.Project) (*touchpoint.Project, error) {
+		if err := p.NewKey(kind); err != nil {
+			return nil, err
+		}
+		p.UpdatedAt = db.now()
+		h, last4 := p.APIKeyHash, p.APIKeyLast4
+		if kind == touchpoint.SecretKey {
+			h, last4 = p.SecretKeyHash, p.SecretKeyLast4
+		}
+		if _, err := tx.ExecContext(ctx, `/* DB.RotateProjectKey */ UPDATE projects SET `+c.hash+` = ?, `+c.last4+` = ?, updated_at = ? WHERE id = ?`,
+			storedKey(h), last4, p.UpdatedAt.UnixMilli(), id); err != nil {
+			return nil, db.classify(err)
+		}
+		return p, nil
+	})
 }
 
 func findProjects(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Project, error) {

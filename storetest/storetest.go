@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, analyticsTests...)
 	tests = append(tests, integrationTests...)
 	tests = append(tests, cohortTests...)
+	tests = append(tests, cohortSyncTests...)
+	tests = append(tests, audienceTests...)
 	tests = append(tests, leaseTests...)
 	tests = append(tests, projectClockTests...)
 	for _, tc := range tests {
