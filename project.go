@@ -36,8 +36,8 @@ type Project struct {
 	// through the public endpoints. Set at creation only.
 	TestMode  bool       `json:"test_mode"`
 	TestClock *time.Time `json:"test_clock,omitempty"`
-	CreatedAt      time.Time     `json:"created_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // IngestLimits are a project's per-device and per-user event rates
