@@ -73,6 +73,10 @@ type CohortSync struct {
 	LastRun   *time.Time `json:"last_run,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// Claim is the claim its holder got (ClaimCohortSyncs,
+	// ClaimCohortSync): the time it lasts until, in Unix milliseconds,
+	// which also tells one claim from the next. 0: not claimed.
+	Claim int64 `json:"-"`
 }
 
 // Normalize fills defaults.
@@ -117,6 +121,10 @@ func (u CohortSyncUpdate) Apply(s CohortSync) CohortSync {
 
 // SyncRun is the record of one run of a sync.
 type SyncRun struct {
+	// Claim is the claim of the sync the run ran under (CohortSync.Claim):
+	// recording the run ends it, unless it lapsed and another holds the
+	// sync now. 0: none.
+	Claim      int64     `json:"-"`
 	ID         int64     `json:"id"`
 	Sync       int64     `json:"sync_id"`
 	StartedAt  time.Time `json:"started_at"`
@@ -188,9 +196,16 @@ type CohortSyncStore interface {
 	// once: two claims never both get a sync before the first expires.
 	// RecordSyncRun and ReleaseCohortSync end a claim.
 	ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*CohortSync, error)
-	// ReleaseCohortSync ends a sync's claim without a run: it is due
-	// again as it was.
-	ReleaseCohortSync(ctx context.Context, id int64) error
+	// ClaimCohortSync claims one sync until until, due or not (a run
+	// asked for now): ECONFLICT while another claim holds it, ENOTFOUND.
+	ClaimCohortSync(ctx context.Context, id int64, now, until time.Time) (*CohortSync, error)
+	// ExtendCohortSyncClaim moves the end of s's claim to until (a long
+	// run keeps its claim); ECONFLICT when the claim is no longer s's
+	// (it lapsed and another took the sync).
+	ExtendCohortSyncClaim(ctx context.Context, s *CohortSync, until time.Time) error
+	// ReleaseCohortSync ends s's claim without a run: it is due again as
+	// it was. A claim no longer s's is left alone.
+	ReleaseCohortSync(ctx context.Context, s *CohortSync) error
 	// SetSyncAudience records the audience a sync's first run created.
 	SetSyncAudience(ctx context.Context, id, audienceID int64, name, importKey string) error
 	// CohortDevices returns a cohort's stored members, lowest first, each
@@ -204,7 +219,7 @@ type CohortSyncStore interface {
 	// longer holds (removed).
 	MarkSynced(ctx context.Context, id int64, added, removed []SyncDevice) error
 	// RecordSyncRun stores a run, sets the sync's last and next run
-	// (nil: none) and ends its claim.
+	// (nil: none) and ends its claim (run.Claim).
 	RecordSyncRun(ctx context.Context, run *SyncRun, next *time.Time) error
 	// SyncRuns returns a sync's latest runs, newest first.
 	SyncRuns(ctx context.Context, id int64, limit int) ([]*SyncRun, error)

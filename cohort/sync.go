@@ -107,7 +107,7 @@ func (s *Syncer) RunDue(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.Now()
-	due, err := s.Store.ClaimCohortSyncs(ctx, now, now.Add(cmp.Or(s.Lease, DefaultLease)))
+	due, err := s.Store.ClaimCohortSyncs(ctx, now, now.Add(s.lease()))
 	if err != nil {
 		return err
 	}
@@ -127,31 +127,48 @@ func (s *Syncer) RunDue(ctx context.Context) error {
 // its context records nothing).
 func (s *Syncer) release(ctx context.Context, syncs []*touchpoint.CohortSync) {
 	for _, sy := range syncs {
-		if err := s.Store.ReleaseCohortSync(context.WithoutCancel(ctx), sy.ID); err != nil {
+		if err := s.Store.ReleaseCohortSync(context.WithoutCancel(ctx), sy); err != nil {
 			s.Logger.Warn("cohort sync release", "sync", sy.ID, "err", err)
 		}
 	}
 }
 
-// RunNow runs one sync at once, whether due or not.
+// RunNow runs one sync at once, whether due or not: ECONFLICT while a run
+// of it is under way (here or on another server sharing the store).
 func (s *Syncer) RunNow(ctx context.Context, id int64) (*touchpoint.SyncRun, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sy, err := s.Store.FindCohortSync(ctx, id)
+	now := s.Now()
+	sy, err := s.Store.ClaimCohortSync(ctx, id, now, now.Add(s.lease()))
 	if err != nil {
 		return nil, err
 	}
-	return s.run(ctx, sy)
+	run, err := s.run(ctx, sy)
+	if run == nil {
+		// Stopped before a run was recorded: the sync is as due as it was.
+		s.release(ctx, []*touchpoint.CohortSync{sy})
+	}
+	return run, err
 }
 
-// run runs a sync and records the run. It returns an error only when the
-// store fails; what the audience API answers is in the run.
+func (s *Syncer) lease() time.Duration { return cmp.Or(s.Lease, DefaultLease) }
+
+// run runs a claimed sync and records the run, which ends the claim. It
+// returns an error only when the store fails; what the audience API
+// answers is in the run.
 func (s *Syncer) run(ctx context.Context, sy *touchpoint.CohortSync) (*touchpoint.SyncRun, error) {
 	run := &touchpoint.SyncRun{Sync: sy.ID, StartedAt: s.Now(), Status: touchpoint.RunOK, Responses: []touchpoint.SyncResponse{}}
-	err := s.sync(ctx, sy, run)
+	runCtx, stop := s.keepClaim(ctx, sy)
+	err := s.sync(runCtx, sy, run)
+	lost := context.Cause(runCtx)
+	stop()
+	run.Claim = sy.Claim
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if lost != nil {
+			return nil, lost // the server that took the sync records its run
 		}
 		run.Status, run.Error = touchpoint.RunFailed, touchpoint.ErrorMessage(err)
 		if touchpoint.ErrorCode(err) == touchpoint.EINTERNAL {

@@ -931,6 +931,14 @@ func (s storedBefore) FindCohortSync(ctx context.Context, id int64) (*touchpoint
 	return sy, err
 }
 
+func (s storedBefore) ClaimCohortSync(ctx context.Context, id int64, now, until time.Time) (*touchpoint.CohortSync, error) {
+	sy, err := s.DB.ClaimCohortSync(ctx, id, now, until)
+	if sy != nil {
+		sy.BatchSize = s.batch
+	}
+	return sy, err
+}
+
 // TestBatchCappedAtDeviceLimit: a sync whose batch size is over the
 // import API's 10,000 devices (stored before the cap) sends batches of
 // 10,000, which the receiver takes.

@@ -168,6 +168,7 @@ func (db *DB) ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*to
 	args := []any{until.UnixMilli()}
 	for _, s := range due {
 		args = append(args, s.ID)
+		s.Claim = until.UnixMilli()
 	}
 	if _, err := tx.ExecContext(ctx, `/* DB.ClaimCohortSyncs */ UPDATE cohort_syncs SET claimed_until = ? WHERE id IN (`+inList(len(due))+`)`, args...); err != nil {
 		return nil, err
@@ -175,9 +176,58 @@ func (db *DB) ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*to
 	return due, db.commit(tx)
 }
 
-// ReleaseCohortSync ends a sync's claim.
-func (db *DB) ReleaseCohortSync(ctx context.Context, id int64) error {
-	_, err := db.exec(ctx, `/* DB.ReleaseCohortSync */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ?`, id)
+// ClaimCohortSync claims one sync, due or not, unless another claim holds
+// it.
+func (db *DB) ClaimCohortSync(ctx context.Context, id int64, now, until time.Time) (*touchpoint.CohortSync, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	s, err := findSync(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var claimed int64
+	if err := tx.QueryRowContext(ctx, `/* DB.ClaimCohortSync */ SELECT claimed_until FROM cohort_syncs WHERE id = ?`, id).Scan(&claimed); err != nil {
+		return nil, err
+	}
+	if claimed > now.UnixMilli() {
+		return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "sync %d is running (claimed until %s): its run is recorded when it ends",
+			id, fromMillis(claimed).Format(time.RFC3339))
+	}
+	if _, err := tx.ExecContext(ctx, `/* DB.ClaimCohortSync */ UPDATE cohort_syncs SET claimed_until = ? WHERE id = ?`, until.UnixMilli(), id); err != nil {
+		return nil, err
+	}
+	s.Claim = until.UnixMilli()
+	return s, db.commit(tx)
+}
+
+// ExtendCohortSyncClaim moves the end of a claim that is still s's.
+func (db *DB) ExtendCohortSyncClaim(ctx context.Context, s *touchpoint.CohortSync, until time.Time) error {
+	if s.Claim == 0 {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "sync %d is not claimed", s.ID)
+	}
+	res, err := db.exec(ctx, `/* DB.ExtendCohortSyncClaim */ UPDATE cohort_syncs SET claimed_until = ? WHERE id = ? AND claimed_until = ?`,
+		until.UnixMilli(), s.ID, s.Claim)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return touchpoint.Errorf(touchpoint.ECONFLICT, "sync %d's claim lapsed: another run may have taken it", s.ID)
+	}
+	s.Claim = until.UnixMilli()
+	return nil
+}
+
+// ReleaseCohortSync ends a claim that is still s's.
+func (db *DB) ReleaseCohortSync(ctx context.Context, s *touchpoint.CohortSync) error {
+	if s.Claim == 0 {
+		return nil
+	}
+	_, err := db.exec(ctx, `/* DB.ReleaseCohortSync */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ? AND claimed_until = ?`, s.ID, s.Claim)
 	return err
 }
 
@@ -313,8 +363,12 @@ func (db *DB) RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *
 	if err := putSync(ctx, tx, s); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `/* RecordSyncRun */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ?`, run.Sync); err != nil {
-		return err
+	if run.Claim != 0 {
+		// The run's own claim; one another run took since is left to it.
+		if _, err := tx.ExecContext(ctx, `/* RecordSyncRun */ UPDATE cohort_syncs SET claimed_until = 0 WHERE id = ? AND claimed_until = ?`,
+			run.Sync, run.Claim); err != nil {
+			return err
+		}
 	}
 	return db.commit(tx)
 }

@@ -129,7 +129,7 @@ var cohortSyncTests = []subtest{
 				t.Fatalf("ClaimCohortSyncs: %v", err)
 			}
 			for _, sy := range l {
-				if err := s.ReleaseCohortSync(ctxb(), sy.ID); err != nil {
+				if err := s.ReleaseCohortSync(ctxb(), sy); err != nil {
 					t.Fatalf("ReleaseCohortSync: %v", err)
 				}
 			}
@@ -355,6 +355,7 @@ var cohortSyncTests = []subtest{
 		if err := s.CreateCohortSync(ctxb(), sy); err != nil {
 			t.Fatal(err)
 		}
+		var claimed *touchpoint.CohortSync // by the last claim that got it
 		claim := func(at, until time.Time) []int64 {
 			t.Helper()
 			l, err := s.ClaimCohortSyncs(ctxb(), at, until)
@@ -364,6 +365,7 @@ var cohortSyncTests = []subtest{
 			out := []int64{}
 			for _, x := range l {
 				out = append(out, x.ID)
+				claimed = x
 			}
 			return out
 		}
@@ -375,16 +377,45 @@ var cohortSyncTests = []subtest{
 		if got := claim(now.Add(lease-time.Millisecond), now.Add(2*lease)); len(got) != 0 {
 			t.Errorf("a claim before the first expires: %v, want none", got)
 		}
+		first := claimed
 		if got := claim(now.Add(lease), now.Add(2*lease)); !slices.Equal(got, []int64{sy.ID}) {
 			t.Errorf("a claim once the first expired: %v, want the sync", got)
 		}
 		if got := claim(now.Add(lease), now.Add(2*lease)); len(got) != 0 {
 			t.Errorf("a claim while the second holds: %v, want none", got)
 		}
+		second := claimed
+		// The first claim's holder can neither extend nor release what the
+		// second holds, nor take it with ClaimCohortSync.
+		if err := s.ExtendCohortSyncClaim(ctxb(), first, now.Add(3*lease)); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("extending a lapsed claim: %v, want ECONFLICT", err)
+		}
+		if err := s.ReleaseCohortSync(ctxb(), first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimCohortSync(ctxb(), sy.ID, now.Add(lease), now.Add(3*lease)); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("ClaimCohortSync while the second claim holds (a stale release in between): %v, want ECONFLICT", err)
+		}
+		// The holder extends its claim past the lease: still its own.
+		if err := s.ExtendCohortSyncClaim(ctxb(), second, now.Add(3*lease)); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(now.Add(2*lease), now.Add(4*lease)); len(got) != 0 {
+			t.Errorf("a claim within the extended claim: %v, want none", got)
+		}
+		// A run recorded under a stale claim does not end the holder's.
+		stale := &touchpoint.SyncRun{Claim: first.Claim, Sync: sy.ID, StartedAt: now, FinishedAt: now.Add(lease), Status: touchpoint.RunOK}
+		stalenext := now.Add(time.Minute)
+		if err := s.RecordSyncRun(ctxb(), stale, &stalenext); err != nil {
+			t.Fatal(err)
+		}
+		if got := claim(now.Add(2*lease), now.Add(4*lease)); len(got) != 0 {
+			t.Errorf("a claim after a stale run was recorded: %v, want none (the second holds it)", got)
+		}
 
 		// A run ends the claim; the sync is due at its next run.
 		next := now.Add(time.Hour)
-		run := &touchpoint.SyncRun{Sync: sy.ID, StartedAt: now.Add(lease), FinishedAt: now.Add(lease), Status: touchpoint.RunOK}
+		run := &touchpoint.SyncRun{Claim: second.Claim, Sync: sy.ID, StartedAt: now.Add(lease), FinishedAt: now.Add(lease), Status: touchpoint.RunOK}
 		if err := s.RecordSyncRun(ctxb(), run, &next); err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +426,21 @@ var cohortSyncTests = []subtest{
 			t.Errorf("a claim at the next run, within the old claim's time: %v, want the sync", got)
 		}
 		// A release ends it without a run.
-		if err := s.ReleaseCohortSync(ctxb(), sy.ID); err != nil {
+		if err := s.ReleaseCohortSync(ctxb(), claimed); err != nil {
+			t.Fatal(err)
+		}
+		// ClaimCohortSync takes one sync whether due or not, once.
+		one, err := s.ClaimCohortSync(ctxb(), sy.ID, now, now.Add(lease))
+		if err != nil || one.ID != sy.ID || one.Claim != now.Add(lease).UnixMilli() {
+			t.Fatalf("ClaimCohortSync of a sync not due: %+v, %v", one, err)
+		}
+		if _, err := s.ClaimCohortSync(ctxb(), sy.ID, now, now.Add(lease)); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("ClaimCohortSync twice: %v, want ECONFLICT", err)
+		}
+		if _, err := s.ClaimCohortSync(ctxb(), 999, now, now.Add(lease)); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("ClaimCohortSync of a missing sync: %v, want ENOTFOUND", err)
+		}
+		if err := s.ReleaseCohortSync(ctxb(), one); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.FindCohortSync(ctxb(), sy.ID); err != nil || !cohTimeIs(got.NextRun, next) {
