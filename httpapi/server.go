@@ -84,6 +84,7 @@ type Server struct {
 	shedMu   sync.Mutex
 	ready    atomic.Bool
 	runner   *task.Runner // of the service's Tasks, unless ExternalTasks
+	routes   *[]string    // where handle lists the patterns (Routes)
 }
 
 // NewServer returns a server with defaults.
@@ -245,6 +246,18 @@ func (s *Server) Handler() http.Handler {
 // handle registers a handler measured under its route pattern.
 func (s *Server) handle(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
 	mux.Handle(pattern, s.Metrics.instrument(pattern, h))
+	if s.routes != nil {
+		*s.routes = append(*s.routes, pattern)
+	}
+}
+
+// Routes returns the patterns of the API's routes ("POST /2/httpapi"), as
+// Handler registers them: what the OpenAPI files must document.
+func (s *Server) Routes() []string {
+	var routes []string
+	r := &Server{Metrics: NewMetrics(), routes: &routes}
+	r.Handler()
+	return routes
 }
 
 // GET /healthz: the process is up.
