@@ -12,6 +12,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/httpapi"
+	"github.com/touchpointhq/touchpoint/storetest"
 )
 
 // ingestPaths are the ingestion routes a browser may call.
@@ -112,7 +113,7 @@ func (failingStore) RecordEvents(context.Context, []*touchpoint.EventUpload) err
 // cannot read a 400 or a 429 retries what it should drop or delay.
 func TestIngestCORSOnEveryAnswer(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, withClock(func() time.Time { return now }))
+	s := startServer(t, withClock(storetest.NewClock(now).Now))
 	p := s.createProject(t, map[string]int{"http_eps": 1})
 	events := func(n int, device string) string {
 		l := make([]string, n)

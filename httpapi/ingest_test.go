@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/storetest"
 )
 
 // post sends a raw request and returns the status and body.
@@ -107,13 +108,13 @@ func TestUploadErrors(t *testing.T) {
 }
 
 func TestUploadFormsAndEncodings(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, withClock(func() time.Time { return now }))
+	clock := storetest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	s := startServer(t, withClock(clock.Now))
 	p := s.createProject(t, nil)
 	body := `{"api_key":"` + p.APIKey + `","client_upload_time":"2026-11-23T12:00:00.000Z","request_metadata":{"sdk":{"metrics":{}}},` +
 		`"events":[{"device_id":"device-1","event_type":"open","ip":"$remote","insert_id":"ins-1","language":"en-US","library":"amplitude-ts/2.0.0"}]}`
 	status, got := post(t, s.URL()+"/2/httpapi", "application/json", []byte(body))
-	want := fmt.Sprintf(`{"code":200,"server_upload_time":%d,"payload_size_bytes":%d,"events_ingested":1}`, now.UnixMilli(), len(body))
+	want := fmt.Sprintf(`{"code":200,"server_upload_time":%d,"payload_size_bytes":%d,"events_ingested":1}`, clock.Now().UnixMilli(), len(body))
 	if status != 200 || got != want {
 		t.Fatalf("upload = %d %s\nwant 200 %s", status, got, want)
 	}
@@ -205,7 +206,7 @@ func TestUploadFormsAndEncodings(t *testing.T) {
 	if pend.Count != 1 {
 		t.Fatalf("pending %+v", pend)
 	}
-	now = now.Add(time.Hour)
+	clock.Add(time.Hour)
 	ios := `{"api_key":"` + p.APIKey + `","events":[{"device_id":"device-9","event_type":"open","idfa":"IDFA-1234-ABCD","platform":"iOS"},` +
 		`{"device_id":"device-9","event_type":"purchase","revenue":4.99}]}`
 	if status, got := post(t, s.URL()+"/2/httpapi", "application/json", []byte(ios)); status != 200 {
@@ -236,8 +237,8 @@ func TestUploadFormsAndEncodings(t *testing.T) {
 }
 
 func TestUploadThrottled(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, withClock(func() time.Time { return now }))
+	clock := storetest.NewClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	s := startServer(t, withClock(clock.Now))
 	p := s.createProject(t, map[string]int{"http_eps": 1, "batch_eps": 2})
 	events := func(n int, device, user string) string {
 		var l []string
@@ -264,7 +265,7 @@ func TestUploadThrottled(t *testing.T) {
 		t.Fatalf("batch = %d %s", status, body)
 	}
 	// A minute later the window has moved on.
-	now = now.Add(time.Minute)
+	clock.Add(time.Minute)
 	if status, body := post(t, s.URL()+"/2/httpapi", "application/json", []byte(events(2, "device-1", "user-1"))); status != 200 {
 		t.Fatalf("a minute later = %d %s", status, body)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/storetest"
 )
 
 // legacyValues is a form as amplitude-js posts it: client, e, v,
@@ -44,7 +45,7 @@ func multipartBody(t *testing.T, v url.Values) (string, string) {
 
 func TestLegacyUpload(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s := startServer(t, withClock(func() time.Time { return now }))
+	s := startServer(t, withClock(storetest.NewClock(now).Now))
 	p := s.createProject(t, nil)
 	ts := now.Add(-time.Minute).UnixMilli()
 

@@ -152,17 +152,16 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err := c.Server.Open(); err != nil {
 		return err
 	}
-	logger.Info("touchpoint serving", "addr", c.Server.URL(), "data_dir", cfg.DataDir)
-	if c.Ready != nil {
-		c.Ready <- c.Server
-	}
-
 	c.Tasks = &task.Runner{Tasks: c.tasks(), Leases: c.DB, Holder: nodeName(), Clock: c.DB, Logger: logger.WithGroup("task")}
 	c.Server.Metrics.Registry.MustRegister(c.Tasks.Collector())
 	if err := c.Tasks.Start(); err != nil {
 		return err
 	}
 	defer c.Tasks.Stop()
+	logger.Info("touchpoint serving", "addr", c.Server.URL(), "data_dir", cfg.DataDir)
+	if c.Ready != nil {
+		c.Ready <- c.Server
+	}
 
 	<-ctx.Done()
 	logger.Info("shutting down")
