@@ -69,7 +69,7 @@ func TestAppKeysShownOnce(t *testing.T) {
 	if code := launch(devKey); code != 200 {
 		t.Fatalf("launch with the dev key: %d", code)
 	}
-	if code := launch(devKey[:21] + "x"); code != 401 {
+	if code := launch(otherKey(devKey)); code != 401 {
 		t.Fatalf("launch with another key: %d, want 401", code)
 	}
 	if code := audience(apiToken, "Before"); code != 200 {
@@ -225,4 +225,13 @@ func TestProjectKeysShownOnce(t *testing.T) {
 	if code, body := upload(newKey); code != 200 {
 		t.Errorf("a refused rotation changed the API key: %d %s", code, body)
 	}
+}
+
+// otherKey is a key that differs from key in its last character.
+func otherKey(key string) string {
+	last := byte('x')
+	if key[len(key)-1] == last {
+		last = 'y'
+	}
+	return key[:len(key)-1] + string(last)
 }
