@@ -16,7 +16,7 @@ const (
 	IOS     Platform = "ios"
 )
 
-// Default and allowed windows (spec/appsflyer.md §3 "Attribution model").
+// Default and allowed windows (AppsFlyer's attribution-model documentation).
 const (
 	DefaultClickLookback       = 7 * Day
 	MinClickLookback           = 1 * Day
@@ -31,7 +31,7 @@ const (
 	MinReattribution           = 1 * Day
 	MaxReattribution           = 730 * Day // 24 months
 	// The re-engagement window's default and range are not published by
-	// AppsFlyer (spec §3, UNCONFIRMED). We take the figures most often quoted:
+	// AppsFlyer (it does not publish them). We take the figures most often quoted:
 	// 30 days by default, 1 to 90 days.
 	DefaultReengagement = 30 * Day
 	MinReengagement     = 1 * Day

@@ -6,7 +6,7 @@ import (
 )
 
 // Audience is a list of devices an app's marketers target or exclude,
-// filled through AppsFlyer's Audiences import API (spec/appsflyer.md §6):
+// filled through AppsFlyer's Audiences import API (its documentation):
 // the attribution plane's receiving end of a cohort sync.
 type Audience struct {
 	ID       int64    `json:"audience_id"`
@@ -20,7 +20,7 @@ type Audience struct {
 	UpdatedAt time.Time `json:"updated_at"` // of the last import
 }
 
-// Audience name length, in characters (spec §6).
+// Audience name length, in characters (AppsFlyer's Audiences import API documentation).
 const (
 	MinAudienceName = 2
 	MaxAudienceName = 100
@@ -43,7 +43,7 @@ const (
 )
 
 // AudienceIdentifiers are, per platform, the identifiers that make a
-// device row usable (spec §6): Android rows need one of gaid, oaid, imei,
+// device row usable (the import API's documentation): Android rows need one of gaid, oaid, imei,
 // cuid, braze_id or amplitude_id; iOS rows one of idfv, cuid, braze_id or
 // amplitude_id. We also take idfa on iOS (UNCONFIRMED): AppsFlyer's
 // device schema has the field and Amplitude's AppsFlyer cohort destination
@@ -54,7 +54,7 @@ var AudienceIdentifiers = map[Platform][]string{
 }
 
 // MaxAudienceDevices is how many devices one import request may carry.
-// AppsFlyer's limit is not published (spec §6: Y is UNCONFIRMED); we take
+// AppsFlyer's limit is not published; we take
 // 10,000, the default batch of a cohort sync.
 const MaxAudienceDevices = 10000
 

@@ -12,7 +12,7 @@ import (
 )
 
 // Cohort is a saved, behavioural definition of a set of a project's users
-// (Amplitude's behavioral cohorts, spec/amplitude-adjust.md §4.1). Every
+// (Amplitude's Behavioral Cohorts API). Every
 // change of the definition is a new version; the store keeps them all.
 type Cohort struct {
 	ID          int64     `json:"id"`

@@ -6,7 +6,7 @@ import (
 )
 
 // DestinationAppsFlyerCohort sends cohorts to AppsFlyer Audiences
-// (seed 003; spec/appsflyer.md §6): one destination per app.
+// (AppsFlyer's Audiences import API documentation): one destination per app.
 const DestinationAppsFlyerCohort DestinationKind = "appsflyer-cohort"
 
 // Identifier mappings of an appsflyer-cohort destination: which of a
@@ -26,7 +26,7 @@ func MappingField(mapping string) string {
 	return mapping
 }
 
-// Sync cadences (spec/amplitude-adjust.md §4.2).
+// Sync cadences (Amplitude's cohort sync documentation).
 const (
 	CadenceOnce   = "once"
 	CadenceMinute = "minute"

@@ -9,7 +9,7 @@ import (
 // (package delivery).
 type DeliveryKind string
 
-// Postback kinds (spec/appsflyer.md §4).
+// Postback kinds (AppsFlyer's postback documentation).
 const (
 	KindInstallPostback         DeliveryKind = "install_postback"
 	KindEventPostback           DeliveryKind = "event_postback"
@@ -27,7 +27,7 @@ const (
 )
 
 // StreamTries is how many attempts an integration's delivery gets, as
-// Amplitude's event streaming (spec/amplitude-adjust.md §4.3: 10 attempts
+// Amplitude's event streaming (Amplitude's event streaming documentation: 10 attempts
 // within 4 hours; package delivery spaces them).
 const StreamTries = 10
 

@@ -28,11 +28,11 @@ const (
 )
 
 // AttributionHold is how long an attribution event waits for a user with
-// its advertising id before it is dropped (spec/amplitude-adjust.md §3).
+// its advertising id before it is dropped (Amplitude's Attribution API documentation).
 const AttributionHold = 72 * time.Hour
 
 // DedupWindow is how long an insert_id is remembered per device
-// (spec/amplitude-adjust.md §1.5).
+// (Amplitude's HTTP V2 API documentation).
 const DedupWindow = 7 * 24 * time.Hour
 
 // AdIDs are the advertising ids an event carries at its top level, the ids

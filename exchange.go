@@ -10,7 +10,7 @@ import (
 // ExchangeRates are one UTC day's exchange rates to US dollars, as an
 // admin loads them: Rates["EUR"] = 1.08 means one euro is worth 1.08 USD.
 // In-app postbacks convert revenue with the rates of the event's day
-// ((monetary) is in USD, spec/appsflyer.md §4).
+// ((monetary) is in USD, AppsFlyer's postback documentation).
 type ExchangeRates struct {
 	Day   time.Time          `json:"date"`
 	Rates map[string]float64 `json:"rates"`

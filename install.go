@@ -52,7 +52,7 @@ var ATTStatuses = []string{"authorized", "denied", "restricted", "not_determined
 // deterministically and never probabilistically.
 var AdIDTypes = []DeviceIDType{GAID, IDFA, OAID, AmazonAID}
 
-// MatchIDTypes are the device ids that touches are matched on (spec §3:
+// MatchIDTypes are the device ids that touches are matched on (AppsFlyer's attribution-model documentation:
 // GAID, IDFA, OAID, IMEI, Android ID; and Amazon's advertising id). IDFV is
 // not among them: it belongs to the app's vendor, ad networks never see it.
 var MatchIDTypes = []DeviceIDType{GAID, IDFA, OAID, IMEI, AndroidID, AmazonAID}

@@ -26,7 +26,7 @@ import (
 // back to an attribution plane: they came from one.
 const ForwardLibrary = "touchpoint-forward/1"
 
-// ForwardMode is how an analytics forward sends (spec/appsflyer.md §8).
+// ForwardMode is how an analytics forward sends (AppsFlyer's Amplitude integration documentation).
 type ForwardMode string
 
 const (
@@ -139,7 +139,7 @@ func cmpOr[T comparable](v, def T) T {
 type DestinationKind string
 
 // DestinationAppsFlyerEvents streams events to AppsFlyer's S2S in-app
-// events API (spec/amplitude-adjust.md §4.4, spec/appsflyer.md §5).
+// events API (Amplitude's AppsFlyer event streaming and AppsFlyer's S2S documentation).
 const DestinationAppsFlyerEvents DestinationKind = "appsflyer-events"
 
 // Destination is a project's event stream to another system.
@@ -234,7 +234,7 @@ func AppsFlyerAppPlatform(appID string) Platform {
 // validateAppsFlyerAppID checks a destination's AppsFlyer app id against
 // its platform (p empty: the id says which). An iOS id must carry its "id"
 // prefix: AppsFlyer answers 200 to S2S events sent without it and records
-// nothing (spec/appsflyer.md §5).
+// nothing (AppsFlyer's S2S in-app events API documentation).
 func validateAppsFlyerAppID(id string, p Platform) error {
 	if digitsRE.MatchString(id) {
 		return Errorf(EINVALID, "appsflyer_app_id %q: an iOS app's id in AppsFlyer starts with \"id\", as in id%s; without it AppsFlyer answers 200 and records nothing", id, id)

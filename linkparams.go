@@ -1,7 +1,8 @@
 package touchpoint
 
-// LinkParams are the known parameters of an attribution link (spec/appsflyer.md
-// §1), each in a typed field. The JSON names are the link parameter names.
+// LinkParams are the known parameters of an attribution link (AppsFlyer's
+// attribution-link documentation), each in a typed field. The JSON names
+// are the link parameter names.
 // Device ids, af_ip, af_ua, af_lang and pid live on the Touch itself.
 type LinkParams struct {
 	Campaign      string `json:"c,omitempty"`

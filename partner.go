@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// SigningMode is a partner's click-signing mode (spec/appsflyer.md §2).
+// SigningMode is a partner's click-signing mode (AppsFlyer's click-signing documentation).
 type SigningMode string
 
 // Signing modes: disabled does not check; report-only checks and records the
@@ -56,7 +56,7 @@ type Partner struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Postbacks are a partner's postback settings (spec/appsflyer.md §4).
+// Postbacks are a partner's postback settings (AppsFlyer's postback documentation).
 type Postbacks struct {
 	// SendAllInstalls sends the install postback also for installs not
 	// attributed to the partner, organic ones included.

@@ -43,7 +43,7 @@ type Project struct {
 // IngestLimits are a project's per-device and per-user event rates
 // (events per second, averaged over RateWindow), past which uploads are
 // refused with 429. Amplitude's: 30 on HTTP V2, 1,000 on Batch
-// (spec/amplitude-adjust.md §1.4, §2.1).
+// (Amplitude's HTTP V2 and Batch API documentation).
 type IngestLimits struct {
 	HTTPEPS  int `json:"http_eps"`
 	BatchEPS int `json:"batch_eps"`

@@ -60,7 +60,7 @@ func (k *TouchKind) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Verdict is the outcome of checking a click signature (spec §2). The names
+// Verdict is the outcome of checking a click signature (AppsFlyer's click-signing documentation). The names
 // are AppsFlyer's report columns and test-endpoint failure codes.
 type Verdict uint8
 

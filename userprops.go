@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// User-property operations (spec/amplitude-adjust.md §1.2, §2.2): the keys
+// User-property operations (Amplitude's HTTP V2 and Identify API documentation): the keys
 // of an identify's user_properties are either all operations or all plain
 // properties, which are set as with $set.
 const (

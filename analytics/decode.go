@@ -40,14 +40,14 @@ type Endpoint struct {
 	Batch bool
 }
 
-// The two upload endpoints (spec §1.4, §2.1). "1 MB" is taken as 2^20
+// The two upload endpoints (Amplitude's HTTP V2 and Batch API documentation). "1 MB" is taken as 2^20
 // bytes.
 var (
 	HTTPAPI  = Endpoint{Path: "/2/httpapi", MaxBody: 1 << 20, MaxEvents: 2000}
 	BatchAPI = Endpoint{Path: "/batch", MaxBody: 20 << 20, MaxEvents: 2000, Batch: true}
 )
 
-// Amplitude's error strings (spec §1.3).
+// Amplitude's error strings (its HTTP V2 API documentation).
 const (
 	ErrInvalidPath     = "Invalid request path"
 	ErrMissingBody     = "Missing request body"
@@ -60,7 +60,7 @@ const (
 	ErrTooManyRequests = "Too many requests for some devices and users"
 )
 
-// Limits on values (spec §1.2).
+// Limits on values (Amplitude's HTTP V2 API documentation).
 const (
 	DefaultMinIDLength = 5
 	MaxStringLength    = 1024 // characters; longer strings are cut
@@ -330,7 +330,7 @@ const (
 	fBool
 )
 
-// eventFields are the keys of spec §1.2 and what they take. Other keys are
+// eventFields are the event keys of Amplitude's HTTP V2 API and what they take. Other keys are
 // kept as they came.
 var eventFields = map[string]fieldKind{
 	"user_id": fString, "device_id": fString, "event_type": fString, "insert_id": fString,
@@ -347,7 +347,7 @@ var eventFields = map[string]fieldKind{
 	"$skip_user_properties_sync": fBool,
 }
 
-// invalidIDs are ids Amplitude treats as absent (spec §1.2), compared
+// invalidIDs are ids Amplitude treats as absent (Amplitude's HTTP V2 API documentation), compared
 // without case.
 var invalidIDs = map[string]bool{
 	"anonymous": true, "nil": true, "none": true, "null": true, "n/a": true, "na": true, "undefined": true,
@@ -713,7 +713,7 @@ func (v *validator) finish(d *draft, i, minIDLength int) *touchpoint.IncomingEve
 	if dok {
 		e.DeviceID = did
 	} else {
-		// spec §1.2: without a device id, one is made from the user id.
+		// Amplitude's HTTP V2 documentation: without a device id, one is made from the user id.
 		e.DeviceID = DeviceIDForUser(uid)
 	}
 	e.Time = d.time

@@ -13,7 +13,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// Limits of the form endpoints (spec §2.2, §2.3).
+// Limits of the form endpoints (Amplitude's Identify and Group Identify API documentation).
 const (
 	MaxIdentifications = 2000
 	MaxGroupIdentifies = 1024
@@ -160,9 +160,9 @@ func DecodeGroupIdentify(identification string, now time.Time) ([]*touchpoint.In
 }
 
 // DecodeAttribution decodes the event parameter of POST /attribution
-// (spec §3): an MMP's attribution event, matched on advertising id. The
+// (Amplitude's Attribution API documentation): an MMP's attribution event, matched on advertising id. The
 // ids are kept only as hashes: the stored event has them null, and lists
-// the hashes in amplitude_attribution_ids (spec §3, "Stored ad ids are
+// the hashes in amplitude_attribution_ids (Amplitude's Attribution API documentation, "Stored ad ids are
 // removed from raw data").
 func DecodeAttribution(event string, now time.Time) (*touchpoint.IncomingEvent, error) {
 	var m map[string]json.RawMessage

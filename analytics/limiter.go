@@ -8,7 +8,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// Throttled is the 429 answer (spec §1.3): the limit, the devices and users
+// Throttled is the 429 answer (Amplitude's HTTP V2 API documentation): the limit, the devices and users
 // over it with their rates, and the indexes of their events.
 type Throttled struct {
 	Code             int                `json:"code"`

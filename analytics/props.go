@@ -103,7 +103,7 @@ func cutStrings(val jsontext.Value) (jsontext.Value, bool) {
 }
 
 // trimGroups decodes an event's groups and keeps the first MaxGroupTypes
-// group types (by name) and MaxGroupValues values of each (spec §1.2: extra
+// group types (by name) and MaxGroupValues values of each (Amplitude's HTTP V2 API documentation: extra
 // ones are dropped). A value is a string or a list of strings.
 func trimGroups(raw []byte) (map[string]any, error) {
 	m, err := touchpoint.DecodeProperties(raw)

@@ -1,5 +1,5 @@
 // Package attribution decides which touch earned a launch: AppsFlyer's
-// attribution model (spec/appsflyer.md §3) as a pure function of the app,
+// attribution model (AppsFlyer's attribution-model documentation) as a pure function of the app,
 // its partners, the launch, the device as known before it, and the candidate
 // touches a store found by the launch's keys. It does no I/O.
 //
@@ -95,7 +95,7 @@ func newInstall(in Input, deviceID string) Result {
 // a new install. A retargeting touch since the last launch makes it a
 // re-attribution, credited to that touch in retargeting data; otherwise it
 // is a reinstall. Either way the device's later conversions are organic
-// (spec §3), those inside a re-attribution's window counting for its
+// (AppsFlyer's attribution-model documentation), those inside a re-attribution's window counting for its
 // retargeting source too.
 func reinstall(in Input) Result {
 	e := evaluate(in, modeRetargeting)

@@ -12,7 +12,7 @@ import (
 // install. Google Play hands the app the referrer its store URL carried:
 // ours (link.Redirect) is a query string with af_tranid (our touch id), pid,
 // c and clickid; a network redirecting a server-to-server click itself puts
-// its af_ref value there (spec §1), alone or as af_ref=.
+// its af_ref value there (AppsFlyer's attribution-link documentation), alone or as af_ref=.
 type Referrer struct {
 	TouchID int64
 	ClickID string

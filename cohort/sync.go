@@ -3,11 +3,11 @@
 // membership (Compute, MembershipDiff), works out what a sync sends
 // (SyncDiff), and runs cohort syncs: on each sync's cadence it computes
 // the cohort, compares its members' identifiers with what the audience
-// holds, and sends the difference to AppsFlyer's Audiences APIs (seed 003;
-// spec/appsflyer.md §6) as Amplitude's cohort sync does
-// (spec/amplitude-adjust.md §4.2): the first run creates the audience and
-// adds every member; later runs add who entered and remove who left, in
-// batches, four requests at a time, each retried up to eight times.
+// holds, and sends the difference to AppsFlyer's Audiences APIs as
+// Amplitude's cohort sync does (its documentation): the first run creates
+// the audience and adds every member; later runs add who entered and
+// remove who left, in batches, four requests at a time, each retried up
+// to eight times.
 package cohort
 
 import (
@@ -37,7 +37,7 @@ type Store interface {
 	FindDestination(ctx context.Context, id int64) (*touchpoint.Destination, error)
 }
 
-// Amplitude's cohort-sync policy (spec/amplitude-adjust.md §4.2): four
+// Amplitude's cohort-sync policy (Amplitude's cohort sync documentation): four
 // requests at a time; a request that gets no answer, 429 or a 5xx is
 // tried again up to eight times, 1 s after the first try and twice as long
 // after each next (the last wait is 128 s).

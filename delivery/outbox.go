@@ -5,7 +5,7 @@
 //
 // Delivery is at least once: a send whose result could not be recorded
 // (the process died in between) is sent again when its lease lapses.
-// Partners de-duplicate postbacks for that reason (spec/appsflyer.md §4).
+// Partners de-duplicate postbacks for that reason (AppsFlyer's postback documentation).
 // A clean stop records every send it made and releases what it had not
 // started, so a restart neither loses nor repeats one.
 package delivery
@@ -59,13 +59,13 @@ type Quick struct {
 var PostbackPolicy = Policy{Retry: func(status int, err error) bool { return err != nil || status >= 500 },
 	UserAgent: "Touchpoint-Postback/1"}
 
-// StreamPolicy is Amplitude's event streaming policy (spec/amplitude-adjust.md
-// §4.3): within an attempt, up to 3 tries on 5xx and 429, 100 ms apart and
-// doubling, with jitter, for at most 4 s; then up to touchpoint.StreamTries attempts
-// within 4 hours (30 s after the first, doubling, at most an hour apart:
-// the tenth is 3 h 3 min 30 s after the first). A 4xx other than 429 is
-// the destination refusing this event: it is not retried, and the event
-// is recorded as failed with the answer.
+// StreamPolicy is Amplitude's event streaming policy (its event streaming
+// documentation): within an attempt, up to 3 tries on 5xx and 429, 100 ms
+// apart and doubling, with jitter, for at most 4 s; then up to
+// touchpoint.StreamTries attempts within 4 hours (30 s after the first,
+// doubling, at most an hour apart: the tenth is 3 h 3 min 30 s after the
+// first). A 4xx other than 429 is the destination refusing this event: it is
+// not retried, and the event is recorded as failed with the answer.
 var StreamPolicy = Policy{
 	Retry: func(status int, err error) bool {
 		return err != nil || status == http.StatusTooManyRequests || status >= 500
@@ -95,7 +95,7 @@ var Policies = map[touchpoint.DeliveryKind]Policy{
 // transactions many times larger.
 const gather = 2 * time.Millisecond
 
-// Postback retry defaults (spec §4): 4 more tries, 15 minutes apart.
+// Postback retry defaults (AppsFlyer's postback documentation): 4 more tries, 15 minutes apart.
 const (
 	DefaultPostbackTries    = 5
 	DefaultPostbackInterval = 15 * time.Minute

@@ -15,7 +15,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// The Audiences APIs' receiving end (spec/appsflyer.md §6): what a cohort
+// The Audiences APIs' receiving end (AppsFlyer's Audiences import API documentation): what a cohort
 // sync, ours or Amplitude's, sends to AppsFlyer, answered as AppsFlyer
 // answers. The caller's Bearer token is an app's API token; the audiences
 // it creates are that app's. The admin API reads them.
@@ -147,7 +147,7 @@ func (s *Server) handleAudienceCreate(w http.ResponseWriter, r *http.Request) {
 	writeWire(w, http.StatusOK, map[string]any{"message": map[string]any{"audience_id": a.ID, "import_key": a.ImportKey}})
 }
 
-// audienceFields are the fields of a device row (spec §6). A row may carry
+// audienceFields are the fields of a device row (the import API's documentation). A row may carry
 // others: the file's device schema does not close its properties, so they
 // are taken and ignored.
 var audienceFields = []string{"app_id", "idfv", "idfa", "gaid", "oaid", "imei", "cuid", "emails", "phone", "phone_e164", "braze_id", "amplitude_id"}

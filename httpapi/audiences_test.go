@@ -20,7 +20,7 @@ import (
 	"github.com/touchpointhq/touchpoint/httpapi"
 )
 
-// The Audiences API's receiving end (spec/appsflyer.md §6), driven as a
+// The Audiences API's receiving end (AppsFlyer's Audiences import API documentation), driven as a
 // cohort sync drives AppsFlyer: over HTTP, with an app's API token.
 
 const (

@@ -16,7 +16,7 @@ import (
 	"github.com/touchpointhq/touchpoint/service"
 )
 
-// AppsFlyer's S2S in-app events API, v3 (spec/appsflyer.md §5): one event
+// AppsFlyer's S2S in-app events API, v3 (as its documentation has it): one event
 // per request, authenticated by the app's dev key in an "authentication"
 // header, answered as AppsFlyer's OpenAPI file for it says: a JSON string
 // (application/json), "OK" or the message of a refusal.
@@ -24,7 +24,7 @@ func (s *Server) registerS2SRoutes(mux *http.ServeMux) {
 	s.handle(mux, "POST /inappevent/{app_id}", s.handleInAppEvent)
 }
 
-// The S2S API's answers (spec §5; the file's examples). A "Bad request"
+// The S2S API's answers (AppsFlyer's S2S documentation and its OpenAPI file's examples). A "Bad request"
 // says what was wrong after a colon (ours: AppsFlyer's says nothing more).
 const (
 	s2sOK            = "OK"
@@ -164,7 +164,7 @@ func (ev *S2SEvent) event(now time.Time) (*service.Event, int, string) {
 			return bad("eventTime " + ev.EventTime + ": want yyyy-mm-dd hh:mm:ss.sss in UTC")
 		}
 		// An event keeps its time if it arrives by 02:00 UTC the next
-		// day; a later one is stamped at arrival (spec §5).
+		// day; a later one is stamped at arrival (AppsFlyer's S2S in-app events API documentation).
 		if day := t.Truncate(24 * time.Hour); !now.After(day.Add(26 * time.Hour)) {
 			req.Time = t
 		}

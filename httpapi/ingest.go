@@ -19,7 +19,7 @@ import (
 
 // The analytics plane's ingestion endpoints, at Amplitude's paths, so that
 // an Amplitude SDK pointed here (serverUrl) works unchanged
-// (spec/amplitude-adjust.md §1–3, §5), from a browser too: every answer of
+// (Amplitude's ingestion API and SDK documentation), from a browser too: every answer of
 // these routes allows any origin, and their preflights are answered
 // (cors.go).
 func (s *Server) registerIngestRoutes(mux *http.ServeMux) {

@@ -12,7 +12,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// Click signing (spec/appsflyer.md §2). AppsFlyer does not publish the exact
+// Click signing (AppsFlyer's click-signing documentation). AppsFlyer does not publish the exact
 // string it signs, so Touchpoint defines it:
 //
 //	string to sign = the link's raw query string exactly as sent (percent-

@@ -1,7 +1,7 @@
 // Package postback renders AppsFlyer-style postback templates: a URL (GET)
 // or a URL and a body (POST) with parentheses macros such as (clickid) and
 // (advertiserId), filled from an install or an in-app event
-// (spec/appsflyer.md §4).
+// (AppsFlyer's postback documentation).
 //
 // A template is checked when it is saved (Parse): its URL must be an
 // absolute http(s) URL with no macro in its scheme or host, and every

@@ -169,7 +169,7 @@ func TestRevenueRules(t *testing.T) {
 }
 
 func TestRealPartnerTemplate(t *testing.T) {
-	// spec/appsflyer.md §4: a real partner's in-app template.
+	// AppsFlyer's postback documentation: a real partner's in-app template.
 	c, err := postback.Parse(postback.Template{URL: "https://track.example.net/af?pid=(pid)&clickid=(clickid)&idfa=(idfa)" +
 		"&advertiserid=(advertiserId)&install_unix_ts=(install-unix-ts)&click_ts=(click-ts)&match_type=(match-type)" +
 		"&event_name=(event-name)&monetary=(monetary)&currency=(currency)&event_value=(event-value)&json=(encode)"})

@@ -1,6 +1,6 @@
 // Package amplitude sends the attribution plane's installs and in-app
 // events to an analytics project the way AppsFlyer and Adjust send theirs
-// to Amplitude (spec/appsflyer.md §8, spec/amplitude-adjust.md §3): to the
+// to Amplitude (AppsFlyer's Amplitude integration and Amplitude's Attribution API documentation): to the
 // Attribution API (installs, matched on advertising ids, held up to 72 h
 // by the receiver) or to the HTTP V2 API (installs and in-app events,
 // matched on user id, then device id).

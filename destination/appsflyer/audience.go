@@ -13,7 +13,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// Audiences speaks AppsFlyer's Audiences APIs (spec/appsflyer.md §6) for
+// Audiences speaks AppsFlyer's Audiences APIs (as their documentation has them) for
 // one appsflyer-cohort destination: the create-audience call of the
 // external API and the add and remove calls of the import API, with the
 // destination's API token as a Bearer token.
@@ -86,7 +86,7 @@ func (a *Audiences) Import(ctx context.Context, action, importKey string, ids []
 }
 
 // ImportBody is the body of an import call: one device row per
-// identifier, each with the app id (spec §6).
+// identifier, each with the app id (AppsFlyer's Audiences import API documentation).
 func (a *Audiences) ImportBody(importKey string, ids []string) []byte {
 	b := make([]byte, 0, 64+len(ids)*(len(a.AppID)+len(a.Field)+60))
 	b = append(b, `{"import_key":`...)

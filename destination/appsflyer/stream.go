@@ -1,12 +1,12 @@
 // Package appsflyer speaks to AppsFlyer for analytics destinations. It
-// streams analytics events to the S2S in-app events API (spec/appsflyer.md
-// §5) as Amplitude's "Send events to AppsFlyer" destination does
-// (spec/amplitude-adjust.md §4.4): one event per request, with the user's
+// streams analytics events to AppsFlyer's S2S in-app events API as
+// Amplitude's "Send events to AppsFlyer" destination does
+// (Amplitude's AppsFlyer event streaming documentation): one event per request, with the user's
 // AppsFlyer id (a user property) as appsflyer_id, the user id as
 // customer_user_id, every event, user and group property inside
 // eventValue, and the device ids of the app's platform. Bodies follow
 // AppsFlyer's OpenAPI file for the API (afspec checks them). And it is the
-// client of the Audiences APIs (spec/appsflyer.md §6) that cohort syncs
+// client of the Audiences APIs (AppsFlyer's Audiences import API documentation) that cohort syncs
 // use (audience.go).
 package appsflyer
 
@@ -435,7 +435,7 @@ func amazon(st *stored) bool {
 	return false
 }
 
-// fields are the members of an S2S body (spec/appsflyer.md §5) but
+// fields are the members of an S2S body (AppsFlyer's S2S in-app events API documentation) but
 // eventValue; empty ones are left out, but eventName.
 type fields map[string]string
 
