@@ -1,4 +1,4 @@
--- The analytics plane: projects, users, events (issue 5).
+-- The analytics plane: projects, users, events.
 
 CREATE TABLE projects (
 	id INTEGER PRIMARY KEY,

@@ -1,4 +1,4 @@
--- Integrations between the planes (issue 6): analytics forwards,
+-- Integrations between the planes: analytics forwards,
 -- destinations, and what their deliveries need.
 
 -- An app's forward of its attribution to an analytics project; data is the

@@ -1,4 +1,4 @@
--- Cohorts, cohort sync and the Audiences API (issue 7).
+-- Cohorts, cohort sync and the Audiences API.
 
 -- The Audiences API's token (AppsFlyer's API token V2.0), per app.
 ALTER TABLE apps ADD COLUMN api_token TEXT NOT NULL DEFAULT '';
