@@ -204,8 +204,10 @@ type EventStore interface {
 	// ExpireAttributions drops the attribution events of a project
 	// (0: of every project) held past AttributionHold at now, counting
 	// them in the project's dropped attributions, and returns how many
-	// it dropped. RecordEvents also drops them, at most once a minute;
-	// a background task may call this to drop them when no events come.
+	// it dropped; with a project, it also forgets the project's insert ids
+	// past DedupWindow at now. A background task calls it with each
+	// project's time; RecordEvents drops a held event past the hold only
+	// when an event with its advertising id comes.
 	ExpireAttributions(ctx context.Context, project int64, now time.Time) (int64, error)
 	// FindUser returns a user by amplitude id. ENOTFOUND.
 	FindUser(ctx context.Context, project, amplitudeID int64) (*User, error)
@@ -217,8 +219,9 @@ type EventStore interface {
 	UserEvents(ctx context.Context, project, amplitudeID, cursor int64, limit int) (*EventPage, error)
 	// FindGroup returns a group. ENOTFOUND.
 	FindGroup(ctx context.Context, project int64, groupType, groupValue string) (*Group, error)
-	// PendingAttributions summarises a project's held attribution events.
-	PendingAttributions(ctx context.Context, project int64) (*PendingAttributions, error)
+	// PendingAttributions summarises a project's held attribution events
+	// at now (the project's time): those past the hold count as dropped.
+	PendingAttributions(ctx context.Context, project int64, now time.Time) (*PendingAttributions, error)
 	// Segment counts events per day. EINVALID.
 	Segment(ctx context.Context, q SegmentQuery) (*Segmentation, error)
 }

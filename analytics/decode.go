@@ -231,7 +231,7 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 	if skipEvents {
 		// The key belonged to no project when it was looked for, and it
 		// does now: a project made meanwhile. Decode the events after all.
-		return DecodeUpload(body, Request{Endpoint: req.Endpoint, Now: req.Now, RemoteIP: req.RemoteIP})
+		return DecodeUpload(body, Request{Endpoint: req.Endpoint, Now: v.req.Now, RemoteIP: req.RemoteIP})
 	}
 	up.Events = make([]*touchpoint.IncomingEvent, len(drafts))
 	for i, d := range drafts {

@@ -135,9 +135,10 @@ func (s *Syncer) release(ctx context.Context, syncs []*touchpoint.CohortSync) {
 
 // RunNow runs one sync at once, whether due or not: ECONFLICT while a run
 // of it is under way (here or on another server sharing the store).
+//
+// It does not wait for a pass of RunDue: the claim keeps the two from
+// running one sync at once.
 func (s *Syncer) RunNow(ctx context.Context, id int64) (*touchpoint.SyncRun, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.Now()
 	sy, err := s.Store.ClaimCohortSync(ctx, id, now, now.Add(s.lease()))
 	if err != nil {
@@ -163,12 +164,12 @@ func (s *Syncer) run(ctx context.Context, sy *touchpoint.CohortSync) (*touchpoin
 	lost := context.Cause(runCtx)
 	stop()
 	run.Claim = sy.Claim
+	if lost != nil && ctx.Err() == nil {
+		return nil, lost // the server that took the sync records its run
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		}
-		if lost != nil {
-			return nil, lost // the server that took the sync records its run
 		}
 		run.Status, run.Error = touchpoint.RunFailed, touchpoint.ErrorMessage(err)
 		if touchpoint.ErrorCode(err) == touchpoint.EINTERNAL {

@@ -236,11 +236,12 @@ func (s *Server) handleGroupGet(w http.ResponseWriter, r *http.Request) {
 
 // GET /api/v1/projects/{project}/attributions/pending
 func (s *Server) handlePendingAttributions(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
-	if !ok {
+	id, err := projectID(r)
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
-	pend, err := s.Store.PendingAttributions(r.Context(), p.ID)
+	pend, err := s.svc.PendingAttributions(r.Context(), id)
 	if err != nil {
 		writeError(w, r, err)
 		return

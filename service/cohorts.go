@@ -10,6 +10,11 @@ import (
 // PreviewCohort evaluates a definition over a project's users as of the
 // project's time: its size and up to sample members. EINVALID, ENOTFOUND.
 func (s *Service) PreviewCohort(ctx context.Context, project int64, def touchpoint.Condition, sample int) (*touchpoint.CohortPreview, error) {
+	// The definition is the request's own: checked before the project is
+	// looked for.
+	if err := (&touchpoint.Cohort{Name: "preview", Definition: def}).Validate(); err != nil {
+		return nil, err
+	}
 	now, err := s.ProjectTime(ctx, project)
 	if err != nil {
 		return nil, err

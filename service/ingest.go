@@ -34,6 +34,16 @@ func (s *Service) ProjectTime(ctx context.Context, id int64) (time.Time, error) 
 	return s.ProjectNow(p), nil
 }
 
+// PendingAttributions summarises a project's held attribution events at
+// its time. ENOTFOUND.
+func (s *Service) PendingAttributions(ctx context.Context, project int64) (*touchpoint.PendingAttributions, error) {
+	now, err := s.ProjectTime(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.PendingAttributions(ctx, project, now)
+}
+
 // Rate is the project limit an upload's events count against: the events
 // per second each device and each user may send, counted across uploads.
 type Rate int
@@ -65,6 +75,10 @@ type Upload struct {
 // nothing was stored and a retry is safe.
 func (s *Service) Ingest(ctx context.Context, up *Upload) (*analytics.Throttled, error) {
 	p := up.Project
+	// Rates are counted by the server's clock, not the project's: a
+	// test-mode project's clock stands still, and its window would never
+	// roll over.
+	now := s.Store.Now()
 	var eps int
 	switch up.Rate {
 	case HTTPRate:
@@ -73,14 +87,14 @@ func (s *Service) Ingest(ctx context.Context, up *Upload) (*analytics.Throttled,
 		eps = p.Limits.BatchEPS
 	}
 	if eps > 0 {
-		if t := s.limiter.Allow(p.ID, eps, up.Events, up.Received); t != nil {
+		if t := s.limiter.Allow(p.ID, eps, up.Events, now); t != nil {
 			return t, nil
 		}
 	}
 	stored := &touchpoint.EventUpload{Project: p.ID, Received: up.Received, Events: up.Events, Streams: s.catalog.Load().streams[p.ID]}
 	if err := s.events.Add(stored); err != nil {
 		if eps > 0 {
-			s.limiter.Refund(p.ID, up.Events, up.Received) // not stored: counts for nothing
+			s.limiter.Refund(p.ID, up.Events, now) // not stored: counts for nothing
 		}
 		return nil, err
 	}

@@ -194,7 +194,55 @@ func TestRecordEventsOneCommit(t *testing.T) {
 	if err != nil || anon.MergedInto != user.AmplitudeID || props(anon.Properties) != `{"[adjust] network":"Examplenet"}` {
 		t.Fatalf("device-8's first user %+v, %v: want merged into %d, with the attribution's properties", anon, err, user.AmplitudeID)
 	}
-	if pend, err := db.PendingAttributions(context.Background(), p.ID); err != nil || pend.Count != 0 || pend.Dropped != 0 {
+	if pend, err := db.PendingAttributions(context.Background(), p.ID, db.Now()); err != nil || pend.Count != 0 || pend.Dropped != 0 {
 		t.Fatalf("pending %+v, %v", pend, err)
+	}
+}
+
+// TestTestProjectDedupAfterReopen: a test-mode project's insert ids are
+// remembered at its clock's times, whichever way its clock stands from
+// the store's, across a restart too.
+func TestTestProjectDedupAfterReopen(t *testing.T) {
+	for name, offset := range map[string]time.Duration{"ahead": 30 * 24 * time.Hour, "behind": -30 * 24 * time.Hour} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "touchpoint.db")
+			now := func() time.Time { return storetest.Start }
+			db := sqlite.NewDB(path)
+			db.Clock = now
+			if err := db.Open(); err != nil {
+				t.Fatal(err)
+			}
+			clock := storetest.Start.Add(offset)
+			p := &touchpoint.Project{Name: "Rehearsal", TestMode: true, TestClock: &clock, Limits: touchpoint.IngestLimits{HTTPEPS: 30, BatchEPS: 1000}}
+			if err := db.CreateProject(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			prod := storetest.MustCreateProject(t, db, "Production")
+			ev := `{"device_id":"device-1","event_type":"buy","insert_id":"x1"}`
+			if n := recordJSON(t, db, p, clock, ev); n != 1 {
+				t.Fatalf("first: stored %d", n)
+			}
+			if n := recordJSON(t, db, prod, storetest.Start, ev); n != 1 {
+				t.Fatalf("production first: stored %d", n)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = sqlite.NewDB(path)
+			db.Clock = now
+			if err := db.Open(); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if n := recordJSON(t, db, p, clock.Add(time.Hour), ev); n != 0 {
+				t.Errorf("a repeat an hour on the project's clock after a restart was stored")
+			}
+			if n := recordJSON(t, db, p, clock.Add(touchpoint.DedupWindow+time.Minute), ev); n != 1 {
+				t.Errorf("a repeat 7 days on the project's clock after a restart was not stored")
+			}
+			if n := recordJSON(t, db, prod, storetest.Start.Add(time.Hour), ev); n != 0 {
+				t.Errorf("a production repeat an hour later after a restart was stored")
+			}
+		})
 	}
 }

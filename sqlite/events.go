@@ -97,6 +97,19 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 func (db *DB) ExpireAttributions(ctx context.Context, project int64, now time.Time) (int64, error) {
 	db.amu.Lock()
 	defer db.amu.Unlock()
+	// The memory decides whether there is anything to do without a write
+	// transaction; it must be current for that (another process may have
+	// held events this one never saw).
+	var gen int64
+	if err := db.read.QueryRowContext(ctx, `/* ExpireAttributions */ SELECT next FROM sequences WHERE name = 'analytics_generation'`).Scan(&gen); err != nil {
+		return 0, err
+	}
+	if gen != db.an.gen {
+		if err := db.loadAnalytics(ctx); err != nil {
+			return 0, err
+		}
+		db.an.gen = gen
+	}
 	if project != 0 {
 		db.an.sweepDedup(project, now.UnixMilli())
 	}

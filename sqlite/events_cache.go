@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"time"
 
 	"github.com/touchpointhq/touchpoint"
 	amp "github.com/touchpointhq/touchpoint/analytics"
@@ -28,6 +29,7 @@ type analytics struct {
 	// than DedupWindow are swept by project (ExpireAttributions), each
 	// project by its own clock.
 	dedup   map[int64]map[uint64]int64
+	swept   map[int64]int64 // when each project's insert ids were last swept (its time, ms)
 	pending map[adKey][]*amp.Held
 	// gen is the analytics_generation the memory reflects.
 	gen int64
@@ -94,21 +96,27 @@ func (a *analytics) apply(w *amp.Writes) {
 	}
 }
 
-// rememberInsertID notes when a project's insert id was first received.
+// rememberInsertID notes when a project's insert id was last stored: an
+// event stored again once the window had passed starts the window again.
 func (a *analytics) rememberInsertID(project int64, hash uint64, at int64) {
 	m := a.dedup[project]
 	if m == nil {
 		m = make(map[uint64]int64)
 		a.dedup[project] = m
 	}
-	if prev, ok := m[hash]; !ok || at < prev {
+	if prev, ok := m[hash]; !ok || at > prev {
 		m[hash] = at
 	}
 }
 
 // sweepDedup forgets a project's insert ids past the dedup window at now,
-// the project's time.
+// the project's time, at most once an hour of it: a sweep reads every id
+// the project has.
 func (a *analytics) sweepDedup(project, now int64) {
+	if last, ok := a.swept[project]; ok && now-last < time.Hour.Milliseconds() {
+		return
+	}
+	a.swept[project] = now
 	m := a.dedup[project]
 	for k, at := range m {
 		if now-at >= touchpoint.DedupWindow.Milliseconds() {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/touchpointhq/touchpoint"
 	amp "github.com/touchpointhq/touchpoint/analytics"
@@ -35,6 +36,7 @@ func (db *DB) loadAnalytics(ctx context.Context) error {
 		byAdID:   make(map[adKey]*amp.User),
 		types:    make(map[projectKey]int64),
 		dedup:    make(map[int64]map[uint64]int64),
+		swept:    make(map[int64]int64),
 		pending:  make(map[adKey][]*amp.Held),
 	}
 	// The generation first: a commit of another process while the tables
@@ -125,20 +127,73 @@ func (db *DB) loadAnalytics(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := db.loadInsertIDs(ctx, a); err != nil {
+		return err
+	}
+	db.an = a
+	return nil
+}
+
+// loadInsertIDs reads the insert ids of the events committed within the
+// dedup window. An event's insert id is remembered at the time its upload
+// was received, which for a production project is its commit's time (the
+// block's), and for a test-mode project its clock's: that one is read
+// from the event's block, where each event's received time is kept.
+func (db *DB) loadInsertIDs(ctx context.Context, a *analytics) error {
+	test := map[int64]bool{}
+	if err := eachRow(ctx, db.read, `SELECT id FROM projects WHERE test_clock IS NOT NULL`, nil, func(rows *sql.Rows) error {
+		var id int64
+		err := rows.Scan(&id)
+		test[id] = true
+		return err
+	}); err != nil {
+		return err
+	}
+	type testEvent struct {
+		project, id int64
+		hash        uint64
+	}
+	blocks := map[int64][]testEvent{} // by the block's first id
 	since := db.now().Add(-touchpoint.DedupWindow).UnixMilli()
-	var proj, h, at int64
-	err = each(`SELECT e.project, e.dedup, b.received FROM event_blocks b JOIN events e ON e.id BETWEEN b.first_id AND b.last_id
-		WHERE b.received >= ? AND e.dedup != 0`, []any{since}, func(rows *sql.Rows) error {
-		if err := rows.Scan(&proj, &h, &at); err != nil {
+	var proj, id, h, first, at int64
+	err := eachRow(ctx, db.read, `SELECT e.project, e.id, e.dedup, b.first_id, b.received FROM event_blocks b
+		JOIN events e ON e.id BETWEEN b.first_id AND b.last_id WHERE b.received >= ? AND e.dedup != 0`, []any{since}, func(rows *sql.Rows) error {
+		if err := rows.Scan(&proj, &id, &h, &first, &at); err != nil {
 			return err
 		}
-		a.rememberInsertID(proj, uint64(h), at)
+		if test[proj] {
+			blocks[first] = append(blocks[first], testEvent{proj, id, uint64(h)})
+		} else {
+			a.rememberInsertID(proj, uint64(h), at)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	db.an = a
+	for first, evs := range blocks {
+		var data []byte
+		if err := db.read.QueryRowContext(ctx, `SELECT data FROM event_blocks WHERE first_id = ?`, first).Scan(&data); err != nil {
+			return err
+		}
+		b, err := decompressBlock(data)
+		if err != nil {
+			return fmt.Errorf("event block %d: %w", first, err)
+		}
+		// Events are in the block in id order, as are evs.
+		next := first
+		for _, e := range evs {
+			var received int64
+			for ; next <= e.id; next++ {
+				r, _, size, err := nextBlockEvent(b)
+				if err != nil {
+					return fmt.Errorf("event block %d: %w", first, err)
+				}
+				received, b = r, b[size:]
+			}
+			a.rememberInsertID(e.project, e.hash, received)
+		}
+	}
 	return nil
 }
 

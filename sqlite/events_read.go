@@ -299,9 +299,10 @@ func (db *DB) FindGroup(ctx context.Context, project int64, groupType, groupValu
 }
 
 // PendingAttributions counts a project's held attribution events. Those
-// past the hold that the next sweep will drop count as dropped already.
-func (db *DB) PendingAttributions(ctx context.Context, project int64) (*touchpoint.PendingAttributions, error) {
-	cutoff := db.now().Add(-touchpoint.AttributionHold).UnixMilli()
+// past the hold at now that the next expiry will drop count as dropped
+// already.
+func (db *DB) PendingAttributions(ctx context.Context, project int64, now time.Time) (*touchpoint.PendingAttributions, error) {
+	cutoff := now.Add(-touchpoint.AttributionHold).UnixMilli()
 	var p touchpoint.PendingAttributions
 	var oldest sql.NullInt64
 	var expired int64

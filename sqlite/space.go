@@ -68,9 +68,10 @@ func (db *DB) wrote() {
 
 // commit commits a write transaction, classifying its error. While the
 // disk is full it commits nothing (the caller's deferred rollback undoes
-// the transaction): writes are refused until the probe finds room, not let
-// through whenever one happens to fit in a page SQLite had free, so every
-// write path answers alike.
+// the transaction): database writes are refused until there is room again
+// (the probe's 1 MB, or a click's journal append, fit), not let through
+// whenever one happens to fit in a page SQLite had free, so the database's
+// write paths answer alike.
 func (db *DB) commit(tx *sql.Tx) error {
 	if db.full.Load() {
 		return errFull

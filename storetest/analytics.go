@@ -277,6 +277,11 @@ var analyticsTests = []subtest{
 		if n := upload(t, s, p, Start.Add(touchpoint.DedupWindow+time.Minute), ev("device-1", "i-1")); n != 1 {
 			t.Fatalf("a repeat after 7 days was not stored")
 		}
+		// Stored again, it starts the window again: an hour later it is a
+		// repeat of that one.
+		if n := upload(t, s, p, Start.Add(touchpoint.DedupWindow+time.Hour), ev("device-1", "i-1")); n != 0 {
+			t.Fatalf("a repeat an hour after the insert id was stored again was stored")
+		}
 		other := MustCreateProject(t, s, "Other")
 		if n := upload(t, s, other, Start, ev("device-1", "i-1")); n != 1 {
 			t.Fatalf("another project's insert id counted")
@@ -392,7 +397,7 @@ var analyticsTests = []subtest{
 		p := MustCreateProject(t, s, "Game")
 		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"ios","idfa":"`+idfa+`",`+
 			`"user_properties":{"[AppsFlyer] media source":"examplenet_int","[AppsFlyer] campaign":"spring"}}`)
-		pend, err := s.PendingAttributions(ctxb(), p.ID)
+		pend, err := s.PendingAttributions(ctxb(), p.ID, c.Now())
 		if err != nil || pend.Count != 1 || pend.Oldest == nil || !pend.Oldest.Equal(Start) {
 			t.Fatalf("pending %+v, %v", pend, err)
 		}
@@ -401,7 +406,7 @@ var analyticsTests = []subtest{
 		at := Start.Add(touchpoint.AttributionHold - time.Minute)
 		upload(t, s, p, at, `{"device_id":"device-1","event_type":"open","idfa":"`+strings.ToLower(idfa)+`"}`,
 			`{"device_id":"`+idfa+`","event_type":"open"}`)
-		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 1 {
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now()); pend.Count != 1 {
 			t.Fatalf("matched on a different id: %+v", pend)
 		}
 		// At 71 h 59 m the first event carrying the idfa matches.
@@ -427,7 +432,7 @@ var analyticsTests = []subtest{
 		if props(evs[1]["user_properties"]) != `{"[AppsFlyer] campaign":"spring","[AppsFlyer] media source":"examplenet_int"}` {
 			t.Fatalf("the matching event's properties %v", evs[1]["user_properties"])
 		}
-		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 0 {
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now()); pend.Count != 0 || pend.Dropped != 0 {
 			t.Fatalf("pending after the match %+v", pend)
 		}
 		// A later attribution for a known advertising id applies at once
@@ -437,7 +442,7 @@ var analyticsTests = []subtest{
 		if u := mustLookup(t, s, p, "", "device-3"); u.Properties["[adjust] network"] != "Examplenet" || len(u.Attribution) != 1 {
 			t.Fatalf("known-id attribution: %+v", u)
 		}
-		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 {
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now()); pend.Count != 0 {
 			t.Fatalf("a known id's attribution was held: %+v", pend)
 		}
 	}},
@@ -445,7 +450,7 @@ var analyticsTests = []subtest{
 		p := MustCreateProject(t, s, "Game")
 		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"android","adid":"`+gaid+`","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`)
 		c.Add(touchpoint.AttributionHold + time.Minute)
-		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 1 {
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now()); pend.Count != 0 || pend.Dropped != 1 {
 			t.Fatalf("pending at 72 h 01 m %+v", pend)
 		}
 		upload(t, s, p, c.Now(), `{"device_id":"device-1","event_type":"open","adid":"`+gaid+`"}`)
@@ -453,7 +458,7 @@ var analyticsTests = []subtest{
 		if len(u.Attribution) != 0 || u.Properties["[AppsFlyer] media source"] != nil {
 			t.Fatalf("applied after 72 h: %+v", u)
 		}
-		pend, _ := s.PendingAttributions(ctxb(), p.ID)
+		pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now())
 		if pend.Count != 0 || pend.Dropped != 1 {
 			t.Fatalf("pending after the late event %+v", pend)
 		}
@@ -476,16 +481,16 @@ var analyticsTests = []subtest{
 		// The store's clock stays at Start: the time passed decides.
 		expire(p.ID, Start.Add(touchpoint.AttributionHold), 0)
 		expire(p.ID, Start.Add(touchpoint.AttributionHold+time.Minute), 1)
-		if pend, _ := s.PendingAttributions(ctxb(), p.ID); pend.Count != 0 || pend.Dropped != 1 {
+		if pend, _ := s.PendingAttributions(ctxb(), p.ID, c.Now()); pend.Count != 0 || pend.Dropped != 1 {
 			t.Fatalf("pending after expiry %+v", pend)
 		}
-		if pend, _ := s.PendingAttributions(ctxb(), other.ID); pend.Count != 1 || pend.Dropped != 0 {
+		if pend, _ := s.PendingAttributions(ctxb(), other.ID, c.Now()); pend.Count != 1 || pend.Dropped != 0 {
 			t.Fatalf("another project's attribution was dropped: %+v", pend)
 		}
 		expire(p.ID, Start.Add(touchpoint.AttributionHold+time.Minute), 0)
 		// Project 0: every project's.
 		expire(0, Start.Add(touchpoint.AttributionHold+2*time.Hour), 1)
-		if pend, _ := s.PendingAttributions(ctxb(), other.ID); pend.Count != 0 || pend.Dropped != 1 {
+		if pend, _ := s.PendingAttributions(ctxb(), other.ID, c.Now()); pend.Count != 0 || pend.Dropped != 1 {
 			t.Fatalf("pending of the other project %+v", pend)
 		}
 		// Dropped for good: a later event with the id gets nothing, and

@@ -76,6 +76,7 @@ type Runner struct {
 
 	mu     sync.Mutex
 	stats  map[string]*Stats
+	rounds map[string]*sync.Mutex // one round of a task at a time
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -109,6 +110,7 @@ func (r *Runner) init() error {
 		r.After = time.After
 	}
 	r.stats = make(map[string]*Stats, len(r.Tasks))
+	r.rounds = make(map[string]*sync.Mutex, len(r.Tasks))
 	for _, t := range r.Tasks {
 		if t.Name == "" || t.Run == nil {
 			return fmt.Errorf("task: a task needs a name and a function: %+v", t)
@@ -120,6 +122,7 @@ func (r *Runner) init() error {
 			return fmt.Errorf("task %q has a lease but the runner has no lease store or holder", t.Name)
 		}
 		r.stats[t.Name] = &Stats{Name: t.Name}
+		r.rounds[t.Name] = new(sync.Mutex)
 	}
 	return nil
 }
@@ -131,6 +134,11 @@ func (r *Runner) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.mu.Lock()
+	if r.cancel != nil {
+		r.mu.Unlock()
+		cancel()
+		return errors.New("task: the runner is running already")
+	}
 	r.cancel = cancel
 	r.mu.Unlock()
 	for _, t := range r.Tasks {
@@ -199,6 +207,9 @@ func (r *Runner) schedule(ctx context.Context, t Task) {
 		case <-r.After(wait):
 		case <-t.Wake: // nil: never
 		}
+		if ctx.Err() != nil {
+			return // stopped while the wait ended
+		}
 		if t.Due == nil || t.Due() {
 			err := r.round(ctx, t)
 			if err != nil && !errors.Is(err, ErrNotHeld) && ctx.Err() == nil {
@@ -216,8 +227,12 @@ func (r *Runner) jitter(d time.Duration) time.Duration {
 	return rand.N(d)
 }
 
-// round runs one round of t: its lease first, when it has one.
+// round runs one round of t: its lease first, when it has one. Rounds of
+// one task never overlap (RunOnce during a scheduled round waits for it).
 func (r *Runner) round(ctx context.Context, t Task) error {
+	mu := r.rounds[t.Name]
+	mu.Lock()
+	defer mu.Unlock()
 	if t.Lease > 0 {
 		now := r.Clock.Now()
 		held, err := r.Leases.AcquireLease(ctx, "task/"+t.Name, r.Holder, now, now.Add(t.Lease))

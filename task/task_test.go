@@ -210,3 +210,17 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// A runner starts once; a second Start is refused and starts nothing.
+func TestStartTwice(t *testing.T) {
+	r := &task.Runner{Clock: storetest.NewClock(storetest.Start), Tasks: []task.Task{
+		{Name: "worker", Loop: true, Run: func(ctx context.Context) error { <-ctx.Done(); return nil }},
+	}}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if err := r.Start(); err == nil {
+		t.Fatal("a second Start succeeded")
+	}
+}
