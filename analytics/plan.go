@@ -18,15 +18,11 @@ import (
 // memory; a failed commit leaves that memory as it was.
 //
 // Rule time is the uploads' Received (dedup, the hold of an attribution
-// event) and the explicit Now of the input (expiry): never a clock read
-// here.
+// event) and Expire's now: never a clock read here.
 
 // Input is what a plan needs besides State.
 type Input struct {
 	Uploads []*touchpoint.EventUpload
-	// Now is when the plan is made: the store's time, what expiry of held
-	// attribution events is measured from.
-	Now time.Time
 	// Next are the first free ids.
 	Next IDs
 }
@@ -159,7 +155,7 @@ func Plan(st State, in Input) (*Writes, error) {
 	for _, up := range in.Uploads {
 		n += len(up.Events)
 	}
-	p := newPlanner(st, in.Next, in.Now, n)
+	p := newPlanner(st, in.Next, time.Time{}, n) // no expiry: no now
 	p.w.Stored = make([]int, len(in.Uploads))
 	for i, up := range in.Uploads {
 		received := up.Received.UnixMilli()

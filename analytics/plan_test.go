@@ -118,7 +118,7 @@ func plan(t *testing.T, st analytics.State, received int64, events ...*touchpoin
 	t.Helper()
 	at := time.UnixMilli(received)
 	w, err := analytics.Plan(st, analytics.Input{Uploads: []*touchpoint.EventUpload{{Project: 1, Received: at, Events: events}},
-		Now: at, Next: next})
+		Next: next})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestPlanGroupIdentify(t *testing.T) {
 	e.Groups = map[string]any{"org": "acme"}
 	s := &stream{}
 	at := time.UnixMilli(t0)
-	w, err := analytics.Plan(st, analytics.Input{Now: at, Next: next, Uploads: []*touchpoint.EventUpload{{Project: 1, Received: at,
+	w, err := analytics.Plan(st, analytics.Input{Next: next, Uploads: []*touchpoint.EventUpload{{Project: 1, Received: at,
 		Events: []*touchpoint.IncomingEvent{gi("acme", add), gi([]any{"acme", "new"}, add), e}, Streams: []touchpoint.Streamer{s}}}})
 	if err != nil {
 		t.Fatal(err)

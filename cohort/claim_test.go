@@ -46,14 +46,7 @@ func TestTwoSyncersOneRun(t *testing.T) {
 // and releases its claim: the sync is due, and claimable, at once.
 func TestStoppedPassReleases(t *testing.T) {
 	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
-	e.af.setAnswer(failFirst(createPath, 1000, http.StatusServiceUnavailable))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	e.syncer.Sleep = func(ctx context.Context, d time.Duration) error {
-		e.sleep(ctx, d)
-		cancel()
-		return ctx.Err()
-	}
+	ctx := e.stopAtFirstRetry(t)
 	if err := e.syncer.RunDue(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("RunDue = %v, want context.Canceled", err)
 	}

@@ -396,18 +396,26 @@ func TestRetryGivesUp(t *testing.T) {
 	}
 }
 
-// TestStopWhileWaiting: a stop during the wait before a retry ends the run
-// at once: no more tries, and no run recorded (the sync stays due).
-func TestStopWhileWaiting(t *testing.T) {
-	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
+// stopAtFirstRetry makes every create call fail, and returns a context
+// that the syncer's first wait before a retry cancels: a server stopped
+// mid-run.
+func (e *syncEnv) stopAtFirstRetry(t *testing.T) context.Context {
 	e.af.setAnswer(failFirst(createPath, 1000, http.StatusServiceUnavailable))
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	e.syncer.Sleep = func(ctx context.Context, d time.Duration) error {
 		e.sleep(ctx, d)
 		cancel()
 		return ctx.Err()
 	}
+	return ctx
+}
+
+// TestStopWhileWaiting: a stop during the wait before a retry ends the run
+// at once: no more tries, and no run recorded (the sync stays due).
+func TestStopWhileWaiting(t *testing.T) {
+	e := newSyncEnv(t, 2, 10, touchpoint.CadenceOnce)
+	ctx := e.stopAtFirstRetry(t)
 	run, err := e.syncer.RunNow(ctx, e.sync.ID)
 	if !errors.Is(err, context.Canceled) || run != nil {
 		t.Fatalf("RunNow = %+v, %v; want context.Canceled", run, err)

@@ -80,7 +80,7 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 	// background task with each project's time: a test-mode project's
 	// clock is not the store's.
 	_, err := db.writeAnalytics(ctx, now, func(st amp.State, next amp.IDs) (*amp.Writes, error) {
-		w, err := amp.Plan(st, amp.Input{Uploads: ups, Now: now, Next: next})
+		w, err := amp.Plan(st, amp.Input{Uploads: ups, Next: next})
 		if err != nil {
 			return nil, err
 		}
@@ -104,11 +104,8 @@ func (db *DB) ExpireAttributions(ctx context.Context, project int64, now time.Ti
 	if err := db.read.QueryRowContext(ctx, `/* ExpireAttributions */ SELECT next FROM sequences WHERE name = 'analytics_generation'`).Scan(&gen); err != nil {
 		return 0, err
 	}
-	if gen != db.an.gen {
-		if err := db.loadAnalytics(ctx); err != nil {
-			return 0, err
-		}
-		db.an.gen = gen
+	if err := db.catchUp(ctx, gen); err != nil {
+		return 0, err
 	}
 	if project != 0 {
 		db.an.sweepDedup(project, now.UnixMilli())
@@ -190,16 +187,23 @@ func (db *DB) syncAnalytics(ctx context.Context, stmt func(string) *sql.Stmt) (a
 	if next.Event == 0 || next.User == 0 || next.Version == 0 || next.Type == 0 || next.Held == 0 {
 		return next, errors.New("sqlite: the analytics sequences are missing")
 	}
-	if gen != db.an.gen {
-		// The tables moved on without this process: what it keeps in
-		// memory is stale. The read pool sees the last commit, which no
-		// one can change while this transaction holds the write lock.
-		if err := db.loadAnalytics(ctx); err != nil {
-			return next, err
-		}
-		db.an.gen = gen
+	// Inside the write transaction the read pool sees the last commit,
+	// which no one can change meanwhile.
+	return next, db.catchUp(ctx, gen)
+}
+
+// catchUp reloads the memory when the tables are at another generation
+// than it: another process (or a commit reported failed that went
+// through) moved them on. Callers hold amu.
+func (db *DB) catchUp(ctx context.Context, gen int64) error {
+	if gen == db.an.gen {
+		return nil
 	}
-	return next, nil
+	if err := db.loadAnalytics(ctx); err != nil {
+		return err
+	}
+	db.an.gen = gen
+	return nil
 }
 
 // execWrites executes a plan's writes.
