@@ -216,7 +216,7 @@ func (c *Condition) validate(field string, depth int, leaves *int) error {
 			return err
 		}
 		for i := range e.Where {
-			if err := e.Where[i].validate(f + ".where[" + strconv.Itoa(i) + "]"); err != nil {
+			if err := e.Where[i].Validate(f + ".where[" + strconv.Itoa(i) + "]"); err != nil {
 				return err
 			}
 		}
@@ -225,13 +225,14 @@ func (c *Condition) validate(field string, depth int, leaves *int) error {
 		if strings.Contains(c.UserProperty.Property, `"`) {
 			return Errorf(EINVALID, "%s.user_property.property cannot hold a double quote", field)
 		}
-		return c.UserProperty.validate(field + ".user_property")
+		return c.UserProperty.Validate(field + ".user_property")
 	default:
 		return c.FirstSeen.validate(field + ".first_seen")
 	}
 }
 
-func (v *ValueCondition) validate(field string) error {
+// Validate checks a condition; field names it in the error.
+func (v *ValueCondition) Validate(field string) error {
 	if v.Property == "" || len(v.Property) > 1024 {
 		return Errorf(EINVALID, "%s.property is required, up to 1024 bytes", field)
 	}
@@ -248,7 +249,7 @@ func (v *ValueCondition) validate(field string) error {
 			return Errorf(EINVALID, "%s.value is required: a string, number or boolean", field)
 		}
 	case OpGt, OpLt:
-		if _, ok := numberOf(v.Value); !ok {
+		if _, ok := NumberOf(v.Value); !ok {
 			return Errorf(EINVALID, "%s.value must be a number for %s", field, v.Op)
 		}
 	case OpIn:
@@ -283,17 +284,17 @@ func (v *ValueCondition) Match(x any) bool {
 	}
 	switch v.Op {
 	case OpEq:
-		return valueText(x) == valueText(v.Value)
+		return ValueText(x) == ValueText(v.Value)
 	case OpNe:
-		return valueText(x) != valueText(v.Value)
+		return ValueText(x) != ValueText(v.Value)
 	case OpContains:
-		return strings.Contains(strings.ToLower(valueText(x)), strings.ToLower(valueText(v.Value)))
+		return strings.Contains(strings.ToLower(ValueText(x)), strings.ToLower(ValueText(v.Value)))
 	case OpIn:
-		t := valueText(x)
-		return slices.ContainsFunc(v.Values, func(y any) bool { return valueText(y) == t })
+		t := ValueText(x)
+		return slices.ContainsFunc(v.Values, func(y any) bool { return ValueText(y) == t })
 	case OpGt, OpLt:
-		a, ok := numberOf(x)
-		b, _ := numberOf(v.Value)
+		a, ok := NumberOf(x)
+		b, _ := NumberOf(v.Value)
 		if !ok {
 			return false
 		}
@@ -305,8 +306,8 @@ func (v *ValueCondition) Match(x any) bool {
 	return false
 }
 
-// valueText is the text a value compares as.
-func valueText(x any) string {
+// ValueText is the text a value compares as.
+func ValueText(x any) string {
 	switch x := x.(type) {
 	case string:
 		return x
@@ -326,8 +327,8 @@ func valueText(x any) string {
 	return string(b)
 }
 
-// numberOf is a value as a number: numbers, and strings that hold one.
-func numberOf(x any) (float64, bool) {
+// NumberOf is a value as a number: numbers, and strings that hold one.
+func NumberOf(x any) (float64, bool) {
 	var f float64
 	var err error
 	switch x := x.(type) {

@@ -155,34 +155,8 @@ type PendingAttributions struct {
 	Dropped int64      `json:"dropped"`
 }
 
-// SegmentQuery asks for the daily counts of one event type, optionally
-// split by the value a user property had on each event.
-type SegmentQuery struct {
-	Project   int64
-	EventType string
-	Start     time.Time // first day (UTC)
-	End       time.Time // last day, included
-	GroupBy   string    // a user property name, or ""
-}
-
-// MaxSegmentDays bounds a segmentation query.
+// MaxSegmentDays bounds the range of a chart.
 const MaxSegmentDays = 366
-
-// Segmentation is the answer to a SegmentQuery: one series per group
-// (one in all without GroupBy), biggest first.
-type Segmentation struct {
-	EventType string          `json:"event_type"`
-	GroupBy   string          `json:"group_by,omitempty"`
-	Days      []string        `json:"x_values"` // 2006-01-02
-	Series    []SegmentSeries `json:"series"`
-}
-
-// SegmentSeries is the counts of one group, one per day.
-type SegmentSeries struct {
-	Label  string  `json:"label"` // the property's value; "(none)" when unset
-	Values []int64 `json:"values"`
-	Total  int64   `json:"total"`
-}
 
 // EventStore keeps the analytics plane's events, users and groups.
 //
@@ -223,5 +197,4 @@ type EventStore interface {
 	// at now (the project's time): those past the hold count as dropped.
 	PendingAttributions(ctx context.Context, project int64, now time.Time) (*PendingAttributions, error)
 	// Segment counts events per day. EINVALID.
-	Segment(ctx context.Context, q SegmentQuery) (*Segmentation, error)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"time"
+	_ "time/tzdata" // LoadLocation: the same zones on every machine
 	"unicode/utf8"
 )
 
@@ -36,8 +37,11 @@ type Project struct {
 	// through the public endpoints. Set at creation only.
 	TestMode  bool       `json:"test_mode"`
 	TestClock *time.Time `json:"test_clock,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// TimeZone is the IANA name of the zone the project's charts count
+	// days in, as an Amplitude project's setting: UTC by default.
+	TimeZone  string    `json:"time_zone"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // IngestLimits are a project's per-device and per-user event rates
@@ -71,6 +75,9 @@ func (p *Project) Validate() error {
 	if p.Name == "" || utf8.RuneCountInString(p.Name) > 200 {
 		return Errorf(EINVALID, "name is required, up to 200 characters")
 	}
+	if _, err := LoadLocation(p.TimeZone); err != nil {
+		return err
+	}
 	if p.Limits.HTTPEPS < 1 || p.Limits.HTTPEPS > MaxEPS || p.Limits.BatchEPS < 1 || p.Limits.BatchEPS > MaxEPS {
 		return Errorf(EINVALID, "limits.http_eps and limits.batch_eps must be between 1 and %d", MaxEPS)
 	}
@@ -86,9 +93,10 @@ func (p *Project) Validate() error {
 
 // ProjectUpdate changes a project; nil fields stay as they are.
 type ProjectUpdate struct {
-	Name   *string            `json:"name"`
-	Apps   *[]string          `json:"apps"`
-	Limits IngestLimitsUpdate `json:"limits"`
+	Name     *string            `json:"name"`
+	Apps     *[]string          `json:"apps"`
+	Limits   IngestLimitsUpdate `json:"limits"`
+	TimeZone *string            `json:"time_zone"`
 }
 
 // IngestLimitsUpdate changes limits; nil fields stay as they are.
@@ -115,6 +123,12 @@ func (u ProjectUpdate) Apply(p Project) Project {
 	}
 	if u.Apps != nil {
 		p.Apps = *u.Apps
+	}
+	if u.TimeZone != nil {
+		p.TimeZone = *u.TimeZone
+		if p.TimeZone == "" {
+			p.TimeZone = DefaultTimeZone
+		}
 	}
 	p.Limits = u.Limits.Apply(p.Limits)
 	return p
@@ -173,4 +187,34 @@ type ProjectStore interface {
 	// SetProjectTestClock moves a test-mode project's clock to t (see
 	// Project.NextTestClock). ENOTFOUND, EINVALID.
 	SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*Project, error)
+}
+
+// DefaultTimeZone is a project's time zone unless it names one.
+const DefaultTimeZone = "UTC"
+
+// Location returns the project's time zone (UTC when it names none).
+func (p *Project) Location() *time.Location {
+	loc, err := LoadLocation(p.TimeZone)
+	if err != nil {
+		return time.UTC // Validate refused it before it was stored
+	}
+	return loc
+}
+
+// LoadLocation returns a time zone by IANA name ("" is UTC). EINVALID:
+// a name the time zone database does not hold. The binary carries its
+// own copy of the database (time/tzdata), so the answer does not depend
+// on the machine.
+func LoadLocation(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	if name == "Local" {
+		return nil, Errorf(EINVALID, "time_zone %q: give an IANA time zone name such as Europe/Berlin", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Errorf(EINVALID, "time_zone %q: not a time zone name (IANA, such as Europe/Berlin or UTC)", name)
+	}
+	return loc, nil
 }

@@ -41,6 +41,7 @@ type Store interface {
 	CohortSyncStore
 	AudienceStore
 	LeaseStore
+	ChartSource
 }
 
 // Clock is the one time of a server. The store stamps what it writes with

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/chart"
 	"github.com/touchpointhq/touchpoint/storetest"
 )
 
@@ -226,14 +227,23 @@ func TestUploadFormsAndEncodings(t *testing.T) {
 	if pend.Count != 0 {
 		t.Fatalf("pending after the match %+v", pend)
 	}
-	var seg touchpoint.Segmentation
-	s.mustAPI(t, 200, "GET", fmt.Sprintf("/api/v1/projects/%d/segmentation?event_type=purchase&start=2026-11-22&end=2026-11-23&group_by=%s",
-		p.ID, url.QueryEscape("[AppsFlyer] media source")), nil, &seg)
-	if b, _ := json.Marshal(seg.Series); string(b) != `[{"label":"examplenet_int","values":[0,1],"total":1}]` {
+	// The purchase carries the media source the attribution set, in
+	// charts too.
+	var seg chart.SegmentationResult
+	charts := fmt.Sprintf("/api/v1/projects/%d/charts/", p.ID)
+	s.mustAPI(t, 200, "POST", charts+"segmentation", map[string]any{"events": []any{map[string]any{"event_type": "purchase"}},
+		"metric": "sum", "property": "revenue", "start": "2026-11-22", "end": "2026-11-23",
+		"group_by": []any{map[string]any{"property": "[AppsFlyer] media source"}}}, &seg)
+	if b, _ := json.Marshal(seg.Series); string(b) != `[{"event":"purchase","index":0,"group":["examplenet_int"],"values":[0,4.99],"total":4.99}]` {
 		t.Fatalf("segmentation %s", b)
 	}
-	s.mustAPI(t, 400, "GET", fmt.Sprintf("/api/v1/projects/%d/segmentation?event_type=purchase&start=23-11-2026", p.ID), nil, nil)
-	s.mustAPI(t, 404, "GET", "/api/v1/projects/99/segmentation?event_type=purchase", nil, nil)
+	s.mustAPI(t, 400, "POST", charts+"segmentation", map[string]any{"events": []any{map[string]any{"event_type": "purchase"}}, "start": "23-11-2026", "end": "2026-11-23"}, nil)
+	s.mustAPI(t, 400, "POST", charts+"segmentation", map[string]any{"events": []any{}, "start": "2026-11-22", "end": "2026-11-23"}, nil)
+	s.mustAPI(t, 400, "POST", charts+"funnel", map[string]any{"steps": []any{map[string]any{"event_type": "open"}}, "start": "2026-11-22", "end": "2026-11-23"}, nil)
+	s.mustAPI(t, 400, "POST", charts+"retention", map[string]any{"start_event": map[string]any{"event_type": "open"}, "start": "2026-11-22", "end": "2026-11-23", "mode": "sometimes"}, nil)
+	s.mustAPI(t, 400, "POST", charts+"ltv", map[string]any{"start": "2026-11-22", "end": "2026-11-23", "unknown": 1}, nil)
+	s.mustAPI(t, 404, "POST", charts+"pie", map[string]any{}, nil)
+	s.mustAPI(t, 404, "POST", "/api/v1/projects/99/charts/segmentation", map[string]any{"events": []any{map[string]any{"event_type": "purchase"}}, "start": "2026-11-22", "end": "2026-11-23"}, nil)
 }
 
 func TestUploadThrottled(t *testing.T) {

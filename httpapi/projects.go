@@ -3,9 +3,11 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/chart"
 )
 
 func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
@@ -20,7 +22,7 @@ func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/users/{amplitude_id}/events", s.handleUserEvents)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/groups/{type}/{value}", s.handleGroupGet)
 	s.handleAdmin(mux, "GET /api/v1/projects/{project}/attributions/pending", s.handlePendingAttributions)
-	s.handleAdmin(mux, "GET /api/v1/projects/{project}/segmentation", s.handleSegmentation)
+	s.handleAdmin(mux, "POST /api/v1/projects/{project}/charts/{kind}", s.handleChart)
 }
 
 // ProjectCreate is the body of POST /api/v1/projects. Unset limits take
@@ -33,6 +35,8 @@ type ProjectCreate struct {
 	// (default: now), like a test-mode app's.
 	TestMode  bool       `json:"test_mode"`
 	TestClock *time.Time `json:"test_clock"`
+	// TimeZone: the IANA zone charts count days in (default UTC).
+	TimeZone string `json:"time_zone"`
 }
 
 // POST /api/v1/projects
@@ -42,7 +46,7 @@ func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps, TestMode: req.TestMode, TestClock: req.TestClock,
+	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps, TestMode: req.TestMode, TestClock: req.TestClock, TimeZone: req.TimeZone,
 		Limits: req.Limits.Apply(touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS})}
 	if err := s.Store.CreateProject(r.Context(), p); err != nil {
 		writeError(w, r, err)
@@ -249,36 +253,27 @@ func (s *Server) handlePendingAttributions(w http.ResponseWriter, r *http.Reques
 	writeJSON(w, http.StatusOK, pend)
 }
 
-// GET /api/v1/projects/{project}/segmentation?event_type=&start=&end=&group_by=:
-// daily counts of an event type (start and end are days, 2006-01-02,
-// inclusive; default the last 30 days), optionally split by the value a
-// user property had on each event.
-func (s *Server) handleSegmentation(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.project(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	end := s.Store.Now().UTC()
-	start := end.AddDate(0, 0, -29)
-	for _, d := range []struct {
-		name string
-		t    *time.Time
-	}{{"start", &start}, {"end", &end}} {
-		if v := q.Get(d.name); v != "" {
-			t, err := time.Parse(time.DateOnly, v)
-			if err != nil {
-				writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "%s %q: want a day as 2006-01-02", d.name, v))
-				return
-			}
-			*d.t = t
-		}
-	}
-	seg, err := s.Store.Segment(r.Context(), touchpoint.SegmentQuery{Project: p.ID, EventType: q.Get("event_type"),
-		Start: start, End: end, GroupBy: q.Get("group_by")})
+// POST /api/v1/projects/{project}/charts/{kind}: a chart (package chart)
+// of the query in the body, in the project's time zone at its time.
+func (s *Server) handleChart(w http.ResponseWriter, r *http.Request) {
+	id, err := projectID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, seg)
+	q := chart.New(r.PathValue("kind"))
+	if q == nil {
+		writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "no chart %q: %s", r.PathValue("kind"), strings.Join(chart.Kinds, ", ")))
+		return
+	}
+	if err := decode(r, q); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.Chart(r.Context(), id, q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

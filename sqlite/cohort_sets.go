@@ -202,14 +202,22 @@ var readOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
 
 type propReader struct {
 	names []string
-	top   []jsontext.Value
-	found []bool
-	rd    bytes.Reader
-	dec   *jsontext.Decoder
+	// topOnly[i]: names[i] is read among the top-level fields only.
+	topOnly []bool
+	// top and props hold a read event's values of names[i] at the top
+	// level and in event_properties (a decoder's values last only until
+	// its next read).
+	top     []jsontext.Value
+	props   []jsontext.Value
+	found   []bool
+	raws    [][]byte
+	rd      bytes.Reader
+	dec     *jsontext.Decoder
 }
 
 func newPropReader(names []string) *propReader {
-	r := &propReader{names: names, top: make([]jsontext.Value, len(names)), found: make([]bool, len(names))}
+	r := &propReader{names: names, top: make([]jsontext.Value, len(names)), found: make([]bool, len(names)),
+		props: make([]jsontext.Value, len(names)), raws: make([][]byte, len(names)), topOnly: make([]bool, len(names))}
 	r.dec = jsontext.NewDecoder(&r.rd, readOptions...)
 	return r
 }
@@ -217,7 +225,16 @@ func newPropReader(names []string) *propReader {
 // read sets vals[i] to the value of names[i] in the event (nil when
 // missing).
 func (r *propReader) read(data []byte, vals []any) {
-	clear(vals)
+	r.readRaw(data, r.raws)
+	for j, raw := range r.raws {
+		vals[j] = touchpoint.ParseJSONValue(raw)
+	}
+}
+
+// readRaw sets raws[i] to the JSON of names[i] in the event (empty when
+// missing), valid until the next read.
+func (r *propReader) readRaw(data []byte, raws [][]byte) {
+	clear(raws)
 	clear(r.found)
 	for j := range r.top {
 		r.top[j] = r.top[j][:0]
@@ -247,8 +264,8 @@ func (r *propReader) read(data []byte, vals []any) {
 					return
 				}
 				for j := range r.names {
-					if r.names[j] == name {
-						vals[j], r.found[j] = touchpoint.ParseJSONValue(v), true
+					if r.names[j] == name && !r.topOnly[j] {
+						r.props[j], r.found[j] = append(r.props[j][:0], v...), true
 					}
 				}
 			}
@@ -266,8 +283,10 @@ func (r *propReader) read(data []byte, vals []any) {
 		}
 	}
 	for j := range r.names {
-		if !r.found[j] && len(r.top[j]) > 0 {
-			vals[j] = touchpoint.ParseJSONValue(r.top[j])
+		if r.found[j] {
+			raws[j] = r.props[j]
+		} else if len(r.top[j]) > 0 {
+			raws[j] = r.top[j]
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -319,110 +318,4 @@ func (db *DB) PendingAttributions(ctx context.Context, project int64, now time.T
 		p.Oldest = &t
 	}
 	return &p, nil
-}
-
-// Segment counts a project's events of one type per day.
-func (db *DB) Segment(ctx context.Context, q touchpoint.SegmentQuery) (*touchpoint.Segmentation, error) {
-	start := q.Start.UTC().Truncate(24 * time.Hour)
-	end := q.End.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	days := int(end.Sub(start) / (24 * time.Hour))
-	switch {
-	case q.EventType == "":
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "event_type is required")
-	case days < 1:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "end is before start")
-	case days > touchpoint.MaxSegmentDays:
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "the range spans %d days: at most %d", days, touchpoint.MaxSegmentDays)
-	case strings.Contains(q.GroupBy, `"`):
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "group_by cannot hold a double quote")
-	}
-	s := &touchpoint.Segmentation{EventType: q.EventType, GroupBy: q.GroupBy, Days: make([]string, days), Series: []touchpoint.SegmentSeries{}}
-	for i := range s.Days {
-		s.Days[i] = start.AddDate(0, 0, i).Format(time.DateOnly)
-	}
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	var typ int64
-	err = tx.QueryRowContext(ctx, `SELECT id FROM event_types WHERE project = ? AND name = ?`, q.Project, q.EventType).Scan(&typ)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, nil
-	} else if err != nil {
-		return nil, err
-	}
-	// The blocks' time bounds narrow the scan to an id range.
-	var lo, hi sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT min(first_id), max(last_id) FROM event_blocks WHERE max_time >= ? AND min_time < ?`,
-		start.UnixMilli(), end.UnixMilli()).Scan(&lo, &hi); err != nil {
-		return nil, err
-	}
-	if !lo.Valid {
-		return s, nil
-	}
-	label := `NULL`
-	args := []any{}
-	if q.GroupBy != "" {
-		label = `p.props ->> ?`
-		args = append(args, q.GroupBy)
-	}
-	args = append(args, lo.Int64, hi.Int64, q.Project, typ, start.UnixMilli(), end.UnixMilli())
-	rows, err := tx.QueryContext(ctx, `/* Segment */ SELECT c.day, `+label+`, sum(c.n) FROM (
-			SELECT time / 86400000 AS day, props AS version, count(*) AS n FROM events
-			WHERE id BETWEEN ? AND ? AND project = ? AND type = ? AND time >= ? AND time < ?
-			GROUP BY day, version) c
-		LEFT JOIN user_props p ON p.version = c.version
-		GROUP BY 1, 2`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	series := map[string]*touchpoint.SegmentSeries{}
-	first := start.UnixMilli() / 86400000
-	for rows.Next() {
-		var day, n int64
-		var v any
-		if err := rows.Scan(&day, &v, &n); err != nil {
-			return nil, err
-		}
-		l := segmentLabel(v, q.GroupBy)
-		ser := series[l]
-		if ser == nil {
-			ser = &touchpoint.SegmentSeries{Label: l, Values: make([]int64, days)}
-			series[l] = ser
-		}
-		ser.Values[day-first] += n
-		ser.Total += n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, ser := range series {
-		s.Series = append(s.Series, *ser)
-	}
-	sort.Slice(s.Series, func(i, j int) bool {
-		a, b := s.Series[i], s.Series[j]
-		return a.Total > b.Total || (a.Total == b.Total && a.Label < b.Label)
-	})
-	return s, nil
-}
-
-// segmentLabel is the label of a property value.
-func segmentLabel(v any, groupBy string) string {
-	switch x := v.(type) {
-	case nil:
-		if groupBy == "" {
-			return "all"
-		}
-		return "(none)"
-	case []byte:
-		return string(x)
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	default:
-		return fmt.Sprint(x)
-	}
 }

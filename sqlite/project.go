@@ -15,6 +15,9 @@ var _ touchpoint.ProjectStore = (*DB)(nil)
 
 // CreateProject stores a new project with fresh keys.
 func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
+	if p.TimeZone == "" {
+		p.TimeZone = touchpoint.DefaultTimeZone
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -50,9 +53,9 @@ func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `/* DB.CreateProject */ INSERT INTO projects (name, api_key, api_key_last4, secret_key, secret_key_last4,
-		http_eps, batch_eps, test_clock, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		http_eps, batch_eps, test_clock, time_zone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Name, storedKey(p.APIKeyHash), p.APIKeyLast4, storedKey(p.SecretKeyHash), p.SecretKeyLast4,
-		p.Limits.HTTPEPS, p.Limits.BatchEPS, clock, now.UnixMilli(), now.UnixMilli())
+		p.Limits.HTTPEPS, p.Limits.BatchEPS, clock, p.TimeZone, now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -149,8 +152,8 @@ func (db *DB) UpdateProject(ctx context.Context, id int64, upd touchpoint.Projec
 			return nil, err
 		}
 		p.UpdatedAt = db.now()
-		if _, err := tx.ExecContext(ctx, `/* DB.UpdateProject */ UPDATE projects SET name = ?, http_eps = ?, batch_eps = ?, updated_at = ? WHERE id = ?`,
-			p.Name, p.Limits.HTTPEPS, p.Limits.BatchEPS, p.UpdatedAt.UnixMilli(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `/* DB.UpdateProject */ UPDATE projects SET name = ?, http_eps = ?, batch_eps = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
+			p.Name, p.Limits.HTTPEPS, p.Limits.BatchEPS, p.TimeZone, p.UpdatedAt.UnixMilli(), id); err != nil {
 			return nil, err
 		}
 		if upd.Apps != nil {
@@ -226,7 +229,7 @@ func (db *DB) RotateProjectKey(ctx context.Context, id int64, kind touchpoint.Ke
 
 func findProjects(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Project, error) {
 	rows, err := q.QueryContext(ctx, `/* findProjects */ SELECT id, name, api_key, api_key_last4, secret_key, secret_key_last4,
-		http_eps, batch_eps, attributions_dropped, test_clock,
+		http_eps, batch_eps, attributions_dropped, test_clock, time_zone,
 		created_at, updated_at, (SELECT json_group_array(app_id) FROM project_apps WHERE project = projects.id)
 		FROM projects `+where, args...)
 	if err != nil {
@@ -240,7 +243,7 @@ func findProjects(ctx context.Context, q querier, where string, args ...any) ([]
 		var apps, apiKey, secretKey string
 		var clock sql.NullInt64
 		if err := rows.Scan(&p.ID, &p.Name, &apiKey, &p.APIKeyLast4, &secretKey, &p.SecretKeyLast4, &p.Limits.HTTPEPS, &p.Limits.BatchEPS,
-			&p.Stats.AttributionsDropped, &clock, &created, &updated, &apps); err != nil {
+			&p.Stats.AttributionsDropped, &clock, &p.TimeZone, &created, &updated, &apps); err != nil {
 			return nil, err
 		}
 		if clock.Valid {

@@ -97,6 +97,8 @@ type DB struct {
 	// times keeps event conditions' times for incremental evaluation
 	// (cohort_cache.go).
 	times timesCache
+	// charts keeps the events' columns for charts (charts.go).
+	charts chartIndex
 
 	stmts map[string]*sql.Stmt // prepared on the write connection; guarded by stmtMu
 	// readStmts are the hot read queries, prepared on the read pool

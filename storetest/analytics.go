@@ -503,48 +503,4 @@ var analyticsTests = []subtest{
 			t.Fatalf("project stats %+v", got.Stats)
 		}
 	}},
-	{"Events/Segment", func(t *testing.T, s touchpoint.Store, c *Clock) {
-		p := MustCreateProject(t, s, "Game")
-		day := func(d int) int64 { return Start.AddDate(0, 0, d).UnixMilli() }
-		// Uploaded on day 9: no event is ahead of the upload (see
-		// touchpoint.ClampFuture).
-		upload(t, s, p, Start.AddDate(0, 0, 9),
-			`{"device_id":"device-1","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`,
-			`{"device_id":"device-2","event_type":"$identify","user_properties":{"[AppsFlyer] media source":"othernet_int"}}`,
-			fmt.Sprintf(`{"device_id":"device-1","event_type":"purchase","time":%d}`, day(0)),
-			fmt.Sprintf(`{"device_id":"device-1","event_type":"purchase","time":%d}`, day(1)),
-			fmt.Sprintf(`{"device_id":"device-2","event_type":"purchase","time":%d}`, day(1)),
-			fmt.Sprintf(`{"device_id":"device-3","event_type":"purchase","time":%d}`, day(2)),
-			fmt.Sprintf(`{"device_id":"device-3","event_type":"open","time":%d}`, day(2)),
-			fmt.Sprintf(`{"device_id":"device-3","event_type":"purchase","time":%d}`, day(9)))
-		q := touchpoint.SegmentQuery{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(0, 0, 2)}
-		seg, err := s.Segment(ctxb(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if props(seg.Days) != `["2026-11-23","2026-11-24","2026-11-25"]` || len(seg.Series) != 1 || props(seg.Series[0].Values) != `[1,2,1]` || seg.Series[0].Total != 4 {
-			t.Fatalf("segmentation %+v", seg)
-		}
-		q.GroupBy = "[AppsFlyer] media source"
-		seg, err = s.Segment(ctxb(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := `[{"label":"examplenet_int","values":[1,1,0],"total":2},{"label":"(none)","values":[0,0,1],"total":1},{"label":"othernet_int","values":[0,1,0],"total":1}]`
-		if props(seg.Series) != want {
-			t.Fatalf("grouped %s\nwant    %s", props(seg.Series), want)
-		}
-		for _, bad := range []touchpoint.SegmentQuery{
-			{Project: p.ID, Start: Start, End: Start},
-			{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(0, 0, -1)},
-			{Project: p.ID, EventType: "purchase", Start: Start, End: Start.AddDate(2, 0, 0)},
-		} {
-			if _, err := s.Segment(ctxb(), bad); code(err) != touchpoint.EINVALID {
-				t.Errorf("Segment(%+v): %v", bad, err)
-			}
-		}
-		if seg, err := s.Segment(ctxb(), touchpoint.SegmentQuery{Project: p.ID, EventType: "never", Start: Start, End: Start}); err != nil || len(seg.Series) != 0 {
-			t.Errorf("unknown event type: %+v, %v", seg, err)
-		}
-	}},
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, installTests...)
 	tests = append(tests, deliveryTests...)
 	tests = append(tests, analyticsTests...)
+	tests = append(tests, chartTests...)
 	tests = append(tests, integrationTests...)
 	tests = append(tests, cohortTests...)
 	tests = append(tests, cohortSyncTests...)

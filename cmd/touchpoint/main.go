@@ -7,8 +7,9 @@
 //	touchpoint links build|sign|test make and check attribution links
 //	touchpoint installs get          explain a device's attribution
 //	touchpoint report                clicks, installs, cost and revenue by source
-//	touchpoint projects …            analytics projects, users, events, segmentation
+//	touchpoint projects …            analytics projects, users, events
 //	touchpoint cohorts …             cohorts, their members, syncs to AppsFlyer Audiences
+//	touchpoint charts …              segmentation, funnel, retention and LTV charts
 //	touchpoint audiences …           the audiences the Audiences API holds
 //	touchpoint bench seed|events|cohort  benchmark helpers
 //
@@ -51,9 +52,11 @@ Usage:
   touchpoint installs get                        explain a device's attribution
   touchpoint report                              clicks, installs, cost, revenue by source
   touchpoint projects create|list|get|update|rotate-key   analytics projects (Amplitude role)
-  touchpoint projects user|events|pending|segment   read users, events, held attributions
+  touchpoint projects user|events|pending         read users, events, held attributions
   touchpoint cohorts create|list|get|update|delete|versions|preview|compute|members
   touchpoint cohorts sync|syncs|runs|run         sync cohorts to AppsFlyer Audiences
+  touchpoint charts segmentation|funnel|retention|ltv   analytics charts as tables
+                                                 (--json: the server's JSON; -h: flags, --where syntax)
   touchpoint audiences list|get|members          audiences the Audiences API holds
   touchpoint bench seed|events|cohort            benchmark helpers
 
@@ -86,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runProjects(ctx, rest, stdout, stderr)
 	case "cohorts":
 		return runCohorts(ctx, rest, stdout, stderr)
+	case "charts":
+		return runCharts(ctx, rest, stdout, stderr)
 	case "audiences":
 		return runAudiences(ctx, rest, stdout, stderr)
 	case "report":

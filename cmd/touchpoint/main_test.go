@@ -335,8 +335,8 @@ func TestProjectsCLI(t *testing.T) {
 	if out := cli(t, append([]string{"projects", "events", id, fmt.Sprint(u.AmplitudeID)}, c...)...); !strings.Contains(out, `"event_type": "purchase"`) {
 		t.Fatalf("projects events: %s", out)
 	}
-	if out := cli(t, append([]string{"projects", "segment", id, "--event-type", "purchase", "--group-by", "plan"}, c...)...); !strings.Contains(out, `"label": "gold"`) {
-		t.Fatalf("projects segment: %s", out)
+	if out := cli(t, append([]string{"charts", "segmentation", "--project", id, "--event", "purchase", "--group-by", "plan", "--json"}, c...)...); !strings.Contains(out, `"gold"`) {
+		t.Fatalf("charts segmentation: %s", out)
 	}
 	if out := cli(t, append([]string{"projects", "pending", id}, c...)...); !strings.Contains(out, `"count": 0`) {
 		t.Fatalf("projects pending: %s", out)

@@ -13,7 +13,7 @@ import (
 // runProjects is "touchpoint projects": analytics projects and what they
 // hold (admin API client).
 func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const verbs = "create, list, get, update, rotate-key, user, events, pending or segment"
+	const verbs = "create, list, get, update, rotate-key, user, events or pending"
 	if len(args) == 0 {
 		return errors.New("projects: want " + verbs)
 	}
@@ -24,9 +24,10 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	limits := func() {
 		fs.Int("http-eps", 30, "events per second per device or user on /2/httpapi")
 		fs.Int("batch-eps", 1000, "events per second per device or user on /batch")
+		fs.String("time-zone", "UTC", "the IANA time zone charts count days in, like Europe/Berlin")
 	}
 	body := func(appList *string) map[string]any {
-		b := setFields(fs, map[string]string{"name": "name"})
+		b := setFields(fs, map[string]string{"name": "name", "time-zone": "time_zone"})
 		if l := setFields(fs, map[string]string{"http-eps": "http_eps", "batch-eps": "batch_eps"}); len(l) > 0 {
 			b["limits"] = l
 		}
@@ -132,27 +133,6 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			q.Set("cursor", *cursor)
 		}
 		return c.do(ctx, "GET", "/api/v1/projects/"+esc(fs.Arg(0))+"/users/"+esc(fs.Arg(1))+"/events?"+q.Encode(), nil, stdout)
-	case "segment":
-		q := map[string]*string{
-			"event_type": fs.String("event-type", "", "the event type to count"),
-			"start":      fs.String("start", "", "first day, 2006-01-02 (default: 29 days ago)"),
-			"end":        fs.String("end", "", "last day (default: today)"),
-			"group_by":   fs.String("group-by", "", "a user property to split by, like \"[AppsFlyer] media source\""),
-		}
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		path, err := project("the project id: touchpoint projects segment --event-type purchase 1")
-		if err != nil {
-			return err
-		}
-		v := url.Values{}
-		for k, p := range q {
-			if *p != "" {
-				v.Set(k, *p)
-			}
-		}
-		return c.do(ctx, "GET", path+"/segmentation?"+v.Encode(), nil, stdout)
 	}
 	return fmt.Errorf("projects: unknown verb %q: want %s", verb, verbs)
 }
