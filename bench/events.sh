@@ -6,7 +6,7 @@
 # net/http baseline (bench/baseline: reads the body, answers 200). Each
 # round runs touchpoint bench events for DURATION against the baseline,
 # then against touchpoint. At the end it counts the stored events (the
-# segmentation API, every event type) and checks they are exactly the
+# segmentation chart of every event) and checks they are exactly the
 # acknowledged ones. Prints events/s, latency, the ratio to the baseline,
 # and the server's peak RSS.
 #
@@ -54,12 +54,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "$tev" >> "$work/tev"; echo "$bev" >> "$work/bev"
 done
 rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$pid/status")
-stored=0
 start=$(date -u -d yesterday +%F); end=$(date -u -d tomorrow +%F)
-for t in session_start screen_view level_start level_complete purchase ad_impression button_click tutorial_step item_equipped session_end; do
-	n=$(api "http://$TP_ADDR/api/v1/projects/$id/segmentation?event_type=$t&start=$start&end=$end" | awk '/"total"/ {gsub(/[^0-9]/, "", $2); s += $2} END {print s+0}')
-	stored=$((stored + n))
-done
+stored=$(api -X POST "http://$TP_ADDR/api/v1/projects/$id/charts/segmentation" \
+	-d '{"events":[{"event_type":"_all"}],"start":"'"$start"'","end":"'"$end"'"}' | sed -n 's/.*"total": *\([0-9]*\).*/\1/p' | head -1)
 echo
 tm=$(median < "$work/tev"); bm=$(median < "$work/bev")
 echo "median: $tm events/s (baseline $bm, ratio $(awk -v a="$tm" -v b="$bm" 'BEGIN {printf "%.2f", a/b}')); peak RSS ${rss} MB"

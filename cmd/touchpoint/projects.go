@@ -27,7 +27,7 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.String("time-zone", "UTC", "the IANA time zone charts count days in, like Europe/Berlin")
 	}
 	body := func(appList *string) map[string]any {
-		b := setFields(fs, map[string]string{"name": "name", "time-zone": "time_zone"})
+		b := setFields(fs, map[string]string{"name": "name", "time-zone": "time_zone", "test-mode": "test_mode", "test-clock": "test_clock"})
 		if l := setFields(fs, map[string]string{"http-eps": "http_eps", "batch-eps": "batch_eps"}); len(l) > 0 {
 			b["limits"] = l
 		}
@@ -55,6 +55,8 @@ func runProjects(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.String("name", "", "project name")
 		a := apps()
 		limits()
+		fs.Bool("test-mode", false, "give the project a test clock that stands still until moved (POST …/test_clock)")
+		fs.String("test-clock", "", "the test clock's start, RFC 3339 like 2026-11-09T12:00:00Z (default: now)")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
