@@ -60,8 +60,9 @@ package chart
 // user of the row. Period k ≥ 1 is [start + k·P, start + (k+1)·P), P a
 // day or a week: n_day counts the users with an event matching the
 // return spec (any event without one) in it; unbounded, in it or later.
-// A row lists the periods that have begun by now for its interval's
-// first moment (interval start + k·P ≤ now).
+// A row lists the periods that have begun by now for its first possible
+// start: its interval's first moment in the range (that moment + k·P ≤
+// now; a week's row that begins before the range counts from the range).
 //
 // LTV. The users first seen in the range (over the users merged into
 // them), grouped by a user property's current value. Day k is
