@@ -24,6 +24,10 @@ type EventScan struct {
 	Start, End int64
 	Types      []string
 	Props      []PropertyRef
+	// Require names Props (by index) an event must have a value of to be
+	// scanned at all: a store may find those events without reading the
+	// rest (LTV reads only the events with revenue).
+	Require []int
 }
 
 // PropertyRef names a property a chart reads.
@@ -61,6 +65,25 @@ type EventBatch struct {
 
 // Len is the number of events in the batch.
 func (b *EventBatch) Len() int { return len(b.User) }
+
+// Keep keeps the events for which keep is true, in order.
+func (b *EventBatch) Keep(keep func(i int) bool) {
+	n := 0
+	for i := range b.Len() {
+		if !keep(i) {
+			continue
+		}
+		b.User[n], b.Type[n], b.Time[n] = b.User[i], b.Type[i], b.Time[i]
+		for _, col := range b.Props {
+			col[n] = col[i]
+		}
+		n++
+	}
+	b.User, b.Type, b.Time = b.User[:n], b.Type[:n], b.Time[:n]
+	for j := range b.Props {
+		b.Props[j] = b.Props[j][:n]
+	}
+}
 
 // UserBatch is a run of users: user i is User[i], FirstSeen[i] (Unix
 // ms) and Props[j][i] for each requested property j.

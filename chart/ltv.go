@@ -83,7 +83,8 @@ func (q *LTV) run(ctx context.Context, src touchpoint.ChartSource, c Context) (a
 	var cols columns
 	col := cols.add(touchpoint.PropertyRef{Name: RevenueProp, Top: true})
 	num := &numbers{col: col}
-	err = scanEvents(ctx, src, c, nil, from, to+int64(q.Days+1)*day, &cols, func(b *touchpoint.EventBatch) error {
+	scan := &touchpoint.EventScan{Start: from, End: to + int64(q.Days+1)*day, Props: cols.refs, Require: []int{col}}
+	err = src.ScanEvents(ctx, c.Project, scan, func(b *touchpoint.EventBatch) error {
 		for i := range b.Len() {
 			code := b.Props[col][i]
 			if code == 0 {

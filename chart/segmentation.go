@@ -263,7 +263,7 @@ func (q *Segmentation) values(series []*segSeries, m []int32, n, nb int, seen []
 			o := int(m[si])
 			keys = append(keys, uint64(o*(nb+1)+k)<<32|uint64(s.user), uint64(o*(nb+1)+nb)<<32|uint64(s.user))
 		}
-		slices.Sort(keys)
+		sortKeys(keys, nil)
 		for i, key := range keys {
 			if i == 0 || key != keys[i-1] {
 				users[key>>32]++

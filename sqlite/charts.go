@@ -6,20 +6,25 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/touchpointhq/touchpoint"
+	"golang.org/x/sync/errgroup"
 )
 
 // Charts read the events as columns (touchpoint.ChartSource). The store
 // keeps the narrow events table in memory, column by column (chartIndex,
-// 24 bytes an event), catching up with the table before each scan; a
-// user property's value on each version of users' properties is worked
-// out once and kept the same way. Event properties are read from the
-// stored events in their blocks, only those of the events a scan
-// returns.
+// 20 bytes an event), loaded by a background task from the start and
+// caught up with the table before each scan; a user property's value on
+// each version of users' properties is worked out once asked for and
+// kept the same way, and so is the events' revenue (from their blocks,
+// once). Other event properties are read from the stored events in their
+// blocks, only those of the events a scan returns. Users come from the
+// analytics writer's memory.
 
 var _ touchpoint.ChartSource = (*DB)(nil)
 
@@ -27,10 +32,10 @@ var _ touchpoint.ChartSource = (*DB)(nil)
 const chartBatch = 1 << 16
 
 // chartIndex is the events table in memory: event id i is at position
-// i-1 (a position no event took holds project 0).
+// i-1 (a position no event took holds type 0, no type's). An event's
+// project is its type's.
 type chartIndex struct {
 	mu      sync.RWMutex
-	project []int32
 	user    []int32
 	typ     []int32
 	version []int32
@@ -40,6 +45,8 @@ type chartIndex struct {
 	typeProject []int32
 	// props are user properties by name: their value on each version.
 	props map[string]*versionColumn
+	// revenue is the events' revenue, once asked for.
+	revenue *revenueColumn
 }
 
 // versionColumn is a user property's value on each version of users'
@@ -49,42 +56,44 @@ type versionColumn struct {
 	dict  touchpoint.Dict
 }
 
-// catchUp reads the events, event types and versions of the named
-// properties stored since it last did.
+// catchUp reads the events, event types and versions of users'
+// properties stored since it last did; props are user properties to keep
+// columns of from now on.
 func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.props == nil {
 		x.props = map[string]*versionColumn{}
 	}
-	next := int64(len(x.project)) + 1
-	// The first load takes the columns' size at once.
+	// Every event up to the newest id now: the columns take their size at
+	// once, and the rows go to their places, several ranges at a time on
+	// a first load (the read pool has connections for them).
 	var top sql.NullInt64
 	if err := q.QueryRowContext(ctx, `/* chart events */ SELECT max(id) FROM events`).Scan(&top); err != nil {
 		return err
 	}
-	if grow := int(top.Int64) - len(x.project); grow > 0 && len(x.project) == 0 {
-		x.project, x.user, x.typ = slices.Grow(x.project, grow), slices.Grow(x.user, grow), slices.Grow(x.typ, grow)
-		x.version, x.time = slices.Grow(x.version, grow), slices.Grow(x.time, grow)
+	from, to := int64(len(x.time))+1, top.Int64
+	if to > math.MaxInt32 {
+		return fmt.Errorf("event %d: ids past 2^31 are beyond the chart index", to)
 	}
-	err := eachRow(ctx, q, `/* chart events */ SELECT id, project, user, type, time, props FROM events WHERE id >= ? ORDER BY id`, []any{next},
-		func(rows *sql.Rows) error {
-			var id, project, user, typ, t, version int64
-			if err := rows.Scan(&id, &project, &user, &typ, &t, &version); err != nil {
-				return err
-			}
-			if id > math.MaxInt32 || user > math.MaxInt32 || typ > math.MaxInt32 || version > math.MaxInt32 || project > math.MaxInt32 {
-				return fmt.Errorf("event %d: ids past 2^31 are beyond the chart index", id)
-			}
-			for int64(len(x.project))+1 < id { // an id no event took
-				x.append(0, 0, 0, 0, 0)
-			}
-			x.append(int32(project), int32(user), int32(typ), int32(version), t)
-			return nil
-		})
-	if err != nil {
-		return err
+	if to >= from {
+		x.grow(int(to))
+		parts := 1
+		if to-from > 1_000_000 {
+			parts = runtime.GOMAXPROCS(0)
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		step := (to - from + int64(parts)) / int64(parts)
+		for lo := from; lo <= to; lo += step {
+			hi := min(lo+step-1, to)
+			g.Go(func() error { return x.loadEvents(gctx, q, lo, hi) })
+		}
+		if err := g.Wait(); err != nil {
+			x.shrink(int(from - 1)) // loaded again next time
+			return err
+		}
 	}
+	var err error
 	err = eachRow(ctx, q, `/* chart event types */ SELECT id, project, name FROM event_types WHERE id >= ? ORDER BY id`, []any{len(x.typeName)},
 		func(rows *sql.Rows) error {
 			var id, project int64
@@ -104,12 +113,16 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 	if err != nil {
 		return err
 	}
+	// Every property column covers the versions of every event loaded,
+	// so a scan that caught up before another loaded events finds each
+	// event's version in its columns.
 	for _, name := range props {
-		c := x.props[name]
-		if c == nil {
-			c = &versionColumn{codes: []int32{0}} // version 0: no properties
-			x.props[name] = c
+		if x.props[name] == nil {
+			x.props[name] = &versionColumn{codes: []int32{0}} // version 0: no properties
 		}
+	}
+	var mr memberReader
+	for name, c := range x.props {
 		var raw []byte
 		err := eachRow(ctx, q, `/* chart user property */ SELECT version, props FROM user_props WHERE version >= ? ORDER BY version`, []any{len(c.codes)},
 			func(rows *sql.Rows) error {
@@ -124,7 +137,7 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 				for int64(len(c.codes)) < v {
 					c.codes = append(c.codes, 0)
 				}
-				raw = topMember(raw[:0], props, name)
+				raw = mr.member(raw[:0], props, name)
 				c.codes = append(c.codes, c.dict.Code(raw))
 				return nil
 			})
@@ -135,18 +148,58 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 	return nil
 }
 
-func (x *chartIndex) append(project, user, typ, version int32, t int64) {
-	x.project = append(x.project, project)
-	x.user = append(x.user, user)
-	x.typ = append(x.typ, typ)
-	x.version = append(x.version, version)
-	x.time = append(x.time, t)
+// grow lengthens the columns to n events; a position no row fills keeps
+// type 0, no type's.
+func (x *chartIndex) grow(n int) {
+	x.user = growTo(x.user, n)
+	x.typ = growTo(x.typ, n)
+	x.version = growTo(x.version, n)
+	x.time = growTo(x.time, n)
 }
 
-// topMember appends to dst the JSON of an object's member (the last one
-// of that name), nothing when it has none.
-func topMember(dst, object []byte, name string) []byte {
-	dec := jsontext.NewDecoder(bytes.NewReader(object), readOptions...)
+// shrink cuts the columns back to n events.
+func (x *chartIndex) shrink(n int) {
+	x.user, x.typ, x.version, x.time = x.user[:n], x.typ[:n], x.version[:n], x.time[:n]
+}
+
+func growTo[T any](s []T, n int) []T {
+	s = slices.Grow(s, n-len(s))
+	return s[:n]
+}
+
+// loadEvents reads the events with ids from lo to hi into their
+// positions. The user and the version share a column of the query (each
+// below 2^31, as every id the store gives is), which saves SQLite work
+// per row.
+func (x *chartIndex) loadEvents(ctx context.Context, q querier, lo, hi int64) error {
+	return eachRow(ctx, q, `/* chart events */ SELECT id, user << 32 | props, type, time FROM events WHERE id BETWEEN ? AND ?`,
+		[]any{lo, hi}, func(rows *sql.Rows) error {
+			var id, uv, typ, t int64
+			if err := rows.Scan(&id, &uv, &typ, &t); err != nil {
+				return err
+			}
+			i := id - 1
+			x.user[i], x.version[i], x.typ[i], x.time[i] = int32(uv>>32), int32(uv), int32(typ), t
+			return nil
+		})
+}
+
+// memberReader reads one member of JSON objects, reusing its decoder.
+type memberReader struct {
+	rd  bytes.Reader
+	dec *jsontext.Decoder
+}
+
+// member appends to dst the JSON of an object's member (the last one of
+// that name), nothing when it has none.
+func (r *memberReader) member(dst, object []byte, name string) []byte {
+	r.rd.Reset(object)
+	if r.dec == nil {
+		r.dec = jsontext.NewDecoder(&r.rd, readOptions...)
+	} else {
+		r.dec.Reset(&r.rd, readOptions...)
+	}
+	dec := r.dec
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return dst
 	}
@@ -215,20 +268,36 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 	if err := db.checkProject(ctx, project); err != nil {
 		return err
 	}
-	// The columns to read: user properties from their versions, the rest
-	// from the events' blocks.
+	// Where each column comes from: user properties from their versions,
+	// revenue from its column, the rest from the events' blocks.
+	const (
+		fromBlock = iota
+		fromVersion
+		fromRevenue
+	)
+	from := make([]int, len(scan.Props))
 	var userProps []string
 	var blockProps []int // indexes in scan.Props
+	revenue := -1
 	for i, p := range scan.Props {
-		if p.User && !slices.Contains(touchpoint.BuiltinUserProperties, p.Name) {
+		switch {
+		case p.User && !slices.Contains(touchpoint.BuiltinUserProperties, p.Name):
+			from[i] = fromVersion
 			userProps = append(userProps, p.Name)
-		} else {
+		case p.Top && p.Name == "revenue":
+			from[i], revenue = fromRevenue, i
+		default:
 			blockProps = append(blockProps, i)
 		}
 	}
 	x := &db.charts
 	if err := x.catchUp(ctx, db.read, userProps); err != nil {
 		return err
+	}
+	if revenue >= 0 {
+		if err := x.catchUpRevenue(ctx, db.read); err != nil {
+			return err
+		}
 	}
 	roots, err := db.chartRoots(ctx, project)
 	if err != nil {
@@ -257,7 +326,7 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 	b := &touchpoint.EventBatch{TypeNames: names, Props: make([][]int32, len(scan.Props)), Dicts: make([]*touchpoint.Dict, len(scan.Props))}
 	cols := make([]*versionColumn, len(scan.Props))
 	for i, p := range scan.Props {
-		if p.User && !slices.Contains(touchpoint.BuiltinUserProperties, p.Name) {
+		if from[i] == fromVersion {
 			cols[i] = x.props[p.Name]
 			b.Dicts[i] = snapshot(&cols[i].dict)
 		} else {
@@ -272,6 +341,8 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 		}
 		blocks = newBlockReader(db, ctx, refs)
 	}
+	rev := x.revenue
+	var raw []byte
 	pos := make([]int32, 0, chartBatch)
 	flush := func() error {
 		if len(pos) == 0 {
@@ -282,16 +353,31 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 		for i := range b.Props {
 			b.Props[i] = resize(b.Props[i], n)
 		}
+		r := 0 // the revenue entries walk along with the positions
+		if revenue >= 0 {
+			r, _ = slices.BinarySearch(rev.pos, pos[0])
+		}
 		for k, p := range pos {
 			u := x.user[p]
-			if r, ok := roots[u]; ok {
-				u = r
+			if root, ok := roots[u]; ok {
+				u = root
 			}
 			b.User[k], b.Type[k], b.Time[k] = int64(u), want[x.typ[p]]-1, x.time[p]
 			for i, c := range cols {
 				if c != nil {
 					b.Props[i][k] = c.codes[x.version[p]]
 				}
+			}
+			if revenue >= 0 {
+				for r < len(rev.pos) && rev.pos[r] < p {
+					r++
+				}
+				var code int32
+				if r < len(rev.pos) && rev.pos[r] == p {
+					raw = strconv.AppendFloat(raw[:0], rev.amount[r], 'g', -1, 64)
+					code = b.Dicts[revenue].Code(raw)
+				}
+				b.Props[revenue][k] = code
 			}
 		}
 		if blocks != nil {
@@ -305,30 +391,146 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 			}
 		}
 		pos = pos[:0]
+		if len(scan.Require) > 0 {
+			b.Keep(func(i int) bool {
+				for _, j := range scan.Require {
+					if b.Props[j][i] == 0 {
+						return false
+					}
+				}
+				return true
+			})
+		}
 		return fn(b)
 	}
-	proj := int32(project)
-	for p, pr := range x.project {
-		if pr != proj {
-			continue
+	// want holds only the project's types: the type tells the project.
+	take := func(p int) error {
+		if want[x.typ[p]] == 0 {
+			return nil
 		}
 		if t := x.time[p]; t < scan.Start || t >= scan.End {
-			continue
-		}
-		if want[x.typ[p]] == 0 {
-			continue
+			return nil
 		}
 		pos = append(pos, int32(p))
-		if len(pos) == chartBatch {
-			if err := flush(); err != nil {
-				return err
+		if len(pos) < chartBatch {
+			return nil
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	if revenue >= 0 && slices.Contains(scan.Require, revenue) {
+		// Only events with revenue: those of its column.
+		for _, p := range rev.pos {
+			if int(p) < len(x.time) {
+				if err := take(int(p)); err != nil {
+					return err
+				}
 			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
+		}
+		return flush()
+	}
+	for p := range x.time {
+		if err := take(p); err != nil {
+			return err
 		}
 	}
 	return flush()
+}
+
+// revenueColumn is the events' revenue: the positions of the events that
+// have one, ascending, and its amount; the blocks of events up to upTo
+// read.
+type revenueColumn struct {
+	upTo   int64
+	pos    []int32
+	amount []float64
+}
+
+// refresh returns the background task's round: every column caught up
+// (a first round loads them all).
+func (x *chartIndex) refresh(q querier) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := x.catchUp(ctx, q, nil); err != nil {
+			return err
+		}
+		return x.catchUpRevenue(ctx, q)
+	}
+}
+
+// catchUpRevenue reads the revenue of the events loaded since it last
+// did: on the first call, every event's, from the blocks (seconds for 10
+// million events).
+func (x *chartIndex) catchUpRevenue(ctx context.Context, q querier) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.revenue == nil {
+		x.revenue = &revenueColumn{}
+	}
+	return x.revenue.catchUp(ctx, q, int64(len(x.time)))
+}
+
+// catchUp reads the revenue of the events in the blocks after upTo, up
+// to the one ending at last, several ranges at a time when there are
+// many.
+func (c *revenueColumn) catchUp(ctx context.Context, q querier, last int64) error {
+	if last <= c.upTo {
+		return nil
+	}
+	parts := 1
+	if last-c.upTo > 1_000_000 {
+		parts = runtime.GOMAXPROCS(0)
+	}
+	found := make([]revenueColumn, parts)
+	step := (last - c.upTo + int64(parts) - 1) / int64(parts)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range parts {
+		lo := c.upTo + int64(i)*step // blocks starting after lo
+		hi := min(lo+step, last)     // and starting at or before hi
+		g.Go(func() error { return found[i].read(gctx, q, lo, hi, last) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, f := range found {
+		c.pos, c.amount = append(c.pos, f.pos...), append(c.amount, f.amount...)
+	}
+	c.upTo = last
+	return nil
+}
+
+// read appends the revenue of the events of the blocks that start after
+// lo and at or before hi and end by last.
+func (c *revenueColumn) read(ctx context.Context, q querier, lo, hi, last int64) error {
+	pr := newPropReader([]string{"revenue"})
+	pr.topOnly[0] = true
+	raws := make([][]byte, 1)
+	var block []byte
+	return eachRow(ctx, q, `/* chart revenue */ SELECT first_id, data FROM event_blocks WHERE first_id > ? AND first_id <= ? AND last_id <= ? ORDER BY first_id`,
+		[]any{lo, hi, last}, func(rows *sql.Rows) error {
+			var first int64
+			var stored sql.RawBytes
+			if err := rows.Scan(&first, &stored); err != nil {
+				return err
+			}
+			var err error
+			if block, err = decompressBlockInto(block, stored); err != nil {
+				return fmt.Errorf("block %d: %w", first, err)
+			}
+			for at, id := 0, first; at < len(block); id++ {
+				_, data, n, err := nextBlockEvent(block[at:])
+				if err != nil {
+					return fmt.Errorf("block %d: %w", first, err)
+				}
+				at += n
+				pr.readRaw(data, raws)
+				if v, ok := touchpoint.NumberOf(touchpoint.ParseJSONValue(raws[0])); ok {
+					c.pos, c.amount = append(c.pos, int32(id-1)), append(c.amount, v)
+				}
+			}
+			return nil
+		})
 }
 
 func resize[T any](s []T, n int) []T {
@@ -399,46 +601,59 @@ func (r *blockReader) read(pos []int32, out [][]int32, dicts []*touchpoint.Dict)
 }
 
 // ScanUsers scans a project's users not merged into another
-// (touchpoint.ChartSource).
+// (touchpoint.ChartSource): from the analytics writer's memory, which
+// holds every user, brought up to the last commit; platform and country
+// from the table.
 func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn func(*touchpoint.UserBatch) error) error {
 	if err := db.checkProject(ctx, project); err != nil {
 		return err
 	}
 	var stored []string
-	for _, p := range props {
-		if !slices.Contains(touchpoint.BuiltinUserProperties, p) {
+	builtin := make([]int, len(props)) // index in BuiltinUserProperties+1; 0: a stored property
+	for i, p := range props {
+		if j := slices.Index(touchpoint.BuiltinUserProperties, p); j >= 0 {
+			builtin[i] = j + 1
+		} else {
 			stored = append(stored, p)
 		}
 	}
+	type user struct {
+		id, first int64
+		version   int32
+	}
+	var users []user
+	merged := map[int64]int64{}
+	firsts := map[int64]int64{}
+	err := func() error {
+		db.amu.Lock()
+		defer db.amu.Unlock()
+		if err := db.currentAnalytics(ctx); err != nil {
+			return err
+		}
+		for _, u := range db.an.users {
+			switch {
+			case u.Project != project:
+			case u.Merged != 0:
+				merged[u.ID], firsts[u.ID] = u.Merged, u.FirstSeen
+			default:
+				users = append(users, user{id: u.ID, first: u.FirstSeen, version: int32(u.Version)})
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		return err
+	}
+	// The columns, caught up after the memory was read, hold every
+	// version its users have.
 	x := &db.charts
 	if err := x.catchUp(ctx, db.read, stored); err != nil {
 		return err
 	}
-	type user struct {
-		first   int64
-		version int32
-		builtin [2]sql.NullString // platform, country
-	}
-	users := map[int64]*user{}
-	merged := map[int64]int64{}
-	firsts := map[int64]int64{}
-	builtins := map[int64][2]sql.NullString{}
-	err := eachRow(ctx, db.read, `/* chart users */ SELECT id, coalesce(merged_into, 0), first_seen, props_version, platform, country FROM users WHERE project = ?`,
-		[]any{project}, func(rows *sql.Rows) error {
-			var id, into, first, version int64
-			var b [2]sql.NullString
-			if err := rows.Scan(&id, &into, &first, &version, &b[0], &b[1]); err != nil {
-				return err
-			}
-			if into != 0 {
-				merged[id], firsts[id], builtins[id] = into, first, b
-				return nil
-			}
-			users[id] = &user{first: first, version: int32(version), builtin: b}
-			return nil
-		})
-	if err != nil {
-		return err
+	// A user's first seen is the earliest of the users merged into it.
+	index := make(map[int64]int, len(users))
+	for i, u := range users {
+		index[u.id] = i
 	}
 	for id, into := range merged {
 		for hops := 0; hops < 64; hops++ {
@@ -448,14 +663,42 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 			}
 			into = next
 		}
-		if u := users[into]; u != nil {
-			u.first = min(u.first, firsts[id])
-			// A built-in property the user lacks is a merged user's.
-			for j, s := range builtins[id] {
-				if !u.builtin[j].Valid {
-					u.builtin[j] = s
+		if i, ok := index[into]; ok {
+			users[i].first = min(users[i].first, firsts[id])
+		}
+	}
+	// Platform and country: the user's, else one of its merged users'.
+	var builtins map[int64][2]sql.NullString
+	if slices.ContainsFunc(builtin, func(b int) bool { return b > 0 }) {
+		builtins = map[int64][2]sql.NullString{}
+		err := eachRow(ctx, db.read, `/* chart users' platform, country */ SELECT id, coalesce(merged_into, 0), platform, country FROM users
+			WHERE project = ? AND (platform IS NOT NULL OR country IS NOT NULL) ORDER BY merged_into IS NOT NULL`, []any{project}, func(rows *sql.Rows) error {
+			var id, into int64
+			var b [2]sql.NullString
+			if err := rows.Scan(&id, &into, &b[0], &b[1]); err != nil {
+				return err
+			}
+			if into != 0 {
+				for hops := 0; hops < 64; hops++ {
+					next, ok := merged[into]
+					if !ok {
+						break
+					}
+					into = next
+				}
+				id = into
+			}
+			cur := builtins[id]
+			for j := range cur {
+				if !cur[j].Valid {
+					cur[j] = b[j]
 				}
 			}
+			builtins[id] = cur
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	x.mu.RLock()
@@ -463,7 +706,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 	b := &touchpoint.UserBatch{Props: make([][]int32, len(props)), Dicts: make([]*touchpoint.Dict, len(props))}
 	cols := make([]*versionColumn, len(props))
 	for i, p := range props {
-		if j := slices.Index(touchpoint.BuiltinUserProperties, p); j >= 0 {
+		if builtin[i] > 0 {
 			b.Dicts[i] = &touchpoint.Dict{}
 		} else {
 			cols[i] = x.props[p]
@@ -471,33 +714,29 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 		}
 	}
 	var raw []byte
-	for id, u := range users {
-		b.User = append(b.User, id)
-		b.FirstSeen = append(b.FirstSeen, u.first)
-		for i, p := range props {
-			var c int32
-			if cols[i] != nil {
-				if int(u.version) < len(cols[i].codes) {
+	for lo := 0; lo < len(users); lo += chartBatch {
+		part := users[lo:min(lo+chartBatch, len(users))]
+		b.User, b.FirstSeen = b.User[:0], b.FirstSeen[:0]
+		for i := range b.Props {
+			b.Props[i] = b.Props[i][:0]
+		}
+		for _, u := range part {
+			b.User = append(b.User, u.id)
+			b.FirstSeen = append(b.FirstSeen, u.first)
+			for i := range props {
+				var c int32
+				if cols[i] != nil {
 					c = cols[i].codes[u.version]
+				} else if s := builtins[u.id][builtin[i]-1]; s.Valid {
+					raw, _ = jsontext.AppendQuote(raw[:0], s.String)
+					c = b.Dicts[i].Code(raw)
 				}
-			} else if s := u.builtin[slices.Index(touchpoint.BuiltinUserProperties, p)]; s.Valid {
-				raw, _ = jsontext.AppendQuote(raw[:0], s.String)
-				c = b.Dicts[i].Code(raw)
-			}
-			b.Props[i] = append(b.Props[i], c)
-		}
-		if len(b.User) == chartBatch {
-			if err := fn(b); err != nil {
-				return err
-			}
-			b.User, b.FirstSeen = b.User[:0], b.FirstSeen[:0]
-			for i := range b.Props {
-				b.Props[i] = b.Props[i][:0]
+				b.Props[i] = append(b.Props[i], c)
 			}
 		}
+		if err := fn(b); err != nil {
+			return err
+		}
 	}
-	if len(b.User) == 0 {
-		return nil
-	}
-	return fn(b)
+	return nil
 }

@@ -207,12 +207,12 @@ type propReader struct {
 	// top and props hold a read event's values of names[i] at the top
 	// level and in event_properties (a decoder's values last only until
 	// its next read).
-	top     []jsontext.Value
-	props   []jsontext.Value
-	found   []bool
-	raws    [][]byte
-	rd      bytes.Reader
-	dec     *jsontext.Decoder
+	top   []jsontext.Value
+	props []jsontext.Value
+	found []bool
+	raws  [][]byte
+	rd    bytes.Reader
+	dec   *jsontext.Decoder
 }
 
 func newPropReader(names []string) *propReader {

@@ -100,11 +100,7 @@ func (db *DB) ExpireAttributions(ctx context.Context, project int64, now time.Ti
 	// The memory decides whether there is anything to do without a write
 	// transaction; it must be current for that (another process may have
 	// held events this one never saw).
-	var gen int64
-	if err := db.read.QueryRowContext(ctx, `/* ExpireAttributions */ SELECT next FROM sequences WHERE name = 'analytics_generation'`).Scan(&gen); err != nil {
-		return 0, err
-	}
-	if err := db.catchUp(ctx, gen); err != nil {
+	if err := db.currentAnalytics(ctx); err != nil {
 		return 0, err
 	}
 	if project != 0 {
@@ -195,6 +191,16 @@ func (db *DB) syncAnalytics(ctx context.Context, stmt func(string) *sql.Stmt) (a
 // catchUp reloads the memory when the tables are at another generation
 // than it: another process (or a commit reported failed that went
 // through) moved them on. Callers hold amu.
+// currentAnalytics brings the memory up to the last commit of any
+// writer; db.amu is held.
+func (db *DB) currentAnalytics(ctx context.Context) error {
+	var gen int64
+	if err := db.read.QueryRowContext(ctx, `/* currentAnalytics */ SELECT next FROM sequences WHERE name = 'analytics_generation'`).Scan(&gen); err != nil {
+		return err
+	}
+	return db.catchUp(ctx, gen)
+}
+
 func (db *DB) catchUp(ctx context.Context, gen int64) error {
 	if gen == db.an.gen {
 		return nil

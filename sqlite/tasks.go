@@ -9,8 +9,8 @@ import (
 
 // Tasks is the store's background work, for a task runner (package
 // task): loading journalled touches into the touch log, indexing their
-// keys, checkpointing the WAL, indexing events, and probing for room on a
-// full disk. Nothing but the probe runs while the disk is full; the store
+// keys, checkpointing the WAL, indexing events, keeping the charts'
+// columns, and probing for room on a full disk. Nothing but the probe runs while the disk is full; the store
 // classifies its own errors, and a full disk is not one (it is reported
 // by Writable).
 func (db *DB) Tasks() []task.Task {
@@ -19,6 +19,10 @@ func (db *DB) Tasks() []task.Task {
 		{Name: "sqlite-index-touches", Period: 100 * time.Millisecond, Due: func() bool { return db.keyTail.due(db.IndexBatch, db.IndexInterval) }, Run: db.indexRound},
 		{Name: "sqlite-checkpoint", Period: 200 * time.Millisecond, Run: db.checkpoint},
 		{Name: "sqlite-index-events", Period: 10 * time.Second, Run: db.indexEvents},
+		// The charts' columns: loaded in the background from the start, so
+		// the first chart does not wait for 10 million rows, and kept
+		// close to the table, so a chart's own catch-up is short.
+		{Name: "sqlite-chart-index", Period: 5 * time.Second, Run: db.charts.refresh(db.read)},
 	}
 	for i, t := range tasks {
 		due, run := t.Due, t.Run

@@ -77,6 +77,12 @@ var chartTests = []subtest{
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("scan of purchases\n got %v\nwant %v", got, want)
 		}
+		// Only the events with revenue, of every type.
+		got = scanAll(t, s, p.ID, touchpoint.EventScan{Start: at(1), End: at(6), Props: []touchpoint.PropertyRef{{Name: "revenue", Top: true}}, Require: []int{0}})
+		want = []scanned{{u, "purchase", at(1), []any{5.0}}, {u, "purchase", at(3), []any{3.0}}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("events with revenue\n got %v\nwant %v", got, want)
+		}
 		// Every type ($identify is not an event): the types are named, the
 		// end is excluded, another project's events are not there.
 		got = scanAll(t, s, p.ID, touchpoint.EventScan{Start: at(1), End: at(6)})
@@ -101,6 +107,11 @@ var chartTests = []subtest{
 		upload(t, s, p, Start.Add(12*time.Hour), fmt.Sprintf(`{"device_id":"device-3","event_type":"purchase","time":%d,"event_properties":{"price":1}}`, at(2)))
 		if got := scanAll(t, s, p.ID, touchpoint.EventScan{Start: at(1), End: at(5), Types: []string{"purchase"}}); len(got) != 3 {
 			t.Fatalf("after one more purchase: %v", got)
+		}
+		upload(t, s, p, Start.Add(12*time.Hour), fmt.Sprintf(`{"device_id":"device-3","event_type":"refund","time":%d,"revenue":-2}`, at(2)))
+		got = scanAll(t, s, p.ID, touchpoint.EventScan{Start: at(1), End: at(5), Props: []touchpoint.PropertyRef{{Name: "revenue", Top: true}}, Require: []int{0}})
+		if len(got) != 3 || got[2].typ != "refund" || got[2].props[0] != -2.0 {
+			t.Fatalf("events with revenue after a refund: %v", got)
 		}
 		if err := s.ScanEvents(ctxb(), 9999, &touchpoint.EventScan{End: 1}, func(*touchpoint.EventBatch) error { return nil }); code(err) != touchpoint.ENOTFOUND {
 			t.Fatalf("no project: %v", err)

@@ -33,6 +33,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "cohort" {
 		return runBenchCohort(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "charts" {
+		return runBenchCharts(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "uploads" {
 		return runBenchUploads(ctx, args[1:], stdout, stderr)
 	}
@@ -41,6 +44,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "       touchpoint bench backlog --data-dir DIR --deliveries N --partners P --port PORT")
 		fmt.Fprintln(stderr, "       touchpoint bench events --api-key KEY [--server URL] [--conns 16] [--duration 20s]")
 		fmt.Fprintln(stderr, "       touchpoint bench cohort [--data-dir DIR] [--users 1000000] [--events 10000000] [--runs 3]")
+		fmt.Fprintln(stderr, "       touchpoint bench charts [--data-dir DIR] [--users 1000000] [--events 10000000] [--days 90] [--runs 3]")
 		fmt.Fprintln(stderr, "       touchpoint bench uploads --api-key KEY [--server URL] [--conns 32] [--requests 2] [--size 19922944]")
 		return flag.ErrHelp
 	}
