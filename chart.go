@@ -1,6 +1,9 @@
 package touchpoint
 
-import "context"
+import (
+	"context"
+	"iter"
+)
 
 // ChartSource is what analytics charts read (package chart computes them
 // from it): a project's events, column by column, and its users. A store
@@ -119,6 +122,18 @@ func (d *Dict) Code(raw []byte) int32 {
 	c := int32(len(d.Values))
 	d.index[string(raw)] = c
 	return c
+}
+
+// Codes lists the dictionary's values by their JSON text, with their
+// codes.
+func (d *Dict) Codes() iter.Seq2[string, int32] {
+	return func(yield func(string, int32) bool) {
+		for text, c := range d.index {
+			if !yield(text, c) {
+				return
+			}
+		}
+	}
 }
 
 // Value returns the value of a code.

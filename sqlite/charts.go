@@ -31,6 +31,22 @@ var _ touchpoint.ChartSource = (*DB)(nil)
 // chartBatch is how many events a batch holds at most.
 const chartBatch = 1 << 16
 
+// A load of more than splitAbove rows reads them in as many parts as
+// there are processors, each on a read connection of its own (a test
+// sets both).
+var (
+	splitAbove int64 = 200_000
+	splitInto        = runtime.GOMAXPROCS
+)
+
+// loadParts is how many parts a load of n rows reads in.
+func loadParts(n int64) int {
+	if n > splitAbove {
+		return max(1, splitInto(0))
+	}
+	return 1
+}
+
 // chartIndex is the events table in memory: event id i is at position
 // i-1 (a position no event took holds type 0, no type's). An event's
 // project is its type's.
@@ -78,10 +94,7 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 	}
 	if to >= from {
 		x.grow(int(to))
-		parts := 1
-		if to-from > 1_000_000 {
-			parts = runtime.GOMAXPROCS(0)
-		}
+		parts := loadParts(to - from)
 		g, gctx := errgroup.WithContext(ctx)
 		step := (to - from + int64(parts)) / int64(parts)
 		for lo := from; lo <= to; lo += step {
@@ -121,30 +134,72 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 			x.props[name] = &versionColumn{codes: []int32{0}} // version 0: no properties
 		}
 	}
-	var mr memberReader
+	if len(x.props) == 0 {
+		return nil
+	}
+	var newest sql.NullInt64
+	if err := q.QueryRowContext(ctx, `/* chart user property */ SELECT max(version) FROM user_props`).Scan(&newest); err != nil {
+		return err
+	}
+	if newest.Int64 > math.MaxInt32 {
+		return fmt.Errorf("version %d: ids past 2^31 are beyond the chart index", newest.Int64)
+	}
 	for name, c := range x.props {
-		var raw []byte
-		err := eachRow(ctx, q, `/* chart user property */ SELECT version, props FROM user_props WHERE version >= ? ORDER BY version`, []any{len(c.codes)},
-			func(rows *sql.Rows) error {
-				var v int64
-				var props sql.RawBytes
-				if err := rows.Scan(&v, &props); err != nil {
-					return err
-				}
-				if v > math.MaxInt32 {
-					return fmt.Errorf("version %d: ids past 2^31 are beyond the chart index", v)
-				}
-				for int64(len(c.codes)) < v {
-					c.codes = append(c.codes, 0)
-				}
-				raw = mr.member(raw[:0], props, name)
-				c.codes = append(c.codes, c.dict.Code(raw))
-				return nil
-			})
-		if err != nil {
+		if err := c.catchUp(ctx, q, name, newest.Int64); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// catchUp works out the property's value on the versions after those
+// it has, up to newest: a long run in several parts at once, each with a
+// dictionary of its own, merged after.
+func (c *versionColumn) catchUp(ctx context.Context, q querier, name string, newest int64) error {
+	from := int64(len(c.codes))
+	if newest < from {
+		return nil
+	}
+	parts := loadParts(newest - from)
+	codes := growTo(c.codes, int(newest)+1) // a version no row has keeps 0
+	dicts := make([]touchpoint.Dict, parts)
+	step := (newest - from + int64(parts)) / int64(parts)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range parts {
+		lo := from + int64(i)*step
+		hi := min(lo+step-1, newest)
+		g.Go(func() error {
+			var mr memberReader
+			var raw []byte
+			return eachRow(gctx, q, `/* chart user property */ SELECT version, props FROM user_props WHERE version BETWEEN ? AND ?`, []any{lo, hi},
+				func(rows *sql.Rows) error {
+					var v int64
+					var props sql.RawBytes
+					if err := rows.Scan(&v, &props); err != nil {
+						return err
+					}
+					raw = mr.member(raw[:0], props, name)
+					codes[v] = dicts[i].Code(raw)
+					return nil
+				})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err // c is as it was: codes past its length are not its
+	}
+	// The parts' codes become the column's.
+	for i := range dicts {
+		remap := make([]int32, len(dicts[i].Values)+1)
+		for text, local := range dicts[i].Codes() {
+			remap[local] = c.dict.Code([]byte(text))
+		}
+		lo := from + int64(i)*step
+		hi := min(lo+step-1, newest)
+		for v := lo; v <= hi; v++ {
+			codes[v] = remap[codes[v]]
+		}
+	}
+	c.codes = codes
 	return nil
 }
 
@@ -478,10 +533,7 @@ func (c *revenueColumn) catchUp(ctx context.Context, q querier, last int64) erro
 	if last <= c.upTo {
 		return nil
 	}
-	parts := 1
-	if last-c.upTo > 1_000_000 {
-		parts = runtime.GOMAXPROCS(0)
-	}
+	parts := loadParts(last - c.upTo)
 	found := make([]revenueColumn, parts)
 	step := (last - c.upTo + int64(parts) - 1) / int64(parts)
 	g, gctx := errgroup.WithContext(ctx)

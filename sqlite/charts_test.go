@@ -1,0 +1,82 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/sqlite"
+	"github.com/touchpointhq/touchpoint/storetest"
+)
+
+// TestChartLoadsInParts: the charts' columns loaded in parts (events,
+// users' property versions, revenue) scan the same as loaded in one.
+func TestChartLoadsInParts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "touchpoint.db")
+	now := storetest.Start
+	db := sqlite.NewDB(path)
+	db.Clock = func() time.Time { return now }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 1000, BatchEPS: 1000}}
+	if err := db.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	sources := []string{"examplenet", "othernet", "organic"}
+	for i := range 60 {
+		var events []string
+		for j := range 5 {
+			e := fmt.Sprintf(`{"device_id":"device-%03d","event_type":"e%d","time":%d`, i%23, j%3, now.Add(-time.Duration(i*5+j)*time.Minute).UnixMilli())
+			if j == 0 {
+				e += fmt.Sprintf(`,"user_properties":{"$set":{"source":%q,"n":%d}}`, sources[(i+j)%3], i)
+			}
+			if j == 4 {
+				e += fmt.Sprintf(`,"price":%d.5`, i)
+			}
+			events = append(events, e+"}")
+		}
+		recordJSON(t, db, p, now, events...)
+	}
+	scan := func(db *sqlite.DB) []string {
+		var out []string
+		s := &touchpoint.EventScan{Start: 0, End: math.MaxInt64, Props: []touchpoint.PropertyRef{
+			{Name: "source", User: true}, {Name: "n", User: true}, {Name: "revenue", Top: true}}}
+		err := db.ScanEvents(context.Background(), p.ID, s, func(b *touchpoint.EventBatch) error {
+			for i := range b.Len() {
+				out = append(out, fmt.Sprint(b.User[i], b.TypeNames[b.Type[i]], b.Time[i],
+					b.Dicts[0].Value(b.Props[0][i]), b.Dicts[1].Value(b.Props[1][i]), b.Dicts[2].Value(b.Props[2][i])))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(out)
+		return out
+	}
+	whole := scan(db)
+	if len(whole) != 300 {
+		t.Fatalf("%d events scanned, want 300", len(whole))
+	}
+	db.Close()
+	for _, parts := range []int{2, 3, 7} {
+		restore := sqlite.SplitLoads(0, parts)
+		db := sqlite.NewDB(path)
+		db.Clock = func() time.Time { return now }
+		if err := db.Open(); err != nil {
+			t.Fatal(err)
+		}
+		got := scan(db)
+		db.Close()
+		restore()
+		if !slices.Equal(got, whole) {
+			t.Fatalf("loaded in %d parts:\n%v\nin one:\n%v", parts, got[:5], whole[:5])
+		}
+	}
+}
