@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/touchpointhq/touchpoint"
+	amp "github.com/touchpointhq/touchpoint/analytics"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -202,6 +203,64 @@ func (c *versionColumn) catchUp(ctx context.Context, q querier, name string, new
 	c.codes = codes
 	return nil
 }
+
+// add appends a commit's events to the columns, and their revenue, when
+// they come right after the last loaded and no scan holds the columns:
+// the writer never waits for a chart. Otherwise the next catch-up reads
+// them from the tables.
+func (x *chartIndex) add(w *amp.Writes) {
+	if len(w.Events) == 0 && len(w.Types) == 0 || !x.mu.TryLock() {
+		return
+	}
+	defer x.mu.Unlock()
+	for _, t := range w.Types {
+		if t.ID != int64(len(x.typeName)) || t.ID > math.MaxInt32 {
+			return // the catch-up reads them, and the events after them
+		}
+		x.typeName, x.typeProject = append(x.typeName, t.Name), append(x.typeProject, int32(t.Project))
+	}
+	if len(w.Events) == 0 || w.Events[0].ID != int64(len(x.time))+1 || w.Events[len(w.Events)-1].ID > math.MaxInt32 {
+		return
+	}
+	// The revenue follows only when it has read every block before.
+	rev := x.revenue
+	if rev != nil && rev.upTo != int64(len(x.time)) {
+		rev = nil
+	}
+	for i := range w.Events {
+		e := &w.Events[i]
+		if e.ID != int64(len(x.time))+1 || int(e.Type) >= len(x.typeName) {
+			return // not in order: the catch-up reads the rest
+		}
+		x.user, x.version = append(x.user, int32(e.User)), append(x.version, int32(e.Version))
+		x.typ, x.time = append(x.typ, int32(e.Type)), append(x.time, e.Time)
+		if rev != nil {
+			if v, ok := storedRevenue(e.Data); ok {
+				rev.pos, rev.amount = append(rev.pos, int32(e.ID-1)), append(rev.amount, v)
+			}
+			rev.upTo = e.ID
+		}
+	}
+}
+
+// storedRevenue reads a stored event's revenue: its top-level revenue
+// member (most events have none, and are not parsed).
+func storedRevenue(data []byte) (float64, bool) {
+	if !bytes.Contains(data, []byte(`"revenue"`)) {
+		return 0, false
+	}
+	pr := revenueReaders.Get().(*propReader)
+	defer revenueReaders.Put(pr)
+	pr.readRaw(data, pr.raws)
+	return touchpoint.NumberOf(touchpoint.ParseJSONValue(pr.raws[0]))
+}
+
+// revenueReaders read the top-level revenue of stored events.
+var revenueReaders = sync.Pool{New: func() any {
+	pr := newPropReader([]string{"revenue"})
+	pr.topOnly[0] = true
+	return pr
+}}
 
 // grow lengthens the columns to n events; a position no row fills keeps
 // type 0, no type's.
@@ -555,9 +614,6 @@ func (c *revenueColumn) catchUp(ctx context.Context, q querier, last int64) erro
 // read appends the revenue of the events of the blocks that start after
 // lo and at or before hi and end by last.
 func (c *revenueColumn) read(ctx context.Context, q querier, lo, hi, last int64) error {
-	pr := newPropReader([]string{"revenue"})
-	pr.topOnly[0] = true
-	raws := make([][]byte, 1)
 	var block []byte
 	return eachRow(ctx, q, `/* chart revenue */ SELECT first_id, data FROM event_blocks WHERE first_id > ? AND first_id <= ? AND last_id <= ? ORDER BY first_id`,
 		[]any{lo, hi, last}, func(rows *sql.Rows) error {
@@ -576,8 +632,7 @@ func (c *revenueColumn) read(ctx context.Context, q querier, lo, hi, last int64)
 					return fmt.Errorf("block %d: %w", first, err)
 				}
 				at += n
-				pr.readRaw(data, raws)
-				if v, ok := touchpoint.NumberOf(touchpoint.ParseJSONValue(raws[0])); ok {
+				if v, ok := storedRevenue(data); ok {
 					c.pos, c.amount = append(c.pos, int32(id-1)), append(c.amount, v)
 				}
 			}

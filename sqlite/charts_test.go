@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func TestChartLoadsInParts(t *testing.T) {
 			{Name: "source", User: true}, {Name: "n", User: true}, {Name: "revenue", Top: true}}}
 		err := db.ScanEvents(context.Background(), p.ID, s, func(b *touchpoint.EventBatch) error {
 			for i := range b.Len() {
-				out = append(out, fmt.Sprint(b.User[i], b.TypeNames[b.Type[i]], b.Time[i],
+				out = append(out, fmt.Sprintf("%d %s %d %v %v %v", b.User[i], b.TypeNames[b.Type[i]], b.Time[i],
 					b.Dicts[0].Value(b.Props[0][i]), b.Dicts[1].Value(b.Props[1][i]), b.Dicts[2].Value(b.Props[2][i])))
 			}
 			return nil
@@ -60,9 +61,16 @@ func TestChartLoadsInParts(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
+	if n := len(scan(db)); n != 300 {
+		t.Fatalf("%d events scanned, want 300", n)
+	}
+	// Events written once the columns are loaded join them as they are
+	// committed (the same as read from the tables: below).
+	recordJSON(t, db, p, now, `{"device_id":"device-new","event_type":"new type","revenue":3,"user_properties":{"$set":{"source":"late"}}}`,
+		`{"device_id":"device-001","event_type":"e1","price":1.25}`)
 	whole := scan(db)
-	if len(whole) != 300 {
-		t.Fatalf("%d events scanned, want 300", len(whole))
+	if len(whole) != 302 || !slices.ContainsFunc(whole, func(e string) bool { return strings.HasSuffix(e, "new type "+fmt.Sprint(now.UnixMilli())+" late <nil> 3") }) {
+		t.Fatalf("after two more events: %d, %v", len(whole), whole[len(whole)-3:])
 	}
 	db.Close()
 	for _, parts := range []int{2, 3, 7} {

@@ -142,6 +142,7 @@ func (db *DB) writeAnalytics(ctx context.Context, now time.Time, plan func(amp.S
 	}
 	db.an.apply(w)
 	db.an.gen++
+	db.charts.add(w)
 	return w, nil
 }
 
