@@ -67,10 +67,13 @@ type chartIndex struct {
 }
 
 // versionColumn is a user property's value on each version of users'
-// properties (codes[v], 0: none), versions up to len(codes)-1 read.
+// properties (codes[v], 0: none), versions up to len(codes)-1 read: the
+// versions of the first events events (those loaded when it last caught
+// up; the writer adds events, not versions).
 type versionColumn struct {
-	codes []int32
-	dict  touchpoint.Dict
+	codes  []int32
+	dict   touchpoint.Dict
+	events int
 }
 
 // catchUp reads the events, event types and versions of users'
@@ -107,8 +110,9 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 			return err
 		}
 	}
-	var err error
-	err = eachRow(ctx, q, `/* chart event types */ SELECT id, project, name FROM event_types WHERE id >= ? ORDER BY id`, []any{len(x.typeName)},
+	// The types, read after the events: every event loaded has its type
+	// (or, when they cannot be read, the events are not loaded either).
+	err := eachRow(ctx, q, `/* chart event types */ SELECT id, project, name FROM event_types WHERE id >= ? ORDER BY id`, []any{len(x.typeName)},
 		func(rows *sql.Rows) error {
 			var id, project int64
 			var name string
@@ -125,6 +129,7 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 			return nil
 		})
 	if err != nil {
+		x.shrink(int(from - 1))
 		return err
 	}
 	// Every property column covers the versions of every event loaded,
@@ -149,6 +154,7 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 		if err := c.catchUp(ctx, q, name, newest.Int64); err != nil {
 			return err
 		}
+		c.events = len(x.time)
 	}
 	return nil
 }
@@ -162,7 +168,8 @@ func (c *versionColumn) catchUp(ctx context.Context, q querier, name string, new
 		return nil
 	}
 	parts := loadParts(newest - from)
-	codes := growTo(c.codes, int(newest)+1) // a version no row has keeps 0
+	codes := growTo(c.codes, int(newest)+1)
+	clear(codes[from:]) // a version no row has keeps 0, whatever a failed load left
 	dicts := make([]touchpoint.Dict, parts)
 	step := (newest - from + int64(parts)) / int64(parts)
 	g, gctx := errgroup.WithContext(ctx)
@@ -222,11 +229,14 @@ func (x *chartIndex) add(w *amp.Writes) {
 	if len(w.Events) == 0 || w.Events[0].ID != int64(len(x.time))+1 || w.Events[len(w.Events)-1].ID > math.MaxInt32 {
 		return
 	}
-	// The revenue follows only when it has read every block before.
+	// The revenue follows only when it has read every block before, and
+	// takes the commit's (one block) whole or not at all.
 	rev := x.revenue
 	if rev != nil && rev.upTo != int64(len(x.time)) {
 		rev = nil
 	}
+	var pos []int32
+	var amount []float64
 	for i := range w.Events {
 		e := &w.Events[i]
 		if e.ID != int64(len(x.time))+1 || int(e.Type) >= len(x.typeName) {
@@ -236,10 +246,13 @@ func (x *chartIndex) add(w *amp.Writes) {
 		x.typ, x.time = append(x.typ, int32(e.Type)), append(x.time, e.Time)
 		if rev != nil {
 			if v, ok := storedRevenue(e.Data); ok {
-				rev.pos, rev.amount = append(rev.pos, int32(e.ID-1)), append(rev.amount, v)
+				pos, amount = append(pos, int32(e.ID-1)), append(amount, v)
 			}
-			rev.upTo = e.ID
 		}
+	}
+	if rev != nil {
+		rev.pos, rev.amount = append(rev.pos, pos...), append(rev.amount, amount...)
+		rev.upTo = int64(len(x.time))
 	}
 }
 
@@ -455,7 +468,18 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 		}
 		blocks = newBlockReader(db, ctx, refs)
 	}
+	// The events every column read has: those a column was last caught
+	// up for (the writer may have added some since).
+	limit := len(x.time)
+	for _, c := range cols {
+		if c != nil {
+			limit = min(limit, c.events)
+		}
+	}
 	rev := x.revenue
+	if revenue >= 0 {
+		limit = min(limit, int(rev.upTo))
+	}
 	var raw []byte
 	pos := make([]int32, 0, chartBatch)
 	flush := func() error {
@@ -537,15 +561,16 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 	if revenue >= 0 && slices.Contains(scan.Require, revenue) {
 		// Only events with revenue: those of its column.
 		for _, p := range rev.pos {
-			if int(p) < len(x.time) {
-				if err := take(int(p)); err != nil {
-					return err
-				}
+			if int(p) >= limit {
+				break
+			}
+			if err := take(int(p)); err != nil {
+				return err
 			}
 		}
 		return flush()
 	}
-	for p := range x.time {
+	for p := range limit {
 		if err := take(p); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -86,5 +87,84 @@ func TestChartLoadsInParts(t *testing.T) {
 		if !slices.Equal(got, whole) {
 			t.Fatalf("loaded in %d parts:\n%v\nin one:\n%v", parts, got[:5], whole[:5])
 		}
+	}
+}
+
+// TestChartScansWhileWriting: scans run while events are written, some
+// of them given up by their callers midway, and every event a scan
+// returns carries its own values (each event sets a property of its
+// own, so a version read for the wrong event shows).
+func TestChartScansWhileWriting(t *testing.T) {
+	now := storetest.Start
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
+	db.Clock = func() time.Time { return now }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 100000, BatchEPS: 100000}}
+	if err := db.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	const uploads, per = 150, 20
+	scan := func(ctx context.Context) (int, error) {
+		s := &touchpoint.EventScan{Start: 0, End: math.MaxInt64, Props: []touchpoint.PropertyRef{{Name: "n", User: true}, {Name: "revenue", Top: true}}}
+		n := 0
+		err := db.ScanEvents(ctx, p.ID, s, func(b *touchpoint.EventBatch) error {
+			for i := range b.Len() {
+				want := float64(now.UnixMilli()-b.Time[i]) / 1000 // the event's own number
+				if got := b.Dicts[0].Value(b.Props[0][i]); got != want {
+					return fmt.Errorf("event of %s carries n = %v", time.UnixMilli(b.Time[i]).UTC(), got)
+				}
+				if got := b.Dicts[1].Value(b.Props[1][i]); got != 1.5 {
+					return fmt.Errorf("event of %s has revenue %v", time.UnixMilli(b.Time[i]).UTC(), got)
+				}
+				n++
+			}
+			return nil
+		})
+		return n, err
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for _, giveUp := range []bool{false, true} {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				if giveUp {
+					time.AfterFunc(time.Millisecond, cancel)
+				}
+				_, err := scan(ctx)
+				cancel()
+				if err != nil && !errors.Is(err, context.Canceled) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for u := range uploads {
+		var events []string
+		for j := range per {
+			i := u*per + j + 1
+			events = append(events, fmt.Sprintf(`{"device_id":"device-%03d","event_type":"e%d","time":%d,"price":1.5,"user_properties":{"$set":{"n":%d}}}`,
+				i%37, i%5, now.Add(-time.Duration(i)*time.Second).UnixMilli(), i))
+		}
+		recordJSON(t, db, p, now, events...)
+	}
+	close(done)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := scan(context.Background()); err != nil || n != uploads*per {
+		t.Fatalf("after the writes: %d events, %v; want %d", n, err, uploads*per)
 	}
 }
