@@ -164,33 +164,42 @@ func invalid(format string, args ...any) error {
 func (r Range) days(c Context) (start, end time.Time, err error) {
 	loc := c.Location
 	if r.End == "" {
+		if r.Start > c.Now.In(loc).Format(time.DateOnly) {
+			return start, end, invalid("start %s is after today (%s in the project's zone): give an end", r.Start, c.Now.In(loc).Format(time.DateOnly))
+		}
 		r.End = c.Now.In(loc).Format(time.DateOnly)
 	}
-	b, err2 := time.ParseInLocation(time.DateOnly, r.End, loc)
+	// Dates are worked out as dates (in UTC, where every day has 24
+	// hours), then each day's first moment in the zone.
+	b, err2 := time.Parse(time.DateOnly, r.End)
 	if r.Start == "" && err2 == nil {
 		r.Start = b.AddDate(0, 0, 1-DefaultDays).Format(time.DateOnly)
 	}
-	a, err1 := time.ParseInLocation(time.DateOnly, r.Start, loc)
+	a, err1 := time.Parse(time.DateOnly, r.Start)
 	switch {
 	case err1 != nil || err2 != nil:
 		return start, end, invalid("start and end are dates: 2006-01-02")
 	case b.Before(a):
 		return start, end, invalid("end %s is before start %s", r.End, r.Start)
 	}
-	end = b.AddDate(0, 0, 1)
-	if n := daysBetween(a, end); n > MaxDays {
+	if n := int(b.Sub(a)/(24*time.Hour)) + 1; n > MaxDays {
 		return start, end, invalid("the range spans %d days: at most %d", n, MaxDays)
 	}
-	return a, end, nil
+	return dayStart(a, loc), dayStart(b.AddDate(0, 0, 1), loc), nil
 }
 
-// daysBetween counts the calendar days from a to b.
-func daysBetween(a, b time.Time) int {
-	n := 0
-	for d := a; d.Before(b); d = d.AddDate(0, 0, 1) {
-		n++
+// dayStart is the first moment in loc of the calendar date of date (a
+// UTC midnight): midnight, or where summer time begins at midnight
+// (Santiago, Cairo, Beirut…), the moment the clocks jump to.
+func dayStart(date time.Time, loc *time.Location) time.Time {
+	y, m, d := date.Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		// The midnight that does not exist came out on the day before:
+		// the day begins when that day's zone period ends.
+		_, t = t.ZoneBounds()
 	}
-	return n
+	return t
 }
 
 func (e *EventSpec) validate(field string) error {

@@ -75,3 +75,52 @@ func TestBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestDaysWhereMidnightIsSkipped: where summer time begins at midnight
+// (Santiago, Cairo), that day begins when the clocks jump, and every day
+// after still begins at its midnight.
+func TestDaysWhereMidnightIsSkipped(t *testing.T) {
+	for _, tc := range []struct {
+		zone, start, end string
+		names, hours     string
+		first            string // the first moment of the day that has no midnight
+	}{
+		{"America/Santiago", "2024-09-06", "2024-09-10", "2024-09-06 2024-09-07 2024-09-08 2024-09-09 2024-09-10",
+			"24h0m0s 24h0m0s 23h0m0s 24h0m0s 24h0m0s", "2024-09-08T01:00:00-03:00"},
+		{"Africa/Cairo", "2024-04-25", "2024-04-27", "2024-04-25 2024-04-26 2024-04-27", "24h0m0s 23h0m0s 24h0m0s", "2024-04-26T01:00:00+03:00"},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Context{Location: loc, Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+		start, end, err := Range{Start: tc.start, End: tc.end}.days(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBuckets(start, end, Day)
+		var hours []string
+		for k := range b.len() {
+			hours = append(hours, (time.Duration(b.bounds[k+1]-b.bounds[k]) * time.Millisecond).String())
+		}
+		if got := strings.Join(b.names, " "); got != tc.names {
+			t.Errorf("%s: days %s, want %s", tc.zone, got, tc.names)
+		}
+		if got := strings.Join(hours, " "); got != tc.hours {
+			t.Errorf("%s: lengths %s, want %s", tc.zone, got, tc.hours)
+		}
+		for k, name := range b.names {
+			if at := time.UnixMilli(b.bounds[k]).In(loc); at.Format(time.DateOnly) != name {
+				t.Errorf("%s: day %s begins at %s", tc.zone, name, at)
+			}
+			if name == tc.first[:10] && time.UnixMilli(b.bounds[k]).In(loc).Format(time.RFC3339) != tc.first {
+				t.Errorf("%s: day %s begins at %s, want %s", tc.zone, name, time.UnixMilli(b.bounds[k]).In(loc).Format(time.RFC3339), tc.first)
+			}
+		}
+		// A week of the range, too.
+		w := newBuckets(start, end, Week)
+		if at := time.UnixMilli(w.bounds[len(w.bounds)-1]).In(loc); !at.Equal(end) {
+			t.Errorf("%s: the weeks end at %s, not %s", tc.zone, at, end)
+		}
+	}
+}

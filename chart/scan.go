@@ -171,27 +171,34 @@ type buckets struct {
 	names  []string
 }
 
-// newBuckets cuts [start, end) into intervals of the zone of start.
+// newBuckets cuts [start, end) into intervals of the zone of start (both
+// the first moments of days there).
 func newBuckets(start, end time.Time, interval string) buckets {
 	var b buckets
-	first := start
+	loc := start.Location()
+	y, m, d := start.Date()
+	first := time.Date(y, m, d, 0, 0, 0, 0, time.UTC) // the date, as a date
 	switch interval {
 	case Week:
 		// Weeks begin on Monday.
-		first = start.AddDate(0, 0, -((int(start.Weekday()) + 6) % 7))
+		first = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
 	case Month:
-		first = time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, start.Location())
+		first = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
 	}
-	for t := first; t.Before(end); {
-		b.names = append(b.names, t.Format(time.DateOnly))
-		b.bounds = append(b.bounds, t.UnixMilli())
+	for date := first; ; {
+		at := dayStart(date, loc)
+		if !at.Before(end) {
+			break
+		}
+		b.names = append(b.names, date.Format(time.DateOnly))
+		b.bounds = append(b.bounds, at.UnixMilli())
 		switch interval {
 		case Week:
-			t = t.AddDate(0, 0, 7)
+			date = date.AddDate(0, 0, 7)
 		case Month:
-			t = t.AddDate(0, 1, 0)
+			date = date.AddDate(0, 1, 0)
 		default:
-			t = t.AddDate(0, 0, 1)
+			date = date.AddDate(0, 0, 1)
 		}
 	}
 	b.bounds = append(b.bounds, end.UnixMilli())
