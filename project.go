@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"time"
-	_ "time/tzdata" // LoadLocation: the same zones on every machine
+	_ "time/tzdata" // LoadLocation: zones on a machine without a database
 	"unicode/utf8"
 )
 
@@ -202,9 +202,9 @@ func (p *Project) Location() *time.Location {
 }
 
 // LoadLocation returns a time zone by IANA name ("" is UTC). EINVALID:
-// a name the time zone database does not hold. The binary carries its
-// own copy of the database (time/tzdata), so the answer does not depend
-// on the machine.
+// a name the time zone database does not hold. The machine's database is
+// read first; the binary carries a copy (time/tzdata) for a machine that
+// has none.
 func LoadLocation(name string) (*time.Location, error) {
 	if name == "" {
 		return time.UTC, nil

@@ -67,8 +67,11 @@ type bfEvent struct {
 }
 
 // eventProp is an event property: the event_properties member, else the
-// top-level field.
+// top-level field; revenue is always the top-level field.
 func (e *bfEvent) eventProp(name string) any {
+	if name == chart.RevenueProp {
+		return e.Top[name]
+	}
 	if v, ok := e.Props[name]; ok {
 		return v
 	}

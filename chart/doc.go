@@ -41,9 +41,10 @@ package chart
 //   - distribution: the events that have Property; Distribution counts
 //     them by its value over the range.
 //
-// Property "revenue" is the event's revenue as ingestion worked it out
-// (its top-level revenue, from revenue or price × quantity, the SDKs'
-// $-keys included), never an event property of that name.
+// Event property "revenue", in a metric, a filter or a group, is the
+// event's revenue as ingestion worked it out (its top-level revenue, from
+// revenue or price × quantity, the SDKs' $-keys included), never an
+// event_properties member of that name.
 //
 // Funnel. A user enters with an event matching step 1 in the range; step
 // k is an event matching it at a later time than step k-1's (events of
@@ -52,7 +53,8 @@ package chart
 // paths the one that goes furthest counts, the earliest first step among
 // those, taking each next step as early as it comes. A user reached step
 // k when that path did; the group is the label on its first step, the
-// time between steps its steps' times.
+// time between steps its steps' times. (Of first steps in one
+// millisecond with different labels, either may give the group.)
 //
 // Retention. A user's start is their first event matching the start spec
 // in the range; the user belongs to the row of the interval (day or
@@ -60,8 +62,8 @@ package chart
 // user of the row. Period k ≥ 1 is [start + k·P, start + (k+1)·P), P a
 // day or a week: n_day counts the users with an event matching the
 // return spec (any event without one) in it; unbounded, in it or later.
-// A row lists the periods that have begun by now for its first possible
-// start: its interval's first moment in the range (that moment + k·P ≤
+// A row lists period 0 and the periods that have begun by now for its
+// first possible start: its interval's first moment in the range (that moment + k·P ≤
 // now; a week's row that begins before the range counts from the range).
 //
 // LTV. The users first seen in the range (over the users merged into

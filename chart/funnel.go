@@ -90,14 +90,14 @@ func (q *Funnel) run(ctx context.Context, src touchpoint.ChartSource, c Context)
 	n := len(q.Steps)
 	total := newFunnelAcc(n)
 	groups := map[int32]*funnelAcc{}
-	path := make([]int64, n)
+	walk := newWalker(n, window)
 	best := make([]int64, n)
 	for lo := 0; lo < len(evs); {
 		hi := lo + 1
 		for hi < len(evs) && evs[hi].user == evs[lo].user {
 			hi++
 		}
-		depth, first := walkFunnel(evs[lo:hi], n, window, path, best)
+		depth, first := walk.walk(evs[lo:hi], best)
 		lo = hi
 		if depth == 0 {
 			continue
@@ -142,40 +142,84 @@ func (q *Funnel) run(ctx context.Context, src touchpoint.ChartSource, c Context)
 	return res, nil
 }
 
-// walkFunnel finds a user's furthest path (events sorted by time): its
-// depth, its first event, and in best the time of each step reached.
-// Each start is tried in turn, the later steps taken as early as they
-// come: the earliest event of a step after the previous one leaves the
-// most room for the rest.
-func walkFunnel(evs []funnelEvent, n int, window int64, path, best []int64) (int, funnelEvent) {
+// walker finds users' furthest paths, reusing its tables from user to
+// user.
+type walker struct {
+	n      int
+	window int64
+	// after[i] is the first event later than event i's time; next[k][i]
+	// the first event from i on that matches step k (len: none).
+	after []int32
+	next  [][]int32
+	path  []int64
+}
+
+func newWalker(n int, window int64) *walker {
+	return &walker{n: n, window: window, next: make([][]int32, n), path: make([]int64, n)}
+}
+
+// walk finds a user's furthest path (events sorted by time): its depth,
+// its first event, and in best the time of each step reached. Each start
+// is tried in turn, the later steps taken as early as they come: the
+// earliest event of a step after the previous one leaves the most room
+// for the rest. The tables make each step one lookup, so a user with
+// many events costs their number times the steps.
+func (w *walker) walk(evs []funnelEvent, best []int64) (int, funnelEvent) {
+	m := int32(len(evs))
+	w.after = resize(w.after, len(evs))
+	for i := m - 1; i >= 0; i-- {
+		if i+1 < m && evs[i+1].time == evs[i].time {
+			w.after[i] = w.after[i+1]
+		} else {
+			w.after[i] = i + 1
+		}
+	}
+	for k := range w.n {
+		nk := resize(w.next[k], len(evs)+1)
+		nk[m] = m
+		for i := m - 1; i >= 0; i-- {
+			if evs[i].steps&(1<<k) != 0 {
+				nk[i] = i
+			} else {
+				nk[i] = nk[i+1]
+			}
+		}
+		w.next[k] = nk
+	}
 	depth := 0
 	var first funnelEvent
-	for a := range evs {
+	for a := range m {
 		if evs[a].steps&1 == 0 {
 			continue
 		}
 		t0 := evs[a].time
-		path[0] = t0
-		d := 1
-		for j := a + 1; j < len(evs) && d < n; j++ {
-			e := evs[j]
-			if e.time > t0+window {
+		w.path[0] = t0
+		d, at := 1, a
+		for d < w.n {
+			j := w.next[d][w.after[at]]
+			if j == m || evs[j].time > t0+w.window {
 				break
 			}
-			if e.time > path[d-1] && e.steps&(1<<d) != 0 {
-				path[d] = e.time
-				d++
-			}
+			w.path[d], at = evs[j].time, j
+			d++
 		}
 		if d > depth {
 			depth, first = d, evs[a]
-			copy(best, path[:d])
-			if d == n {
+			copy(best, w.path[:d])
+			if d == w.n {
 				break
 			}
 		}
 	}
 	return depth, first
+}
+
+// resize returns s with length n, reusing its room.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // funnelAcc counts users by step and keeps their times between steps.

@@ -3,6 +3,7 @@ package chart
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"github.com/touchpointhq/touchpoint"
@@ -69,6 +70,9 @@ func (q *LTV) run(ctx context.Context, src touchpoint.ChartSource, c Context) (a
 			if group != nil {
 				g := groups[u.group]
 				if g == nil {
+					if (len(groups)+1)*(q.Days+2) > MaxCells {
+						return invalid("the query has more than %d groups × days: group by a property with fewer values, or ask for fewer days", MaxCells)
+					}
 					g = q.newAcc()
 					groups[u.group] = g
 				}
@@ -179,7 +183,18 @@ func (a *ltvAcc) result(group []string) LTVGroup {
 	for k := range n {
 		users += a.users[k]
 		revenue += a.revenue[k]
-		g.Users[k], g.Revenue[k], g.PerUser[k] = users, revenue, rate(revenue, float64(users))
+		r := finite(roundOff(revenue))
+		g.Users[k], g.Revenue[k], g.PerUser[k] = users, r, finite(rate(r, float64(users)))
 	}
 	return g
+}
+
+// roundOff rounds a sum added up as differences to a billionth: no
+// 5.55e-17 of revenue on a day without any. Sums past a billion are left
+// as they are.
+func roundOff(v float64) float64 {
+	if math.Abs(v) >= 1e9 {
+		return v
+	}
+	return math.Round(v*1e9) / 1e9
 }

@@ -37,7 +37,11 @@ const (
 	MaxDistribution = 100 // values listed by a distribution
 	// MaxCells bounds a segmentation's groups × intervals (each series
 	// keeps a cell per interval).
-	MaxCells       = 10_000_000
+	MaxCells = 10_000_000
+	// MaxDistinct bounds the events (times the specs matching each) a
+	// uniques or average segmentation counts distinct users of: it keeps
+	// 24 bytes for each while it counts.
+	MaxDistinct    = 30_000_000
 	DefaultPeriods = 30
 	DefaultDays    = 30 // a range's days when it gives no start
 	DefaultLTVDays = 30
@@ -203,7 +207,7 @@ func dayStart(date time.Time, loc *time.Location) time.Time {
 }
 
 func (e *EventSpec) validate(field string) error {
-	if e.EventType == "" || len(e.EventType) > 1024 {
+	if e.EventType == "" || len(e.EventType) > 1024 || !utf8.ValidString(e.EventType) {
 		return invalid("%s.event_type is required, up to 1024 bytes (%s for any event)", field, AnyEvent)
 	}
 	if len(e.Where) > MaxFilters {
@@ -219,6 +223,9 @@ func (e *EventSpec) validate(field string) error {
 			return invalid("%s.where[%d].type %q: event or user", field, i, f.Type)
 		}
 		c := f.condition()
+		if !utf8.ValidString(f.Property) {
+			return invalid("%s.where[%d].property is not UTF-8", field, i)
+		}
 		if err := c.Validate(fmt.Sprintf("%s.where[%d]", field, i)); err != nil {
 			return err
 		}
@@ -231,7 +238,13 @@ func (f *Filter) condition() touchpoint.ValueCondition {
 }
 
 func (f *Filter) ref() touchpoint.PropertyRef {
-	return touchpoint.PropertyRef{Name: f.Property, User: f.Type == "user"}
+	return propertyRef(f.Property, f.Type == "user")
+}
+
+// propertyRef is where a chart reads a property: "revenue", of an event,
+// is always its revenue as ingestion worked it out.
+func propertyRef(name string, user bool) touchpoint.PropertyRef {
+	return touchpoint.PropertyRef{Name: name, User: user, Top: !user && name == RevenueProp}
 }
 
 func (p *Property) validate(field string) error {
@@ -249,5 +262,5 @@ func (p *Property) validate(field string) error {
 }
 
 func (p *Property) ref() touchpoint.PropertyRef {
-	return touchpoint.PropertyRef{Name: p.Property, User: p.Type == "user"}
+	return propertyRef(p.Property, p.Type == "user")
 }

@@ -147,9 +147,13 @@ func (q *Retention) run(ctx context.Context, src touchpoint.ChartSource, c Conte
 		key := rowKey{u.label, r}
 		row := rows[key]
 		if row == nil {
-			// The periods begun by now for the row's first moment.
-			n := 0
-			for k := 0; k <= q.Periods && bk.bounds[r]+int64(k)*period <= now; k++ {
+			if (len(rows)+1)*(q.Periods+1) > MaxCells {
+				return nil, invalid("the query has more than %d groups × rows × periods: group by a property with fewer values, or ask for fewer periods", MaxCells)
+			}
+			// The periods begun by now for the row's first moment; period
+			// 0, its users, always.
+			n := 1
+			for k := 1; k <= q.Periods && bk.bounds[r]+int64(k)*period <= now; k++ {
 				n++
 			}
 			row = &RetentionRow{Date: bk.names[r], Retained: make([]int64, n)}

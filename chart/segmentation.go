@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -36,7 +37,7 @@ func (q *Segmentation) validate() error {
 			return invalid("property is for the metrics sum, property_average and distribution, not %s", q.Metric)
 		}
 	case Sum, PropertyAverage, Distribution:
-		if q.Property == "" || len(q.Property) > 1024 {
+		if q.Property == "" || len(q.Property) > 1024 || !utf8.ValidString(q.Property) {
 			return invalid("property is required for %s, up to 1024 bytes (an event property, or revenue)", q.Metric)
 		}
 	default:
@@ -55,7 +56,7 @@ func (q *Segmentation) validate() error {
 
 // metricRef is the column a metric reads.
 func (q *Segmentation) metricRef() touchpoint.PropertyRef {
-	return touchpoint.PropertyRef{Name: q.Property, Top: q.Property == RevenueProp}
+	return propertyRef(q.Property, false)
 }
 
 // segCell accumulates one series' events in one interval (or, at index
@@ -153,6 +154,9 @@ func (q *Segmentation) run(ctx context.Context, src touchpoint.ChartSource, c Co
 					if err != nil {
 						return err
 					}
+					if len(seen) == MaxDistinct {
+						return invalid("more than %d events to count distinct users of: narrow the range or the events", MaxDistinct)
+					}
 					seen = append(seen, userCell{cell: uint32(int(si)*nb + k), user: u})
 				}
 			}
@@ -218,19 +222,22 @@ func (q *Segmentation) run(ctx context.Context, src touchpoint.ChartSource, c Co
 		out[i].Total, out[i].Values = totals[i], values[i]
 	}
 	if distLabels != nil {
+		// Each output series' counts by label, its series' added up.
+		counts := make([]map[int32]int64, len(out))
 		for i, ser := range series {
+			o := final[i]
+			if counts[o] == nil {
+				counts[o] = map[int32]int64{}
+			}
 			for l, n := range ser.dist {
-				o := &out[final[i]]
-				j := slices.IndexFunc(o.Distribution, func(v ValueCount) bool { return v.Value == distLabels.names[l] })
-				if j < 0 {
-					o.Distribution = append(o.Distribution, ValueCount{Value: distLabels.names[l]})
-					j = len(o.Distribution) - 1
-				}
-				o.Distribution[j].Count += n
+				counts[o][l] += n
 			}
 		}
 		for i := range out {
-			d := out[i].Distribution
+			d := make([]ValueCount, 0, len(counts[i]))
+			for l, n := range counts[i] {
+				d = append(d, ValueCount{Value: distLabels.names[l], Count: n})
+			}
 			slices.SortFunc(d, func(a, b ValueCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Value, b.Value)) })
 			out[i].Distribution = d[:min(len(d), MaxDistribution)]
 		}
@@ -256,17 +263,24 @@ func (q *Segmentation) values(series []*segSeries, m []int32, n, nb int, seen []
 	}
 	var users []int64
 	if q.Metric == Uniques || q.Metric == Average {
+		// Distinct (cell, user) keys, sorted: per interval, then over the
+		// range, in one buffer.
 		users = make([]int64, n*(nb+1))
-		keys := make([]uint64, 0, 2*len(seen))
-		for _, s := range seen {
-			si, k := int(s.cell)/nb, int(s.cell)%nb
-			o := int(m[si])
-			keys = append(keys, uint64(o*(nb+1)+k)<<32|uint64(s.user), uint64(o*(nb+1)+nb)<<32|uint64(s.user))
-		}
-		sortKeys(keys, nil)
-		for i, key := range keys {
-			if i == 0 || key != keys[i-1] {
-				users[key>>32]++
+		keys := make([]uint64, len(seen))
+		var tmp []uint64
+		for _, whole := range []bool{false, true} {
+			for i, s := range seen {
+				si, k := int(s.cell)/nb, int(s.cell)%nb
+				if whole {
+					k = nb
+				}
+				keys[i] = uint64(int(m[si])*(nb+1)+k)<<32 | uint64(s.user)
+			}
+			tmp = sortKeys(keys, tmp)
+			for i, key := range keys {
+				if i == 0 || key != keys[i-1] {
+					users[key>>32]++
+				}
 			}
 		}
 	}
@@ -292,9 +306,7 @@ func (q *Segmentation) values(series []*segSeries, m []int32, n, nb int, seen []
 			case Distribution:
 				v = float64(c.n)
 			}
-			if math.IsInf(v, 0) || math.IsNaN(v) {
-				v = 0 // sums past float64: JSON has no infinity
-			}
+			v = finite(v)
 			if k == nb {
 				totals[o] = v
 			} else {
@@ -303,6 +315,15 @@ func (q *Segmentation) values(series []*segSeries, m []int32, n, nb int, seen []
 		}
 	}
 	return totals, values
+}
+
+// finite is v, or 0 for a sum past float64's range (JSON has no
+// infinity).
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0
+	}
+	return v
 }
 
 // userCell is a user seen in a series' interval.

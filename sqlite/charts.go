@@ -62,6 +62,7 @@ type chartIndex struct {
 	typeProject []int32
 	// props are user properties by name: their value on each version.
 	props map[string]*versionColumn
+	uses  int64
 	// revenue is the events' revenue, once asked for.
 	revenue *revenueColumn
 }
@@ -74,12 +75,18 @@ type versionColumn struct {
 	codes  []int32
 	dict   touchpoint.Dict
 	events int
+	used   int64 // when a scan last asked for it (chartIndex.uses)
 }
+
+// maxPropColumns bounds the user properties kept as columns: asking for
+// one more drops the one asked for least recently.
+const maxPropColumns = 16
 
 // catchUp reads the events, event types and versions of users'
 // properties stored since it last did; props are user properties to keep
-// columns of from now on.
-func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) error {
+// columns of from now on, returned (a column dropped later for another
+// stays whole for the scan that holds it).
+func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) (map[string]*versionColumn, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.props == nil {
@@ -90,11 +97,11 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 	// a first load (the read pool has connections for them).
 	var top sql.NullInt64
 	if err := q.QueryRowContext(ctx, `/* chart events */ SELECT max(id) FROM events`).Scan(&top); err != nil {
-		return err
+		return nil, err
 	}
 	from, to := int64(len(x.time))+1, top.Int64
 	if to > math.MaxInt32 {
-		return fmt.Errorf("event %d: ids past 2^31 are beyond the chart index", to)
+		return nil, fmt.Errorf("event %d: ids past 2^31 are beyond the chart index", to)
 	}
 	if to >= from {
 		x.grow(int(to))
@@ -107,7 +114,7 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 		}
 		if err := g.Wait(); err != nil {
 			x.shrink(int(from - 1)) // loaded again next time
-			return err
+			return nil, err
 		}
 	}
 	// The types, read after the events: every event loaded has its type
@@ -130,33 +137,49 @@ func (x *chartIndex) catchUp(ctx context.Context, q querier, props []string) err
 		})
 	if err != nil {
 		x.shrink(int(from - 1))
-		return err
+		return nil, err
 	}
 	// Every property column covers the versions of every event loaded,
 	// so a scan that caught up before another loaded events finds each
 	// event's version in its columns.
 	for _, name := range props {
-		if x.props[name] == nil {
-			x.props[name] = &versionColumn{codes: []int32{0}} // version 0: no properties
+		x.uses++
+		if c := x.props[name]; c != nil {
+			c.used = x.uses
+			continue
 		}
+		if len(x.props) >= maxPropColumns {
+			var oldest string
+			for n, c := range x.props {
+				if !slices.Contains(props, n) && (oldest == "" || c.used < x.props[oldest].used) {
+					oldest = n
+				}
+			}
+			delete(x.props, oldest)
+		}
+		x.props[name] = &versionColumn{codes: []int32{0}, used: x.uses} // version 0: no properties
+	}
+	cols := make(map[string]*versionColumn, len(props))
+	for _, name := range props {
+		cols[name] = x.props[name]
 	}
 	if len(x.props) == 0 {
-		return nil
+		return cols, nil
 	}
 	var newest sql.NullInt64
 	if err := q.QueryRowContext(ctx, `/* chart user property */ SELECT max(version) FROM user_props`).Scan(&newest); err != nil {
-		return err
+		return nil, err
 	}
 	if newest.Int64 > math.MaxInt32 {
-		return fmt.Errorf("version %d: ids past 2^31 are beyond the chart index", newest.Int64)
+		return nil, fmt.Errorf("version %d: ids past 2^31 are beyond the chart index", newest.Int64)
 	}
 	for name, c := range x.props {
 		if err := c.catchUp(ctx, q, name, newest.Int64); err != nil {
-			return err
+			return nil, err
 		}
 		c.events = len(x.time)
 	}
-	return nil
+	return cols, nil
 }
 
 // catchUp works out the property's value on the versions after those
@@ -305,6 +328,9 @@ func (x *chartIndex) loadEvents(ctx context.Context, q querier, lo, hi int64) er
 			if err := rows.Scan(&id, &uv, &typ, &t); err != nil {
 				return err
 			}
+			if uv < 0 || typ > math.MaxInt32 {
+				return fmt.Errorf("event %d: a user or type id past 2^31 is beyond the chart index", id)
+			}
 			i := id - 1
 			x.user[i], x.version[i], x.typ[i], x.time[i] = int32(uv>>32), int32(uv), int32(typ), t
 			return nil
@@ -418,7 +444,8 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 		}
 	}
 	x := &db.charts
-	if err := x.catchUp(ctx, db.read, userProps); err != nil {
+	propCols, err := x.catchUp(ctx, db.read, userProps)
+	if err != nil {
 		return err
 	}
 	if revenue >= 0 {
@@ -454,7 +481,7 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 	cols := make([]*versionColumn, len(scan.Props))
 	for i, p := range scan.Props {
 		if from[i] == fromVersion {
-			cols[i] = x.props[p.Name]
+			cols[i] = propCols[p.Name]
 			b.Dicts[i] = snapshot(&cols[i].dict)
 		} else {
 			b.Dicts[i] = &touchpoint.Dict{}
@@ -591,7 +618,7 @@ type revenueColumn struct {
 // (a first round loads them all).
 func (x *chartIndex) refresh(q querier) func(context.Context) error {
 	return func(ctx context.Context) error {
-		if err := x.catchUp(ctx, q, nil); err != nil {
+		if _, err := x.catchUp(ctx, q, nil); err != nil {
 			return err
 		}
 		return x.catchUpRevenue(ctx, q)
@@ -779,7 +806,8 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 	// The columns, caught up after the memory was read, hold every
 	// version its users have.
 	x := &db.charts
-	if err := x.catchUp(ctx, db.read, stored); err != nil {
+	propCols, err := x.catchUp(ctx, db.read, stored)
+	if err != nil {
 		return err
 	}
 	// A user's first seen is the earliest of the users merged into it.
@@ -841,7 +869,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 		if builtin[i] > 0 {
 			b.Dicts[i] = &touchpoint.Dict{}
 		} else {
-			cols[i] = x.props[p]
+			cols[i] = propCols[p]
 			b.Dicts[i] = snapshot(&cols[i].dict)
 		}
 	}

@@ -168,3 +168,43 @@ func TestChartScansWhileWriting(t *testing.T) {
 		t.Fatalf("after the writes: %d events, %v; want %d", n, err, uploads*per)
 	}
 }
+
+// TestChartPropertyColumnsDropped: asking for more user properties than
+// the store keeps columns of drops the least recent, and a property asked
+// for again is worked out again, the same.
+func TestChartPropertyColumnsDropped(t *testing.T) {
+	now := storetest.Start
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
+	db.Clock = func() time.Time { return now }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 1000, BatchEPS: 1000}}
+	if err := db.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	var set []string
+	for i := range 40 {
+		set = append(set, fmt.Sprintf(`"p%d":"v%d"`, i, i))
+	}
+	recordJSON(t, db, p, now, `{"device_id":"device-1","event_type":"open","user_properties":{"$set":{`+strings.Join(set, ",")+`}}}`)
+	value := func(name string) any {
+		var got any
+		s := &touchpoint.EventScan{Start: 0, End: math.MaxInt64, Props: []touchpoint.PropertyRef{{Name: name, User: true}}}
+		if err := db.ScanEvents(context.Background(), p.ID, s, func(b *touchpoint.EventBatch) error {
+			got = b.Dicts[0].Value(b.Props[0][0])
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for round := range 2 {
+		for i := range 40 {
+			if got := value(fmt.Sprintf("p%d", i)); got != fmt.Sprintf("v%d", i) {
+				t.Fatalf("round %d: p%d = %v", round, i, got)
+			}
+		}
+	}
+}
