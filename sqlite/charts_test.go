@@ -70,7 +70,9 @@ func TestChartLoadsInParts(t *testing.T) {
 	recordJSON(t, db, p, now, `{"device_id":"device-new","event_type":"new type","revenue":3,"user_properties":{"$set":{"source":"late"}}}`,
 		`{"device_id":"device-001","event_type":"e1","price":1.25}`)
 	whole := scan(db)
-	if len(whole) != 302 || !slices.ContainsFunc(whole, func(e string) bool { return strings.HasSuffix(e, "new type "+fmt.Sprint(now.UnixMilli())+" late <nil> 3") }) {
+	if len(whole) != 302 || !slices.ContainsFunc(whole, func(e string) bool {
+		return strings.HasSuffix(e, "new type "+fmt.Sprint(now.UnixMilli())+" late <nil> 3")
+	}) {
 		t.Fatalf("after two more events: %d, %v", len(whole), whole[len(whole)-3:])
 	}
 	db.Close()
