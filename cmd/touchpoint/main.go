@@ -11,7 +11,7 @@
 //	touchpoint cohorts …             cohorts, their members, syncs to AppsFlyer Audiences
 //	touchpoint charts …              segmentation, funnel, retention and LTV charts
 //	touchpoint audiences …           the audiences the Audiences API holds
-//	touchpoint bench seed|events|cohort  benchmark helpers
+//	touchpoint bench seed|events|cohort|charts  benchmark helpers
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
@@ -58,7 +58,7 @@ Usage:
   touchpoint charts segmentation|funnel|retention|ltv   analytics charts as tables
                                                  (--json: the server's JSON; -h: flags, --where syntax)
   touchpoint audiences list|get|members          audiences the Audiences API holds
-  touchpoint bench seed|events|cohort            benchmark helpers
+  touchpoint bench seed|events|cohort|charts     benchmark helpers
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
 environment variable: TOUCHPOINT_ + its name in upper case, dashes as
