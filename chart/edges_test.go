@@ -79,3 +79,79 @@ func TestLTVPastFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherGroups: past MaxSeries groups, the rest add up in one named
+// (other), and the groups add up to the total, in funnels, retention and
+// LTV.
+func TestOtherGroups(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var events []string
+	for u := range 150 {
+		at := time.Date(2026, 11, 1+u%10, 8, 0, 0, 0, time.UTC)
+		events = append(events,
+			fmt.Sprintf(`{"device_id":"device-%03d","event_type":"open","time":%d,"user_properties":{"$set":{"who":"u%03d"}}}`, u, at.UnixMilli(), u%130))
+		if u%2 == 0 {
+			events = append(events, fmt.Sprintf(`{"device_id":"device-%03d","event_type":"buy","time":%d,"revenue":%d}`, u, at.Add(time.Duration(u)*time.Minute).UnixMilli(), u))
+		}
+		if u%3 == 0 {
+			events = append(events, fmt.Sprintf(`{"device_id":"device-%03d","event_type":"open","time":%d}`, u, at.Add(30*time.Hour).UnixMilli()))
+		}
+	}
+	db, p := edgeStore(t, now, events...)
+	c := chart.Context{Project: p.ID, Now: now}
+	r := chart.Range{Start: "2026-11-01", End: "2026-11-10"}
+	by := &chart.Property{Property: "who"}
+	run := func(q chart.Query) any {
+		res, err := chart.Run(context.Background(), db, c, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	checkOther := func(kind string, groups [][]string) {
+		t.Helper()
+		if len(groups) != chart.MaxSeries+1 || fmt.Sprint(groups[chart.MaxSeries]) != "[(other)]" {
+			t.Fatalf("%s: %d groups, the last %v", kind, len(groups), groups[len(groups)-1])
+		}
+	}
+	f := run(&chart.Funnel{Steps: []chart.EventSpec{{EventType: "open"}, {EventType: "buy"}}, Range: r, GroupBy: by}).(*chart.FunnelResult)
+	var names [][]string
+	sum := make([]int64, 2)
+	for _, g := range f.Groups {
+		names = append(names, g.Group)
+		for k, n := range g.Users {
+			sum[k] += n
+		}
+	}
+	checkOther("funnel", names)
+	if fmt.Sprint(sum) != fmt.Sprint(f.Total.Users) || f.Total.Users[0] != 150 {
+		t.Errorf("funnel: groups add up to %v, total %v", sum, f.Total.Users)
+	}
+	rt := run(&chart.Retention{StartEvent: chart.EventSpec{EventType: "open"}, Range: r, Periods: 3, GroupBy: by}).(*chart.RetentionResult)
+	names, sum = nil, make([]int64, 4)
+	retained := make([]int64, 4)
+	for _, g := range rt.Groups {
+		names = append(names, g.Group)
+		for k := range g.Users {
+			sum[k] += g.Users[k]
+			retained[k] += g.Retained[k]
+		}
+	}
+	checkOther("retention", names)
+	if fmt.Sprint(sum, retained) != fmt.Sprint(rt.Total.Users, rt.Total.Retained) || rt.Total.Users[0] != 150 || rt.Total.Retained[1] != 50 {
+		t.Errorf("retention: groups add up to %v %v, total %v %v", sum, retained, rt.Total.Users, rt.Total.Retained)
+	}
+	l := run(&chart.LTV{Range: r, Days: 3, GroupBy: by}).(*chart.LTVResult)
+	names = nil
+	var users int64
+	var revenue float64
+	for _, g := range l.Groups {
+		names = append(names, g.Group)
+		users += g.Users[3]
+		revenue += g.Revenue[3]
+	}
+	checkOther("ltv", names)
+	if users != l.Total.Users[3] || users != 150 || revenue != l.Total.Revenue[3] || revenue != 75*74 {
+		t.Errorf("ltv: groups add up to %d users and %v, total %d and %v", users, revenue, l.Total.Users[3], l.Total.Revenue[3])
+	}
+}

@@ -117,26 +117,10 @@ func (q *Funnel) run(ctx context.Context, src touchpoint.ChartSource, c Context)
 		res.Steps = append(res.Steps, q.Steps[i].EventType)
 	}
 	if group != nil {
-		keys := make([]int32, 0, len(groups))
-		for l := range groups {
-			keys = append(keys, l)
-		}
-		slices.SortFunc(keys, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(groups[b].users[0], groups[a].users[0]), cmp.Compare(group.names[a], group.names[b]))
-		})
-		var other *funnelAcc
-		for i, l := range keys {
-			if i < MaxSeries {
-				res.Groups = append(res.Groups, groups[l].result([]string{group.names[l]}))
-				continue
-			}
-			if other == nil {
-				other = newFunnelAcc(n)
-			}
-			other.merge(groups[l])
-		}
-		if other != nil {
-			res.Groups = append(res.Groups, other.result([]string{OtherLabel}))
+		accs, names := topGroups(groups, group.names, func(f *funnelAcc) int64 { return f.users[0] },
+			func() *funnelAcc { return newFunnelAcc(n) }, (*funnelAcc).merge)
+		for i, f := range accs {
+			res.Groups = append(res.Groups, f.result(names[i]))
 		}
 	}
 	return res, nil

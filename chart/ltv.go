@@ -1,10 +1,8 @@
 package chart
 
 import (
-	"cmp"
 	"context"
 	"math"
-	"slices"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -118,26 +116,9 @@ func (q *LTV) run(ctx context.Context, src touchpoint.ChartSource, c Context) (a
 	}
 	res := &LTVResult{Days: q.Days, Total: total.result([]string{AllLabel}), Groups: []LTVGroup{}}
 	if group != nil {
-		keys := make([]int32, 0, len(groups))
-		for l := range groups {
-			keys = append(keys, l)
-		}
-		slices.SortFunc(keys, func(a, b int32) int {
-			return cmp.Or(cmp.Compare(groups[b].users[0], groups[a].users[0]), cmp.Compare(group.names[a], group.names[b]))
-		})
-		var other *ltvAcc
-		for i, l := range keys {
-			if i < MaxSeries {
-				res.Groups = append(res.Groups, groups[l].result([]string{group.names[l]}))
-				continue
-			}
-			if other == nil {
-				other = q.newAcc()
-			}
-			other.merge(groups[l])
-		}
-		if other != nil {
-			res.Groups = append(res.Groups, other.result([]string{OtherLabel}))
+		accs, names := topGroups(groups, group.names, func(a *ltvAcc) int64 { return a.users[0] }, q.newAcc, (*ltvAcc).merge)
+		for i, a := range accs {
+			res.Groups = append(res.Groups, a.result(names[i]))
 		}
 	}
 	return res, nil

@@ -181,42 +181,21 @@ func (q *Retention) run(ctx context.Context, src touchpoint.ChartSource, c Conte
 		total.addRow(*row)
 	}
 	// The total's rows: every group's of the day, added up.
-	merged := map[string]*RetentionRow{}
-	for _, row := range total.Cohorts {
-		m := merged[row.Date]
-		if m == nil {
-			m = &RetentionRow{Date: row.Date, Retained: make([]int64, len(row.Retained))}
-			merged[row.Date] = m
-		}
-		m.Users += row.Users
-		for k, n := range row.Retained {
-			m.Retained[k] += n
-		}
-	}
-	total.Cohorts = total.Cohorts[:0]
-	for _, m := range merged {
-		total.Cohorts = append(total.Cohorts, *m)
-	}
-	res := &RetentionResult{Interval: q.Interval, Mode: q.Mode, Periods: q.Periods, Total: total.done(), Groups: []RetentionGroup{}}
+	res := &RetentionResult{Interval: q.Interval, Mode: q.Mode, Periods: q.Periods, Total: q.collapse(total).done(), Groups: []RetentionGroup{}}
 	if group != nil {
-		var gs []RetentionGroup
-		for _, g := range byLabel {
-			gs = append(gs, g.done())
-		}
-		slices.SortFunc(gs, func(a, b RetentionGroup) int {
-			return cmp.Or(cmp.Compare(b.Users[0], a.Users[0]), lessGroup(a.Group, b.Group))
-		})
-		if len(gs) > MaxSeries {
-			other := q.newGroup([]string{OtherLabel})
-			for _, g := range gs[MaxSeries:] {
-				for _, row := range g.Cohorts {
-					other.addRow(row)
+		gs, names := topGroups(byLabel, group.names, func(g *RetentionGroup) int64 { return g.Users[0] },
+			func() *RetentionGroup { return q.newGroup(nil) }, func(into, from *RetentionGroup) {
+				for _, row := range from.Cohorts {
+					into.addRow(row)
 				}
+			})
+		for i, g := range gs {
+			if len(gs) > MaxSeries && i == MaxSeries {
+				g = q.collapse(g) // the rows of one interval add up
 			}
-			// The rows of one day add up.
-			gs = append(gs[:MaxSeries], q.collapse(other).done())
+			g.Group = names[i]
+			res.Groups = append(res.Groups, g.done())
 		}
-		res.Groups = gs
 	}
 	return res, nil
 }

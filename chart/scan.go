@@ -1,7 +1,9 @@
 package chart
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -230,6 +232,29 @@ func groupNames(ls []*labels, key [MaxGroupBy]int32) []string {
 		g[i] = l.names[key[i]]
 	}
 	return g
+}
+
+// topGroups orders groups (by label number) biggest first (by size),
+// then by name, and keeps MaxSeries of them: the rest add up (merge) into
+// a new one (fresh) named OtherLabel. It returns them with their names.
+func topGroups[A any](groups map[int32]A, names []string, size func(A) int64, fresh func() A, merge func(into, from A)) ([]A, [][]string) {
+	keys := slices.Collect(maps.Keys(groups))
+	slices.SortFunc(keys, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(size(groups[b]), size(groups[a])), cmp.Compare(names[a], names[b]))
+	})
+	var out []A
+	var labels [][]string
+	for i, l := range keys {
+		if i < MaxSeries {
+			out, labels = append(out, groups[l]), append(labels, []string{names[l]})
+			continue
+		}
+		if i == MaxSeries {
+			out, labels = append(out, fresh()), append(labels, []string{OtherLabel})
+		}
+		merge(out[MaxSeries], groups[l])
+	}
+	return out, labels
 }
 
 // lessGroup orders groups by their labels.

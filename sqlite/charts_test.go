@@ -98,16 +98,7 @@ func TestChartLoadsInParts(t *testing.T) {
 // own, so a version read for the wrong event shows).
 func TestChartScansWhileWriting(t *testing.T) {
 	now := storetest.Start
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
-	db.Clock = func() time.Time { return now }
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 100000, BatchEPS: 100000}}
-	if err := db.CreateProject(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	db, p := chartStore(t, now)
 	const uploads, per = 150, 20
 	scan := func(ctx context.Context) (int, error) {
 		s := &touchpoint.EventScan{Start: 0, End: math.MaxInt64, Props: []touchpoint.PropertyRef{{Name: "n", User: true}, {Name: "revenue", Top: true}}}
@@ -176,16 +167,7 @@ func TestChartScansWhileWriting(t *testing.T) {
 // for again is worked out again, the same.
 func TestChartPropertyColumnsDropped(t *testing.T) {
 	now := storetest.Start
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
-	db.Clock = func() time.Time { return now }
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 1000, BatchEPS: 1000}}
-	if err := db.CreateProject(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
+	db, p := chartStore(t, now)
 	var set []string
 	for i := range 40 {
 		set = append(set, fmt.Sprintf(`"p%d":"v%d"`, i, i))
@@ -209,4 +191,21 @@ func TestChartPropertyColumnsDropped(t *testing.T) {
 			}
 		}
 	}
+}
+
+// chartStore opens a new store whose clock stands at now, with a project
+// whose limits no test reaches.
+func chartStore(t *testing.T, now time.Time) (*sqlite.DB, *touchpoint.Project) {
+	t.Helper()
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
+	db.Clock = func() time.Time { return now }
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p := &touchpoint.Project{Name: "Game", Limits: touchpoint.IngestLimits{HTTPEPS: 100000, BatchEPS: 100000}}
+	if err := db.CreateProject(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return db, p
 }
