@@ -8,8 +8,8 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-var leaseTests = []subtest{
-	{"Lease/OneHolderAtATime", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var leaseTests = []part[touchpoint.LeaseStore]{
+	{"Lease/OneHolderAtATime", func(t *testing.T, s touchpoint.LeaseStore, c *Clock) {
 		now := c.Now()
 		acquire := func(holder string, now time.Time, d time.Duration) bool {
 			t.Helper()
@@ -44,7 +44,7 @@ var leaseTests = []subtest{
 			t.Fatal("a took back a lease b holds")
 		}
 	}},
-	{"Lease/Release", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Lease/Release", func(t *testing.T, s touchpoint.LeaseStore, c *Clock) {
 		now := c.Now()
 		if ok, err := s.AcquireLease(ctxb(), "l", "a", now, now.Add(time.Hour)); err != nil || !ok {
 			t.Fatalf("AcquireLease: %v, %v", ok, err)
@@ -63,7 +63,7 @@ var leaseTests = []subtest{
 			t.Fatalf("after a released it, b: %v, %v", ok, err)
 		}
 	}},
-	{"Lease/Invalid", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Lease/Invalid", func(t *testing.T, s touchpoint.LeaseStore, c *Clock) {
 		now := c.Now()
 		for _, tc := range []struct {
 			name, holder string
@@ -74,7 +74,7 @@ var leaseTests = []subtest{
 			}
 		}
 	}},
-	{"Lease/Concurrent", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Lease/Concurrent", func(t *testing.T, s touchpoint.LeaseStore, c *Clock) {
 		// Many holders asking at once: exactly one gets it.
 		now := c.Now()
 		var mu sync.Mutex

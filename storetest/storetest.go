@@ -41,9 +41,38 @@ func (c *Clock) Add(d time.Duration) {
 // Start is the time every suite clock starts at.
 var Start = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-type subtest struct {
+type subtest = part[touchpoint.Store]
+
+// part is a named case on a store of type S: the whole Store, or one of
+// its interfaces, so that a store being built interface by interface runs
+// the cases of the interfaces it has (RunLeases).
+type part[S any] struct {
 	name string
-	run  func(t *testing.T, s touchpoint.Store, c *Clock)
+	run  func(t *testing.T, s S, c *Clock)
+}
+
+// whole adapts cases of one interface to the whole store's.
+func whole[S any](parts []part[S], as func(touchpoint.Store) S) []subtest {
+	out := make([]subtest, len(parts))
+	for i, p := range parts {
+		out[i] = subtest{p.name, func(t *testing.T, s touchpoint.Store, c *Clock) { p.run(t, as(s), c) }}
+	}
+	return out
+}
+
+// runParts runs cases on fresh stores.
+func runParts[S any](t *testing.T, parts []part[S], open func(t *testing.T, now func() time.Time) S) {
+	for _, tc := range parts {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewClock(Start)
+			tc.run(t, open(t, c.Now), c)
+		})
+	}
+}
+
+// RunLeases runs the lease cases against stores from open.
+func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.LeaseStore) {
+	runParts(t, leaseTests, open)
 }
 
 // Run runs the whole suite against stores from newStore.
@@ -60,14 +89,9 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, cohortTests...)
 	tests = append(tests, cohortSyncTests...)
 	tests = append(tests, audienceTests...)
-	tests = append(tests, leaseTests...)
+	tests = append(tests, whole(leaseTests, func(s touchpoint.Store) touchpoint.LeaseStore { return s })...)
 	tests = append(tests, projectClockTests...)
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := NewClock(Start)
-			tc.run(t, newStore(t, c.Now), c)
-		})
-	}
+	runParts(t, tests, newStore)
 }
 
 func code(err error) string { return touchpoint.ErrorCode(err) }

@@ -1,0 +1,113 @@
+// Package postgres is the store on PostgreSQL, for installations that
+// outgrow one machine or want several stateless nodes over one database.
+// It is being built interface by interface; what it implements passes the
+// same conformance cases as the embedded store (package storetest).
+//
+// Every node opens the same database. Migrations run on open under an
+// advisory lock, so nodes starting together migrate once.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLock is the advisory lock key migrations hold (any fixed
+// number: "tpmigrat" in ASCII).
+const migrationLock = 0x74706d6967726174
+
+// DB is a PostgreSQL store.
+type DB struct {
+	pool *pgxpool.Pool
+	// Clock is the store's time, as the embedded store's (time.Now when
+	// nil).
+	Clock func() time.Time
+}
+
+// Open connects to the database at url (postgres://…) and migrates it.
+func Open(ctx context.Context, url string) (*DB, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the connections.
+func (db *DB) Close() { db.pool.Close() }
+
+// Now is the store's time.
+func (db *DB) Now() time.Time {
+	if db.Clock != nil {
+		return db.Clock()
+	}
+	return time.Now()
+}
+
+// migrate applies the migrations not applied yet, in name order, each in
+// its own transaction, holding the advisory lock throughout on one
+// connection.
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, path := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
+		var done bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		if done {
+			continue
+		}
+		body, err := migrations.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		if _, err := tx.Exec(ctx, string(body)); err != nil {
+			tx.Rollback(ctx)
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
+			tx.Rollback(ctx)
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("postgres: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
