@@ -67,3 +67,11 @@ func formatTime(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+// StoredTime reads a time a store kept as Unix milliseconds. One past
+// the year 9999 (stored before client times were checked, see CheckTime)
+// reads as the end of 9999: no answer that holds it could be written as
+// JSON otherwise.
+func StoredTime(ms int64) time.Time {
+	return time.UnixMilli(min(ms, LatestTime.UnixMilli())).UTC()
+}

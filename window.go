@@ -93,3 +93,9 @@ func (w *Window) UnmarshalJSON(b []byte) error {
 	*w = v
 	return nil
 }
+
+// Hours is the window in whole hours, as stores keep it.
+func (w Window) Hours() int64 { return int64(w / Hour) }
+
+// HoursWindow is a window of h hours.
+func HoursWindow(h int64) Window { return Window(h) * Hour }

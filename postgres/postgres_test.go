@@ -61,6 +61,12 @@ func open(t *testing.T, dbURL string, now func() time.Time) *postgres.DB {
 	return db
 }
 
+func TestApps(t *testing.T) {
+	storetest.RunApps(t, func(t *testing.T, now func() time.Time) touchpoint.AppStore {
+		return open(t, freshDatabase(t), now)
+	})
+}
+
 func TestLeases(t *testing.T) {
 	storetest.RunLeases(t, func(t *testing.T, now func() time.Time) touchpoint.LeaseStore {
 		return open(t, freshDatabase(t), now)

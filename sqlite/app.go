@@ -240,15 +240,11 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 	return apps, rows.Err()
 }
 
-func hours(w touchpoint.Window) int64     { return int64(w / touchpoint.Hour) }
-func fromHours(h int64) touchpoint.Window { return touchpoint.Window(h) * touchpoint.Hour }
+func hours(w touchpoint.Window) int64     { return w.Hours() }
+func fromHours(h int64) touchpoint.Window { return touchpoint.HoursWindow(h) }
 
-// fromMillis reads a stored time. One past the year 9999 (stored before
-// client times were checked, see touchpoint.CheckTime) reads as the end of
-// 9999: no answer that holds it could be written as JSON otherwise.
-func fromMillis(ms int64) time.Time {
-	return time.UnixMilli(min(ms, touchpoint.LatestTime.UnixMilli())).UTC()
-}
+// fromMillis reads a stored time (touchpoint.StoredTime).
+func fromMillis(ms int64) time.Time { return touchpoint.StoredTime(ms) }
 
 // nullMillis reads a nullable time column.
 func nullMillis(v sql.NullInt64) *time.Time {

@@ -12,8 +12,8 @@ func ctxb() context.Context { return context.Background() }
 
 func ptr[T any](v T) *T { return &v }
 
-var appTests = []subtest{
-	{"App/CreateFindList", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var appTests = []part[touchpoint.AppStore]{
+	{"App/CreateFindList", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		a := MustCreateApp(t, s, "com.example.game")
 		if len(a.DevKey) != 22 || len(a.APIToken) != 40 {
 			t.Fatalf("dev key %q, API token %q: want 22 and 40 characters", a.DevKey, a.APIToken)
@@ -61,7 +61,7 @@ var appTests = []subtest{
 			t.Fatalf("ListApps keys: %+v", apps)
 		}
 	}},
-	{"App/RotateKey", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"App/RotateKey", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		a := MustCreateApp(t, s, "com.example.game")
 		c.Add(time.Hour)
 		for _, kind := range []touchpoint.KeyKind{touchpoint.DevKey, touchpoint.APIToken} {
@@ -110,14 +110,14 @@ var appTests = []subtest{
 			t.Errorf("RotateAppKey of a missing app: err = %v, want not found", err)
 		}
 	}},
-	{"App/ErrExists", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"App/ErrExists", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		a := &touchpoint.App{ID: "com.example.game", Platform: touchpoint.Android, Name: "Again", StoreURL: "https://example.com", Windows: touchpoint.DefaultWindows()}
 		if err := s.CreateApp(ctxb(), a); code(err) != touchpoint.ECONFLICT {
 			t.Fatalf("err = %v, want conflict", err)
 		}
 	}},
-	{"App/ErrInvalid", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"App/ErrInvalid", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		valid := touchpoint.App{ID: "com.example.game", Platform: touchpoint.Android, Name: "Game",
 			StoreURL: "https://example.com", Windows: touchpoint.DefaultWindows()}
 		for name, change := range map[string]func(a *touchpoint.App){
@@ -143,7 +143,7 @@ var appTests = []subtest{
 			t.Fatalf("invalid apps were stored: %v", apps)
 		}
 	}},
-	{"App/Update", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"App/Update", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		c.Add(time.Hour)
 		got, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{
@@ -175,9 +175,40 @@ var appTests = []subtest{
 			t.Fatalf("unknown app: err = %v", err)
 		}
 	}},
-	{"App/ErrNotFound", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"App/ErrNotFound", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
 		if _, err := s.FindApp(ctxb(), "com.nope.app"); code(err) != touchpoint.ENOTFOUND {
 			t.Fatalf("err = %v, want not_found", err)
+		}
+	}},
+	{"App/TestClock", func(t *testing.T, s touchpoint.AppStore, c *Clock) {
+		live := MustCreateApp(t, s, "com.example.live")
+		test := &touchpoint.App{ID: "com.example.test", Platform: touchpoint.Android, Name: "Test", TestMode: true,
+			StoreURL: touchpoint.DefaultStoreURL(touchpoint.Android, "com.example.test"), Windows: touchpoint.DefaultWindows()}
+		if err := s.CreateApp(ctxb(), test); err != nil {
+			t.Fatal(err)
+		}
+		if test.TestClock == nil || !test.TestClock.Equal(Start) {
+			t.Fatalf("a test-mode app's clock starts at the store's time: %v", test.TestClock)
+		}
+		later := Start.Add(90 * time.Minute)
+		a, err := s.SetTestClock(ctxb(), test.ID, later)
+		if err != nil || !a.TestClock.Equal(later) {
+			t.Fatalf("SetTestClock: %+v, %v", a, err)
+		}
+		if got, _ := s.FindApp(ctxb(), test.ID); !got.TestMode || !got.TestClock.Equal(later) {
+			t.Fatalf("after SetTestClock, FindApp: %+v", got)
+		}
+		if _, err := s.SetTestClock(ctxb(), test.ID, Start); code(err) != touchpoint.EINVALID {
+			t.Errorf("moving the clock back: %v, want EINVALID", err)
+		}
+		if _, err := s.SetTestClock(ctxb(), live.ID, later); code(err) != touchpoint.EINVALID {
+			t.Errorf("a production app's clock: %v, want EINVALID", err)
+		}
+		if _, err := s.SetTestClock(ctxb(), "com.example.none", later); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("no app: %v, want ENOTFOUND", err)
+		}
+		if got, _ := s.FindApp(ctxb(), live.ID); got.TestMode || got.TestClock != nil {
+			t.Fatalf("a production app has a clock: %+v", got)
 		}
 	}},
 }

@@ -70,6 +70,11 @@ func runParts[S any](t *testing.T, parts []part[S], open func(t *testing.T, now 
 	}
 }
 
+// RunApps runs the app cases against stores from open.
+func RunApps(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.AppStore) {
+	runParts(t, appTests, open)
+}
+
 // RunLeases runs the lease cases against stores from open.
 func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.LeaseStore) {
 	runParts(t, leaseTests, open)
@@ -78,7 +83,7 @@ func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touch
 // Run runs the whole suite against stores from newStore.
 func Run(t *testing.T, newStore Factory) {
 	var tests []subtest
-	tests = append(tests, appTests...)
+	tests = append(tests, whole(appTests, func(s touchpoint.Store) touchpoint.AppStore { return s })...)
 	tests = append(tests, partnerTests...)
 	tests = append(tests, touchTests...)
 	tests = append(tests, installTests...)
