@@ -286,3 +286,27 @@ type AppStore interface {
 	// App.NextTestClock). ENOTFOUND, EINVALID.
 	SetTestClock(ctx context.Context, id string, t time.Time) (*App, error)
 }
+
+// Prepare readies a new app for a store at now: it validates it, gives it
+// fresh keys (DevKey and APIToken, with their hashes and last four
+// characters), stamps CreatedAt and UpdatedAt, and starts a test-mode
+// app's clock at now unless it names its start (a production app has
+// none).
+func (a *App) Prepare(now time.Time) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	for _, k := range []KeyKind{DevKey, APIToken} {
+		if err := a.NewKey(k); err != nil {
+			return err
+		}
+	}
+	a.CreatedAt, a.UpdatedAt = now, now
+	switch {
+	case !a.TestMode:
+		a.TestClock = nil
+	case a.TestClock == nil:
+		a.TestClock = &now
+	}
+	return nil
+}

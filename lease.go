@@ -25,3 +25,15 @@ type LeaseStore interface {
 	// not hold (it ran out and another took it) changes nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
 }
+
+// CheckLease refuses a lease a store cannot give: EINVALID without a name
+// or a holder, or ending before it begins.
+func CheckLease(name, holder string, now, until time.Time) error {
+	if name == "" || holder == "" {
+		return Errorf(EINVALID, "a lease needs a name and a holder")
+	}
+	if !until.After(now) {
+		return Errorf(EINVALID, "a lease must end after it begins")
+	}
+	return nil
+}

@@ -17,25 +17,14 @@ const appColumns = `id, platform, name, store_url, dev_key, dev_key_last4, api_t
 
 // CreateApp stores a new app with fresh keys (their hashes).
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
-	if err := a.Validate(); err != nil {
+	now := db.Now()
+	if err := a.Prepare(now); err != nil {
 		return err
 	}
-	now := db.Now()
-	for _, k := range []touchpoint.KeyKind{touchpoint.DevKey, touchpoint.APIToken} {
-		if err := a.NewKey(k); err != nil {
-			return err
-		}
-	}
-	a.CreatedAt, a.UpdatedAt = now, now
 	var clock *int64
-	if a.TestMode {
-		if a.TestClock == nil {
-			a.TestClock = &now
-		}
+	if a.TestClock != nil {
 		ms := a.TestClock.UnixMilli()
 		clock = &ms
-	} else {
-		a.TestClock = nil
 	}
 	w := a.Windows
 	_, err := db.pool.Exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)

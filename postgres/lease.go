@@ -13,11 +13,8 @@ var _ touchpoint.LeaseStore = (*DB)(nil)
 // is written only when it is free, ran out, or is the holder's already,
 // so two nodes asking at once cannot both get it.
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
-	if name == "" || holder == "" {
-		return false, touchpoint.Errorf(touchpoint.EINVALID, "a lease needs a name and a holder")
-	}
-	if !until.After(now) {
-		return false, touchpoint.Errorf(touchpoint.EINVALID, "a lease must end after it begins")
+	if err := touchpoint.CheckLease(name, holder, now, until); err != nil {
+		return false, err
 	}
 	tag, err := db.pool.Exec(ctx, `/* DB.AcquireLease */ INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until

@@ -16,25 +16,14 @@ const appColumns = `id, platform, name, store_url, dev_key, dev_key_last4, api_t
 
 // CreateApp stores a new app with fresh keys (their hashes: see keys.go).
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
-	if err := a.Validate(); err != nil {
+	now := db.now()
+	if err := a.Prepare(now); err != nil {
 		return err
 	}
-	now := db.now()
-	for _, k := range []touchpoint.KeyKind{touchpoint.DevKey, touchpoint.APIToken} {
-		if err := a.NewKey(k); err != nil {
-			return err
-		}
-	}
-	a.CreatedAt, a.UpdatedAt = now, now
 	w := a.Windows
 	var clock sql.NullInt64
-	if a.TestMode {
-		if a.TestClock == nil {
-			a.TestClock = &now
-		}
+	if a.TestClock != nil {
 		clock = sql.NullInt64{Int64: a.TestClock.UnixMilli(), Valid: true}
-	} else {
-		a.TestClock = nil
 	}
 	res, err := db.exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

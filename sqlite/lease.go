@@ -14,11 +14,8 @@ var _ touchpoint.LeaseStore = (*DB)(nil)
 // two processes asking at once cannot both get it (the statement is as
 // valid on PostgreSQL).
 func (db *DB) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
-	if name == "" || holder == "" {
-		return false, touchpoint.Errorf(touchpoint.EINVALID, "a lease needs a name and a holder")
-	}
-	if !until.After(now) {
-		return false, touchpoint.Errorf(touchpoint.EINVALID, "a lease must end after it begins")
+	if err := touchpoint.CheckLease(name, holder, now, until); err != nil {
+		return false, err
 	}
 	res, err := db.exec(ctx, `/* DB.AcquireLease */ INSERT INTO leases (name, holder, until) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
