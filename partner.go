@@ -2,6 +2,7 @@ package touchpoint
 
 import (
 	"context"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -350,4 +351,67 @@ type PartnerStore interface {
 	ListSecrets(ctx context.Context, appID, pid string) ([]*SigningSecret, error)
 	// RevokeSecret revokes a secret at once. ENOTFOUND.
 	RevokeSecret(ctx context.Context, appID, pid, id string) error
+}
+
+// PrepareNew readies a new partner of app for a store at now: defaults
+// from the app, validation, and its times. Click signing cannot start
+// enabled, since no secret exists yet (ECONFLICT).
+func (p *Partner) PrepareNew(app *App, now time.Time) error {
+	p.ApplyDefaults(app)
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.ClickSigning == SigningEnabled {
+		return Errorf(ECONFLICT, "click signing cannot be enabled before the partner has an active secret: create the partner, add a secret, then enable it")
+	}
+	p.CreatedAt, p.UpdatedAt = now, now
+	return nil
+}
+
+// CheckUpdate checks a partner changed from old: valid, and enabling
+// click signing needs one of its secrets active at now (the app's time).
+// secrets is called only when signing is being enabled.
+func (p *Partner) CheckUpdate(old *Partner, secrets func() ([]*SigningSecret, error), now time.Time) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.ClickSigning != SigningEnabled || old.ClickSigning == SigningEnabled {
+		return nil
+	}
+	list, err := secrets()
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(list, func(s *SigningSecret) bool { return s.Active(now) }) {
+		return Errorf(ECONFLICT, "click signing cannot be enabled: partner %s has no active secret", p.PID)
+	}
+	return nil
+}
+
+// CheckSecretTTL refuses a secret's lifetime outside 1 to MaxSecretTTL
+// whole hours (EINVALID).
+func CheckSecretTTL(ttl time.Duration) error {
+	if ttl < time.Hour || ttl > MaxSecretTTL || ttl%time.Hour != 0 {
+		return Errorf(EINVALID, "ttl-hours must be a whole number from 1 to %d", int(MaxSecretTTL/time.Hour))
+	}
+	return nil
+}
+
+// NewSigningSecret makes a partner's next secret at now (the app's
+// time), valid for ttl, given the secrets it has: ETOOMANY when
+// MaxActiveSecrets of them are active.
+func NewSigningSecret(appID, pid string, ttl time.Duration, now time.Time, have []*SigningSecret) (*SigningSecret, error) {
+	if err := CheckSecretTTL(ttl); err != nil {
+		return nil, err
+	}
+	active := 0
+	for _, s := range have {
+		if s.Active(now) {
+			active++
+		}
+	}
+	if active >= MaxActiveSecrets {
+		return nil, Errorf(ETOOMANY, "partner %s has %d active secrets, the most allowed: revoke one first", pid, active)
+	}
+	return &SigningSecret{ID: RandomString(16), AppID: appID, PID: pid, Secret: RandomString(43), CreatedAt: now, ExpiresAt: now.Add(ttl)}, nil
 }

@@ -2,9 +2,10 @@
 // outgrow one machine or want several stateless nodes over one database.
 // It is being built interface by interface; what it implements passes the
 // same conformance cases as the embedded store (package storetest): so
-// far leases (touchpoint.LeaseStore) and apps (touchpoint.AppStore; it
-// keeps no deliveries yet, so moving an app's test clock has none to
-// bring nearer, as the embedded store's does).
+// far leases (touchpoint.LeaseStore), apps (touchpoint.AppStore; it keeps
+// no deliveries yet, so moving an app's test clock has none to bring
+// nearer, as the embedded store's does) and partners with their signing
+// secrets (touchpoint.PartnerStore).
 //
 // Every node opens the same database. Migrations run on open under an
 // advisory lock, so nodes starting together migrate once.

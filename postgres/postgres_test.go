@@ -67,6 +67,12 @@ func TestApps(t *testing.T) {
 	})
 }
 
+func TestPartners(t *testing.T) {
+	storetest.RunPartners(t, func(t *testing.T, now func() time.Time) storetest.PartnerStore {
+		return open(t, freshDatabase(t), now)
+	})
+}
+
 func TestLeases(t *testing.T) {
 	storetest.RunLeases(t, func(t *testing.T, now func() time.Time) touchpoint.LeaseStore {
 		return open(t, freshDatabase(t), now)

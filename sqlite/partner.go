@@ -29,19 +29,14 @@ func (db *DB) CreatePartner(ctx context.Context, p *touchpoint.Partner) error {
 	} else if len(app) == 0 {
 		return touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s not found", p.AppID)
 	}
-	p.ApplyDefaults(app[0])
-	if err := p.Validate(); err != nil {
+	now := db.now()
+	if err := p.PrepareNew(app[0], now); err != nil {
 		return err
-	}
-	if p.ClickSigning == touchpoint.SigningEnabled {
-		return touchpoint.Errorf(touchpoint.ECONFLICT, "click signing cannot be enabled before the partner has an active secret: create the partner, add a secret, then enable it")
 	}
 	seq, err := db.appSeq(p.AppID)
 	if err != nil {
 		return err
 	}
-	now := db.now()
-	p.CreatedAt, p.UpdatedAt = now, now
 	templates, err := encodeJSON("postback templates", p.Templates)
 	if err != nil {
 		return err
@@ -86,17 +81,9 @@ func (db *DB) UpdatePartner(ctx context.Context, appID, pid string, upd touchpoi
 		return nil, err
 	}
 	p := upd.Apply(*old)
-	if err := p.Validate(); err != nil {
+	secrets := func() ([]*touchpoint.SigningSecret, error) { return findSecrets(ctx, tx, appID, pid) }
+	if err := p.CheckUpdate(old, secrets, db.appNow(appID)); err != nil {
 		return nil, err
-	}
-	if p.ClickSigning == touchpoint.SigningEnabled && old.ClickSigning != touchpoint.SigningEnabled {
-		secrets, err := findSecrets(ctx, tx, appID, pid)
-		if err != nil {
-			return nil, err
-		}
-		if !anyActive(secrets, db.appNow(appID)) {
-			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "click signing cannot be enabled: partner %s has no active secret", pid)
-		}
 	}
 	p.UpdatedAt = db.now()
 	templates, err := encodeJSON("postback templates", p.Templates)
@@ -132,8 +119,8 @@ func (db *DB) DeletePartner(ctx context.Context, appID, pid string) error {
 
 // CreateSecret makes a new signing secret for a partner.
 func (db *DB) CreateSecret(ctx context.Context, appID, pid string, ttl time.Duration) (*touchpoint.SigningSecret, error) {
-	if ttl < time.Hour || ttl > touchpoint.MaxSecretTTL || ttl%time.Hour != 0 {
-		return nil, touchpoint.Errorf(touchpoint.EINVALID, "ttl-hours must be a whole number from 1 to %d", int(touchpoint.MaxSecretTTL/time.Hour))
+	if err := touchpoint.CheckSecretTTL(ttl); err != nil {
+		return nil, err
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -147,23 +134,9 @@ func (db *DB) CreateSecret(ctx context.Context, appID, pid string, ttl time.Dura
 	if err != nil {
 		return nil, err
 	}
-	now := db.appNow(appID)
-	active := 0
-	for _, s := range secrets {
-		if s.Active(now) {
-			active++
-		}
-	}
-	if active >= touchpoint.MaxActiveSecrets {
-		return nil, touchpoint.Errorf(touchpoint.ETOOMANY, "partner %s has %d active secrets, the most allowed: revoke one first", pid, active)
-	}
-	s := &touchpoint.SigningSecret{
-		ID:        touchpoint.RandomString(16),
-		AppID:     appID,
-		PID:       pid,
-		Secret:    touchpoint.RandomString(43),
-		CreatedAt: now,
-		ExpiresAt: now.Add(ttl),
+	s, err := touchpoint.NewSigningSecret(appID, pid, ttl, db.appNow(appID), secrets)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `/* DB.CreateSecret */ INSERT INTO signing_secrets (id, app_seq, pid, secret, created_at, expires_at)
 		VALUES (?, (SELECT seq FROM apps WHERE id = ?), ?, ?, ?, ?)`,
@@ -254,13 +227,4 @@ func findSecrets(ctx context.Context, q querier, appID, pid string) ([]*touchpoi
 		out = append(out, s)
 	}
 	return out, rows.Err()
-}
-
-func anyActive(secrets []*touchpoint.SigningSecret, now time.Time) bool {
-	for _, s := range secrets {
-		if s.Active(now) {
-			return true
-		}
-	}
-	return false
 }

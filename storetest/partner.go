@@ -8,8 +8,8 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-var partnerTests = []subtest{
-	{"Partner/CreateDefaults", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var partnerTests = []part[PartnerStore]{
+	{"Partner/CreateDefaults", func(t *testing.T, s PartnerStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		p := MustCreatePartner(t, s, "com.example.game", "examplenet_int")
 		want := touchpoint.Partner{AppID: "com.example.game", PID: "examplenet_int", ClickSigning: touchpoint.SigningDisabled,
@@ -24,7 +24,7 @@ var partnerTests = []subtest{
 			t.Fatalf("partner = %+v, want %+v", got, want)
 		}
 	}},
-	{"Partner/InheritsAppWindows", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Partner/InheritsAppWindows", func(t *testing.T, s PartnerStore, c *Clock) {
 		a := &touchpoint.App{ID: "com.example.game", Platform: touchpoint.Android, Name: "G", StoreURL: "https://example.com",
 			Windows: touchpoint.DefaultWindows()}
 		a.Windows.ClickLookback = 3 * touchpoint.Day
@@ -36,7 +36,7 @@ var partnerTests = []subtest{
 			t.Fatalf("click lookback %v, want the app's 3d", p.ClickLookback)
 		}
 	}},
-	{"Partner/Errors", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Partner/Errors", func(t *testing.T, s PartnerStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		MustCreatePartner(t, s, "com.example.game", "net")
 		for name, tc := range map[string]struct {
@@ -70,7 +70,7 @@ var partnerTests = []subtest{
 			t.Fatalf("FindPartner(nope) err = %v", err)
 		}
 	}},
-	{"Partner/UpdateDelete", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Partner/UpdateDelete", func(t *testing.T, s PartnerStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		MustCreatePartner(t, s, "com.example.game", "b_net")
 		MustCreatePartner(t, s, "com.example.game", "a_net")
@@ -112,7 +112,7 @@ var partnerTests = []subtest{
 		// The pid can be created again, with no secrets.
 		MustCreatePartner(t, s, "com.example.game", "b_net")
 	}},
-	{"Partner/Secrets", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Partner/Secrets", func(t *testing.T, s PartnerStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		MustCreatePartner(t, s, "com.example.game", "net")
 		for _, ttl := range []time.Duration{0, 1441 * time.Hour, 90 * time.Minute} {
@@ -177,7 +177,7 @@ var partnerTests = []subtest{
 			t.Fatalf("secrets survived their partner: %v", list)
 		}
 	}},
-	{"Partner/Postbacks", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Partner/Postbacks", func(t *testing.T, s PartnerStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		p := &touchpoint.Partner{AppID: "com.example.game", PID: "examplenet_int", Postbacks: touchpoint.Postbacks{
 			SendAllInstalls: true, InAppWindow: touchpoint.PostbackWindow(15 * touchpoint.Day), Retries: 2, RetryMinutes: 5,

@@ -75,6 +75,18 @@ func RunApps(t *testing.T, open func(t *testing.T, now func() time.Time) touchpo
 	runParts(t, appTests, open)
 }
 
+// PartnerStore is what the partner cases need: partners, and apps to hold
+// them.
+type PartnerStore interface {
+	touchpoint.AppStore
+	touchpoint.PartnerStore
+}
+
+// RunPartners runs the partner cases against stores from open.
+func RunPartners(t *testing.T, open func(t *testing.T, now func() time.Time) PartnerStore) {
+	runParts(t, partnerTests, open)
+}
+
 // RunLeases runs the lease cases against stores from open.
 func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.LeaseStore) {
 	runParts(t, leaseTests, open)
@@ -84,7 +96,7 @@ func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touch
 func Run(t *testing.T, newStore Factory) {
 	var tests []subtest
 	tests = append(tests, whole(appTests, func(s touchpoint.Store) touchpoint.AppStore { return s })...)
-	tests = append(tests, partnerTests...)
+	tests = append(tests, whole(partnerTests, func(s touchpoint.Store) PartnerStore { return s })...)
 	tests = append(tests, touchTests...)
 	tests = append(tests, installTests...)
 	tests = append(tests, deliveryTests...)
