@@ -1152,25 +1152,8 @@ func (f *fixture) checkFunnel(t *testing.T, q *chart.Funnel) {
 		t.Logf("%s: %d users start their best path on two events of one millisecond with different labels: groups not compared", desc, want.ambiguous)
 		return
 	}
-	seen := map[string]bool{}
-	for _, g := range got.Groups {
-		k := key(g.Group)
-		if seen[k] {
-			t.Errorf("%s: group %q twice", desc, g.Group)
-		}
-		seen[k] = true
-		a := want.groups[k]
-		if a == nil {
-			t.Errorf("%s: group %q: no user", desc, g.Group)
-			continue
-		}
-		compareFunnelGroup(t, desc, k, g, a)
-	}
-	for k, a := range want.groups {
-		if !seen[k] {
-			t.Errorf("%s: group %q missing: want users %v", desc, k, a.users)
-		}
-	}
+	matchGroups(t, desc, got.Groups, func(g chart.FunnelGroup) []string { return g.Group }, want.groups,
+		func(k string, g chart.FunnelGroup, a *funnelAgg) { compareFunnelGroup(t, desc, k, g, a) })
 }
 
 func compareFunnelGroup(t *testing.T, desc, name string, g chart.FunnelGroup, a *funnelAgg) {
@@ -1329,25 +1312,8 @@ func (f *fixture) checkRetention(t *testing.T, q *chart.Retention) {
 		t.Logf("%s: %d users start on two events of one millisecond with different labels: groups not compared", desc, want.ambiguous)
 		return
 	}
-	seen := map[string]bool{}
-	for _, g := range got.Groups {
-		k := key(g.Group)
-		if seen[k] {
-			t.Errorf("%s: group %q twice", desc, g.Group)
-		}
-		seen[k] = true
-		rows := want.groups[k]
-		if rows == nil {
-			t.Errorf("%s: group %q: no user", desc, g.Group)
-			continue
-		}
-		compareRetentionGroup(t, desc, k, g, rows, periods)
-	}
-	for k := range want.groups {
-		if !seen[k] {
-			t.Errorf("%s: group %q missing", desc, k)
-		}
-	}
+	matchGroups(t, desc, got.Groups, func(g chart.RetentionGroup) []string { return g.Group }, want.groups,
+		func(k string, g chart.RetentionGroup, rows map[string]*retRow) { compareRetentionGroup(t, desc, k, g, rows, periods) })
 }
 
 func compareRetentionGroup(t *testing.T, desc, name string, g chart.RetentionGroup, rows map[string]*retRow, periods int) {
@@ -1470,21 +1436,30 @@ func (f *fixture) checkLTV(t *testing.T, q *chart.LTV) {
 	if q.GroupBy == nil {
 		return
 	}
+	matchGroups(t, desc, got.Groups, func(g chart.LTVGroup) []string { return g.Group }, groups,
+		func(k string, g chart.LTVGroup, a *ltvAgg) { compareLTVGroup(t, desc, k, g, a) })
+}
+
+// matchGroups pairs a chart's groups with the brute force's, by their
+// labels: each once, none without users, none missing; compare checks a
+// pair.
+func matchGroups[G, W any](t *testing.T, desc string, got []G, labels func(G) []string, want map[string]W, compare func(string, G, W)) {
+	t.Helper()
 	seen := map[string]bool{}
-	for _, g := range got.Groups {
-		k := key(g.Group)
+	for _, g := range got {
+		k := key(labels(g))
 		if seen[k] {
-			t.Errorf("%s: group %q twice", desc, g.Group)
+			t.Errorf("%s: group %q twice", desc, labels(g))
 		}
 		seen[k] = true
-		a := groups[k]
-		if a == nil {
-			t.Errorf("%s: group %q: no user", desc, g.Group)
+		w, ok := want[k]
+		if !ok {
+			t.Errorf("%s: group %q: no user", desc, labels(g))
 			continue
 		}
-		compareLTVGroup(t, desc, k, g, a)
+		compare(k, g, w)
 	}
-	for k := range groups {
+	for k := range want {
 		if !seen[k] {
 			t.Errorf("%s: group %q missing", desc, k)
 		}

@@ -398,16 +398,22 @@ func (db *DB) chartRoots(ctx context.Context, project int64) (map[int32]int32, e
 		})
 	// A merge into a user merged since counts for the last one.
 	for id, into := range roots {
-		for hops := 0; hops < 64; hops++ {
-			next, ok := roots[into]
-			if !ok {
-				break
-			}
-			into = next
-		}
-		roots[id] = into
+		roots[id] = survivor(roots, into)
 	}
 	return roots, err
+}
+
+// survivor follows merges from a user to the one no other took in (a
+// bounded walk: a cycle, which the writer never makes, ends it).
+func survivor[ID comparable](merged map[ID]ID, id ID) ID {
+	for hops := 0; hops < 64; hops++ {
+		next, ok := merged[id]
+		if !ok {
+			break
+		}
+		id = next
+	}
+	return id
 }
 
 func (db *DB) checkProject(ctx context.Context, project int64) error {
@@ -816,14 +822,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 		index[u.id] = i
 	}
 	for id, into := range merged {
-		for hops := 0; hops < 64; hops++ {
-			next, ok := merged[into]
-			if !ok {
-				break
-			}
-			into = next
-		}
-		if i, ok := index[into]; ok {
+		if i, ok := index[survivor(merged, into)]; ok {
 			users[i].first = min(users[i].first, firsts[id])
 		}
 	}
@@ -839,14 +838,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 				return err
 			}
 			if into != 0 {
-				for hops := 0; hops < 64; hops++ {
-					next, ok := merged[into]
-					if !ok {
-						break
-					}
-					into = next
-				}
-				id = into
+				id = survivor(merged, into)
 			}
 			cur := builtins[id]
 			for j := range cur {
