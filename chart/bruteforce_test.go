@@ -1313,7 +1313,9 @@ func (f *fixture) checkRetention(t *testing.T, q *chart.Retention) {
 		return
 	}
 	matchGroups(t, desc, got.Groups, func(g chart.RetentionGroup) []string { return g.Group }, want.groups,
-		func(k string, g chart.RetentionGroup, rows map[string]*retRow) { compareRetentionGroup(t, desc, k, g, rows, periods) })
+		func(k string, g chart.RetentionGroup, rows map[string]*retRow) {
+			compareRetentionGroup(t, desc, k, g, rows, periods)
+		})
 }
 
 func compareRetentionGroup(t *testing.T, desc, name string, g chart.RetentionGroup, rows map[string]*retRow, periods int) {
