@@ -6,7 +6,7 @@ import (
 )
 
 // Error codes. Every error a client can cause carries one of these; the HTTP
-// layer maps them to status codes in one table (httpapi.errorStatus).
+// layer maps them to status codes in one table (StatusOf).
 const (
 	EINVALID      = "invalid"      // the request is malformed or a value is out of range
 	ENOTFOUND     = "not_found"    // the named thing does not exist
@@ -58,4 +58,24 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// statusOf maps error codes to HTTP status codes.
+var statusOf = map[string]int{
+	EINVALID:      400,
+	ENOTFOUND:     404,
+	ECONFLICT:     409,
+	EUNAUTHORIZED: 401,
+	ETOOMANY:      429,
+	EUNAVAILABLE:  503,
+	EINTERNAL:     500,
+}
+
+// StatusOf returns the HTTP status of an error code: what the API and the
+// dashboard answer an error with. An unknown code is a 500.
+func StatusOf(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return 500
 }

@@ -74,9 +74,9 @@ func externalError(w http.ResponseWriter, code int, message any) {
 // 500, not the file's 400, so that callers retry; a store that cannot
 // write now answers 503.
 func (s *Server) wireError(w http.ResponseWriter, r *http.Request, createCall bool, err error) {
-	status, ok := errorStatus[touchpoint.ErrorCode(err)]
+	status := touchpoint.StatusOf(touchpoint.ErrorCode(err))
 	msg := touchpoint.ErrorMessage(err)
-	if !ok || status == http.StatusInternalServerError {
+	if status == http.StatusInternalServerError {
 		s.Logger.Error("audiences", "path", r.URL.Path, "err", err)
 		status, msg = http.StatusInternalServerError, "Internal error occurred"
 	}

@@ -47,3 +47,17 @@ func (s *Server) trusted(a netip.Addr) bool {
 	}
 	return false
 }
+
+// viaTLS reports whether the client reached us over TLS: this connection,
+// or, from a trusted proxy, its X-Forwarded-Proto.
+func (s *Server) viaTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && s.trusted(addr.Unmap()) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}

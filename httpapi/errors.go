@@ -8,17 +8,6 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// errorStatus maps error codes to HTTP status codes.
-var errorStatus = map[string]int{
-	touchpoint.EINVALID:      http.StatusBadRequest,
-	touchpoint.ENOTFOUND:     http.StatusNotFound,
-	touchpoint.ECONFLICT:     http.StatusConflict,
-	touchpoint.EUNAUTHORIZED: http.StatusUnauthorized,
-	touchpoint.ETOOMANY:      http.StatusTooManyRequests,
-	touchpoint.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	touchpoint.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // ErrorResponse is the body of every admin API error.
 type ErrorResponse struct {
 	Code  string `json:"code"`
@@ -32,10 +21,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == touchpoint.EINTERNAL {
 		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status, ok := errorStatus[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := touchpoint.StatusOf(code)
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="touchpoint"`)
 	}

@@ -38,7 +38,7 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 		if r.Method != http.MethodHead {
 			if err := s.svc.RecordTouch(r.Context(), app, t); err != nil {
 				code := touchpoint.ErrorCode(err)
-				if status, ok := errorStatus[code]; ok && status < 500 {
+				if status := touchpoint.StatusOf(code); status < 500 {
 					// This click's own fault (its app was deleted a moment
 					// ago, say): the others of its commit are stored.
 					writeText(w, status, touchpoint.ErrorMessage(err))

@@ -20,6 +20,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/service"
 	"github.com/touchpointhq/touchpoint/task"
+	"github.com/touchpointhq/touchpoint/web"
 	"golang.org/x/net/netutil"
 )
 
@@ -233,6 +234,11 @@ func (s *Server) Handler() http.Handler {
 	s.registerInstallRoutes(mux)
 	s.registerIngestRoutes(mux)
 	s.registerProjectRoutes(mux)
+	// The dashboard, at /: its pages are not API routes (Routes).
+	dash := &web.Handler{Service: s.Service, Store: s.Store, AdminToken: s.AdminToken, Logger: s.Logger, TLS: s.viaTLS}
+	dash.Register(mux, func(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.Metrics.instrument(pattern, h))
+	})
 	// Profiles, for operators: behind the admin token.
 	mux.Handle("GET /debug/pprof/", s.admin(pprof.Index))
 	mux.Handle("GET /debug/pprof/profile", s.admin(pprof.Profile))

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,20 +33,6 @@ import (
 var bundles = map[string]string{
 	"/analytics-browser.js": "node_modules/@amplitude/analytics-browser/lib/scripts/amplitude-min.js",
 	"/amplitude-js.js":      "node_modules/amplitude-js/amplitude.umd.min.js",
-}
-
-// chromiumPath finds Chromium: $CHROMIUM, /usr/bin/chromium, or chromium
-// on the PATH.
-func chromiumPath() (string, bool) {
-	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p, true
-			}
-		}
-	}
-	p, err := exec.LookPath("chromium")
-	return p, err == nil
 }
 
 // browser is a headless Chromium and the site its pages come from.
@@ -66,11 +51,6 @@ func startBrowser(t *testing.T) *browser {
 			testenv.Skip(t, "the Amplitude browser SDKs are not installed: run `npm ci` in compat/amplitude-browser (%v)", err)
 		}
 	}
-	chromium, ok := chromiumPath()
-	if !ok {
-		testenv.Skip(t, "Chromium is not installed: `apt-get install -y chromium` (or set CHROMIUM to its path)")
-	}
-
 	mux := http.NewServeMux()
 	for path, file := range bundles {
 		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
@@ -91,32 +71,7 @@ func startBrowser(t *testing.T) *browser {
 	t.Cleanup(site.Close)
 	_, port, _ := net.SplitHostPort(site.Listener.Addr().String())
 
-	// A bound for the whole browser: a hung page cannot hang the test
-	// run.
-	bctx, cancelBound := context.WithTimeout(context.Background(), 4*time.Minute)
-	actx, cancelAlloc := chromedp.NewExecAllocator(bctx,
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		// No name resolves but localhost and 127.0.0.1: nothing leaves the machine
-		// (an SDK that reached for its vendor would fail at once).
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
-	)
-	ctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelBound()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", chromium, err)
-	}
+	ctx := testenv.Chromium(t, 4*time.Minute)
 	return &browser{ctx: ctx, site: "http://localhost:" + port}
 }
 
