@@ -1,6 +1,7 @@
 package touchpoint
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 	"regexp"
@@ -107,8 +108,13 @@ type App struct {
 	// creation only.
 	TestMode  bool       `json:"test_mode"`
 	TestClock *time.Time `json:"test_clock,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	// TimeZone is the IANA name of the zone the app's report counts days
+	// in, as an AppsFlyer app's setting: UTC by default. A change applies
+	// to what is recorded from then on; days already counted stay as they
+	// were counted (AppsFlyer does the same).
+	TimeZone  string    `json:"time_zone"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Default and largest click-to-install time floor, in seconds.
@@ -209,10 +215,79 @@ func (a *App) Validate() error {
 	if err := ValidateHTTPURL("store_url", a.StoreURL); err != nil {
 		return err
 	}
+	if _, err := LoadLocation(a.TimeZone); err != nil {
+		return err
+	}
 	if a.MinCTIT < 0 || a.MinCTIT > MaxMinCTIT {
 		return Errorf(EINVALID, "min_ctit_seconds %d is out of range: it must be between 0 (off) and %d", a.MinCTIT, MaxMinCTIT)
 	}
 	return a.Windows.Validate()
+}
+
+// AppCreate is what creates an app: the body of POST /api/v1/apps and the
+// dashboard's form. Unset windows take AppsFlyer's defaults; an unset store
+// URL is the platform's store page.
+type AppCreate struct {
+	ID       string        `json:"app_id"`
+	Platform Platform      `json:"platform"`
+	Name     string        `json:"name"`
+	StoreURL string        `json:"store_url"`
+	Windows  WindowsUpdate `json:"windows"`
+	MinCTIT  *int          `json:"min_ctit_seconds"`
+	// TestMode gives the app a test clock, starting at TestClock (default:
+	// now) and standing still until moved.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock"`
+	// TimeZone is the IANA zone the app's report counts days in (UTC).
+	TimeZone string `json:"time_zone"`
+}
+
+// App returns the app c asks for, its unset settings at their defaults,
+// for the service's CreateApp.
+func (c AppCreate) App() *App {
+	a := &App{ID: c.ID, Platform: c.Platform, Name: c.Name, StoreURL: c.StoreURL,
+		Windows: c.Windows.Apply(DefaultWindows()), MinCTIT: DefaultMinCTIT, TestMode: c.TestMode,
+		TestClock: c.TestClock, TimeZone: c.TimeZone}
+	if c.MinCTIT != nil {
+		a.MinCTIT = *c.MinCTIT
+	}
+	return a
+}
+
+// TestClockMove moves an app's or a project's test clock: set it to Time,
+// or advance it by Advance ("8d", "36h", or a Go duration such as "90m" or
+// "30s"). It is the body of the test_clock endpoints and the dashboard's
+// form.
+type TestClockMove struct {
+	Time    *time.Time `json:"time"`
+	Advance string     `json:"advance"`
+}
+
+// Target returns the move as the service's MoveTestClock and
+// MoveProjectTestClock take it: the time to set, or the step to advance
+// by. EINVALID unless exactly one of the two is given.
+func (m TestClockMove) Target() (*time.Time, time.Duration, error) {
+	if (m.Time == nil) == (m.Advance == "") {
+		return nil, 0, Errorf(EINVALID, "send either time (RFC 3339) or advance (like \"8d\", \"36h\" or \"90s\")")
+	}
+	if m.Time != nil {
+		return m.Time, 0, nil
+	}
+	step, err := ParseClockStep(m.Advance)
+	return nil, step, err
+}
+
+// ParseClockStep reads a test clock step: a window ("8d", "36h") or a
+// positive Go duration ("90m", "1h30m", "45s").
+func ParseClockStep(s string) (time.Duration, error) {
+	if w, err := ParseWindow(s); err == nil {
+		return w.Duration(), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, Errorf(EINVALID, "advance %q: want a positive length like \"8d\", \"36h\", \"90m\" or \"30s\"", s)
+	}
+	return d, nil
 }
 
 // AppUpdate is a change to an app; nil fields are left as they are. The store
@@ -222,6 +297,7 @@ type AppUpdate struct {
 	StoreURL *string       `json:"store_url"`
 	Windows  WindowsUpdate `json:"windows"`
 	MinCTIT  *int          `json:"min_ctit_seconds"`
+	TimeZone *string       `json:"time_zone"`
 }
 
 // WindowsUpdate changes some of an app's windows; nil fields are left as they are.
@@ -260,7 +336,15 @@ func (u AppUpdate) Apply(a App) App {
 	if u.MinCTIT != nil {
 		a.MinCTIT = *u.MinCTIT
 	}
+	if u.TimeZone != nil {
+		a.TimeZone = cmp.Or(*u.TimeZone, DefaultTimeZone)
+	}
 	return a
+}
+
+// Location returns the app's time zone (UTC when it names none).
+func (a *App) Location() *time.Location {
+	return locationOr(a.TimeZone)
 }
 
 // AppStore keeps apps.
@@ -293,6 +377,7 @@ type AppStore interface {
 // app's clock at now unless it names its start (a production app has
 // none).
 func (a *App) Prepare(now time.Time) error {
+	a.TimeZone = cmp.Or(a.TimeZone, DefaultTimeZone)
 	if err := a.Validate(); err != nil {
 		return err
 	}

@@ -48,6 +48,16 @@ func (r *ExchangeRates) Validate() error {
 	return nil
 }
 
+// ParseRateDay reads the day of a table of rates, written YYYY-MM-DD (a
+// UTC day).
+func ParseRateDay(s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, Errorf(EINVALID, "date %q: want YYYY-MM-DD", s)
+	}
+	return d, nil
+}
+
 // ToUSD converts an amount at a rate, rounded to the amount's precision.
 func (a Amount) ToUSD(rate float64) Amount {
 	return Amount(math.Round(float64(a) * rate))

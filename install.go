@@ -405,6 +405,10 @@ type InstallStore interface {
 	FindInstall(ctx context.Context, app string, id int64) (*Install, error)
 	// ListInstalls returns a device's decided launches, newest first.
 	ListInstalls(ctx context.Context, app, deviceID string) ([]*Install, error)
+	// LatestInstall returns the app's newest new install (TypeInstall:
+	// not a reinstall, re-attribution or re-engagement), or ENOTFOUND when
+	// it has none yet. The dashboard previews postbacks on it.
+	LatestInstall(ctx context.Context, app string) (*Install, error)
 	// WriteConversions stores conversions in one transaction.
 	WriteConversions(ctx context.Context, ws []*ConversionWrite) error
 	// ListConversions returns a device's conversions, newest first.

@@ -97,6 +97,25 @@ func (f *AnalyticsForward) Validate() error {
 	return validateBaseURL("url", f.URL)
 }
 
+// ForwardPut is what sets an app's analytics forward: the body of PUT
+// /api/v1/apps/{app_id}/analytics-forward and the dashboard's form.
+// Enabled defaults to true.
+type ForwardPut struct {
+	URL     string       `json:"url"`
+	APIKey  string       `json:"api_key"`
+	Mode    ForwardMode  `json:"mode"`
+	Style   ForwardStyle `json:"style"`
+	Company string       `json:"company"`
+	Enabled *bool        `json:"enabled"`
+}
+
+// Forward returns the forward of app that f asks for, for the service's
+// PutForward.
+func (f ForwardPut) Forward(app string) *AnalyticsForward {
+	return &AnalyticsForward{App: app, URL: f.URL, APIKey: f.APIKey, Mode: f.Mode, Style: f.Style, Company: f.Company,
+		Enabled: f.Enabled == nil || *f.Enabled}
+}
+
 // IntegrationTarget resolves an integration's base URL: its own, or self
 // (this server's) when it has none; and the host its deliveries go to.
 func IntegrationTarget(base, self string) (string, string) {

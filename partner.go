@@ -3,6 +3,7 @@ package touchpoint
 import (
 	"context"
 	"slices"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -395,6 +396,20 @@ func CheckSecretTTL(ttl time.Duration) error {
 		return Errorf(EINVALID, "ttl-hours must be a whole number from 1 to %d", int(MaxSecretTTL/time.Hour))
 	}
 	return nil
+}
+
+// ParseSecretTTL reads a secret's lifetime given in hours ("36"), as the
+// click-signing API's ttl-hours takes it: DefaultSecretTTL when empty.
+// The range is checked where the secret is made (CheckSecretTTL).
+func ParseSecretTTL(hours string) (time.Duration, error) {
+	if hours == "" {
+		return DefaultSecretTTL, nil
+	}
+	h, err := strconv.Atoi(hours)
+	if err != nil {
+		return 0, Errorf(EINVALID, "ttl-hours %q is not a whole number of hours", hours)
+	}
+	return time.Duration(h) * time.Hour, nil
 }
 
 // NewSigningSecret makes a partner's next secret at now (the app's

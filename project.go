@@ -91,6 +91,28 @@ func (p *Project) Validate() error {
 	return nil
 }
 
+// ProjectCreate is what creates a project: the body of POST
+// /api/v1/projects and the dashboard's form. Unset limits take
+// Amplitude's (30 events/s per device or user on HTTP V2, 1,000 on batch).
+type ProjectCreate struct {
+	Name   string             `json:"name"`
+	Apps   []string           `json:"apps"`
+	Limits IngestLimitsUpdate `json:"limits"`
+	// TestMode gives the project a test clock, starting at TestClock
+	// (default: now), like a test-mode app's.
+	TestMode  bool       `json:"test_mode"`
+	TestClock *time.Time `json:"test_clock"`
+	// TimeZone: the IANA zone charts count days in (default UTC).
+	TimeZone string `json:"time_zone"`
+}
+
+// Project returns the project c asks for, its unset limits at their
+// defaults, for the store's CreateProject.
+func (c ProjectCreate) Project() *Project {
+	return &Project{Name: c.Name, Apps: c.Apps, TestMode: c.TestMode, TestClock: c.TestClock, TimeZone: c.TimeZone,
+		Limits: c.Limits.Apply(IngestLimits{HTTPEPS: DefaultHTTPEPS, BatchEPS: DefaultBatchEPS})}
+}
+
 // ProjectUpdate changes a project; nil fields stay as they are.
 type ProjectUpdate struct {
 	Name     *string            `json:"name"`
@@ -189,14 +211,21 @@ type ProjectStore interface {
 	SetProjectTestClock(ctx context.Context, id int64, t time.Time) (*Project, error)
 }
 
-// DefaultTimeZone is a project's time zone unless it names one.
+// DefaultTimeZone is a project's or an app's time zone unless it names
+// one.
 const DefaultTimeZone = "UTC"
 
 // Location returns the project's time zone (UTC when it names none).
 func (p *Project) Location() *time.Location {
-	loc, err := LoadLocation(p.TimeZone)
+	return locationOr(p.TimeZone)
+}
+
+// locationOr is the zone named, or UTC when it names none (Validate
+// refused any other name before it was stored).
+func locationOr(name string) *time.Location {
+	loc, err := LoadLocation(name)
 	if err != nil {
-		return time.UTC // Validate refused it before it was stored
+		return time.UTC
 	}
 	return loc
 }

@@ -141,7 +141,7 @@ const (
 
 // ReportKey is the dimension tuple of an aggregate.
 type ReportKey struct {
-	Day         time.Time // UTC midnight
+	Day         time.Time // the date in the app's zone, as UTC midnight of that date
 	MediaSource string
 	Campaign    string
 	CampaignID  string
@@ -150,10 +150,19 @@ type ReportKey struct {
 	SiteID      string
 }
 
-// ReportKeyOf returns the tuple of an attribution on a day.
-func ReportKeyOf(t time.Time, a *Attribution) ReportKey {
+// ReportDay is the report day of a moment: its date in the app's zone
+// (loc), kept as UTC midnight of that date, so that days compare and
+// format alike whatever the zone.
+func ReportDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// ReportKeyOf returns the tuple of an attribution at t, on its day in the
+// app's zone (loc).
+func ReportKeyOf(t time.Time, loc *time.Location, a *Attribution) ReportKey {
 	return ReportKey{
-		Day:         t.UTC().Truncate(24 * time.Hour),
+		Day:         ReportDay(t, loc),
 		MediaSource: a.MediaSource,
 		Campaign:    a.Params.Campaign,
 		CampaignID:  a.Params.CampaignID,
@@ -163,10 +172,10 @@ func ReportKeyOf(t time.Time, a *Attribution) ReportKey {
 	}
 }
 
-// ReportKeyOfTouch returns the tuple of a touch.
-func ReportKeyOfTouch(t *Touch) ReportKey {
+// ReportKeyOfTouch returns the tuple of a touch of an app in zone loc.
+func ReportKeyOfTouch(t *Touch, loc *time.Location) ReportKey {
 	a := AttributionOf(t, "")
-	return ReportKeyOf(t.Time, &a)
+	return ReportKeyOf(t.Time, loc, &a)
 }
 
 // Dimension returns the value of one of ReportDimensions.
@@ -203,9 +212,9 @@ type ReportDelta struct {
 // install kind under its attribution, its rejections under the rejected
 // touches' sources, and the winning touch's cost when its cost model is
 // CPI (AppsFlyer reports cost as CPI, whatever the model).
-func InstallDeltas(in *Install) []ReportDelta {
+func InstallDeltas(in *Install, loc *time.Location) []ReportDelta {
 	var out []ReportDelta
-	key := ReportKeyOf(in.Time, &in.Attribution)
+	key := ReportKeyOf(in.Time, loc, &in.Attribution)
 	switch {
 	case in.Type == TypeInstall && in.Attribution.IsOrganic():
 		out = append(out, ReportDelta{Key: key, Metric: MetricOrganic, N: 1})
@@ -230,7 +239,7 @@ func InstallDeltas(in *Install) []ReportDelta {
 	}
 	for _, r := range in.Rejections {
 		a := Attribution{MediaSource: r.MediaSource, Params: r.Params}
-		out = append(out, ReportDelta{Key: ReportKeyOf(in.Time, &a), Metric: MetricRejectedPfx + r.Reason, N: 1})
+		out = append(out, ReportDelta{Key: ReportKeyOf(in.Time, loc, &a), Metric: MetricRejectedPfx + r.Reason, N: 1})
 	}
 	return out
 }
@@ -238,13 +247,13 @@ func InstallDeltas(in *Install) []ReportDelta {
 // ConversionDeltas returns what a conversion adds to the report: one
 // conversion and its revenue under the install's attribution, and under the
 // re-engagement's too when it has one.
-func ConversionDeltas(c *Conversion) []ReportDelta {
+func ConversionDeltas(c *Conversion, loc *time.Location) []ReportDelta {
 	var out []ReportDelta
 	for _, a := range []*Attribution{&c.Attribution, c.Reengagement} {
 		if a == nil {
 			continue
 		}
-		key := ReportKeyOf(c.Time, a)
+		key := ReportKeyOf(c.Time, loc, a)
 		out = append(out, ReportDelta{Key: key, Metric: MetricConversion, N: 1})
 		if c.Revenue != 0 {
 			out = append(out, ReportDelta{Key: key, Metric: MetricRevenue, Currency: c.Currency, Amount: c.Revenue})
@@ -326,8 +335,9 @@ func (f *ReportFilter) Validate() error {
 
 // TouchDeltas is what a touch adds to the report: a click or an
 // impression, unless click signing rejected it or it came over its
-// partner's cap (AppsFlyer does not count those either).
-func TouchDeltas(t *Touch) []ReportDelta {
+// partner's cap (AppsFlyer does not count those either), on its day in the
+// app's zone (loc).
+func TouchDeltas(t *Touch, loc *time.Location) []ReportDelta {
 	if t.Rejected || t.OverCap {
 		return nil
 	}
@@ -335,5 +345,23 @@ func TouchDeltas(t *Touch) []ReportDelta {
 	if t.Kind == Impression {
 		m = MetricImpression
 	}
-	return []ReportDelta{{Key: ReportKeyOfTouch(t), Metric: m, N: 1}}
+	return []ReportDelta{{Key: ReportKeyOfTouch(t, loc), Metric: m, N: 1}}
+}
+
+// ParseReportRange reads a report's range as the report API and the
+// dashboard take it: from and to are dates such as 2026-11-01, both
+// included. It returns the ReportFilter's From and To: [from, to + 1 day).
+func ParseReportRange(from, to string) (time.Time, time.Time, error) {
+	var days [2]time.Time
+	for i, p := range [2]struct{ name, v string }{{"from", from}, {"to", to}} {
+		d, err := time.Parse(time.DateOnly, p.v)
+		if err != nil {
+			return time.Time{}, time.Time{}, Errorf(EINVALID, "%s %q: want a date like 2026-11-01", p.name, p.v)
+		}
+		days[i] = d
+	}
+	if days[1].Before(days[0]) {
+		return time.Time{}, time.Time{}, Errorf(EINVALID, "to %s is before from %s: the range is from one date to a later one (or the same)", to, from)
+	}
+	return days[0], days[1].AddDate(0, 0, 1), nil
 }

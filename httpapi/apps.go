@@ -16,20 +16,8 @@ func (s *Server) registerAppRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "POST /api/v1/apps/{app_id}/keys/rotate", s.handleAppKeyRotate)
 }
 
-// AppCreate is the body of POST /api/v1/apps. Unset windows take
-// AppsFlyer's defaults; an unset store URL is the platform's store page.
-type AppCreate struct {
-	ID       string                   `json:"app_id"`
-	Platform touchpoint.Platform      `json:"platform"`
-	Name     string                   `json:"name"`
-	StoreURL string                   `json:"store_url"`
-	Windows  touchpoint.WindowsUpdate `json:"windows"`
-	MinCTIT  *int                     `json:"min_ctit_seconds"`
-	// TestMode gives the app a test clock, starting at TestClock (default:
-	// now) and standing still until moved.
-	TestMode  bool       `json:"test_mode"`
-	TestClock *time.Time `json:"test_clock"`
-}
+// AppCreate is the body of POST /api/v1/apps (touchpoint.AppCreate).
+type AppCreate = touchpoint.AppCreate
 
 // POST /api/v1/apps
 func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
@@ -38,12 +26,7 @@ func (s *Server) handleAppCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	a := &touchpoint.App{ID: req.ID, Platform: req.Platform, Name: req.Name, StoreURL: req.StoreURL,
-		Windows: req.Windows.Apply(touchpoint.DefaultWindows()), MinCTIT: touchpoint.DefaultMinCTIT, TestMode: req.TestMode,
-		TestClock: req.TestClock}
-	if req.MinCTIT != nil {
-		a.MinCTIT = *req.MinCTIT
-	}
+	a := req.App()
 	if err := s.svc.CreateApp(r.Context(), a); err != nil {
 		writeError(w, r, err)
 		return
@@ -112,13 +95,9 @@ func (s *Server) handleAppKeyRotate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// TestClockMove is the body of POST /api/v1/apps/{app_id}/test_clock: set
-// the clock to Time, or advance it by Advance ("8d", "36h", or a Go
-// duration such as "90m" or "30s").
-type TestClockMove struct {
-	Time    *time.Time `json:"time"`
-	Advance string     `json:"advance"`
-}
+// TestClockMove is the body of POST /api/v1/apps/{app_id}/test_clock
+// (touchpoint.TestClockMove).
+type TestClockMove = touchpoint.TestClockMove
 
 // POST /api/v1/apps/{app_id}/test_clock
 func (s *Server) handleTestClock(w http.ResponseWriter, r *http.Request) {
@@ -142,25 +121,5 @@ func decodeTestClockMove(r *http.Request) (*time.Time, time.Duration, error) {
 	if err := decode(r, &req); err != nil {
 		return nil, 0, err
 	}
-	if (req.Time == nil) == (req.Advance == "") {
-		return nil, 0, touchpoint.Errorf(touchpoint.EINVALID, "send either time (RFC 3339) or advance (like \"8d\", \"36h\" or \"90s\")")
-	}
-	if req.Time != nil {
-		return req.Time, 0, nil
-	}
-	step, err := parseStep(req.Advance)
-	return nil, step, err
-}
-
-// parseStep reads a test clock step: a window ("8d", "36h") or a positive Go
-// duration ("90m", "1h30m", "45s").
-func parseStep(s string) (time.Duration, error) {
-	if w, err := touchpoint.ParseWindow(s); err == nil {
-		return w.Duration(), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, touchpoint.Errorf(touchpoint.EINVALID, "advance %q: want a positive length like \"8d\", \"36h\", \"90m\" or \"30s\"", s)
-	}
-	return d, nil
+	return req.Target()
 }

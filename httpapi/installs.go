@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -11,6 +10,7 @@ import (
 func (s *Server) registerInstallRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET /api/v1/apps/{app_id}/installs/{device_id}", s.handleInstallGet)
 	s.handleAdmin(mux, "GET /api/v1/apps/{app_id}/report", s.handleReport)
+	s.handleAdmin(mux, "GET /api/v1/apps/{app_id}/devices", s.handleDeviceFind)
 }
 
 // InstallView is a device's attribution explained.
@@ -34,8 +34,32 @@ func (s *Server) handleInstallGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions})
 }
 
+// GET /api/v1/apps/{app_id}/devices?id=…
+// Finds a device by any id it used (see service.FindDeviceByAnyID) and
+// answers as GET …/installs/{device_id} does.
+func (s *Server) handleDeviceFind(w http.ResponseWriter, r *http.Request) {
+	for k := range r.URL.Query() {
+		if k != "id" {
+			writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "unknown parameter %q: use id", k))
+			return
+		}
+	}
+	app := r.PathValue("app_id")
+	dev, err := s.svc.FindDeviceByAnyID(r.Context(), app, r.URL.Query().Get("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h, err := s.svc.DeviceHistory(r.Context(), app, dev.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions})
+}
+
 // GET /api/v1/apps/{app_id}/report?from=2026-11-01&to=2026-11-30&group_by=media_source,day
-// from and to are UTC dates, both included.
+// from and to are dates in the app's time zone, both included.
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for k := range q {
@@ -45,19 +69,11 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f := touchpoint.ReportFilter{App: r.PathValue("app_id")}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		v := q.Get(p.name)
-		d, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "%s %q: want a date like 2026-11-01", p.name, v))
-			return
-		}
-		*p.dst = d
+	var err error
+	if f.From, f.To, err = touchpoint.ParseReportRange(q.Get("from"), q.Get("to")); err != nil {
+		writeError(w, r, err)
+		return
 	}
-	f.To = f.To.AddDate(0, 0, 1)
 	if g := q.Get("group_by"); g != "" {
 		f.GroupBy = strings.Split(g, ",")
 	}

@@ -18,16 +18,9 @@ func (s *Server) registerIntegrationRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "DELETE /api/v1/projects/{project}/destinations/{id}", s.handleDestinationDelete)
 }
 
-// ForwardPut is the body of PUT /api/v1/apps/{app_id}/analytics-forward.
-// Enabled defaults to true.
-type ForwardPut struct {
-	URL     string                  `json:"url"`
-	APIKey  string                  `json:"api_key"`
-	Mode    touchpoint.ForwardMode  `json:"mode"`
-	Style   touchpoint.ForwardStyle `json:"style"`
-	Company string                  `json:"company"`
-	Enabled *bool                   `json:"enabled"`
-}
+// ForwardPut is the body of PUT /api/v1/apps/{app_id}/analytics-forward
+// (touchpoint.ForwardPut).
+type ForwardPut = touchpoint.ForwardPut
 
 // PUT /api/v1/apps/{app_id}/analytics-forward
 func (s *Server) handleForwardPut(w http.ResponseWriter, r *http.Request) {
@@ -36,8 +29,7 @@ func (s *Server) handleForwardPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	f := &touchpoint.AnalyticsForward{App: r.PathValue("app_id"), URL: req.URL, APIKey: req.APIKey, Mode: req.Mode,
-		Style: req.Style, Company: req.Company, Enabled: req.Enabled == nil || *req.Enabled}
+	f := req.Forward(r.PathValue("app_id"))
 	if err := s.svc.PutForward(r.Context(), f); err != nil {
 		writeError(w, r, err)
 		return

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/touchpointhq/touchpoint"
 )
@@ -33,30 +31,14 @@ func (s *Server) handleLinkTest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	u, err := url.Parse(req.URL)
-	if err != nil {
-		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "url: %v", err))
-		return
-	}
-	path := strings.TrimSuffix(u.Path, "/")
-	appID := path[strings.LastIndex(path, "/")+1:]
-	if !strings.HasPrefix(path, "/c/") && !strings.HasPrefix(path, "/v/") {
-		writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "url: want a link of this server, /c/{app_id}?pid=… or /v/{app_id}?pid=…"))
-		return
-	}
-	pid := u.Query().Get("pid")
-	if err := touchpoint.ValidatePID(pid); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	v, err := s.svc.VerifyLink(r.Context(), appID, pid, u.RawQuery)
+	c, err := s.svc.CheckLink(r.Context(), req.URL)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	res := LinkTestResult{Result: "passed"}
-	if v != touchpoint.VerdictValid {
-		res = LinkTestResult{Result: "failed", Reason: v.String()}
+	if c.Verdict != touchpoint.VerdictValid {
+		res = LinkTestResult{Result: "failed", Reason: c.Verdict.String()}
 	}
 	writeJSON(w, http.StatusOK, res)
 }

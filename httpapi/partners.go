@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -116,14 +115,10 @@ func (s *Server) handlePartnerDelete(w http.ResponseWriter, r *http.Request) {
 // As AppsFlyer's click-signing API: ttl-hours from 1 to 1440, 36 by
 // default. The answer is the only time the secret is shown.
 func (s *Server) handleSecretCreate(w http.ResponseWriter, r *http.Request) {
-	ttl := touchpoint.DefaultSecretTTL
-	if v := r.URL.Query().Get("ttl-hours"); v != "" {
-		h, err := strconv.Atoi(v)
-		if err != nil {
-			writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "ttl-hours %q is not a whole number of hours", v))
-			return
-		}
-		ttl = time.Duration(h) * time.Hour
+	ttl, err := touchpoint.ParseSecretTTL(r.URL.Query().Get("ttl-hours"))
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	sec, err := s.svc.CreateSecret(r.Context(), r.PathValue("app_id"), r.PathValue("pid"), ttl)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/chart"
@@ -25,19 +24,9 @@ func (s *Server) registerProjectRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "POST /api/v1/projects/{project}/charts/{kind}", s.handleChart)
 }
 
-// ProjectCreate is the body of POST /api/v1/projects. Unset limits take
-// Amplitude's (30 events/s per device or user on HTTP V2, 1,000 on batch).
-type ProjectCreate struct {
-	Name   string                        `json:"name"`
-	Apps   []string                      `json:"apps"`
-	Limits touchpoint.IngestLimitsUpdate `json:"limits"`
-	// TestMode gives the project a test clock, starting at TestClock
-	// (default: now), like a test-mode app's.
-	TestMode  bool       `json:"test_mode"`
-	TestClock *time.Time `json:"test_clock"`
-	// TimeZone: the IANA zone charts count days in (default UTC).
-	TimeZone string `json:"time_zone"`
-}
+// ProjectCreate is the body of POST /api/v1/projects
+// (touchpoint.ProjectCreate).
+type ProjectCreate = touchpoint.ProjectCreate
 
 // POST /api/v1/projects
 func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
@@ -46,8 +35,7 @@ func (s *Server) handleProjectCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p := &touchpoint.Project{Name: req.Name, Apps: req.Apps, TestMode: req.TestMode, TestClock: req.TestClock, TimeZone: req.TimeZone,
-		Limits: req.Limits.Apply(touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS})}
+	p := req.Project()
 	if err := s.Store.CreateProject(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return

@@ -13,11 +13,7 @@ func (s *Server) registerRateRoutes(mux *http.ServeMux) {
 }
 
 func rateDay(r *http.Request) (time.Time, error) {
-	d, err := time.Parse(time.DateOnly, r.PathValue("date"))
-	if err != nil {
-		return time.Time{}, touchpoint.Errorf(touchpoint.EINVALID, "date %q: want YYYY-MM-DD", r.PathValue("date"))
-	}
-	return d, nil
+	return touchpoint.ParseRateDay(r.PathValue("date"))
 }
 
 // PUT /api/v1/exchange-rates/{date}: replaces that UTC day's rates, as

@@ -2,6 +2,7 @@ package link
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -74,7 +75,10 @@ func sep(u string) string {
 }
 
 // Build returns a click (or impression) link for an app: base is the
-// server's public URL, such as https://touch.example.com.
+// server's public URL, such as https://touch.example.com. Placeholders
+// such as {click_id} or {advertising_id} in a value are kept as written,
+// braces unescaped, for the network to fill in when it serves the link;
+// the rest of the value is escaped.
 func Build(base string, kind touchpoint.TouchKind, appID, pid string, params []touchpoint.Param) string {
 	prefix := "/c/"
 	if kind == touchpoint.Impression {
@@ -82,7 +86,23 @@ func Build(base string, kind touchpoint.TouchKind, appID, pid string, params []t
 	}
 	q := "pid=" + url.QueryEscape(pid)
 	for _, p := range params {
-		q += "&" + url.QueryEscape(p.Key) + "=" + url.QueryEscape(p.Value)
+		q += "&" + url.QueryEscape(p.Key) + "=" + escapeKeepingPlaceholders(p.Value)
 	}
 	return strings.TrimRight(base, "/") + prefix + url.PathEscape(appID) + "?" + q
+}
+
+// placeholderRE matches a network's {macro} placeholder.
+var placeholderRE = regexp.MustCompile(`\{[A-Za-z0-9_.-]+\}`)
+
+// escapeKeepingPlaceholders query-escapes v but for its placeholders.
+func escapeKeepingPlaceholders(v string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range placeholderRE.FindAllStringIndex(v, -1) {
+		b.WriteString(url.QueryEscape(v[last:m[0]]))
+		b.WriteString(v[m[0]:m[1]])
+		last = m[1]
+	}
+	b.WriteString(url.QueryEscape(v[last:]))
+	return b.String()
 }

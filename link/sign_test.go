@@ -166,4 +166,10 @@ func TestBuild(t *testing.T) {
 	if got := link.Build("https://t.example.com", touchpoint.Impression, "id123456789", "n", nil); got != "https://t.example.com/v/id123456789?pid=n" {
 		t.Fatalf("Build impression = %s", got)
 	}
+	// A network's placeholders stay as written, for it to fill in.
+	got = link.Build("https://t.example.com", touchpoint.Click, "a", "n", []touchpoint.Param{{Key: "clickid", Value: "{click_id}"},
+		{Key: "af_sub1", Value: "x {sub}&y"}})
+	if got != "https://t.example.com/c/a?pid=n&clickid={click_id}&af_sub1=x+{sub}%26y" {
+		t.Fatalf("Build with placeholders = %s", got)
+	}
 }

@@ -13,7 +13,7 @@ import (
 var _ touchpoint.AppStore = (*DB)(nil)
 
 const appColumns = `id, platform, name, store_url, dev_key, dev_key_last4, api_token, api_token_last4, click_lookback,
-	view_through_lookback, probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
+	view_through_lookback, probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, time_zone, created_at, updated_at`
 
 // CreateApp stores a new app with fresh keys (their hashes).
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
@@ -28,10 +28,10 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	}
 	w := a.Windows
 	_, err := db.pool.Exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		a.ID, string(a.Platform), a.Name, a.StoreURL, a.DevKeyHash[:], a.DevKeyLast4, a.APITokenHash[:], a.APITokenLast4,
 		w.ClickLookback.Hours(), w.ViewThroughLookback.Hours(), w.ProbabilisticWindow.Hours(), w.Reattribution.Hours(),
-		w.Reengagement.Hours(), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
+		w.Reengagement.Hours(), a.MinCTIT, clock, a.TimeZone, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
 	}
@@ -59,9 +59,9 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 		w := a.Windows
 		_, err := tx.Exec(ctx, `/* DB.UpdateApp */ UPDATE apps SET name = $1, store_url = $2, click_lookback = $3,
 			view_through_lookback = $4, probabilistic_window = $5, reattribution_window = $6, reengagement_window = $7,
-			min_ctit = $8, updated_at = $9 WHERE id = $10`,
+			min_ctit = $8, time_zone = $9, updated_at = $10 WHERE id = $11`,
 			a.Name, a.StoreURL, w.ClickLookback.Hours(), w.ViewThroughLookback.Hours(), w.ProbabilisticWindow.Hours(),
-			w.Reattribution.Hours(), w.Reengagement.Hours(), a.MinCTIT, a.UpdatedAt.UnixMilli(), id)
+			w.Reattribution.Hours(), w.Reengagement.Hours(), a.MinCTIT, a.TimeZone, a.UpdatedAt.UnixMilli(), id)
 		return err
 	})
 }
@@ -147,7 +147,7 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 		var click, view, prob, reatt, reeng, created, updated int64
 		var clock *int64
 		if err := rows.Scan(&a.ID, &platform, &a.Name, &a.StoreURL, &devKey, &a.DevKeyLast4, &apiToken, &a.APITokenLast4,
-			&click, &view, &prob, &reatt, &reeng, &a.MinCTIT, &clock, &created, &updated); err != nil {
+			&click, &view, &prob, &reatt, &reeng, &a.MinCTIT, &clock, &a.TimeZone, &created, &updated); err != nil {
 			return nil, err
 		}
 		a.Platform = touchpoint.Platform(platform)

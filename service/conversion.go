@@ -77,6 +77,7 @@ func (s *Service) Convert(ctx context.Context, ca *CatalogApp, ev *Event) (*Conv
 	if err := s.conversions.Add(cw); err != nil {
 		return nil, err
 	}
+	s.publishConversion(cw)
 	return &ConvertResult{Conversion: c, Duplicate: cw.Duplicate}, nil
 }
 

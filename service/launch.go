@@ -107,6 +107,7 @@ func (s *Service) Launch(ctx context.Context, ca *CatalogApp, l *touchpoint.Laun
 		case lw.Stale:
 			return nil, touchpoint.Errorf(touchpoint.ECONFLICT, "the device is launching concurrently; retry this launch")
 		}
+		s.publishInstall(res.Install)
 		return &LaunchResult{Device: res.Device, Install: res.Install, FirstLaunch: res.FirstLaunch}, nil
 	}
 }

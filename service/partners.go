@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
@@ -138,4 +140,32 @@ func (s *Service) VerifyLink(ctx context.Context, app, pid, rawQuery string) (to
 		return 0, err
 	}
 	return link.VerifyQuery(rawQuery, secrets, s.AppNow(app)), nil
+}
+
+// LinkCheck is the verdict on a link's signature, and whose link it is.
+type LinkCheck struct {
+	App, PID string
+	Verdict  touchpoint.Verdict
+}
+
+// CheckLink checks the signature of a link of this server, a click
+// (…/c/{app_id}?pid=…) or an impression (…/v/{app_id}?pid=…), as
+// VerifyLink does: its app and partner are read from the link.
+func (s *Service) CheckLink(ctx context.Context, rawURL string) (*LinkCheck, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "url: %v", err)
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	if !strings.HasPrefix(path, "/c/") && !strings.HasPrefix(path, "/v/") {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "url: want a link of this server, /c/{app_id}?pid=… or /v/{app_id}?pid=…")
+	}
+	c := &LinkCheck{App: path[strings.LastIndex(path, "/")+1:], PID: u.Query().Get("pid")}
+	if err := touchpoint.ValidatePID(c.PID); err != nil {
+		return nil, err
+	}
+	if c.Verdict, err = s.VerifyLink(ctx, c.App, c.PID, u.RawQuery); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

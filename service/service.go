@@ -70,6 +70,7 @@ type Service struct {
 	catalogSeq  atomic.Uint64 // reloads begun (catalog.seq)
 	outbox      *delivery.Outbox
 	syncer      *cohort.Syncer
+	feed        feed // the live feed (feed.go)
 }
 
 // Open loads the catalog and starts the committers.

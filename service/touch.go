@@ -30,7 +30,7 @@ func (s *Service) Touch(ca *CatalogApp, r link.Request) (*touchpoint.Touch, erro
 // the touch's own fault (its app was deleted a moment ago, say) with its
 // code, the other touches of its commit being stored.
 func (s *Service) RecordTouch(ctx context.Context, ca *CatalogApp, t *touchpoint.Touch) error {
-	over, err := s.overCap(ctx, ca.Configured(t.PID), t)
+	over, err := s.overCap(ctx, ca.App.Location(), ca.Configured(t.PID), t)
 	if err != nil {
 		s.Logger.Error("count click cap", "err", err)
 		return errNotRecorded
@@ -45,14 +45,15 @@ func (s *Service) RecordTouch(ctx context.Context, ca *CatalogApp, t *touchpoint
 		s.Logger.Error("record touch", "err", err)
 		return errNotRecorded
 	}
+	s.publishTouch(t)
 	return nil
 }
 
 // errNotRecorded is a touch not recorded for a reason of ours (logged).
 var errNotRecorded = touchpoint.Errorf(touchpoint.EINTERNAL, "the touch could not be recorded; please retry")
 
-// clickCaps counts each capped partner's attributable clicks per UTC day
-// (by the app's clock), to flag the clicks over its daily cap. A count
+// clickCaps counts each capped partner's attributable clicks per day (by
+// the app's clock, in the app's zone: the report's days), to flag the clicks over its daily cap. A count
 // starts from the day's clicks in the report aggregates, so a restart does
 // not reset it. Clicks rejected by click signing do not count toward a cap.
 // Each server counts its own clicks: servers sharing one store each allow
@@ -64,7 +65,7 @@ type clickCaps struct {
 
 type capKey struct {
 	app, pid string
-	day      int64 // Unix days
+	day      int64 // the report day, in Unix days
 }
 
 type capCount struct {
@@ -74,11 +75,12 @@ type capCount struct {
 }
 
 // overCap counts a click and reports whether it is over the partner's cap.
-func (s *Service) overCap(ctx context.Context, p *touchpoint.Partner, t *touchpoint.Touch) (bool, error) {
+// loc is the app's zone.
+func (s *Service) overCap(ctx context.Context, loc *time.Location, p *touchpoint.Partner, t *touchpoint.Touch) (bool, error) {
 	if p == nil || p.DailyClickCap <= 0 || t.Kind != touchpoint.Click || t.Rejected {
 		return false, nil
 	}
-	day := t.Time.UTC().Truncate(24 * time.Hour)
+	day := touchpoint.ReportDay(t.Time, loc)
 	k := capKey{t.App, t.PID, day.Unix() / 86400}
 	c := &s.caps
 	c.mu.Lock()

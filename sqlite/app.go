@@ -12,7 +12,7 @@ import (
 var _ touchpoint.AppStore = (*DB)(nil)
 
 const appColumns = `id, platform, name, store_url, dev_key, dev_key_last4, api_token, api_token_last4, click_lookback,
-	view_through_lookback, probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, created_at, updated_at`
+	view_through_lookback, probabilistic_window, reattribution_window, reengagement_window, min_ctit, test_clock, time_zone, created_at, updated_at`
 
 // CreateApp stores a new app with fresh keys (their hashes: see keys.go).
 func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
@@ -26,10 +26,10 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 		clock = sql.NullInt64{Int64: a.TestClock.UnixMilli(), Valid: true}
 	}
 	res, err := db.exec(ctx, `/* DB.CreateApp */ INSERT INTO apps (`+appColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.Platform, a.Name, a.StoreURL, storedKey(a.DevKeyHash), a.DevKeyLast4, storedKey(a.APITokenHash), a.APITokenLast4,
 		hours(w.ClickLookback), hours(w.ViewThroughLookback),
-		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, now.UnixMilli(), now.UnixMilli())
+		hours(w.ProbabilisticWindow), hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, clock, a.TimeZone, now.UnixMilli(), now.UnixMilli())
 	if isUniqueViolation(err) {
 		return touchpoint.Errorf(touchpoint.ECONFLICT, "app %s exists already", a.ID)
 	} else if err != nil {
@@ -41,6 +41,7 @@ func (db *DB) CreateApp(ctx context.Context, a *touchpoint.App) error {
 	}
 	db.mu.Lock()
 	db.apps[a.ID] = seq
+	db.zones[seq] = a.Location()
 	if a.TestClock != nil {
 		db.clocks[a.ID] = *a.TestClock
 	}
@@ -146,12 +147,20 @@ func (db *DB) UpdateApp(ctx context.Context, id string, upd touchpoint.AppUpdate
 	w := a.Windows
 	if _, err := tx.ExecContext(ctx, `/* DB.UpdateApp */ UPDATE apps SET name = ?, store_url = ?, click_lookback = ?,
 		view_through_lookback = ?, probabilistic_window = ?, reattribution_window = ?, reengagement_window = ?,
-		min_ctit = ?, updated_at = ? WHERE id = ?`,
+		min_ctit = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
 		a.Name, a.StoreURL, hours(w.ClickLookback), hours(w.ViewThroughLookback), hours(w.ProbabilisticWindow),
-		hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, a.UpdatedAt.UnixMilli(), id); err != nil {
+		hours(w.Reattribution), hours(w.Reengagement), a.MinCTIT, a.TimeZone, a.UpdatedAt.UnixMilli(), id); err != nil {
 		return nil, err
 	}
-	return &a, db.commit(tx)
+	if err := db.commit(tx); err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	if seq, ok := db.apps[id]; ok {
+		db.zones[seq] = a.Location()
+	}
+	db.mu.Unlock()
+	return &a, nil
 }
 
 // RotateAppKey gives an app a fresh dev key or API token.
@@ -204,7 +213,7 @@ func findApps(ctx context.Context, q querier, where string, args ...any) ([]*tou
 		var clock sql.NullInt64
 		var devKey, apiToken string
 		if err := rows.Scan(&a.ID, &a.Platform, &a.Name, &a.StoreURL, &devKey, &a.DevKeyLast4, &apiToken, &a.APITokenLast4,
-			&click, &view, &prob, &reatt, &reeng, &a.MinCTIT, &clock, &created, &updated); err != nil {
+			&click, &view, &prob, &reatt, &reeng, &a.MinCTIT, &clock, &a.TimeZone, &created, &updated); err != nil {
 			return nil, err
 		}
 		var err error

@@ -239,7 +239,7 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 					return err
 				}
 			}
-			report.add(seq, touchpoint.InstallDeltas(in))
+			report.add(seq, touchpoint.InstallDeltas(in, db.zone(seq)))
 			for _, d := range w.Deliveries {
 				d.Source = "install/" + strconv.FormatInt(in.ID, 10)
 			}
@@ -320,6 +320,51 @@ func (db *DB) ListInstalls(ctx context.Context, app, deviceID string) ([]*touchp
 		return nil, err
 	}
 	return findInstalls(ctx, db.read, `WHERE app_seq = ? AND device_id = ? ORDER BY id DESC`, seq, deviceID)
+}
+
+// LatestInstall returns the app's newest new install. The installs have
+// no index by app alone: an app without devices has none (its key's
+// prefix says so at once), else the table is walked newest first to the
+// app's latest new install, which for an app that has any recent traffic
+// is near the end.
+func (db *DB) LatestInstall(ctx context.Context, app string) (*touchpoint.Install, error) {
+	seq, err := db.appSeq(app)
+	if err != nil {
+		return nil, err
+	}
+	none := touchpoint.Errorf(touchpoint.ENOTFOUND, "app %s has no install yet", app)
+	var one int
+	switch err := db.read.QueryRowContext(ctx, `/* DB.LatestInstall */ SELECT 1 FROM devices WHERE app_seq = ? LIMIT 1`, seq).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, none
+	case err != nil:
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `/* DB.LatestInstall */ SELECT id, data FROM installs NOT INDEXED
+		WHERE app_seq = ? ORDER BY id DESC`, seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, err
+		}
+		in := new(touchpoint.Install)
+		if err := json.Unmarshal(data, in); err != nil {
+			return nil, fmt.Errorf("install %d: %w", id, err)
+		}
+		if in.Type == touchpoint.TypeInstall {
+			in.ID = id
+			return in, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return nil, none
 }
 
 func findInstalls(ctx context.Context, q querier, where string, args ...any) ([]*touchpoint.Install, error) {
@@ -408,7 +453,7 @@ func (db *DB) writeConversions(ctx context.Context, stmt func(string) *sql.Stmt,
 		if c.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		report.add(seq, touchpoint.ConversionDeltas(c))
+		report.add(seq, touchpoint.ConversionDeltas(c, db.zone(seq)))
 		for _, d := range w.Deliveries {
 			d.Source = "conversion/" + strconv.FormatInt(c.ID, 10)
 		}
@@ -562,7 +607,7 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 		if err != nil {
 			return nil, err
 		}
-		for _, d := range touchpoint.TouchDeltas(t) {
+		for _, d := range touchpoint.TouchDeltas(t, db.zone(seq)) {
 			if d.Key.Day.Before(from) || !d.Key.Day.Before(to) {
 				continue
 			}

@@ -155,7 +155,7 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 			if t.Verdict != touchpoint.VerdictUnchecked {
 				counts[countKey{tt.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
 			}
-			report.add(tt.app, touchpoint.TouchDeltas(&t))
+			report.add(tt.app, touchpoint.TouchDeltas(&t, db.zone(tt.app)))
 		}
 		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, chunk[r.i].id, chunk[r.j-1].id, r.app, data); err != nil {
 			return err

@@ -73,10 +73,11 @@ type DB struct {
 	indexMu sync.Mutex // one index round at a time
 
 	mu     sync.RWMutex
-	apps   map[string]int64     // app id → seq
-	clocks map[string]time.Time // test clocks of test-mode apps
-	weeks  map[int]bool         // touch partitions that exist
-	purged int                  // weeks below this were purged
+	apps   map[string]int64         // app id → seq
+	clocks map[string]time.Time     // test clocks of test-mode apps
+	zones  map[int64]*time.Location // app seq → the zone its report counts days in
+	weeks  map[int]bool             // touch partitions that exist
+	purged int                      // weeks below this were purged
 
 	lastID    int64 // last touch id given; guarded by writeMu
 	journal   *journal
@@ -301,7 +302,8 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 func (db *DB) load(ctx context.Context) error {
 	db.apps = make(map[string]int64)
 	db.clocks = make(map[string]time.Time)
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, id, test_clock FROM apps`)
+	db.zones = make(map[int64]*time.Location)
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, id, test_clock, time_zone FROM apps`)
 	if err != nil {
 		return err
 	}
@@ -309,11 +311,13 @@ func (db *DB) load(ctx context.Context) error {
 		var seq int64
 		var id string
 		var clock sql.NullInt64
-		if err := rows.Scan(&seq, &id, &clock); err != nil {
+		var zone string
+		if err := rows.Scan(&seq, &id, &clock, &zone); err != nil {
 			rows.Close()
 			return err
 		}
 		db.apps[id] = seq
+		db.zones[seq] = (&touchpoint.App{TimeZone: zone}).Location()
 		if clock.Valid {
 			db.clocks[id] = fromMillis(clock.Int64)
 		}
@@ -437,6 +441,18 @@ func (db *DB) recover(ctx context.Context) error {
 }
 
 // appSeq returns the compact id of an app, or ENOTFOUND.
+// zone is the time zone of the app with seq: the one its report counts
+// days in.
+func (db *DB) zone(seq int64) *time.Location {
+	db.mu.RLock()
+	loc := db.zones[seq]
+	db.mu.RUnlock()
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
+}
+
 func (db *DB) appSeq(id string) (int64, error) {
 	db.mu.RLock()
 	seq, ok := db.apps[id]

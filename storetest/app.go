@@ -132,6 +132,8 @@ var appTests = []part[touchpoint.AppStore]{
 			"view-through 8d":      func(a *touchpoint.App) { a.Windows.ViewThroughLookback = 8 * touchpoint.Day },
 			"probabilistic 25h":    func(a *touchpoint.App) { a.Windows.ProbabilisticWindow = 25 * touchpoint.Hour },
 			"reattribution 0":      func(a *touchpoint.App) { a.Windows.Reattribution = 0 },
+			"unknown time zone":    func(a *touchpoint.App) { a.TimeZone = "Mars/Olympus" },
+			"Local time zone":      func(a *touchpoint.App) { a.TimeZone = "Local" },
 		} {
 			a := valid
 			change(&a)
@@ -170,6 +172,23 @@ var appTests = []part[touchpoint.AppStore]{
 		found, _ = s.FindApp(ctxb(), "com.example.game")
 		if found.Name != "Renamed" {
 			t.Fatalf("a rejected update changed the name to %q", found.Name)
+		}
+		// The time zone: UTC unless named, kept, refused when unknown, and
+		// back to UTC when cleared.
+		if found.TimeZone != "UTC" || found.Location() != time.UTC {
+			t.Fatalf("new app's time zone = %q", found.TimeZone)
+		}
+		if got, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("America/Santiago")}); err != nil || got.TimeZone != "America/Santiago" {
+			t.Fatalf("set time zone: %+v, %v", got, err)
+		}
+		if _, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("Europe/Nowhere")}); code(err) != touchpoint.EINVALID {
+			t.Fatalf("unknown time zone: err = %v", err)
+		}
+		if found, _ = s.FindApp(ctxb(), "com.example.game"); found.TimeZone != "America/Santiago" || found.Location().String() != "America/Santiago" {
+			t.Fatalf("time zone after a refused change = %q", found.TimeZone)
+		}
+		if got, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("")}); err != nil || got.TimeZone != "UTC" {
+			t.Fatalf("clear time zone: %+v, %v", got, err)
 		}
 		if _, err := s.UpdateApp(ctxb(), "com.nope.app", touchpoint.AppUpdate{}); code(err) != touchpoint.ENOTFOUND {
 			t.Fatalf("unknown app: err = %v", err)

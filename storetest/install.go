@@ -55,6 +55,32 @@ var installTests = []subtest{
 			t.Fatalf("ListInstalls = %+v, %v", list, err)
 		}
 	}},
+	{"Install/LatestInstall", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		MustCreateApp(t, s, "com.example.other")
+		if _, err := s.LatestInstall(ctxb(), "com.example.game"); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("no installs yet: %v", err)
+		}
+		older := newInstall("com.example.game", "dev-1", "k1", "GAID-1", Start, "net_a")
+		newer := newInstall("com.example.game", "dev-2", "k2", "GAID-2", Start.Add(time.Hour), "")
+		// Decided launches that are not new installs are passed over.
+		again := newInstall("com.example.game", "dev-3", "k3", "GAID-3", Start.Add(2*time.Hour), "net_a")
+		again.Install.Type = touchpoint.TypeReinstall
+		elsewhere := newInstall("com.example.other", "dev-4", "k4", "GAID-4", Start.Add(3*time.Hour), "net_a")
+		if err := s.WriteLaunches(ctxb(), []*touchpoint.LaunchWrite{older, newer, again, elsewhere}); err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.LatestInstall(ctxb(), "com.example.game")
+		if err != nil || in.ID != newer.Install.ID || in.DeviceID != "dev-2" || in.Type != touchpoint.TypeInstall || !in.Time.Equal(Start.Add(time.Hour)) {
+			t.Fatalf("LatestInstall = %+v, %v; want install %d", in, err, newer.Install.ID)
+		}
+		if in, err := s.LatestInstall(ctxb(), "com.example.other"); err != nil || in.ID != elsewhere.Install.ID {
+			t.Fatalf("LatestInstall(other) = %+v, %v", in, err)
+		}
+		if _, err := s.LatestInstall(ctxb(), "com.example.nope"); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("unknown app: %v", err)
+		}
+	}},
 	{"Install/RetryIsDuplicate", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		w1 := newInstall("com.example.game", "dev-1", "k1", "GAID-1", Start, "net_a")

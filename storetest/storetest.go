@@ -99,6 +99,7 @@ func Run(t *testing.T, newStore Factory) {
 	tests = append(tests, whole(partnerTests, func(s touchpoint.Store) PartnerStore { return s })...)
 	tests = append(tests, touchTests...)
 	tests = append(tests, installTests...)
+	tests = append(tests, reportTests...)
 	tests = append(tests, deliveryTests...)
 	tests = append(tests, analyticsTests...)
 	tests = append(tests, chartTests...)

@@ -74,7 +74,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 	form := url.Values{"token": {token}, "csrf": {b.csrf}}
 	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/signin", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	u, _ := url.Parse(s.URL())
+	u, _ := url.Parse(s.URL() + "/signin")
 	for _, c := range b.c.Jar.Cookies(u) {
 		req.AddCookie(c)
 	}
@@ -118,10 +118,10 @@ func TestCSRFAndOrigin(t *testing.T) {
 	if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "another site") {
 		t.Fatalf("POST from another origin: %d %s", p.Status, p.Body)
 	}
-	var apps []map[string]any
+	var apps struct{ Apps []map[string]any }
 	s.api(t, 200, "GET", "/api/v1/apps", nil, &apps)
-	if len(apps) != 0 {
-		t.Fatalf("a refused form created %v", apps)
+	if len(apps.Apps) != 0 {
+		t.Fatalf("a refused form created %v", apps.Apps)
 	}
 
 	// Signing out ends the session in this browser.

@@ -1,3 +1,325 @@
 package web
 
-func (h *Handler) registerOverviewRoutes(r *routes) {}
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+func (h *Handler) registerOverviewRoutes(r *routes) {
+	r.page("GET /apps/{app}/overview", h.handleOverview)
+}
+
+// overviewDays is the default range of the overview: the last 7 days, the
+// app's today included.
+const overviewDays = 7
+
+// maxOverviewDays bounds a range the overview draws (a chart of a year of
+// days is already dense); the report API takes any range.
+const maxOverviewDays = 366
+
+// drillLevels are the overview table's levels: media sources, then a
+// source's campaigns, a campaign's ad sets, an ad set's ads. Each level's
+// dimension is also its query parameter (the report's dimension names).
+var drillLevels = []struct{ dim, name string }{
+	{"media_source", "Media source"},
+	{"campaign", "Campaign"},
+	{"af_adset", "Ad set"},
+	{"af_ad", "Ad"},
+}
+
+// overviewData is the overview page's.
+type overviewData struct {
+	// From and To are the range's dates, both included, as the form shows
+	// them; Zone names the zone the days are counted in.
+	From, To string
+	Zone     string
+	// Loaded is false when the query was refused: the form alone is shown.
+	Loaded bool
+	// Crumbs lead back up the drill-down; the last is where the page is.
+	Crumbs []crumb
+	// Level names the table's rows ("Media source", "Campaign", …);
+	// LevelWord is the same in a sentence.
+	Level, LevelWord string
+	// Keep are the drill-down filters the range form keeps.
+	Keep   []keepField
+	Totals metrics
+	Chart  LineChart
+	Rows   []overviewRow
+	// Empty: the range has no data. ClickURL is a click to try; LinksPath
+	// the page that builds links.
+	Empty     bool
+	ClickURL  string
+	LinksPath string
+}
+
+// crumb is one step of the drill-down's path.
+type crumb struct{ Name, Href string }
+
+// keepField is a hidden field of the range form.
+type keepField struct{ Name, Value string }
+
+// overviewRow is one row of the table: a media source, campaign, ad set or
+// ad, with Href drilling down into it (empty at the last level).
+type overviewRow struct {
+	Name string
+	Href string
+	M    metrics
+}
+
+// metrics are a report row with what the page computes from it.
+type metrics struct {
+	*touchpoint.ReportRow
+	// ROAS is revenue over cost per currency they share ("EUR 120.0%");
+	// ROASNote says why some currency has none.
+	ROAS     []string
+	ROASNote string
+	// Rejections are the rejected installs by reason, and their total.
+	Rejections    []rejection
+	RejectedTotal int64
+}
+
+type rejection struct {
+	Reason string
+	N      int64
+}
+
+// GET /apps/{app}/overview?from=2026-03-04&to=2026-03-10&media_source=…&campaign=…&af_adset=…
+func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View) error {
+	v.Title, v.Section = "Overview", "overview"
+	app := v.App
+	q := r.URL.Query()
+	loc := reportLocation(app)
+	d := &overviewData{Zone: loc.String(), LinksPath: appPath(app.ID, "links")}
+	d.From, d.To = overviewRange(h.Service().Now(app), loc, q.Get("from"), q.Get("to"))
+	from, to, err := touchpoint.ParseReportRange(d.From, d.To)
+	if err == nil && to.Sub(from) > maxOverviewDays*24*time.Hour {
+		err = touchpoint.Errorf(touchpoint.EINVALID, "the range from %s to %s is longer than %d days: pick a shorter one (the report API takes any range)",
+			d.From, d.To, maxOverviewDays)
+	}
+	// The drill-down: each level's filter needs the one above it.
+	var filters []keepField
+	for i, l := range drillLevels[:len(drillLevels)-1] {
+		if !q.Has(l.dim) {
+			continue
+		}
+		if i > len(filters) && err == nil {
+			err = touchpoint.Errorf(touchpoint.EINVALID, "%s needs %s: pick a %s first", l.dim, drillLevels[i-1].dim, strings.ToLower(drillLevels[i-1].name))
+		}
+		filters = append(filters, keepField{l.dim, q.Get(l.dim)})
+	}
+	d.Keep = filters
+	if err != nil {
+		v.Fail(err)
+		return v.Render("overview", d)
+	}
+	level := drillLevels[len(filters)]
+	d.Level, d.LevelWord = level.name, strings.ToLower(level.name)
+	groupBy := []string{"day"}
+	for _, l := range drillLevels[:len(filters)+1] {
+		groupBy = append(groupBy, l.dim)
+	}
+	rows, err := h.Store.Report(r.Context(), touchpoint.ReportFilter{App: app.ID, From: from, To: to, GroupBy: groupBy})
+	if err != nil {
+		return err
+	}
+	rows = slices.DeleteFunc(rows, func(row *touchpoint.ReportRow) bool {
+		for _, f := range filters {
+			if row.Group[f.Name] != f.Value {
+				return true
+			}
+		}
+		return false
+	})
+	d.Loaded = true
+	d.Crumbs = overviewCrumbs(app.ID, d.From, d.To, filters)
+	d.Empty = len(rows) == 0
+	if d.Empty {
+		d.ClickURL = h.tryClickURL(r, app)
+	}
+
+	// One pass: the totals, the days and the table's groups.
+	total := touchpoint.NewReportRow(nil)
+	byDay := map[string]*touchpoint.ReportRow{}
+	byGroup := map[string]*touchpoint.ReportRow{}
+	for _, row := range rows {
+		addReportRow(total, row)
+		day := row.Group["day"]
+		if byDay[day] == nil {
+			byDay[day] = touchpoint.NewReportRow(nil)
+		}
+		addReportRow(byDay[day], row)
+		name := row.Group[level.dim]
+		if byGroup[name] == nil {
+			byGroup[name] = touchpoint.NewReportRow(map[string]string{level.dim: name})
+		}
+		addReportRow(byGroup[name], row)
+	}
+	d.Totals = metricsOf(total)
+	d.Chart = dailyChart(from, to, byDay)
+	for name, row := range byGroup {
+		or := overviewRow{Name: cmp.Or(name, "(none)"), M: metricsOf(row)}
+		if len(filters)+1 < len(drillLevels) {
+			or.Href = overviewHref(app.ID, d.From, d.To, append(slices.Clip(filters), keepField{level.dim, name}))
+		}
+		d.Rows = append(d.Rows, or)
+	}
+	slices.SortFunc(d.Rows, func(a, b overviewRow) int {
+		return cmp.Or(cmp.Compare(b.M.Installs+b.M.OrganicInstalls, a.M.Installs+a.M.OrganicInstalls),
+			cmp.Compare(b.M.Clicks, a.M.Clicks), cmp.Compare(a.Name, b.Name))
+	})
+	return v.Render("overview", d)
+}
+
+// reportLocation is the zone an app's report counts its days in: the one
+// place the overview decides it.
+func reportLocation(app *touchpoint.App) *time.Location {
+	return app.Location()
+}
+
+// overviewRange is the range asked for, as dates: the last overviewDays
+// days up to the app's today (now, in loc) unless from or to say otherwise.
+// The dates are checked by touchpoint.ParseReportRange.
+func overviewRange(now time.Time, loc *time.Location, from, to string) (string, string) {
+	if to == "" {
+		to = touchpoint.ReportDay(now, loc).Format(time.DateOnly)
+	}
+	if from == "" {
+		end, err := time.Parse(time.DateOnly, to)
+		if err != nil {
+			end = touchpoint.ReportDay(now, loc)
+		}
+		from = end.AddDate(0, 0, 1-overviewDays).Format(time.DateOnly)
+	}
+	return from, to
+}
+
+// overviewHref is the overview's path for a range and drill-down.
+func overviewHref(app, from, to string, filters []keepField) string {
+	q := url.Values{"from": {from}, "to": {to}}
+	for _, f := range filters {
+		// Set even when empty: "campaign=" is the rows without a campaign.
+		q.Set(f.Name, f.Value)
+	}
+	return appPath(app, "overview") + "?" + q.Encode()
+}
+
+// overviewCrumbs is the path from all media sources to the drill-down.
+func overviewCrumbs(app, from, to string, filters []keepField) []crumb {
+	out := []crumb{{Name: "All media sources", Href: overviewHref(app, from, to, nil)}}
+	for i, f := range filters {
+		out = append(out, crumb{Name: drillLevels[i].name + " " + cmp.Or(f.Value, "(none)"), Href: overviewHref(app, from, to, filters[:i+1])})
+	}
+	out[len(out)-1].Href = "" // where the page is
+	return out
+}
+
+// addReportRow adds src's counts and amounts to dst (eCPI is computed by
+// metricsOf, from the sums).
+func addReportRow(dst, src *touchpoint.ReportRow) {
+	dst.Clicks += src.Clicks
+	dst.Impressions += src.Impressions
+	dst.Installs += src.Installs
+	dst.OrganicInstalls += src.OrganicInstalls
+	dst.Reengagements += src.Reengagements
+	dst.Reattributions += src.Reattributions
+	dst.Reinstalls += src.Reinstalls
+	dst.Conversions += src.Conversions
+	for k, n := range src.Rejected {
+		dst.Rejected[k] += n
+	}
+	for k, a := range src.Cost {
+		dst.Cost[k] += a
+	}
+	for k, a := range src.Revenue {
+		dst.Revenue[k] += a
+	}
+}
+
+// metricsOf finishes a summed row: its eCPI, ROAS and rejections.
+func metricsOf(row *touchpoint.ReportRow) metrics {
+	row.ECPI = map[string]touchpoint.Amount{}
+	row.Finish()
+	m := metrics{ReportRow: row}
+	m.ROAS, m.ROASNote = roas(row.Cost, row.Revenue)
+	for _, reason := range slices.Sorted(maps.Keys(row.Rejected)) {
+		m.Rejections = append(m.Rejections, rejection{reason, row.Rejected[reason]})
+		m.RejectedTotal += row.Rejected[reason]
+	}
+	return m
+}
+
+// roas is revenue over cost in each currency that has cost, where the
+// revenue is in that currency too (or there is no revenue at all: 0%).
+// Amounts in different currencies are never compared: the note says which
+// were left out.
+func roas(cost, revenue map[string]touchpoint.Amount) ([]string, string) {
+	var out, costOnly, revenueOnly []string
+	for _, cur := range slices.Sorted(maps.Keys(cost)) {
+		rev, ok := revenue[cur]
+		switch {
+		case cost[cur] <= 0:
+			continue
+		case ok || len(revenue) == 0:
+			out = append(out, cur+" "+ratio(float64(rev)/float64(cost[cur])))
+		default:
+			costOnly = append(costOnly, cur)
+		}
+	}
+	for _, cur := range slices.Sorted(maps.Keys(revenue)) {
+		if _, ok := cost[cur]; !ok && len(cost) > 0 {
+			revenueOnly = append(revenueOnly, cur)
+		}
+	}
+	if len(costOnly) == 0 && len(revenueOnly) == 0 {
+		return out, ""
+	}
+	var b strings.Builder
+	b.WriteString("ROAS compares cost and revenue in one currency only:")
+	if len(costOnly) > 0 {
+		fmt.Fprintf(&b, " cost in %s has no revenue in that currency", strings.Join(costOnly, ", "))
+		if len(revenueOnly) > 0 {
+			b.WriteString(";")
+		}
+	}
+	if len(revenueOnly) > 0 {
+		fmt.Fprintf(&b, " revenue in %s has no cost in that currency", strings.Join(revenueOnly, ", "))
+	}
+	b.WriteString(".")
+	return out, b.String()
+}
+
+// dailyChart draws installs (bars), clicks and organic installs per day of
+// [from, to).
+func dailyChart(from, to time.Time, byDay map[string]*touchpoint.ReportRow) LineChart {
+	c := LineChart{Bars: true, Series: []Series{{Name: "Installs (non-organic)"}, {Name: "Clicks"}, {Name: "Organic installs"}}}
+	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
+		c.Labels = append(c.Labels, day.Format("Jan 2"))
+		row := byDay[day.Format(time.DateOnly)]
+		if row == nil {
+			row = touchpoint.NewReportRow(nil)
+		}
+		c.Series[0].Values = append(c.Series[0].Values, float64(row.Installs))
+		c.Series[1].Values = append(c.Series[1].Values, float64(row.Clicks))
+		c.Series[2].Values = append(c.Series[2].Values, float64(row.OrganicInstalls))
+	}
+	return c
+}
+
+// tryClickURL is a click on the app to send from a terminal: from its
+// first partner (or an example network), on this server as the browser
+// reached it.
+func (h *Handler) tryClickURL(r *http.Request, app *touchpoint.App) string {
+	pid := "examplenet_int"
+	if ps, err := h.Store.ListPartners(r.Context(), app.ID); err == nil && len(ps) > 0 {
+		pid = ps[0].PID
+	}
+	return h.baseURL(r) + "/c/" + url.PathEscape(app.ID) + "?pid=" + url.QueryEscape(pid) + "&c=launch"
+}

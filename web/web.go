@@ -310,6 +310,15 @@ func staticFiles(fsys fs.FS) http.Handler {
 	})
 }
 
+// baseURL is this server's address as the browser reached it: what the
+// curl commands and links of empty states name.
+func (h *Handler) baseURL(r *http.Request) string {
+	if h.isTLS(r) {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
 // GET /: the first app's overview, or what to do first.
 func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request, v *View) error {
 	if len(v.Apps) > 0 {

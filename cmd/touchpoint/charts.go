@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/chart"
 )
 
@@ -216,7 +215,7 @@ func chartFlags(fs *flag.FlagSet, kind string) *chartArgs {
 			if a.last == nil {
 				return fmt.Errorf("--where follows the %s it filters", what)
 			}
-			f, err := parseWhere(s)
+			f, err := chart.ParseFilter(s)
 			if err != nil {
 				return err
 			}
@@ -242,7 +241,7 @@ func chartFlags(fs *flag.FlagSet, kind string) *chartArgs {
 		where("--step")
 		fs.Func("window", "every step within this long of the first: 7d, 24h, 90m (default 1d)", func(s string) error {
 			var err error
-			a.window, err = parseWindow(s)
+			a.window, err = chart.ParseWindow(s)
 			return err
 		})
 	case "retention":
@@ -338,102 +337,6 @@ func parseProperty(s string) (chart.Property, error) {
 		return p, fmt.Errorf("%q: give a property: user:NAME, event:NAME or NAME", s)
 	}
 	return p, nil
-}
-
-// parseWhere reads a --where: [event:|user:]PROPERTY OP VALUE, the
-// property quoted ("…") when its name holds an operator.
-func parseWhere(s string) (chart.Filter, error) {
-	const syntax = "[event:|user:]PROPERTY OP VALUE, OP one of = != contains > < in"
-	f := chart.Filter{Type: "event"}
-	rest := strings.TrimSpace(s)
-	if r, ok := strings.CutPrefix(rest, "user:"); ok {
-		f.Type, rest = "user", r
-	} else if r, ok := strings.CutPrefix(rest, "event:"); ok {
-		rest = r
-	}
-	var prop, op, value string
-	var ok bool
-	if quoted, found := strings.CutPrefix(strings.TrimLeft(rest, " "), `"`); found {
-		end := strings.IndexByte(quoted, '"')
-		if end < 0 {
-			return f, fmt.Errorf("%q: the property's quote is not closed", s)
-		}
-		var before string
-		before, op, value, ok = cutOperator(quoted[end+1:])
-		if ok && strings.TrimSpace(before) != "" {
-			return f, fmt.Errorf("%q: want an operator right after the quoted property: %s", s, syntax)
-		}
-		prop = quoted[:end]
-	} else {
-		prop, op, value, ok = cutOperator(rest)
-		prop = strings.TrimSpace(prop)
-	}
-	switch {
-	case !ok:
-		return f, fmt.Errorf("%q: no operator: want %s", s, syntax)
-	case prop == "":
-		return f, fmt.Errorf("%q: no property before %s: want %s", s, op, syntax)
-	case (op == ">" || op == "<" || op == "=") && strings.HasPrefix(value, "="):
-		return f, fmt.Errorf("%q: %s= is not an operator: want %s", s, op, syntax)
-	}
-	f.Property, f.Op = prop, op
-	value = strings.TrimSpace(value)
-	switch op {
-	case "in":
-		for _, v := range strings.Split(value, ",") {
-			if v = strings.TrimSpace(v); v == "" {
-				return f, fmt.Errorf("%q: in takes a comma-separated list of values, none empty", s)
-			}
-			f.Values = append(f.Values, v)
-		}
-	case ">", "<":
-		n, err := strconv.ParseFloat(value, 64)
-		if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-			return f, fmt.Errorf("%q: %s compares numbers: %q is not one", s, op, value)
-		}
-		f.Value = n
-	default:
-		if value == "" {
-			return f, fmt.Errorf("%q: no value after %s", s, op)
-		}
-		f.Value = value
-	}
-	return f, nil
-}
-
-// cutOperator cuts s at its first operator: = != > < anywhere, contains
-// and in after a space and before a space or the end.
-func cutOperator(s string) (before, op, after string, ok bool) {
-	for i := 0; i < len(s); i++ {
-		switch {
-		case strings.HasPrefix(s[i:], "!="):
-			return s[:i], "!=", s[i+2:], true
-		case s[i] == '=' || s[i] == '>' || s[i] == '<':
-			return s[:i], s[i : i+1], s[i+1:], true
-		}
-		for _, word := range []string{" contains", " in"} {
-			if after, found := strings.CutPrefix(s[i:], word); found && (after == "" || after[0] == ' ') {
-				return s[:i], word[1:], after, true
-			}
-		}
-	}
-	return s, "", "", false
-}
-
-// parseWindow reads --window: Nd, or a Go duration (24h, 90m), in whole
-// seconds.
-func parseWindow(s string) (int64, error) {
-	d, err := time.ParseDuration(s)
-	if w, werr := touchpoint.ParseWindow(s); werr == nil {
-		d, err = w.Duration(), nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%q: want 7d, 24h or 90m", s)
-	}
-	if d < time.Second {
-		return 0, fmt.Errorf("%q: at least a second", s)
-	}
-	return int64(d / time.Second), nil
 }
 
 // renderChart prints a chart's answer as tables.

@@ -187,7 +187,7 @@ func TestParseWhere(t *testing.T) {
 		// Only a leading event: or user: is a type.
 		{"plan:tier=gold", chart.Filter{Type: "event", Property: "plan:tier", Op: "=", Value: "gold"}},
 	} {
-		got, err := parseWhere(tc.in)
+		got, err := chart.ParseFilter(tc.in)
 		if err != nil {
 			t.Errorf("%q: %v", tc.in, err)
 			continue
@@ -216,7 +216,7 @@ func TestParseWhere(t *testing.T) {
 		`"a" b = c`:         "want an operator right after the quoted property",
 		`"" = c`:            "no property before =",
 	} {
-		if _, err := parseWhere(in); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := chart.ParseFilter(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want one saying %q", in, err, want)
 		}
 	}

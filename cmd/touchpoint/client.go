@@ -217,6 +217,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.String("store-url", "", "store page (default: the platform's page of the app id)")
 		fs.Int("min-ctit", 10, "click-to-install floor in seconds (0: off)")
 		fs.Bool("test-mode", false, "give the app a test clock that stands still until moved (apps clock)")
+		fs.String("time-zone", "UTC", "the IANA time zone the report counts days in, like America/New_York")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
@@ -224,7 +225,7 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		body := setFields(fs, map[string]string{"platform": "platform", "name": "name", "store-url": "store_url",
-			"min-ctit": "min_ctit_seconds", "test-mode": "test_mode"})
+			"min-ctit": "min_ctit_seconds", "test-mode": "test_mode", "time-zone": "time_zone"})
 		body["app_id"] = fs.Arg(0)
 		body["windows"] = setFields(fs, windows)
 		return c.doShowingKeys(ctx, "POST", "/api/v1/apps", body, stdout, stderr)
@@ -280,13 +281,15 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.String("name", "", "app name")
 		fs.String("store-url", "", "store page")
 		fs.Int("min-ctit", 10, "click-to-install floor in seconds (0: off)")
+		fs.String("time-zone", "UTC", "the IANA time zone the report counts days in from now on")
 		if err := parseFlags(fs, args); err != nil {
 			return err
 		}
 		if err := need(fs, 1, "the app id"); err != nil {
 			return err
 		}
-		body := setFields(fs, map[string]string{"name": "name", "store-url": "store_url", "min-ctit": "min_ctit_seconds"})
+		body := setFields(fs, map[string]string{"name": "name", "store-url": "store_url", "min-ctit": "min_ctit_seconds",
+			"time-zone": "time_zone"})
 		body["windows"] = setFields(fs, windows)
 		return c.do(ctx, "PATCH", "/api/v1/apps/"+esc(fs.Arg(0)), body, stdout)
 	}

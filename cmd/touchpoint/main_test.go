@@ -280,9 +280,9 @@ func TestAttributionCLI(t *testing.T) {
 	srv, _, _ := serve(t, "--data-dir", dir)
 	c := []string{"--server", srv.URL(), "--data-dir", dir}
 	var app touchpoint.App
-	json.Unmarshal([]byte(cli(t, append([]string{"apps", "create", "com.example.test", "--platform", "android", "--name", "T", "--test-mode", "--min-ctit", "5"}, c...)...)), &app)
-	if !app.TestMode || app.TestClock == nil || app.MinCTIT != 5 {
-		t.Fatalf("apps create --test-mode: %+v", app)
+	json.Unmarshal([]byte(cli(t, append([]string{"apps", "create", "com.example.test", "--platform", "android", "--name", "T", "--test-mode", "--min-ctit", "5", "--time-zone", "Asia/Tokyo"}, c...)...)), &app)
+	if !app.TestMode || app.TestClock == nil || app.MinCTIT != 5 || app.TimeZone != "Asia/Tokyo" {
+		t.Fatalf("apps create --test-mode --min-ctit 5 --time-zone Asia/Tokyo: %+v", app)
 	}
 	start := *app.TestClock
 	json.Unmarshal([]byte(cli(t, append([]string{"apps", "clock", "com.example.test", "--advance", "8d"}, c...)...)), &app)

@@ -18,6 +18,7 @@ CREATE TABLE apps (
 	reengagement_window   BIGINT NOT NULL,
 	min_ctit              BIGINT NOT NULL,
 	test_clock            BIGINT, -- NULL for production apps
+	time_zone             TEXT NOT NULL DEFAULT 'UTC', -- IANA name: the report's days
 	created_at            BIGINT NOT NULL,
 	updated_at            BIGINT NOT NULL
 );

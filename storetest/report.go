@@ -1,0 +1,64 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/touchpointhq/touchpoint"
+)
+
+var reportTests = []subtest{
+	// An app's report counts days in the app's zone; a change of zone
+	// applies to what is recorded after it.
+	{"Report/TimeZone", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		if _, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("America/Los_Angeles")}); err != nil {
+			t.Fatal(err)
+		}
+		// Start is 2026-11-23 12:00 UTC: 04:00 in Los Angeles (UTC-8).
+		click := NewTouch("com.example.game", "net_a", Start.Add(-11*time.Hour)) // 01:00 UTC on the 23rd: the 22nd there
+		mustRecord(t, s, click)
+		in := newInstall("com.example.game", "dev-1", "k1", "GAID-1", Start, "net_a") // the 23rd there
+		if err := s.WriteLaunches(ctxb(), []*touchpoint.LaunchWrite{in}); err != nil {
+			t.Fatal(err)
+		}
+		conv := &touchpoint.ConversionWrite{Conversion: &touchpoint.Conversion{App: "com.example.game", DeviceID: "dev-1", EventID: "e1",
+			Name: "af_purchase", Revenue: 20000, Currency: "USD", Time: Start.Add(19 * time.Hour), Source: "SDK", // 07:00 UTC on the 24th: the 23rd there
+			Attribution: touchpoint.Attribution{MediaSource: "net_a", TouchID: 1}}}
+		if err := s.WriteConversions(ctxb(), []*touchpoint.ConversionWrite{conv}); err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+		report := func(state string, want map[string][3]int64) {
+			t.Helper()
+			rows, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.game", From: day(21), To: day(26), GroupBy: []string{"day"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][3]int64{}
+			for _, r := range rows {
+				got[r.Group["day"]] = [3]int64{r.Clicks, r.Installs, r.Conversions}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: days %v, want %v", state, got, want)
+			}
+			for d, w := range want {
+				if got[d] != w {
+					t.Errorf("%s: %s: clicks, installs, conversions = %v, want %v", state, d, got[d], w)
+				}
+			}
+		}
+		eachState(t, s, func(state string) {
+			report(state, map[string][3]int64{"2026-11-22": {1, 0, 0}, "2026-11-23": {0, 1, 1}})
+		})
+		// Back to UTC: a click at 03:00 UTC on the 25th counts on the 25th
+		// (in Los Angeles it would be the 24th); what was counted stays.
+		if _, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("UTC")}); err != nil {
+			t.Fatal(err)
+		}
+		mustRecord(t, s, NewTouch("com.example.game", "net_a", day(25).Add(3*time.Hour)))
+		eachState(t, s, func(state string) {
+			report(state, map[string][3]int64{"2026-11-22": {1, 0, 0}, "2026-11-23": {0, 1, 1}, "2026-11-25": {1, 0, 0}})
+		})
+	}},
+}
