@@ -164,9 +164,26 @@ func (c *chrome) navigate(action chromedp.Action[chromedp.Void]) string {
 func (c *chrome) submit(fields map[string]string, submit string) string {
 	c.t.Helper()
 	for id, v := range fields {
-		c.run(chromedp.SetValue(chromedp.ID(id), v))
+		c.set("#"+id, v)
 	}
 	return c.navigate(chromedp.Click(chromedp.CSS(submit)))
+}
+
+// set gives the form control matching sel (a CSS selector) a value, as
+// typing or choosing it would.
+func (c *chrome) set(sel, v string) {
+	c.t.Helper()
+	ok := value(c, chromedp.Evaluate[bool](`(() => {
+		const el = document.querySelector(` + jsString(sel) + `);
+		if (!el) return false;
+		el.value = ` + jsString(v) + `;
+		el.dispatchEvent(new Event("input", {bubbles: true}));
+		el.dispatchEvent(new Event("change", {bubbles: true}));
+		return el.value === ` + jsString(v) + `;
+	})()`))
+	if !ok {
+		c.t.Fatalf("cannot set %s to %q on %s", sel, v, value(c, chromedp.Evaluate[string](`location.pathname`)))
+	}
 }
 
 // shot writes a screenshot of the whole page at width px (1280 or 390).
@@ -212,4 +229,45 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("header display %q: app.css did not apply", display)
 	}
 	c.shot("signed-in-settings", 1280)
+}
+
+// checkPage checks the page open now the way a person with a keyboard, a
+// screen reader or a phone meets it: every control has a label, nothing
+// takes a positive tabindex, there is one h1, and at 390 px wide nothing
+// but a table's own scroller is wider than the screen.
+func (c *chrome) checkPage(name string) {
+	c.t.Helper()
+	bad := value(c, chromedp.Evaluate[[]string](`(() => {
+		const bad = [];
+		for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea, button")) {
+			if (el.tagName === "BUTTON") {
+				if (!el.textContent.trim() && !el.getAttribute("aria-label")) bad.push("a button without a name");
+				continue;
+			}
+			const labelled = (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) ||
+				el.closest("label") || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby");
+			if (!labelled) bad.push("no label: " + el.outerHTML.slice(0, 100));
+		}
+		if (document.querySelector('[tabindex]:not([tabindex="0"]):not([tabindex="-1"])')) bad.push("a positive tabindex");
+		if (document.querySelectorAll("h1").length !== 1) bad.push("not one h1");
+		return bad;
+	})()`))
+	for _, b := range bad {
+		c.t.Errorf("%s: %s", name, b)
+	}
+	c.run(chromedp.EmulateViewport(390, 800, chromedp.EmulateMobile), chromedp.Sleep(30*time.Millisecond))
+	wide := value(c, chromedp.Evaluate[string](`(() => {
+		if (document.documentElement.scrollWidth <= window.innerWidth + 1) return "";
+		let widest = null;
+		for (const el of document.querySelectorAll("main *")) {
+			if (el.closest(".table")) continue;
+			const r = el.getBoundingClientRect();
+			if (r.right > window.innerWidth + 1 && (!widest || r.width > widest.getBoundingClientRect().width)) widest = el;
+		}
+		return document.documentElement.scrollWidth + "px wide; widest: " + (widest ? widest.outerHTML.slice(0, 120) : "?");
+	})()`))
+	c.run(chromedp.EmulateViewport(1280, 900))
+	if wide != "" {
+		c.t.Errorf("%s at 390 px: %s", name, wide)
+	}
 }
