@@ -20,6 +20,9 @@ type ChartSource interface {
 	// the users merged into it), and the current value of each of props
 	// (user properties). ENOTFOUND: no project.
 	ScanUsers(ctx context.Context, project int64, props []string, fn func(*UserBatch) error) error
+	// CountUsers returns how many users of a project ScanUsers would
+	// give, without reading them. ENOTFOUND: no project.
+	CountUsers(ctx context.Context, project int64) (int64, error)
 }
 
 // EventScan is a request for events. Times are Unix milliseconds.

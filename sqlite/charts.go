@@ -765,6 +765,25 @@ func (r *blockReader) read(pos []int32, out [][]int32, dicts []*touchpoint.Dict)
 		})
 }
 
+// CountUsers counts a project's users that are not merged into another.
+func (db *DB) CountUsers(ctx context.Context, project int64) (int64, error) {
+	if err := db.checkProject(ctx, project); err != nil {
+		return 0, err
+	}
+	db.amu.Lock()
+	defer db.amu.Unlock()
+	if err := db.currentAnalytics(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, u := range db.an.users {
+		if u.Project == project && u.Merged == 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // ScanUsers scans a project's users not merged into another
 // (touchpoint.ChartSource): from the analytics writer's memory, which
 // holds every user, brought up to the last commit; platform and country

@@ -148,5 +148,16 @@ var chartTests = []subtest{
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("users\n got %v\nwant %v", got, want)
 		}
+		// CountUsers counts what ScanUsers gives: merged users are not.
+		if n, err := s.CountUsers(ctxb(), p.ID); err != nil || n != int64(len(want)) {
+			t.Fatalf("CountUsers = %d, %v; want %d", n, err, len(want))
+		}
+		empty := MustCreateProject(t, s, "Empty")
+		if n, err := s.CountUsers(ctxb(), empty.ID); err != nil || n != 0 {
+			t.Fatalf("CountUsers of an empty project = %d, %v", n, err)
+		}
+		if _, err := s.CountUsers(ctxb(), 9999); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("CountUsers of no project: %v", err)
+		}
 	}},
 }

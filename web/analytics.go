@@ -9,7 +9,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -31,25 +30,11 @@ func analyticsBase(p *touchpoint.Project) string {
 	return "/projects/" + projectPath(p)
 }
 
-// errStopScan ends a scan early once it has seen what it looked for.
-var errStopScan = errors.New("stop the scan")
-
 // projectHasUsers reports whether a project has any analytics user yet:
-// one event (or identify) makes one. It reads the users a chart reads
-// and stops at the first batch.
+// one event (or identify) makes one.
 func (h *Handler) projectHasUsers(ctx context.Context, project int64) (bool, error) {
-	found := false
-	err := h.Store.ScanUsers(ctx, project, nil, func(b *touchpoint.UserBatch) error {
-		if len(b.User) > 0 {
-			found = true
-			return errStopScan
-		}
-		return nil
-	})
-	if errors.Is(err, errStopScan) {
-		err = nil
-	}
-	return found, err
+	n, err := h.Store.CountUsers(ctx, project)
+	return n > 0, err
 }
 
 // sendEvents is what a page shows when a project has no events yet: the

@@ -55,6 +55,11 @@ type chartPage struct {
 	Zone string
 	// Send is set when the project has no events: what to send.
 	Send *sendEvents
+	// Deferred, when set, is where the page's script fetches the chart
+	// from (the page itself with part=result), and Inline the page that
+	// computes it in place, for a browser without scripts: a browser's
+	// page paints its form at once, whatever the chart costs.
+	Deferred, Inline string
 	// One of these is the answer.
 	Segmentation *segmentationView
 	Funnel       *funnelView
@@ -78,6 +83,10 @@ func (h *Handler) handleChart(w http.ResponseWriter, r *http.Request, v *View) e
 	v.Section = "charts"
 	data := &chartPage{Kind: kind, Zone: p.Location().String()}
 	values := r.URL.Query()
+	part := values.Get("part") == "result"
+	inline := values.Get("inline") != ""
+	values.Del("part")
+	values.Del("inline")
 	// The dates travel from tab to tab; the rest of a query is its kind's.
 	keep := url.Values{}
 	for _, k := range []string{"start", "end"} {
@@ -111,6 +120,14 @@ func (h *Handler) handleChart(w http.ResponseWriter, r *http.Request, v *View) e
 	if fresh && kind == "funnel" {
 		data.Hint = "Give the funnel's steps in order (2 to 10 event types), then Show."
 		return h.renderChart(r, v, data, true)
+	}
+	if !part && !inline && deferrable(r) {
+		data.Deferred = form.Action + "?" + withParam(r.URL.Query(), "part", "result")
+		data.Inline = form.Action + "?" + withParam(r.URL.Query(), "inline", "1")
+		return v.Render("analytics_charts", data)
+	}
+	if part {
+		v.part = "chart-result"
 	}
 	res, err := h.Service().Chart(r.Context(), p.ID, q)
 	if err != nil {
@@ -147,6 +164,22 @@ func (h *Handler) renderChart(r *http.Request, v *View, data *chartPage, empty b
 		}
 	}
 	return v.Render("analytics_charts", data)
+}
+
+// deferrable reports whether a request is a browser's opening of a page
+// (Sec-Fetch-Dest: document), which runs the page's script: such a page
+// can leave a slow part to a second request. Other clients (curl, tests
+// without a browser) get the whole page at once.
+func deferrable(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Dest") == "document"
+}
+
+// withParam returns q with k set to v, encoded.
+func withParam(q url.Values, k, v string) string {
+	q.Del("part")
+	q.Del("inline")
+	q.Set(k, v)
+	return q.Encode()
 }
 
 // chartForm is a chart's form as sent, to show again (with the chart, or

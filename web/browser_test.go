@@ -21,7 +21,7 @@ import (
 // that runs app.js under the Content-Security-Policy. Anything the page
 // logs as an error or a policy violation fails the test.
 type chrome struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 	// shots is where screenshots go: $TOUCHPOINT_SCREENSHOTS, or
@@ -30,7 +30,7 @@ type chrome struct {
 	shots string
 }
 
-func newChrome(t *testing.T, s *server) *chrome {
+func newChrome(t testing.TB, base string) *chrome {
 	t.Helper()
 	bctx := testenv.Chromium(t, 4*time.Minute)
 	var mu sync.Mutex
@@ -68,7 +68,7 @@ func newChrome(t *testing.T, s *server) *chrome {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("open a tab: %v", err)
 	}
-	c := &chrome{t: t, ctx: ctx, base: s.URL(), shots: os.Getenv("TOUCHPOINT_SCREENSHOTS")}
+	c := &chrome{t: t, ctx: ctx, base: base, shots: os.Getenv("TOUCHPOINT_SCREENSHOTS")}
 	if c.shots == "" {
 		c.shots = "screenshots"
 	}
@@ -114,7 +114,10 @@ func value[T any](c *chrome, a chromedp.Action[T]) T {
 // open goes to a path of the dashboard and waits for its heading.
 func (c *chrome) open(path string) {
 	c.t.Helper()
-	c.run(chromedp.Navigate(c.base+path), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if !strings.HasPrefix(path, "http") {
+		path = c.base + path
+	}
+	c.run(chromedp.Navigate(path), chromedp.WaitVisible(chromedp.CSS("main h1")))
 }
 
 // text returns the text of the first element matching sel.
@@ -174,12 +177,12 @@ func (c *chrome) submit(fields map[string]string, submit string) string {
 func (c *chrome) set(sel, v string) {
 	c.t.Helper()
 	ok := value(c, chromedp.Evaluate[bool](`(() => {
-		const el = document.querySelector(` + jsString(sel) + `);
+		const el = document.querySelector(`+jsString(sel)+`);
 		if (!el) return false;
-		el.value = ` + jsString(v) + `;
+		el.value = `+jsString(v)+`;
 		el.dispatchEvent(new Event("input", {bubbles: true}));
 		el.dispatchEvent(new Event("change", {bubbles: true}));
-		return el.value === ` + jsString(v) + `;
+		return el.value === `+jsString(v)+`;
 	})()`))
 	if !ok {
 		c.t.Fatalf("cannot set %s to %q on %s", sel, v, value(c, chromedp.Evaluate[string](`location.pathname`)))
@@ -210,7 +213,7 @@ func jsString(s string) string {
 // the page's own script and style load and nothing else breaks.
 func TestBrowserSignIn(t *testing.T) {
 	s, _ := startServer(t)
-	c := newChrome(t, s)
+	c := newChrome(t, s.URL())
 	c.open("/settings")
 	if got := c.text("main h1"); got != "Sign in" {
 		t.Fatalf("heading %q, want Sign in", got)

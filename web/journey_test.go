@@ -22,7 +22,7 @@ import (
 // photographed at 1280 px and 390 px (see chrome.shots).
 func TestBrowserJourney(t *testing.T) {
 	s, clk := startServer(t)
-	c := newChrome(t, s)
+	c := newChrome(t, s.URL())
 	const app, gaid = "com.example.journey", "38400000-8cf0-11bd-b23e-10b96e40000d"
 
 	// Sign in: the first page says what to do next.

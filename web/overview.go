@@ -43,6 +43,10 @@ type overviewData struct {
 	Zone     string
 	// Loaded is false when the query was refused: the form alone is shown.
 	Loaded bool
+	// Deferred, when set, is where the page's script fetches the counts
+	// of a long range from (the page with part=result), and Inline the
+	// page that counts them in place, for a browser without scripts.
+	Deferred, Inline string
 	// Crumbs lead back up the drill-down; the last is where the page is.
 	Crumbs []crumb
 	// Level names the table's rows ("Media source", "Campaign", …);
@@ -91,7 +95,12 @@ type rejection struct {
 	N      int64
 }
 
+// deferOverviewAfter is the longest range whose counts a browser's page
+// holds itself; a longer one comes after the page has painted.
+const deferOverviewAfter = 31 * 24 * time.Hour
+
 // GET /apps/{app}/overview?from=2026-03-04&to=2026-03-10&media_source=…&campaign=…&af_adset=…
+
 func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View) error {
 	v.Title, v.Section = "Overview", "overview"
 	app := v.App
@@ -118,6 +127,15 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View
 	d.Keep = filters
 	if err != nil {
 		v.Fail(err)
+		return v.Render("overview", d)
+	}
+	// A browser opening a long range paints the form at once and fetches
+	// the counts (deferrable).
+	if q.Get("part") == "result" {
+		v.part = "overview-result"
+	} else if q.Get("inline") == "" && deferrable(r) && to.Sub(from) > deferOverviewAfter {
+		d.Deferred = appPath(app.ID, "overview") + "?" + withParam(r.URL.Query(), "part", "result")
+		d.Inline = appPath(app.ID, "overview") + "?" + withParam(r.URL.Query(), "inline", "1")
 		return v.Render("overview", d)
 	}
 	level := drillLevels[len(filters)]

@@ -123,8 +123,11 @@ type View struct {
 	Data  any
 
 	template string
-	status   int
-	req      *http.Request
+	// part, when set, names the template of the page's to render alone,
+	// without the layout: a fragment a page's script fetches.
+	part   string
+	status int
+	req    *http.Request
 }
 
 // Render asks for template name (templates/name.html) with data.
@@ -262,7 +265,18 @@ func (h *Handler) render(w http.ResponseWriter, v *View) {
 		h.Logger.Error("dashboard: no such template", "template", v.template)
 		t, v.status, v.Error, v.Data = h.pages["error"], 500, "Internal error.", nil
 	}
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	var err error
+	switch {
+	case v.part == "":
+		err = t.ExecuteTemplate(&buf, "layout", v)
+	case v.template == "error":
+		err = t.ExecuteTemplate(&buf, "error-part", v)
+	default:
+		if err = t.ExecuteTemplate(&buf, "error-part", v); err == nil {
+			err = t.ExecuteTemplate(&buf, v.part, v)
+		}
+	}
+	if err != nil {
 		h.Logger.Error("dashboard: render", "template", v.template, "err", err)
 		buf.Reset()
 		v.status, v.Error, v.Data = 500, "Internal error: the page could not be drawn.", nil

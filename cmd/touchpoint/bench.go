@@ -36,6 +36,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "charts" {
 		return runBenchCharts(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "dashboard" {
+		return runBenchDashboard(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "uploads" {
 		return runBenchUploads(ctx, args[1:], stdout, stderr)
 	}
@@ -45,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "       touchpoint bench events --api-key KEY [--server URL] [--conns 16] [--duration 20s]")
 		fmt.Fprintln(stderr, "       touchpoint bench cohort [--data-dir DIR] [--users 1000000] [--events 10000000] [--runs 3]")
 		fmt.Fprintln(stderr, "       touchpoint bench charts [--data-dir DIR] [--users 1000000] [--events 10000000] [--days 90] [--runs 3]")
+		fmt.Fprintln(stderr, "       touchpoint bench dashboard [--data-dir DIR] [--installs 1000000] [--events 10000000] [--runs 5] [--seed-only]")
 		fmt.Fprintln(stderr, "       touchpoint bench uploads --api-key KEY [--server URL] [--conns 32] [--requests 2] [--size 19922944]")
 		return flag.ErrHelp
 	}

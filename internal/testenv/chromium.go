@@ -30,7 +30,7 @@ func ChromiumPath() (string, bool) {
 // sealed: a fresh profile, no background traffic, and no host resolves but
 // localhost and 127.0.0.1, so nothing leaves the machine. It stops when t
 // ends.
-func Chromium(t *testing.T, limit time.Duration, opts ...chromedp.ExecAllocatorOption) context.Context {
+func Chromium(t testing.TB, limit time.Duration, opts ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	chromium, ok := ChromiumPath()
 	if !ok {

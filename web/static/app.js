@@ -2,10 +2,12 @@
 // this file; it adds copy buttons, confirmations and the live feed.
 "use strict";
 
-document.addEventListener("DOMContentLoaded", function () {
+// decorate adds what the script adds to a page, or to a part of one
+// fetched later.
+function decorate(root) {
   // Copy buttons: beside every element marked data-copy (its text, or the
   // attribute's value when it has one) and every pre.copyable.
-  document.querySelectorAll("[data-copy], pre.copyable").forEach(function (el) {
+  root.querySelectorAll("[data-copy], pre.copyable").forEach(function (el) {
     if (!navigator.clipboard) return;
     var b = document.createElement("button");
     b.type = "button";
@@ -21,6 +23,31 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     });
     el.insertAdjacentElement("afterend", b);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  decorate(document);
+
+  // Parts of a page that take long to compute (a chart) come after it:
+  // the page paints at once, and the part replaces its placeholder.
+  document.querySelectorAll("[data-fragment]").forEach(function (el) {
+    fetch(el.getAttribute("data-fragment"), {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.text().then(function (t) { return {url: r.url, status: r.status, text: t}; }); })
+      .then(function (r) {
+        // The session ended meanwhile: the page itself asks to sign in.
+        if (r.status === 401 || /\/signin/.test(r.url)) { location.reload(); return; }
+        el.innerHTML = r.text;
+        decorate(el);
+      })
+      .catch(function () {
+        el.innerHTML = "";
+        var p = document.createElement("p");
+        p.className = "error";
+        p.setAttribute("role", "alert");
+        p.textContent = "The chart could not be loaded (the server did not answer): reload the page to try again.";
+        el.appendChild(p);
+      });
   });
 
   // Forms that undo something ask first.
