@@ -249,6 +249,39 @@ func (p *Partner) ApplyDefaults(app *App) {
 	p.Postbacks.ApplyDefaults()
 }
 
+// PartnerCreate is what creates a partner: the body of POST
+// /api/v1/apps/{app_id}/partners and the dashboard's form. Unset windows
+// take the app's defaults; signing starts disabled; postback_retries
+// defaults to 4 and postback_retry_minutes to 15 (AppsFlyer's).
+type PartnerCreate struct {
+	PID                 string             `json:"pid"`
+	ClickSigning        SigningMode        `json:"click_signing"`
+	ClickLookback       Window             `json:"click_lookback"`
+	ViewThroughLookback Window             `json:"view_through_lookback"`
+	ProbabilisticWindow Window             `json:"probabilistic_window"`
+	AllowIPUA           bool               `json:"allow_ip_ua"`
+	Restricted          bool               `json:"restricted"`
+	DailyClickCap       int64              `json:"daily_click_cap"`
+	SendAllInstalls     bool               `json:"send_all_installs"`
+	InAppWindow         PostbackWindow     `json:"in_app_postback_window"`
+	Retries             *int               `json:"postback_retries"`
+	RetryMinutes        int                `json:"postback_retry_minutes"`
+	Templates           []PostbackTemplate `json:"postbacks"`
+}
+
+// Partner returns the partner of app that c asks for, for the service's
+// CreatePartner (which fills the windows left unset).
+func (c PartnerCreate) Partner(app string) *Partner {
+	p := &Partner{AppID: app, PID: c.PID, ClickSigning: c.ClickSigning, ClickLookback: c.ClickLookback,
+		ViewThroughLookback: c.ViewThroughLookback, ProbabilisticWindow: c.ProbabilisticWindow, AllowIPUA: c.AllowIPUA,
+		Restricted: c.Restricted, DailyClickCap: c.DailyClickCap, Postbacks: Postbacks{SendAllInstalls: c.SendAllInstalls,
+			InAppWindow: c.InAppWindow, Retries: DefaultPostbackRetries, RetryMinutes: c.RetryMinutes, Templates: c.Templates}}
+	if c.Retries != nil {
+		p.Retries = *c.Retries
+	}
+	return p
+}
+
 // PartnerUpdate is a change to a partner; nil fields are left as they are.
 type PartnerUpdate struct {
 	ClickSigning        *SigningMode `json:"click_signing"`
@@ -409,6 +442,9 @@ func ParseSecretTTL(hours string) (time.Duration, error) {
 	if err != nil {
 		return 0, Errorf(EINVALID, "ttl-hours %q is not a whole number of hours", hours)
 	}
+	// Hours out of range stay out of range as a duration, which a large
+	// number would overflow into it: CheckSecretTTL refuses them.
+	h = min(max(h, 0), int(MaxSecretTTL/time.Hour)+1)
 	return time.Duration(h) * time.Hour, nil
 }
 

@@ -20,25 +20,9 @@ func (s *Server) registerPartnerRoutes(mux *http.ServeMux) {
 	s.handleAdmin(mux, "GET "+p+"/{pid}/signing-report", s.handleSigningReport)
 }
 
-// PartnerCreate is the body of POST /api/v1/apps/{app_id}/partners. Unset
-// windows take the app's defaults; signing starts disabled.
-type PartnerCreate struct {
-	PID                 string                 `json:"pid"`
-	ClickSigning        touchpoint.SigningMode `json:"click_signing"`
-	ClickLookback       touchpoint.Window      `json:"click_lookback"`
-	ViewThroughLookback touchpoint.Window      `json:"view_through_lookback"`
-	ProbabilisticWindow touchpoint.Window      `json:"probabilistic_window"`
-	AllowIPUA           bool                   `json:"allow_ip_ua"`
-	Restricted          bool                   `json:"restricted"`
-	DailyClickCap       int64                  `json:"daily_click_cap"`
-	// Postback settings; postback_retries defaults to 4 and
-	// postback_retry_minutes to 15 (AppsFlyer's).
-	SendAllInstalls bool                          `json:"send_all_installs"`
-	InAppWindow     touchpoint.PostbackWindow     `json:"in_app_postback_window"`
-	Retries         *int                          `json:"postback_retries"`
-	RetryMinutes    int                           `json:"postback_retry_minutes"`
-	Templates       []touchpoint.PostbackTemplate `json:"postbacks"`
-}
+// PartnerCreate is the body of POST /api/v1/apps/{app_id}/partners
+// (touchpoint.PartnerCreate).
+type PartnerCreate = touchpoint.PartnerCreate
 
 // POST /api/v1/apps/{app_id}/partners
 func (s *Server) handlePartnerCreate(w http.ResponseWriter, r *http.Request) {
@@ -47,15 +31,7 @@ func (s *Server) handlePartnerCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	p := &touchpoint.Partner{AppID: r.PathValue("app_id"), PID: req.PID, ClickSigning: req.ClickSigning,
-		ClickLookback: req.ClickLookback, ViewThroughLookback: req.ViewThroughLookback,
-		ProbabilisticWindow: req.ProbabilisticWindow, AllowIPUA: req.AllowIPUA, Restricted: req.Restricted,
-		DailyClickCap: req.DailyClickCap, Postbacks: touchpoint.Postbacks{SendAllInstalls: req.SendAllInstalls,
-			InAppWindow: req.InAppWindow, Retries: touchpoint.DefaultPostbackRetries, RetryMinutes: req.RetryMinutes,
-			Templates: req.Templates}}
-	if req.Retries != nil {
-		p.Retries = *req.Retries
-	}
+	p := req.Partner(r.PathValue("app_id"))
 	if err := s.svc.CreatePartner(r.Context(), p); err != nil {
 		writeError(w, r, err)
 		return

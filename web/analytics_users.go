@@ -218,15 +218,15 @@ func (h *Handler) timeline(ctx context.Context, project, user, before, after int
 			if err != nil {
 				return nil, err
 			}
-			for _, raw := range page.Events {
-				id, err := eventID(raw)
-				if err != nil {
-					return nil, err
-				}
-				if id >= to {
+			read, err := userEvents(page)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range read {
+				if e.id >= to {
 					return out, nil
 				}
-				out = append(out, userEvent{id, raw})
+				out = append(out, e)
 				if n > 0 && len(out) > n {
 					out = out[1:]
 				}
@@ -252,12 +252,8 @@ func (h *Handler) timeline(ctx context.Context, project, user, before, after int
 		if err != nil {
 			return nil, err
 		}
-		for _, raw := range page.Events {
-			id, err := eventID(raw)
-			if err != nil {
-				return nil, err
-			}
-			t.events = append(t.events, userEvent{id, raw})
+		if t.events, err = userEvents(page); err != nil {
+			return nil, err
 		}
 		if page.Next != 0 {
 			t.newer = page.Next
@@ -310,6 +306,19 @@ func (h *Handler) timeline(ctx context.Context, project, user, before, after int
 		t.older = t.events[0].id
 	}
 	return t, nil
+}
+
+// userEvents reads the ids of a page's events.
+func userEvents(page *touchpoint.EventPage) ([]userEvent, error) {
+	out := make([]userEvent, 0, len(page.Events))
+	for _, raw := range page.Events {
+		id, err := eventID(raw)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, userEvent{id, raw})
+	}
+	return out, nil
 }
 
 // eventID reads the id of an event as the store reads it back.

@@ -74,7 +74,7 @@ func (h *Handler) handleCohorts(w http.ResponseWriter, r *http.Request, v *View)
 		items[i] = cohortListItem{Cohort: c, Words: cohortWords(c.Definition), Syncs: perCohort[c.ID]}
 	}
 	v.Title, v.Section = "Cohorts", "cohorts"
-	return v.Render("cohorts", map[string]any{"Cohorts": items, "Base": cohortsPath(v.Project)})
+	return v.Render("cohorts", map[string]any{"Cohorts": items, "Base": cohortsPath(v.Project), "Server": h.baseURL(r)})
 }
 
 // projectCohort returns the cohort the path names, of the path's project.
@@ -92,20 +92,6 @@ func (h *Handler) projectCohort(r *http.Request, v *View) (*touchpoint.Cohort, e
 
 // The editor.
 
-// cohortOption is one choice of a select.
-type cohortOption struct {
-	Value, Label string
-	Selected     bool
-}
-
-func cohortOptions(selected string, pairs ...string) []cohortOption {
-	var out []cohortOption
-	for i := 0; i+1 < len(pairs); i += 2 {
-		out = append(out, cohortOption{Value: pairs[i], Label: pairs[i+1], Selected: pairs[i] == selected})
-	}
-	return out
-}
-
 // Row kinds of the editor.
 const (
 	rowEvent        = "event"
@@ -113,17 +99,17 @@ const (
 	rowFirstSeen    = "first_seen"
 )
 
-func cohortKindOptions(k string) []cohortOption {
-	return cohortOptions(k, "", "(none: leave this row out)", rowEvent, "Performed an event", rowUserProperty, "Has a user property",
+func cohortKindOptions(k string) []choice {
+	return choices(k, "", "(none: leave this row out)", rowEvent, "Performed an event", rowUserProperty, "Has a user property",
 		rowFirstSeen, "First seen")
 }
 
-func cohortCountOptions(op string) []cohortOption {
-	return cohortOptions(op, touchpoint.AtLeast, "at least", touchpoint.AtMost, "at most", touchpoint.Exactly, "exactly")
+func cohortCountOptions(op string) []choice {
+	return choices(op, touchpoint.AtLeast, "at least", touchpoint.AtMost, "at most", touchpoint.Exactly, "exactly")
 }
 
-func cohortValueOptions(op string) []cohortOption {
-	return cohortOptions(op, touchpoint.OpEq, "=", touchpoint.OpNe, "!=", touchpoint.OpContains, "contains",
+func cohortValueOptions(op string) []choice {
+	return choices(op, touchpoint.OpEq, "=", touchpoint.OpNe, "!=", touchpoint.OpContains, "contains",
 		touchpoint.OpGt, ">", touchpoint.OpLt, "<", touchpoint.OpIn, "in (a list)")
 }
 
@@ -144,7 +130,7 @@ type cohortRow struct {
 	Value      string
 	Where      []cohortWhere
 
-	KindOpts, CountOpts, OpOpts []cohortOption
+	KindOpts, CountOpts, OpOpts []choice
 }
 
 // cohortWhere is one event-property condition of an event row.
@@ -153,7 +139,7 @@ type cohortWhere struct {
 	N               int
 	Property, Value string
 	Op              string
-	OpOpts          []cohortOption
+	OpOpts          []choice
 }
 
 // cohortForm is the editor's state: the fields as sent, the definition as
@@ -715,21 +701,21 @@ type cohortSyncView struct {
 	Sync        *touchpoint.CohortSync
 	Destination *touchpoint.Destination // nil if it is gone
 	Runs        []*touchpoint.SyncRun
-	CadenceOpts []cohortOption
+	CadenceOpts []choice
 	Path        string
 }
 
 // cohortSyncForm is the form that creates a sync.
 type cohortSyncForm struct {
 	Destination  string // the id chosen
-	Destinations []cohortOption
-	Cadences     []cohortOption
+	Destinations []choice
+	Cadences     []choice
 	BatchSize    string
 	Enabled      bool
 }
 
-func cohortCadenceOptions(c string) []cohortOption {
-	return cohortOptions(c, touchpoint.CadenceOnce, "once", touchpoint.CadenceMinute, "every minute",
+func cohortCadenceOptions(c string) []choice {
+	return choices(c, touchpoint.CadenceOnce, "once", touchpoint.CadenceMinute, "every minute",
 		touchpoint.CadenceHourly, "hourly", touchpoint.CadenceDaily, "daily")
 }
 
@@ -787,7 +773,7 @@ func (h *Handler) renderCohort(r *http.Request, v *View, c *touchpoint.Cohort, f
 	for _, d := range dests {
 		if d.Kind == touchpoint.DestinationAppsFlyerCohort {
 			id := strconv.FormatInt(d.ID, 10)
-			form.Destinations = append(form.Destinations, cohortOption{Value: id,
+			form.Destinations = append(form.Destinations, choice{Value: id,
 				Label: fmt.Sprintf("%s (%s, %s, %s)", d.Name, d.AppsFlyerAppID, d.Platform, d.Identifier), Selected: id == form.Destination})
 		}
 	}
@@ -798,6 +784,7 @@ func (h *Handler) renderCohort(r *http.Request, v *View, c *touchpoint.Cohort, f
 		"Users":        "/projects/" + projectPath(v.Project) + "/users/",
 		"Destinations": "/projects/" + projectPath(v.Project) + "/destinations",
 		"MemberSample": cohortMemberSample,
+		"Server":       h.baseURL(r),
 	})
 }
 

@@ -154,7 +154,8 @@ func (h *Handler) handleDestinations(w http.ResponseWriter, r *http.Request, v *
 		}
 	}
 	v.Title, v.Section = "Destinations", "destinations"
-	return v.Render("destinations", map[string]any{"Destinations": items, "Base": destinationsPath(v.Project), "Kinds": destKinds})
+	return v.Render("destinations", map[string]any{"Destinations": items, "Base": destinationsPath(v.Project), "Kinds": destKinds,
+		"Server": h.baseURL(r)})
 }
 
 // destForm is a destination's form: the fields as sent (secrets blank
@@ -179,17 +180,17 @@ type destForm struct {
 	Enabled             bool
 	DefaultIDProperty   string
 
-	OnOpts, OpOpts, PlatformOpts, IdentifierOpts []cohortOption
+	OnOpts, OpOpts, PlatformOpts, IdentifierOpts []choice
 }
 
 // fill sets the selects' options from the chosen values.
 func (f *destForm) fill(on, op, platform, identifier string) {
 	f.KindLabel, f.Cohort = destKindLabel(f.Kind), f.Kind == touchpoint.DestinationAppsFlyerCohort
 	f.DefaultIDProperty = touchpoint.DefaultAppsFlyerIDProperty
-	f.OnOpts = cohortOptions(on, "", "every event the event types allow", touchpoint.OnEvent, "an event property", touchpoint.OnUser, "a user property")
-	f.OpOpts = cohortOptions(op, touchpoint.OpIs, "is one of", touchpoint.OpIsNot, "is not one of")
-	f.PlatformOpts = cohortOptions(platform, "", "(choose)", string(touchpoint.Android), "Android", string(touchpoint.IOS), "iOS")
-	f.IdentifierOpts = cohortOptions(identifier, "", "(choose)", touchpoint.MapGAID, "gaid: Google advertising id (Android)",
+	f.OnOpts = choices(on, "", "every event the event types allow", touchpoint.OnEvent, "an event property", touchpoint.OnUser, "a user property")
+	f.OpOpts = choices(op, touchpoint.OpIs, "is one of", touchpoint.OpIsNot, "is not one of")
+	f.PlatformOpts = choices(platform, "", "(choose)", string(touchpoint.Android), "Android", string(touchpoint.IOS), "iOS")
+	f.IdentifierOpts = choices(identifier, "", "(choose)", touchpoint.MapGAID, "gaid: Google advertising id (Android)",
 		touchpoint.MapIDFA, "idfa: IDFA (iOS)", touchpoint.MapUserID, "user_id: the user id, sent as amplitude_id",
 		touchpoint.MapCUID, "cuid: the user id as AppsFlyer's customer user id")
 }

@@ -110,6 +110,7 @@ func formPostbackWindow(s string) (touchpoint.PostbackWindow, error) {
 	return w, nil
 }
 
+// formInt reads a whole number field.
 func formInt(field, s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -118,85 +119,82 @@ func formInt(field, s string) (int, error) {
 	return n, nil
 }
 
-// partner reads the create form into the partner POST
-// /api/v1/apps/{app_id}/partners makes of its body: an empty window is
-// the app's default, empty retries the default 4.
-func (f partnerForm) partner(app string) (*touchpoint.Partner, error) {
-	p := &touchpoint.Partner{AppID: app, PID: f.PID, ClickSigning: touchpoint.SigningMode(f.ClickSigning),
-		AllowIPUA: f.AllowIPUA, Restricted: f.Restricted,
-		Postbacks: touchpoint.Postbacks{SendAllInstalls: f.SendAllInstalls, Retries: touchpoint.DefaultPostbackRetries}}
-	var err error
+// settings reads the form's settings into the change PATCH
+// /api/v1/apps/{app_id}/partners/{pid} takes. With all, every setting is
+// read (an empty one is refused, as the edit form sends them all);
+// without, an empty one is left unset (nil).
+func (f partnerForm) settings(all bool) (touchpoint.PartnerUpdate, error) {
+	u := touchpoint.PartnerUpdate{AllowIPUA: &f.AllowIPUA, Restricted: &f.Restricted, SendAllInstalls: &f.SendAllInstalls}
+	if mode := touchpoint.SigningMode(f.ClickSigning); all || mode != "" {
+		u.ClickSigning = &mode
+	}
 	for _, w := range []struct {
 		field, v string
-		dst      *touchpoint.Window
-	}{{"click_lookback", f.ClickLookback, &p.ClickLookback}, {"view_through_lookback", f.ViewThroughLookback, &p.ViewThroughLookback},
-		{"probabilistic_window", f.ProbabilisticWindow, &p.ProbabilisticWindow}} {
-		if w.v != "" {
-			if *w.dst, err = formWindow(w.field, w.v); err != nil {
-				return nil, err
-			}
+		dst      **touchpoint.Window
+	}{{"click_lookback", f.ClickLookback, &u.ClickLookback}, {"view_through_lookback", f.ViewThroughLookback, &u.ViewThroughLookback},
+		{"probabilistic_window", f.ProbabilisticWindow, &u.ProbabilisticWindow}} {
+		if !all && w.v == "" {
+			continue
 		}
-	}
-	if f.DailyClickCap != "" {
-		if p.DailyClickCap, err = strconv.ParseInt(f.DailyClickCap, 10, 64); err != nil {
-			return nil, touchpoint.Errorf(touchpoint.EINVALID, "daily_click_cap %q: want a whole number (0: no cap)", f.DailyClickCap)
+		win, err := formWindow(w.field, w.v)
+		if err != nil {
+			return u, err
 		}
+		*w.dst = &win
 	}
-	if f.InAppWindow != "" {
-		if p.InAppWindow, err = formPostbackWindow(f.InAppWindow); err != nil {
-			return nil, err
+	if all || f.DailyClickCap != "" {
+		n, err := strconv.ParseInt(f.DailyClickCap, 10, 64)
+		if err != nil {
+			return u, touchpoint.Errorf(touchpoint.EINVALID, "daily_click_cap %q: want a whole number (0: no cap)", f.DailyClickCap)
 		}
+		u.DailyClickCap = &n
 	}
-	if f.Retries != "" {
-		if p.Retries, err = formInt("postback_retries", f.Retries); err != nil {
-			return nil, err
+	if all || f.InAppWindow != "" {
+		in, err := formPostbackWindow(f.InAppWindow)
+		if err != nil {
+			return u, err
 		}
+		u.InAppWindow = &in
 	}
-	if f.RetryMinutes != "" {
-		if p.RetryMinutes, err = formInt("postback_retry_minutes", f.RetryMinutes); err != nil {
-			return nil, err
+	for _, n := range []struct {
+		field, v string
+		dst      **int
+	}{{"postback_retries", f.Retries, &u.Retries}, {"postback_retry_minutes", f.RetryMinutes, &u.RetryMinutes}} {
+		if !all && n.v == "" {
+			continue
 		}
+		i, err := formInt(n.field, n.v)
+		if err != nil {
+			return u, err
+		}
+		*n.dst = &i
 	}
-	return p, nil
+	return u, nil
 }
 
-// update reads the edit form into the change PATCH
-// /api/v1/apps/{app_id}/partners/{pid} takes: every setting is sent.
-func (f partnerForm) update() (touchpoint.PartnerUpdate, error) {
-	mode := touchpoint.SigningMode(f.ClickSigning)
-	u := touchpoint.PartnerUpdate{ClickSigning: &mode, AllowIPUA: &f.AllowIPUA, Restricted: &f.Restricted,
-		SendAllInstalls: &f.SendAllInstalls}
-	click, err := formWindow("click_lookback", f.ClickLookback)
+// partner reads the create form into the partner POST
+// /api/v1/apps/{app}/partners makes of the same body
+// (touchpoint.PartnerCreate): an empty window is the app's default, empty
+// retries the default 4.
+func (f partnerForm) partner(app string) (*touchpoint.Partner, error) {
+	u, err := f.settings(false)
 	if err != nil {
-		return u, err
+		return nil, err
 	}
-	view, err := formWindow("view_through_lookback", f.ViewThroughLookback)
-	if err != nil {
-		return u, err
+	c := touchpoint.PartnerCreate{PID: f.PID, ClickSigning: deref(u.ClickSigning), ClickLookback: deref(u.ClickLookback),
+		ViewThroughLookback: deref(u.ViewThroughLookback), ProbabilisticWindow: deref(u.ProbabilisticWindow),
+		AllowIPUA: f.AllowIPUA, Restricted: f.Restricted, DailyClickCap: deref(u.DailyClickCap), SendAllInstalls: f.SendAllInstalls,
+		InAppWindow: deref(u.InAppWindow), Retries: u.Retries, RetryMinutes: deref(u.RetryMinutes)}
+	return c.Partner(app), nil
+}
+
+// deref is *p, or the zero value (an unset field) when p is nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	prob, err := formWindow("probabilistic_window", f.ProbabilisticWindow)
-	if err != nil {
-		return u, err
-	}
-	capN, err := strconv.ParseInt(f.DailyClickCap, 10, 64)
-	if err != nil {
-		return u, touchpoint.Errorf(touchpoint.EINVALID, "daily_click_cap %q: want a whole number (0: no cap)", f.DailyClickCap)
-	}
-	in, err := formPostbackWindow(f.InAppWindow)
-	if err != nil {
-		return u, err
-	}
-	retries, err := formInt("postback_retries", f.Retries)
-	if err != nil {
-		return u, err
-	}
-	minutes, err := formInt("postback_retry_minutes", f.RetryMinutes)
-	if err != nil {
-		return u, err
-	}
-	u.ClickLookback, u.ViewThroughLookback, u.ProbabilisticWindow = &click, &view, &prob
-	u.DailyClickCap, u.InAppWindow, u.Retries, u.RetryMinutes = &capN, &in, &retries, &minutes
-	return u, nil
+	return *p
 }
 
 // partnerRow is a line of the partners list.
@@ -405,7 +403,7 @@ func (h *Handler) handlePartnerUpdate(w http.ResponseWriter, r *http.Request, v 
 	}
 	form := readPartnerForm(r)
 	form.PID = page.Partner.PID
-	upd, err := form.update()
+	upd, err := form.settings(true)
 	if err == nil {
 		_, err = h.Service().UpdatePartner(r.Context(), v.App.ID, page.Partner.PID, upd)
 	}

@@ -205,6 +205,15 @@ func settingsClockMove(form url.Values) (*time.Time, time.Duration, error) {
 	return touchpoint.TestClockMove{Time: t, Advance: strings.TrimSpace(form.Get("advance"))}.Target()
 }
 
+// settingsClock is what the test clock forms of an app or a project
+// (templates/_settings.html) need: where they post, their values, and the
+// session's CSRF token.
+type settingsClock struct {
+	Action string
+	Form   url.Values
+	CSRF   string
+}
+
 // settingsClockForm are the test clock form's values: the clock, to set it from.
 func settingsClockForm(t *time.Time) url.Values {
 	if t == nil {

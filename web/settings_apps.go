@@ -17,7 +17,7 @@ type settingsAppData struct {
 	NewKeys []settingsKey
 	Form    url.Values // the settings form
 	Windows []settingsWindowField
-	Clock   url.Values // the test clock form
+	Clock   settingsClock // the test clock forms
 	Forward *touchpoint.AnalyticsForward
 	Zones   []string
 }
@@ -52,7 +52,7 @@ func (h *Handler) renderSettingsApp(r *http.Request, v *View, a *touchpoint.App,
 	}
 	v.Title, v.Section = a.Name+" · Settings", "settings"
 	return v.Render("settings_app", &settingsAppData{App: a, NewKeys: keys, Form: form, Windows: settingsWindowFields(form, &a.Windows),
-		Clock: clock, Forward: f, Zones: settingsZones})
+		Clock: settingsClock{Action: settingsAppPath(a.ID, "test-clock"), Form: clock, CSRF: v.CSRF}, Forward: f, Zones: settingsZones})
 }
 
 // settingsAppPath is the path of an app's settings page.

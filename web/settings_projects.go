@@ -16,7 +16,7 @@ type settingsProjectData struct {
 	NewKeys    []settingsKey
 	Form       url.Values // the settings form
 	AppChoices []settingsAppChoice
-	Clock      url.Values // the test clock form
+	Clock      settingsClock // the test clock forms
 	Zones      []string
 	Base       string
 }
@@ -43,7 +43,8 @@ func (h *Handler) renderSettingsProject(r *http.Request, v *View, p *touchpoint.
 	}
 	v.Title, v.Section = p.Name+" · Settings", "settings"
 	return v.Render("settings_project", &settingsProjectData{Project: p, NewKeys: keys, Form: form,
-		AppChoices: settingsAppChoices(v.Apps, form["apps"]), Clock: clock, Zones: settingsZones, Base: h.baseURL(r)})
+		AppChoices: settingsAppChoices(v.Apps, form["apps"]), Clock: settingsClock{Action: settingsProjectPath(p) + "/test-clock", Form: clock, CSRF: v.CSRF},
+		Zones: settingsZones, Base: h.baseURL(r)})
 }
 
 // POST /settings/projects: create a project; the answer shows its keys,

@@ -340,5 +340,5 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request, v *View) er
 		return nil
 	}
 	v.Title = "Welcome"
-	return v.Render("home", nil)
+	return v.Render("home", struct{ Server string }{h.baseURL(r)})
 }
