@@ -311,11 +311,11 @@ func readInt(s, field string, fail func(error)) int {
 	if s == "" {
 		return 0
 	}
-	n, err := strconv.Atoi(s)
+	n, err := wholeNumber(field, s)
 	if err != nil {
-		fail(touchpoint.Errorf(touchpoint.EINVALID, "%s %q: give a whole number", field, s))
+		fail(err)
 	}
-	return n
+	return int(n)
 }
 
 // specCount is how many events a kind's form has fields for.

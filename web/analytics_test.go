@@ -391,7 +391,7 @@ func TestChartRefusesBadQueries(t *testing.T) {
 		{"segmentation", url.Values{"e1.w0.prop": {"plan"}, "e1.w0.value": {"free"}}, []string{"Event 1 has filters but no event type"}},
 		{"funnel", url.Values{"e0": {"session_start"}}, []string{"steps: give 2 to 10 steps", `value="session_start"`}},
 		{"funnel", url.Values{"e0": {"a"}, "e1": {"b"}, "window": {"soon"}}, []string{"Conversion window &#34;soon&#34;: want 7d, 24h or 90m"}},
-		{"retention", url.Values{"e0": {"session_start"}, "periods": {"many"}}, []string{"Periods &#34;many&#34;: give a whole number"}},
+		{"retention", url.Values{"e0": {"session_start"}, "periods": {"many"}}, []string{"Periods &#34;many&#34;: want a whole number"}},
 		{"retention", url.Values{"e0": {"session_start"}, "interval": {"month"}}, []string{"interval &#34;month&#34;: day or week"}},
 		{"ltv", url.Values{"days": {"0"}, "start": {"2026-03-01"}, "end": {"2027-06-01"}}, []string{"the range spans 458 days"}},
 	} {

@@ -105,9 +105,9 @@ type timelineEvent struct {
 func (h *Handler) handleUser(w http.ResponseWriter, r *http.Request, v *View) error {
 	p := v.Project
 	v.Section = "users"
-	id, err := strconv.ParseInt(r.PathValue("amplitude_id"), 10, 64)
-	if err != nil || id <= 0 {
-		return touchpoint.Errorf(touchpoint.ENOTFOUND, "user %q not found: amplitude ids are numbers", r.PathValue("amplitude_id"))
+	id, err := pathID(r, "amplitude_id", "user")
+	if err != nil {
+		return err
 	}
 	before, err1 := cursorParam(r, "before")
 	after, err2 := cursorParam(r, "after")

@@ -79,9 +79,9 @@ func (h *Handler) handleCohorts(w http.ResponseWriter, r *http.Request, v *View)
 
 // projectCohort returns the cohort the path names, of the path's project.
 func (h *Handler) projectCohort(r *http.Request, v *View) (*touchpoint.Cohort, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "there is no cohort %q: cohort ids are numbers", r.PathValue("id"))
+	id, err := pathID(r, "id", "cohort")
+	if err != nil {
+		return nil, err
 	}
 	c, err := h.Store.FindCohort(r.Context(), id)
 	if err == nil && c.Project != v.Project.ID {
@@ -875,12 +875,12 @@ func cadenceWords(s *touchpoint.CohortSync) string {
 // cohortFormInt reads a whole number a form sent; what names it in the
 // error.
 func cohortFormInt(s, what string, out *int64) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if strings.TrimSpace(s) == "" {
+		return touchpoint.Errorf(touchpoint.EINVALID, "%s is required", what)
+	}
+	n, err := wholeNumber(what, s)
 	if err != nil {
-		if strings.TrimSpace(s) == "" {
-			return touchpoint.Errorf(touchpoint.EINVALID, "%s is required", what)
-		}
-		return touchpoint.Errorf(touchpoint.EINVALID, "%s %q is not a whole number", what, s)
+		return err
 	}
 	*out = n
 	return nil
@@ -888,9 +888,9 @@ func cohortFormInt(s, what string, out *int64) error {
 
 // cohortSync returns the sync the path names, of the cohort.
 func (h *Handler) cohortSync(r *http.Request, c *touchpoint.Cohort) (*touchpoint.CohortSync, error) {
-	id, err := strconv.ParseInt(r.PathValue("sync"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "there is no sync %q: sync ids are numbers", r.PathValue("sync"))
+	id, err := pathID(r, "sync", "sync")
+	if err != nil {
+		return nil, err
 	}
 	s, err := h.Store.FindCohortSync(r.Context(), id)
 	if err == nil && s.Cohort != c.ID {

@@ -188,10 +188,9 @@ type attemptRow struct {
 
 // findAppDelivery reads the delivery a path names, if it is the app's.
 func (h *Handler) findAppDelivery(r *http.Request, v *View) (*touchpoint.Delivery, error) {
-	raw := r.PathValue("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "delivery %q not found", raw)
+	id, err := pathID(r, "id", "delivery")
+	if err != nil {
+		return nil, err
 	}
 	d, err := h.Store.FindDelivery(r.Context(), id)
 	if err != nil {

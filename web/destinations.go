@@ -281,9 +281,9 @@ func (h *Handler) handleDestinationCreate(w http.ResponseWriter, r *http.Request
 // projectDestination returns the destination the path names, of the
 // path's project.
 func (h *Handler) projectDestination(r *http.Request, v *View) (*touchpoint.Destination, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "there is no destination %q: destination ids are numbers", r.PathValue("id"))
+	id, err := pathID(r, "id", "destination")
+	if err != nil {
+		return nil, err
 	}
 	return h.Service().Destination(r.Context(), v.Project.ID, id)
 }

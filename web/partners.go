@@ -112,11 +112,8 @@ func formPostbackWindow(s string) (touchpoint.PostbackWindow, error) {
 
 // formInt reads a whole number field.
 func formInt(field, s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, touchpoint.Errorf(touchpoint.EINVALID, "%s %q: want a whole number", field, s)
-	}
-	return n, nil
+	n, err := wholeNumber(field, s)
+	return int(n), err
 }
 
 // settings reads the form's settings into the change PATCH

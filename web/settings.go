@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -174,11 +173,12 @@ func settingsInt(form url.Values, name, what string) (*int, error) {
 	if s == "" {
 		return nil, nil
 	}
-	n, err := strconv.Atoi(s)
+	n, err := wholeNumber(name, s)
 	if err != nil {
 		return nil, touchpoint.Errorf(touchpoint.EINVALID, "%s %q: want a whole number of %s", name, s, what)
 	}
-	return &n, nil
+	i := int(n)
+	return &i, nil
 }
 
 // settingsTime reads a time written in RFC 3339, as the JSON API takes it;
