@@ -49,8 +49,9 @@ func (c *clock) Add(d time.Duration) {
 // epoch is the tests' start time: a fixed day, never today.
 var epoch = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-// startServer starts a server whose clock starts at epoch.
-func startServer(t *testing.T) (*server, *clock) {
+// startServer starts a server whose clock starts at epoch; configure
+// changes the server's settings before it opens.
+func startServer(t *testing.T, configure ...func(*httpapi.Server)) (*server, *clock) {
 	t.Helper()
 	clk := &clock{now: epoch}
 	db := sqlite.NewDB(filepath.Join(t.TempDir(), "touchpoint.db"))
@@ -59,6 +60,9 @@ func startServer(t *testing.T) (*server, *clock) {
 	s.Addr = "127.0.0.1:0"
 	s.AdminToken = token
 	s.AllowPrivatePostbackHosts = true
+	for _, c := range configure {
+		c(s)
+	}
 	if err := db.Open(); err != nil {
 		t.Fatal(err)
 	}
