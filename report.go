@@ -3,9 +3,11 @@ package touchpoint
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Amount is money in ten-thousandths of a currency unit: AppsFlyer keeps
@@ -103,6 +105,10 @@ type ReportFilter struct {
 	App      string
 	From, To time.Time
 	GroupBy  []string
+	// Where keeps the aggregates whose dimensions have these values (any
+	// of ReportDimensions but day; "" is the aggregates without one): a
+	// drill-down's path, such as media source, then campaign.
+	Where map[string]string
 }
 
 // ReportRow is one group of a report. Money is per currency: cost in the
@@ -330,7 +336,25 @@ func (f *ReportFilter) Validate() error {
 		}
 		seen[g] = true
 	}
+	for k, v := range f.Where {
+		if k == "day" || !slices.Contains(ReportDimensions, k) {
+			return Errorf(EINVALID, "a filter on %q: want any of %s but day", k, strings.Join(ReportDimensions, ", "))
+		}
+		if utf8.RuneCountInString(v) > MaxParamLength {
+			return Errorf(EINVALID, "the filter %s is longer than %d characters: no link parameter is", k, MaxParamLength)
+		}
+	}
 	return nil
+}
+
+// Keeps reports whether an aggregate's tuple has the filter's values.
+func (f *ReportFilter) Keeps(k ReportKey) bool {
+	for d, v := range f.Where {
+		if k.Dimension(d) != v {
+			return false
+		}
+	}
+	return true
 }
 
 // TouchDeltas is what a touch adds to the report: a click or an

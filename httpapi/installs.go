@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/touchpointhq/touchpoint"
@@ -58,17 +59,24 @@ func (s *Server) handleDeviceFind(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions})
 }
 
-// GET /api/v1/apps/{app_id}/report?from=2026-11-01&to=2026-11-30&group_by=media_source,day
+// GET /api/v1/apps/{app_id}/report?from=2026-11-01&to=2026-11-30&group_by=media_source,day&media_source=…
 // from and to are dates in the app's time zone, both included.
 func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	f := touchpoint.ReportFilter{App: r.PathValue("app_id")}
 	for k := range q {
-		if k != "from" && k != "to" && k != "group_by" {
-			writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "unknown parameter %q: use from, to, group_by", k))
+		switch {
+		case k == "from" || k == "to" || k == "group_by":
+		case k != "day" && slices.Contains(touchpoint.ReportDimensions, k):
+			if f.Where == nil {
+				f.Where = map[string]string{}
+			}
+			f.Where[k] = q.Get(k)
+		default:
+			writeError(w, r, touchpoint.Errorf(touchpoint.EINVALID, "unknown parameter %q: use from, to, group_by, or a dimension's value (media_source=…)", k))
 			return
 		}
 	}
-	f := touchpoint.ReportFilter{App: r.PathValue("app_id")}
 	var err error
 	if f.From, f.To, err = touchpoint.ParseReportRange(q.Get("from"), q.Get("to")); err != nil {
 		writeError(w, r, err)

@@ -194,6 +194,17 @@ func TestLaunchesEndToEnd(t *testing.T) {
 	if nb.Clicks != 1 || nb.Reengagements != 1 || nb.Installs != 0 || nb.Conversions != 1 || nb.Revenue["USD"].String() != "2" {
 		t.Errorf("net_b row: %+v", nb)
 	}
+	// A dimension's value filters the report: net_b's aggregates alone,
+	// as one row of totals.
+	var only struct{ Rows []touchpoint.ReportRow }
+	a.mustAPI(t, 200, "GET", "/api/v1/apps/"+appID+"/report?from=2026-11-01&to=2026-11-30&media_source=net_b", nil, &only)
+	if len(only.Rows) != 1 || only.Rows[0].Clicks != nb.Clicks || only.Rows[0].Conversions != nb.Conversions || only.Rows[0].Installs != 0 {
+		t.Errorf("report of media_source=net_b: %+v, want %+v", only.Rows, nb)
+	}
+	var e httpapi.ErrorResponse
+	if code := a.api(t, "GET", "/api/v1/apps/"+appID+"/report?from=2026-11-01&to=2026-11-30&day=2026-11-02", nil, &e); code != 400 || !strings.Contains(e.Error, "unknown parameter") {
+		t.Errorf("day as a filter: %d %+v", code, e)
+	}
 }
 
 // A click, then a launch 8 days later: outside the 7-day click lookback,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -551,8 +552,13 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `/* DB.Report */ SELECT `+sel+` FROM report
-		WHERE app_seq = ? AND day >= ? AND day < ? GROUP BY `+group, seq, from.Unix(), to.Unix())
+	where := "app_seq = ? AND day >= ? AND day < ?"
+	args := []any{seq, from.Unix(), to.Unix()}
+	for _, k := range slices.Sorted(maps.Keys(f.Where)) {
+		where += " AND " + reportColumns[k] + " = ?"
+		args = append(args, f.Where[k])
+	}
+	rows, err := tx.QueryContext(ctx, `/* DB.Report */ SELECT `+sel+` FROM report WHERE `+where+` GROUP BY `+group, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -608,7 +614,7 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 			return nil, err
 		}
 		for _, d := range touchpoint.TouchDeltas(t, db.zone(seq)) {
-			if d.Key.Day.Before(from) || !d.Key.Day.Before(to) {
+			if d.Key.Day.Before(from) || !d.Key.Day.Before(to) || !f.Keeps(d.Key) {
 				continue
 			}
 			dims := make([]string, len(f.GroupBy))

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +62,52 @@ var reportTests = []subtest{
 		eachState(t, s, func(state string) {
 			report(state, map[string][3]int64{"2026-11-22": {1, 0, 0}, "2026-11-23": {0, 1, 1}, "2026-11-25": {1, 0, 0}})
 		})
+	}},
+	// Where keeps the aggregates of a drill-down's path: a media source,
+	// then one of its campaigns ("" is the aggregates without one), in the
+	// loaded aggregates and in touches not loaded yet alike.
+	{"Report/Where", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		touch := func(pid, campaign string) *touchpoint.Touch {
+			tc := NewTouch("com.example.game", pid, Start)
+			tc.Params.Campaign = campaign
+			return tc
+		}
+		mustRecord(t, s, touch("net_a", "spring"), touch("net_a", "spring"), touch("net_a", ""), touch("net_b", "spring"))
+		day := Start.Truncate(24 * time.Hour)
+		clicks := func(where map[string]string, by ...string) map[string]int64 {
+			t.Helper()
+			rows, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.game", From: day, To: day.AddDate(0, 0, 1), GroupBy: by, Where: where})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int64{}
+			for _, r := range rows {
+				got[r.Group["campaign"]+"/"+r.Group["media_source"]] += r.Clicks
+			}
+			return got
+		}
+		eachState(t, s, func(state string) {
+			for _, tc := range []struct {
+				where map[string]string
+				want  map[string]int64
+			}{
+				{nil, map[string]int64{"spring/": 3, "/": 1}},
+				{map[string]string{"media_source": "net_a"}, map[string]int64{"spring/": 2, "/": 1}},
+				{map[string]string{"media_source": "net_a", "campaign": "spring"}, map[string]int64{"spring/": 2}},
+				{map[string]string{"media_source": "net_a", "campaign": ""}, map[string]int64{"/": 1}},
+				{map[string]string{"media_source": "net_c"}, map[string]int64{}},
+			} {
+				if got := clicks(tc.where, "campaign"); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+					t.Errorf("%s: where %v: clicks by campaign %v, want %v", state, tc.where, got, tc.want)
+				}
+			}
+		})
+		for _, bad := range []map[string]string{{"day": "2026-11-23"}, {"country": "DE"}, {"media_source": strings.Repeat("x", 1001)}} {
+			_, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.game", From: day, To: day.AddDate(0, 0, 1), Where: bad})
+			if code(err) != touchpoint.EINVALID {
+				t.Errorf("where %.40v: err = %v, want invalid", bad, err)
+			}
+		}
 	}},
 }

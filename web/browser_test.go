@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/touchpointhq/touchpoint/internal/testenv"
 )
 
@@ -272,5 +273,33 @@ func (c *chrome) checkPage(name string) {
 	c.run(chromedp.EmulateViewport(1280, 900))
 	if wide != "" {
 		c.t.Errorf("%s at 390 px: %s", name, wide)
+	}
+}
+
+// TestBrowserKeyboard: the dashboard works from the keyboard: sign in by
+// typing the token and Enter (the field has the focus), then Tab reaches
+// the link that skips to the content first, and Enter follows it.
+func TestBrowserKeyboard(t *testing.T) {
+	s, _ := startServer(t)
+	c := newChrome(t, s.URL())
+	c.open("/signin")
+	if focused := value(c, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "token" {
+		t.Fatalf("the sign-in page's focus is on %q, want the token", focused)
+	}
+	if path := c.navigate(chromedp.KeyEvent(token + kb.Enter)); path != "/" {
+		t.Fatalf("signed in with the keyboard at %s, want /", path)
+	}
+	c.run(chromedp.KeyEvent(kb.Tab))
+	if focused := value(c, chromedp.Evaluate[string](`document.activeElement.textContent`)); focused != "Skip to content" {
+		t.Fatalf("the first Tab focuses %q, want the skip link", focused)
+	}
+	c.run(chromedp.KeyEvent(kb.Enter))
+	if hash := value(c, chromedp.Evaluate[string](`location.hash`)); hash != "#main" {
+		t.Fatalf("Enter on the skip link: at %q", hash)
+	}
+	// Focus is visible: the stylesheet outlines a focused control.
+	c.run(chromedp.KeyEvent(kb.Tab))
+	if outline := value(c, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle`)); outline == "none" {
+		t.Fatal("a focused control has no outline")
 	}
 }

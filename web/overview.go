@@ -144,18 +144,14 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View
 	for _, l := range drillLevels[:len(filters)+1] {
 		groupBy = append(groupBy, l.dim)
 	}
-	rows, err := h.Store.Report(r.Context(), touchpoint.ReportFilter{App: app.ID, From: from, To: to, GroupBy: groupBy})
+	where := map[string]string{}
+	for _, f := range filters {
+		where[f.Name] = f.Value
+	}
+	rows, err := h.Store.Report(r.Context(), touchpoint.ReportFilter{App: app.ID, From: from, To: to, GroupBy: groupBy, Where: where})
 	if err != nil {
 		return err
 	}
-	rows = slices.DeleteFunc(rows, func(row *touchpoint.ReportRow) bool {
-		for _, f := range filters {
-			if row.Group[f.Name] != f.Value {
-				return true
-			}
-		}
-		return false
-	})
 	d.Loaded = true
 	d.Crumbs = overviewCrumbs(app.ID, d.From, d.To, filters)
 	d.Empty = len(rows) == 0
