@@ -288,11 +288,10 @@ func (s *Server) handleSyncCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	sy := &touchpoint.CohortSync{Cohort: c.ID, Destination: req.Destination, Cadence: req.Cadence, BatchSize: req.BatchSize,
 		Enabled: req.Enabled == nil || *req.Enabled}
-	if err := s.Store.CreateCohortSync(r.Context(), sy); err != nil {
+	if err := s.svc.CreateCohortSync(r.Context(), sy); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.svc.CohortSyncsChanged()
 	writeJSON(w, http.StatusCreated, sy)
 }
 
@@ -333,11 +332,10 @@ func (s *Server) handleSyncUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if sy, err = s.Store.UpdateCohortSync(r.Context(), sy.ID, upd); err != nil {
+	if sy, err = s.svc.UpdateCohortSync(r.Context(), sy.ID, upd); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.svc.CohortSyncsChanged()
 	writeJSON(w, http.StatusOK, sy)
 }
 

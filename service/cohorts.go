@@ -40,6 +40,26 @@ func (s *Service) RunCohortSync(ctx context.Context, id int64) (*touchpoint.Sync
 	return s.syncer.RunNow(context.WithoutCancel(ctx), id)
 }
 
+// CreateCohortSync stores a new sync of a cohort and lets the syncer know:
+// a sync due now (cadence once, or a first run) starts at once.
+func (s *Service) CreateCohortSync(ctx context.Context, sy *touchpoint.CohortSync) error {
+	if err := s.Store.CreateCohortSync(ctx, sy); err != nil {
+		return err
+	}
+	s.CohortSyncsChanged()
+	return nil
+}
+
+// UpdateCohortSync changes a sync and lets the syncer know.
+func (s *Service) UpdateCohortSync(ctx context.Context, id int64, upd touchpoint.CohortSyncUpdate) (*touchpoint.CohortSync, error) {
+	sy, err := s.Store.UpdateCohortSync(ctx, id, upd)
+	if err != nil {
+		return nil, err
+	}
+	s.CohortSyncsChanged()
+	return sy, nil
+}
+
 // CohortSyncsChanged makes the syncer look for due syncs now (one was
 // created, enabled or rescheduled).
 func (s *Service) CohortSyncsChanged() { s.syncer.Wake() }

@@ -850,13 +850,12 @@ func (h *Handler) handleCohortSyncCreate(w http.ResponseWriter, r *http.Request,
 		s.BatchSize = int(n)
 	}
 	if err == nil {
-		err = h.Store.CreateCohortSync(r.Context(), s)
+		err = h.Service().CreateCohortSync(r.Context(), s)
 	}
 	if err != nil {
 		v.Fail(err)
 		return h.renderCohort(r, v, c, form)
 	}
-	h.Service().CohortSyncsChanged()
 	return redirect(w, r, cohortsPath(v.Project, strconv.FormatInt(c.ID, 10)), fmt.Sprintf("Sync %d created: it runs %s.", s.ID, cadenceWords(s)))
 }
 
@@ -921,13 +920,12 @@ func (h *Handler) handleCohortSyncUpdate(w http.ResponseWriter, r *http.Request,
 	err = cohortFormInt(r.PostFormValue("batch_size"), "batch size", &batch)
 	if err == nil {
 		b := int(batch)
-		_, err = h.Store.UpdateCohortSync(r.Context(), s.ID, touchpoint.CohortSyncUpdate{Cadence: &cadence, BatchSize: &b, Enabled: &enabled})
+		_, err = h.Service().UpdateCohortSync(r.Context(), s.ID, touchpoint.CohortSyncUpdate{Cadence: &cadence, BatchSize: &b, Enabled: &enabled})
 	}
 	if err != nil {
 		v.Fail(err)
 		return h.renderCohort(r, v, c, nil)
 	}
-	h.Service().CohortSyncsChanged()
 	return redirect(w, r, cohortsPath(v.Project, strconv.FormatInt(c.ID, 10)), fmt.Sprintf("Sync %d saved.", s.ID))
 }
 
