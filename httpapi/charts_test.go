@@ -1,52 +1,21 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/touchpointhq/touchpoint"
-	"go.yaml.in/yaml/v3"
+	"github.com/touchpointhq/touchpoint/internal/apispec"
 )
 
 // chartSchemas compiles the chart schemas of api/openapi.yaml (OpenAPI
 // 3.1: JSON Schema 2020-12).
 func chartSchemas(t *testing.T) map[string]*jsonschema.Schema {
-	t.Helper()
-	b, err := os.ReadFile("../api/openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	// Through JSON: the compiler takes JSON's types.
-	j, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	if err := c.AddResource("openapi.json", res); err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]*jsonschema.Schema{}
-	for _, name := range []string{"SegmentationQuery", "FunnelQuery", "RetentionQuery", "LTVQuery",
-		"SegmentationResult", "FunnelResult", "RetentionResult", "LTVResult", "Project"} {
-		if out[name], err = c.Compile("openapi.json#/components/schemas/" + name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
+	return apispec.Schemas(t, "SegmentationQuery", "FunnelQuery", "RetentionQuery", "LTVQuery",
+		"SegmentationResult", "FunnelResult", "RetentionResult", "LTVResult", "Project")
 }
 
 // TestChartsMatchOpenAPI asks for each chart over HTTP and checks the

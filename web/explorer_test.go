@@ -1,17 +1,15 @@
 package web_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
+	"github.com/touchpointhq/touchpoint/internal/apispec"
 )
 
 func TestExplorerFindsByEveryID(t *testing.T) {
@@ -126,28 +124,5 @@ func TestDeviceFindAPI(t *testing.T) {
 // installViewSchema compiles the OpenAPI file's InstallView schema
 // (OpenAPI 3.1: JSON Schema 2020-12).
 func installViewSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	b, err := os.ReadFile("../api/openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc any
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
-	j, _ := json.Marshal(doc)
-	res, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	if err := c.AddResource("openapi.json", res); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("openapi.json#/components/schemas/InstallView")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
+	return apispec.Schemas(t, "InstallView")["InstallView"]
 }
