@@ -4,7 +4,9 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -213,6 +215,12 @@ func ValidatePID(pid string) error {
 func (p *Partner) Validate() error {
 	if err := ValidatePID(p.PID); err != nil {
 		return err
+	}
+	// A configured partner's name goes into postbacks, reports and pages:
+	// no media source's has markup, quotes or control characters (clicks
+	// may carry any pid; they are only recorded).
+	if i := strings.IndexFunc(p.PID, func(r rune) bool { return unicode.IsControl(r) || strings.ContainsRune(`<>"'&\`, r) }); i >= 0 {
+		return Errorf(EINVALID, "pid %q: a media source's name has no %q (letters, digits, spaces and _ - . are its usual characters)", p.PID, p.PID[i:i+utf8.RuneLen([]rune(p.PID[i:])[0])])
 	}
 	if !p.ClickSigning.Valid() {
 		return Errorf(EINVALID, "click_signing %q: want disabled, report-only or enabled", p.ClickSigning)

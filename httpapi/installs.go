@@ -23,6 +23,10 @@ type InstallView struct {
 	// its candidates and why they lost.
 	Installs    []*touchpoint.Install    `json:"installs"`
 	Conversions []*touchpoint.Conversion `json:"conversions"`
+	// FoundBy names the id a device looked up by any id was found by
+	// (GET …/devices?id=): device_id, advertising_id, idfa, …, or
+	// customer_user_id.
+	FoundBy string `json:"found_by,omitempty"`
 }
 
 // GET /api/v1/apps/{app_id}/installs/{device_id}
@@ -45,18 +49,13 @@ func (s *Server) handleDeviceFind(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	app := r.PathValue("app_id")
-	dev, err := s.svc.FindDeviceByAnyID(r.Context(), app, r.URL.Query().Get("id"))
+	h, err := s.svc.FindDeviceHistory(r.Context(), r.PathValue("app_id"), r.URL.Query().Get("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	h, err := s.svc.DeviceHistory(r.Context(), app, dev.ID)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions})
+	writeJSON(w, http.StatusOK, InstallView{Device: h.Device, Summary: h.Summary, Installs: h.Installs, Conversions: h.Conversions,
+		FoundBy: h.FoundBy})
 }
 
 // GET /api/v1/apps/{app_id}/report?from=2026-11-01&to=2026-11-30&group_by=media_source,day&media_source=…

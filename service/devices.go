@@ -18,6 +18,39 @@ type DeviceHistory struct {
 	Installs []*touchpoint.Install
 	// Conversions are the device's conversions (never nil).
 	Conversions []*touchpoint.Conversion
+	// FoundBy names the id the device was found by, when it was searched
+	// by any id (FindDeviceHistory): device_id (ours), one of
+	// touchpoint.DeviceIDParams (advertising_id, idfa, …), or
+	// customer_user_id.
+	FoundBy string
+}
+
+// FindDeviceHistory is DeviceHistory of the device of an app that used id
+// (FindDeviceByAnyID), saying which of its ids it is.
+func (s *Service) FindDeviceHistory(ctx context.Context, app, id string) (*DeviceHistory, error) {
+	dev, err := s.FindDeviceByAnyID(ctx, app, id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.DeviceHistory(ctx, app, dev.ID)
+	if err != nil {
+		return nil, err
+	}
+	h.FoundBy = foundBy(dev, strings.TrimSpace(id))
+	return h, nil
+}
+
+// foundBy names the id of dev that id is, in FindDeviceByAnyID's order.
+func foundBy(dev *touchpoint.Device, id string) string {
+	if dev.ID == id {
+		return "device_id"
+	}
+	for _, typ := range touchpoint.IdentityIDTypes {
+		if strings.EqualFold(dev.IDs[typ].Raw, id) {
+			return touchpoint.DeviceIDParams[typ]
+		}
+	}
+	return "customer_user_id"
 }
 
 // DeviceHistory returns a device of an app with its installs and

@@ -61,11 +61,8 @@ func (h *Handler) handleExplorer(w http.ResponseWriter, r *http.Request, v *View
 		d.ClickURL = h.tryClickURL(r, app)
 		return v.Render("explorer", d)
 	}
-	svc := h.Service()
-	dev, err := svc.FindDeviceByAnyID(r.Context(), app.ID, d.ID)
-	if err == nil {
-		d.Found, err = svc.DeviceHistory(r.Context(), app.ID, dev.ID)
-	}
+	var err error
+	d.Found, err = h.Service().FindDeviceHistory(r.Context(), app.ID, d.ID)
 	switch touchpoint.ErrorCode(err) {
 	case "":
 	case touchpoint.EINVALID, touchpoint.ENOTFOUND:
@@ -75,8 +72,8 @@ func (h *Handler) handleExplorer(w http.ResponseWriter, r *http.Request, v *View
 	default:
 		return err
 	}
-	dev = d.Found.Device
-	d.FoundBy = foundBy(dev, d.ID)
+	dev := d.Found.Device
+	d.FoundBy = foundByWords(d.Found.FoundBy)
 	for typ, id := range dev.IDs {
 		if id.Raw != "" {
 			d.IDs = append(d.IDs, namedID{touchpoint.DeviceIDParams[typ], id.Raw})
@@ -99,19 +96,13 @@ func (h *Handler) handleExplorer(w http.ResponseWriter, r *http.Request, v *View
 	return v.Render("explorer", d)
 }
 
-// foundBy names the id of dev that id is, as the explorer searched it
-// (service.FindDeviceByAnyID's order).
-func foundBy(dev *touchpoint.Device, id string) string {
-	if dev.ID == id {
+// foundByWords says which id of its the device was found by.
+func foundByWords(by string) string {
+	switch by {
+	case "device_id":
 		return "its device id (AppsFlyer id)"
-	}
-	for _, typ := range touchpoint.IdentityIDTypes {
-		if strings.EqualFold(dev.IDs[typ].Raw, id) {
-			return "its " + touchpoint.DeviceIDParams[typ]
-		}
-	}
-	if dev.CustomerUserID == id {
+	case "customer_user_id":
 		return "its customer user id"
 	}
-	return "one of its ids"
+	return "its " + by
 }

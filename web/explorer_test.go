@@ -86,18 +86,29 @@ func TestDeviceFindAPI(t *testing.T) {
 
 	var want json.RawMessage
 	s.api(t, 200, "GET", "/api/v1/apps/"+gameApp+"/installs/"+tr.deviceID, nil, &want)
-	for _, id := range []string{tr.deviceID, gaid, strings.ToLower(gaid), idfv, cuid} {
+	for _, tc := range []struct{ id, by string }{
+		{tr.deviceID, "device_id"}, {gaid, "advertising_id"}, {strings.ToLower(gaid), "advertising_id"}, {idfv, "idfv"}, {cuid, "customer_user_id"},
+	} {
+		id := tc.id
 		var got json.RawMessage
 		s.api(t, 200, "GET", "/api/v1/apps/"+gameApp+"/devices?"+url.Values{"id": {id}}.Encode(), nil, &got)
-		var g, w any
+		var g, w map[string]any
 		json.Unmarshal(got, &g)
 		json.Unmarshal(want, &w)
+		// The same view, and which id it was found by.
+		var all any
+		json.Unmarshal(got, &all)
+		if err := schema.Validate(all); err != nil {
+			t.Errorf("devices?id=%s does not match the OpenAPI schema: %v", id, err)
+		}
+		if g["found_by"] != tc.by {
+			t.Errorf("devices?id=%s: found_by %v, want %s", id, g["found_by"], tc.by)
+		}
+		delete(g, "found_by")
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("devices?id=%s answered\n%s\nwant the install view\n%s", id, got, want)
 		}
-		if err := schema.Validate(g); err != nil {
-			t.Errorf("devices?id=%s does not match the OpenAPI schema: %v", id, err)
-		}
+
 	}
 	var e struct{ Error, Code string }
 	for _, tc := range []struct {
