@@ -1,6 +1,7 @@
 package touchpoint
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -264,6 +265,90 @@ func ConversionDeltas(c *Conversion, loc *time.Location) []ReportDelta {
 		if c.Revenue != 0 {
 			out = append(out, ReportDelta{Key: key, Metric: MetricRevenue, Currency: c.Currency, Amount: c.Revenue})
 		}
+	}
+	return out
+}
+
+// ReportSums sums deltas to the aggregates, per app (the store's number
+// for it), before a store writes them: one write per aggregate a commit
+// changes.
+type ReportSums map[ReportCell]*[2]int64
+
+// ReportCell is one aggregate: an app's dimension tuple on a day, a metric
+// and a currency.
+type ReportCell struct {
+	App      int64
+	Key      ReportKey
+	Metric   string
+	Currency string
+}
+
+// Add adds an app's deltas.
+func (r ReportSums) Add(app int64, ds []ReportDelta) {
+	for _, d := range ds {
+		c := ReportCell{app, d.Key, d.Metric, d.Currency}
+		v := r[c]
+		if v == nil {
+			v = new([2]int64)
+			r[c] = v
+		}
+		v[0] += d.N
+		v[1] += int64(d.Amount)
+	}
+}
+
+// Cells returns the aggregates in one order (app, day, dimensions, metric,
+// currency): transactions that write several in this order never wait on
+// each other in a circle.
+func (r ReportSums) Cells() []ReportCell {
+	cells := make([]ReportCell, 0, len(r))
+	for c := range r {
+		cells = append(cells, c)
+	}
+	slices.SortFunc(cells, func(a, b ReportCell) int {
+		return cmp.Or(cmp.Compare(a.App, b.App), a.Key.Day.Compare(b.Key.Day), cmp.Compare(a.Key.MediaSource, b.Key.MediaSource),
+			cmp.Compare(a.Key.Campaign, b.Key.Campaign), cmp.Compare(a.Key.CampaignID, b.Key.CampaignID), cmp.Compare(a.Key.Adset, b.Key.Adset),
+			cmp.Compare(a.Key.Ad, b.Key.Ad), cmp.Compare(a.Key.SiteID, b.Key.SiteID), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Currency, b.Currency))
+	})
+	return cells
+}
+
+// ReportGroups gathers a report's rows as a store reads its aggregates:
+// one row per group's values, in the order of the values.
+type ReportGroups struct {
+	by    []string
+	rows  map[string]*ReportRow
+	order []string
+}
+
+// NewReportGroups returns the rows of a report grouped by by.
+func NewReportGroups(by []string) *ReportGroups {
+	return &ReportGroups{by: by, rows: map[string]*ReportRow{}}
+}
+
+// Row returns the row of a group's values (by's order), making it.
+func (g *ReportGroups) Row(vals []string) *ReportRow {
+	k := strings.Join(vals, "\x00")
+	r := g.rows[k]
+	if r == nil {
+		m := make(map[string]string, len(vals))
+		for i, name := range g.by {
+			m[name] = vals[i]
+		}
+		r = NewReportRow(m)
+		g.rows[k] = r
+		g.order = append(g.order, k)
+	}
+	return r
+}
+
+// Rows returns the rows, finished, in the order of their values.
+func (g *ReportGroups) Rows() []*ReportRow {
+	slices.Sort(g.order)
+	out := make([]*ReportRow, 0, len(g.order))
+	for _, k := range g.order {
+		g.rows[k].Finish()
+		out = append(out, g.rows[k])
 	}
 	return out
 }

@@ -177,7 +177,7 @@ func (db *DB) WriteLaunches(ctx context.Context, ws []*touchpoint.LaunchWrite) e
 }
 
 func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws []*touchpoint.LaunchWrite) error {
-	report := reportDeltas{}
+	report := touchpoint.ReportSums{}
 	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
 		w.Duplicate, w.Stale = 0, false
@@ -240,7 +240,7 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 					return err
 				}
 			}
-			report.add(seq, touchpoint.InstallDeltas(in, db.zone(seq)))
+			report.Add(seq, touchpoint.InstallDeltas(in, db.zone(seq)))
 			for _, d := range w.Deliveries {
 				d.Source = "install/" + strconv.FormatInt(in.ID, 10)
 			}
@@ -263,7 +263,7 @@ func (db *DB) writeLaunches(ctx context.Context, stmt func(string) *sql.Stmt, ws
 			}
 		}
 	}
-	if err := report.write(ctx, stmt(qReport)); err != nil {
+	if err := writeReport(ctx, stmt(qReport), report); err != nil {
 		return err
 	}
 	return db.insertDeliveries(ctx, stmt, deliveries)
@@ -422,7 +422,7 @@ func (db *DB) WriteConversions(ctx context.Context, ws []*touchpoint.ConversionW
 }
 
 func (db *DB) writeConversions(ctx context.Context, stmt func(string) *sql.Stmt, ws []*touchpoint.ConversionWrite) error {
-	report := reportDeltas{}
+	report := touchpoint.ReportSums{}
 	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
 	for _, w := range ws {
 		c := w.Conversion
@@ -454,13 +454,13 @@ func (db *DB) writeConversions(ctx context.Context, stmt func(string) *sql.Stmt,
 		if c.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		report.add(seq, touchpoint.ConversionDeltas(c, db.zone(seq)))
+		report.Add(seq, touchpoint.ConversionDeltas(c, db.zone(seq)))
 		for _, d := range w.Deliveries {
 			d.Source = "conversion/" + strconv.FormatInt(c.ID, 10)
 		}
 		deliveries = append(deliveries, w.Deliveries...)
 	}
-	if err := report.write(ctx, stmt(qReport)); err != nil {
+	if err := writeReport(ctx, stmt(qReport), report); err != nil {
 		return err
 	}
 	return db.insertDeliveries(ctx, stmt, deliveries)
@@ -480,34 +480,12 @@ func (db *DB) ListConversions(ctx context.Context, app, deviceID string) ([]*tou
 	return scanJSON(rows, "conversion", func(c *touchpoint.Conversion, id int64) { c.ID = id })
 }
 
-// reportDeltas sums deltas to the aggregates before they are written.
-type reportDeltas map[reportCell]*[2]int64
-
-type reportCell struct {
-	app      int64
-	key      touchpoint.ReportKey
-	metric   string
-	currency string
-}
-
-func (r reportDeltas) add(app int64, ds []touchpoint.ReportDelta) {
-	for _, d := range ds {
-		c := reportCell{app, d.Key, d.Metric, d.Currency}
-		v := r[c]
-		if v == nil {
-			v = new([2]int64)
-			r[c] = v
-		}
-		v[0] += d.N
-		v[1] += int64(d.Amount)
-	}
-}
-
-func (r reportDeltas) write(ctx context.Context, s *sql.Stmt) error {
+// writeReport adds the sums to the aggregates.
+func writeReport(ctx context.Context, s *sql.Stmt, r touchpoint.ReportSums) error {
 	for c, v := range r {
-		k := c.key
-		if _, err := s.ExecContext(ctx, c.app, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID,
-			c.metric, c.currency, v[0], v[1]); err != nil {
+		k := c.Key
+		if _, err := s.ExecContext(ctx, c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID,
+			c.Metric, c.Currency, v[0], v[1]); err != nil {
 			return err
 		}
 	}
@@ -563,22 +541,7 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 		return nil, err
 	}
 	defer rows.Close()
-	groups := map[string]*touchpoint.ReportRow{}
-	var order []string
-	rowOf := func(vals []string) *touchpoint.ReportRow {
-		k := strings.Join(vals, "\x00")
-		r := groups[k]
-		if r == nil {
-			g := make(map[string]string, len(vals))
-			for i, name := range f.GroupBy {
-				g[name] = vals[i]
-			}
-			r = touchpoint.NewReportRow(g)
-			groups[k] = r
-			order = append(order, k)
-		}
-		return r
-	}
+	groups := touchpoint.NewReportGroups(f.GroupBy)
 	for rows.Next() {
 		vals := make([]any, len(cols)+4)
 		strs := make([]sql.NullString, len(cols))
@@ -600,7 +563,7 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 				dims[i] = time.Unix(sec, 0).UTC().Format(time.DateOnly)
 			}
 		}
-		rowOf(dims).AddDelta(metric, currency, n, touchpoint.Amount(amount))
+		groups.Row(dims).AddDelta(metric, currency, n, touchpoint.Amount(amount))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -621,14 +584,8 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 			for i, g := range f.GroupBy {
 				dims[i] = d.Key.Dimension(g)
 			}
-			rowOf(dims).AddDelta(d.Metric, d.Currency, d.N, d.Amount)
+			groups.Row(dims).AddDelta(d.Metric, d.Currency, d.N, d.Amount)
 		}
 	}
-	slices.Sort(order)
-	out := make([]*touchpoint.ReportRow, 0, len(order))
-	for _, k := range order {
-		groups[k].Finish()
-		out = append(out, groups[k])
-	}
-	return out, nil
+	return groups.Rows(), nil
 }

@@ -141,7 +141,7 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 	}
 	defer tx.Rollback()
 	counts := map[countKey]int64{}
-	report := reportDeltas{}
+	report := touchpoint.ReportSums{}
 	var data []byte
 	for n, r := range rows {
 		data = data[:0]
@@ -155,7 +155,7 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 			if t.Verdict != touchpoint.VerdictUnchecked {
 				counts[countKey{tt.app, t.PID, t.Time.Truncate(time.Hour).Unix(), t.Verdict}]++
 			}
-			report.add(tt.app, touchpoint.TouchDeltas(&t, db.zone(tt.app)))
+			report.Add(tt.app, touchpoint.TouchDeltas(&t, db.zone(tt.app)))
 		}
 		if _, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, chunk[r.i].id, chunk[r.j-1].id, r.app, data); err != nil {
 			return err
@@ -167,7 +167,7 @@ func (db *DB) loadChunk(ctx context.Context, chunk []tailTouch, hwm int64) error
 			return err
 		}
 	}
-	if err := report.write(ctx, tx.StmtContext(ctx, reportStmt)); err != nil {
+	if err := writeReport(ctx, tx.StmtContext(ctx, reportStmt), report); err != nil {
 		return err
 	}
 	if err := writeMeta(ctx, tx, loadedKey, chunk[len(chunk)-1].id); err != nil {
