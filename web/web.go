@@ -6,8 +6,10 @@
 // binary: nothing is fetched from elsewhere, and there is no build step, so
 // the dashboard works offline and what is served is what is in the
 // repository. Charts are SVG drawn on the server. The script only adds what
-// HTML cannot do alone (copy buttons, the live feed, confirmations); every
-// page works, and every form posts, without it.
+// HTML cannot do alone (copy buttons, the live feed, confirmations, and
+// the parts of a page that are slow to compute, fetched once the page has
+// painted: a chart, a long range's counts); every page works, and every
+// form posts, without it.
 //
 // Sign-in takes the admin token once and sets a session cookie (auth.go).
 // Every form carries a CSRF token, and every answer a Content-Security-
