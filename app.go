@@ -206,11 +206,8 @@ func (a *App) Validate() error {
 	if err := ValidateAppID(a.Platform, a.ID); err != nil {
 		return err
 	}
-	if a.Name == "" {
-		return Errorf(EINVALID, "name is required")
-	}
-	if len(a.Name) > 200 {
-		return Errorf(EINVALID, "name is longer than 200 characters")
+	if err := CheckName("name", a.Name); err != nil {
+		return err
 	}
 	if err := ValidateHTTPURL("store_url", a.StoreURL); err != nil {
 		return err

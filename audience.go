@@ -42,6 +42,15 @@ const (
 	AudienceOverwrite = "overwrite"
 )
 
+// CheckAudienceAction refuses an import action that is none of add,
+// remove and overwrite: a store would otherwise take it for one of them.
+func CheckAudienceAction(action string) error {
+	if action != AudienceAdd && action != AudienceRemove && action != AudienceOverwrite {
+		return Errorf(EINVALID, "audience import action %q is not add, remove or overwrite", action)
+	}
+	return nil
+}
+
 // AudienceIdentifiers are, per platform, the identifiers that make a
 // device row usable (the import API's documentation): Android rows need one of gaid, oaid, imei,
 // cuid, braze_id or amplitude_id; iOS rows one of idfv, cuid, braze_id or

@@ -156,8 +156,10 @@ func (c *Cohort) Normalize() { c.Name = strings.TrimSpace(c.Name) }
 // Validate checks a cohort before it is stored.
 func (c *Cohort) Validate() error {
 	switch {
-	case c.Name == "" || utf8.RuneCountInString(c.Name) > 200:
-		return Errorf(EINVALID, "name is required, up to 200 characters")
+	case CheckName("name", c.Name) != nil:
+		return CheckName("name", c.Name)
+	case strings.ContainsRune(c.Description, 0) || !utf8.ValidString(c.Description):
+		return Errorf(EINVALID, "description is not text: it holds a NUL character or invalid UTF-8")
 	case utf8.RuneCountInString(c.Description) > 2000:
 		return Errorf(EINVALID, "description is longer than 2000 characters")
 	}

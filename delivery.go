@@ -88,6 +88,23 @@ type Delivery struct {
 	Lease int64 `json:"-"`
 }
 
+// Prepare readies a delivery to be written at now, as every store does:
+// at least one try, due now unless NextAt is set, no tries made, and
+// pending, but one handed in as failed with a Reason (a delivery its
+// integration could not make valid, recorded and never sent).
+func (d *Delivery) Prepare(now time.Time) {
+	if d.MaxTries < 1 {
+		d.MaxTries = 1
+	}
+	if d.NextAt.IsZero() {
+		d.NextAt = now
+	}
+	if d.State != DeliveryFailed || d.Reason == "" {
+		d.State, d.Reason = DeliveryPending, ""
+	}
+	d.Tries, d.CreatedAt, d.UpdatedAt = 0, now, now
+}
+
 // Attempt is one try of a delivery.
 type Attempt struct {
 	N       int           `json:"n"`

@@ -3,6 +3,9 @@ package touchpoint
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error codes. Every error a client can cause carries one of these; the HTTP
@@ -78,4 +81,24 @@ func StatusOf(code string) int {
 		return s
 	}
 	return 500
+}
+
+// MaxNameLength bounds the name of an app, a project, a cohort or a
+// destination, in characters.
+const MaxNameLength = 200
+
+// CheckName checks the name of something configured (an app, a project, a
+// cohort, a destination): present, at most MaxNameLength characters of
+// valid UTF-8, and no control characters (a name is one line; and
+// PostgreSQL's text holds no NUL).
+func CheckName(field, name string) error {
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > MaxNameLength:
+		return Errorf(EINVALID, "%s is required, up to %d characters", field, MaxNameLength)
+	case !utf8.ValidString(name):
+		return Errorf(EINVALID, "%s is not valid UTF-8", field)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return Errorf(EINVALID, "%s has a control character (a line break, a tab, NUL…): a name is one line of text", field)
+	}
+	return nil
 }

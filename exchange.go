@@ -48,6 +48,9 @@ func (r *ExchangeRates) Validate() error {
 	return nil
 }
 
+// RateDay is the UTC day whose rates serve a time: the day's start.
+func RateDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
 // ParseRateDay reads the day of a table of rates, written YYYY-MM-DD (a
 // UTC day).
 func ParseRateDay(s string) (time.Time, error) {

@@ -274,8 +274,8 @@ func (d *Destination) Validate() error {
 	switch {
 	case d.Kind != DestinationAppsFlyerEvents && d.Kind != DestinationAppsFlyerCohort:
 		return Errorf(EINVALID, "kind %q: want appsflyer-events or appsflyer-cohort", d.Kind)
-	case d.Name == "" || utf8.RuneCountInString(d.Name) > 200:
-		return Errorf(EINVALID, "name is required, up to 200 characters")
+	case CheckName("name", d.Name) != nil:
+		return CheckName("name", d.Name)
 	case d.AppsFlyerAppID == "" || len(d.AppsFlyerAppID) > 200:
 		return Errorf(EINVALID, "appsflyer_app_id is required: the app id in AppsFlyer (ids of iOS apps start with \"id\")")
 	case d.Kind == DestinationAppsFlyerCohort:

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"time"
 	_ "time/tzdata" // LoadLocation: zones on a machine without a database
-	"unicode/utf8"
 )
 
 // Project is an analytics project, what an Amplitude project is: events,
@@ -72,8 +71,8 @@ type ProjectStats struct {
 
 // Validate checks a project before it is stored.
 func (p *Project) Validate() error {
-	if p.Name == "" || utf8.RuneCountInString(p.Name) > 200 {
-		return Errorf(EINVALID, "name is required, up to 200 characters")
+	if err := CheckName("name", p.Name); err != nil {
+		return err
 	}
 	if _, err := LoadLocation(p.TimeZone); err != nil {
 		return err
@@ -87,6 +86,42 @@ func (p *Project) Validate() error {
 			return Errorf(EINVALID, "app %s is listed twice", a)
 		}
 		seen[a] = true
+	}
+	return nil
+}
+
+// Prepare readies a new project for a store's CreateProject at now: its
+// time zone (UTC unless named), checked (Validate), its test clock (now
+// unless given, on the millisecond stores keep; EINVALID without test
+// mode), fresh keys, its times, no apps rather than nil and zero stats.
+func (p *Project) Prepare(now time.Time) error {
+	if p.TimeZone == "" {
+		p.TimeZone = DefaultTimeZone
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.TestMode {
+		if p.TestClock == nil {
+			p.TestClock = &now
+		}
+		t := p.TestClock.UTC().Truncate(time.Millisecond)
+		if err := CheckTime("test_clock", t); err != nil {
+			return err
+		}
+		p.TestClock = &t
+	} else if p.TestClock != nil {
+		return Errorf(EINVALID, "test_clock is only for projects with test_mode true")
+	}
+	for _, k := range []KeyKind{APIKey, SecretKey} {
+		if err := p.NewKey(k); err != nil {
+			return err
+		}
+	}
+	p.CreatedAt, p.UpdatedAt = now, now
+	p.Stats = &ProjectStats{}
+	if p.Apps == nil {
+		p.Apps = []string{}
 	}
 	return nil
 }

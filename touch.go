@@ -274,6 +274,22 @@ type TouchFilter struct {
 	Limit  int
 }
 
+// Matches reports whether a touch of f.App passes the filter's other
+// fields (Limit aside): what stores check on the touches they read.
+func (f TouchFilter) Matches(t *Touch) bool {
+	switch {
+	case f.Before != 0 && t.ID >= f.Before,
+		!f.From.IsZero() && t.Time.Before(f.From),
+		!f.To.IsZero() && !t.Time.Before(f.To),
+		f.PID != "" && t.PID != f.PID,
+		f.Kind != 0 && t.Kind != f.Kind,
+		f.ClickID != "" && t.Params.ClickID != f.ClickID,
+		f.DeviceID != "" && !t.HasDeviceID(f.DeviceID):
+		return false
+	}
+	return true
+}
+
 // SigningCount is the number of clicks per signature verdict for one
 // partner in one hour.
 type SigningCount struct {

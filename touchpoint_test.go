@@ -1294,3 +1294,16 @@ func TestRandomString(t *testing.T) {
 		t.Fatalf("RandomString(20000) uses %d distinct characters, want %d", got, want)
 	}
 }
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"Game", "Spiel für Kinder", strings.Repeat("é", 200), "Facebook Ads (EU)"} {
+		if err := touchpoint.CheckName("name", ok); err != nil {
+			t.Errorf("CheckName(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a\x00b", "two\nlines", "tab\there", strings.Repeat("x", 201), "\xff\xfe"} {
+		if err := touchpoint.CheckName("name", bad); touchpoint.ErrorCode(err) != touchpoint.EINVALID {
+			t.Errorf("CheckName(%q) = %v, want invalid", bad, err)
+		}
+	}
+}

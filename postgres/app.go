@@ -87,16 +87,27 @@ func (db *DB) RotateAppKey(ctx context.Context, id string, kind touchpoint.KeyKi
 	})
 }
 
-// SetTestClock moves a test-mode app's clock.
+// SetTestClock moves a test-mode app's clock, and brings its pending
+// deliveries nearer by as much in the same transaction: retries wait on
+// the real clock. The app's row stays locked until the commit, so two
+// moves of one clock cannot both shift its deliveries by the same span.
 func (db *DB) SetTestClock(ctx context.Context, id string, t time.Time) (*touchpoint.App, error) {
 	return db.changeApp(ctx, id, func(tx pgx.Tx, a *touchpoint.App) error {
 		t = t.UTC().Truncate(time.Millisecond)
 		if err := a.NextTestClock(t); err != nil {
 			return err
 		}
+		prev := a.TestClock
 		a.TestClock = &t
-		_, err := tx.Exec(ctx, `/* DB.SetTestClock */ UPDATE apps SET test_clock = $1 WHERE id = $2`, t.UnixMilli(), id)
-		return err
+		if _, err := tx.Exec(ctx, `/* DB.SetTestClock */ UPDATE apps SET test_clock = $1 WHERE id = $2`, t.UnixMilli(), id); err != nil {
+			return err
+		}
+		if prev != nil && t.After(*prev) {
+			_, err := tx.Exec(ctx, `/* DB.SetTestClock */ UPDATE deliveries SET next_at = next_at - $1
+				WHERE app_seq = (SELECT seq FROM apps WHERE id = $2) AND state = 'pending'`, t.Sub(*prev).Milliseconds(), id)
+			return err
+		}
+		return nil
 	})
 }
 

@@ -2,10 +2,26 @@
 // outgrow one machine or want several stateless nodes over one database.
 // It is being built interface by interface; what it implements passes the
 // same conformance cases as the embedded store (package storetest): so
-// far leases (touchpoint.LeaseStore), apps (touchpoint.AppStore; it keeps
-// no deliveries yet, so moving an app's test clock has none to bring
-// nearer, as the embedded store's does) and partners with their signing
-// secrets (touchpoint.PartnerStore).
+// far leases (touchpoint.LeaseStore), apps (touchpoint.AppStore; moving an
+// app's test clock brings its pending deliveries nearer, as the embedded
+// store's does), the delivery outbox that every node's sender claims from
+// (touchpoint.DeliveryStore), partners with their signing
+// secrets (touchpoint.PartnerStore), exchange rates (touchpoint.RateStore),
+// analytics projects (touchpoint.ProjectStore; ProjectByAPIKey trusts what
+// it read for KeyCacheTTL, so another node's change reaches it that late
+// at most, and attributions dropped are counted by an analytics plane
+// this store does not have yet), analytics forwards and destinations
+// (touchpoint.IntegrationStore; it keeps no cohort syncs yet, so none
+// holds a destination back from deletion, as the embedded store's do) and
+// the audiences AppsFlyer's Audiences API fills (touchpoint.AudienceStore;
+// imports into one audience take turns on its row), and touches
+// (touchpoint.TouchStore; written with their report deltas in one
+// transaction and visible to every node on return, in weekly partitions
+// of id that RecordTouches creates and PurgeTouches drops), and devices,
+// installs and conversions (touchpoint.InstallStore; a group of launches
+// holds advisory locks on its launch keys and device ids and locks the
+// rows of the devices it was decided on, so decisions made on two nodes
+// at once come back Duplicate or Stale instead of both being written).
 //
 // Every node opens the same database. Migrations run on open under an
 // advisory lock, so nodes starting together migrate once.
@@ -36,6 +52,12 @@ type DB struct {
 	// Clock is the store's time, as the embedded store's (time.Now when
 	// nil).
 	Clock func() time.Time
+	// KeyCacheTTL is how long ProjectByAPIKey trusts a project it has read
+	// (DefaultKeyCacheTTL when 0): how long a change another node makes
+	// to a project may take to reach this one. Set it before use.
+	KeyCacheTTL time.Duration
+	keys        keyCache
+	touchWeeks  weekSet // the touch partitions this node knows exist (touch.go)
 }
 
 // Open connects to the database at url (postgres://…) and migrates it.

@@ -72,6 +72,9 @@ func (db *DB) ListAudiences(ctx context.Context, app string) ([]*touchpoint.Audi
 
 // ImportAudience applies an import to an audience in one transaction.
 func (db *DB) ImportAudience(ctx context.Context, id int64, action string, members []touchpoint.AudienceMember) error {
+	if err := touchpoint.CheckAudienceAction(action); err != nil {
+		return err
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -64,16 +64,7 @@ func (db *DB) insertDeliveries(ctx context.Context, stmt func(string) *sql.Stmt,
 				}
 				headers = string(b)
 			}
-			if d.MaxTries < 1 {
-				d.MaxTries = 1
-			}
-			if d.NextAt.IsZero() {
-				d.NextAt = now
-			}
-			if d.State != touchpoint.DeliveryFailed || d.Reason == "" {
-				d.State, d.Reason = touchpoint.DeliveryPending, ""
-			}
-			d.Tries, d.CreatedAt, d.UpdatedAt = 0, now, now
+			d.Prepare(now)
 			args = append(args, seq, d.Project, d.PID, string(d.Kind), d.Source, d.Method, d.URL, d.Body, d.ContentType,
 				d.Host, string(d.State), d.MaxTries, d.RetryInterval.Milliseconds(), d.NextAt.UnixMilli(), d.Reason, d.Note,
 				now.UnixMilli(), now.UnixMilli(), headers)

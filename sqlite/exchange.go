@@ -11,14 +11,12 @@ import (
 
 var _ touchpoint.RateStore = (*DB)(nil)
 
-func utcDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
-
 // PutExchangeRates replaces one day's rates in one transaction.
 func (db *DB) PutExchangeRates(ctx context.Context, r *touchpoint.ExchangeRates) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	day := utcDay(r.Day)
+	day := touchpoint.RateDay(r.Day)
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -39,7 +37,7 @@ func (db *DB) PutExchangeRates(ctx context.Context, r *touchpoint.ExchangeRates)
 
 // FindExchangeRates returns one day's rates.
 func (db *DB) FindExchangeRates(ctx context.Context, day time.Time) (*touchpoint.ExchangeRates, error) {
-	day = utcDay(day)
+	day = touchpoint.RateDay(day)
 	rows, err := db.read.QueryContext(ctx, `/* DB.FindExchangeRates */ SELECT currency, rate FROM exchange_rates WHERE day = ?`, day.Unix())
 	if err != nil {
 		return nil, err
@@ -66,7 +64,7 @@ func (db *DB) FindExchangeRates(ctx context.Context, day time.Time) (*touchpoint
 // USDRate returns the rate of a currency on day, or the latest within
 // RateFallbackDays before it.
 func (db *DB) USDRate(ctx context.Context, currency string, day time.Time) (float64, time.Time, error) {
-	day = utcDay(day)
+	day = touchpoint.RateDay(day)
 	var rate float64
 	var on int64
 	err := db.queryRow(ctx, `/* DB.USDRate */ SELECT rate, day FROM exchange_rates WHERE currency = ? AND day <= ? AND day >= ?

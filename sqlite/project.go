@@ -15,35 +15,13 @@ var _ touchpoint.ProjectStore = (*DB)(nil)
 
 // CreateProject stores a new project with fresh keys.
 func (db *DB) CreateProject(ctx context.Context, p *touchpoint.Project) error {
-	if p.TimeZone == "" {
-		p.TimeZone = touchpoint.DefaultTimeZone
-	}
-	if err := p.Validate(); err != nil {
+	now := db.now()
+	if err := p.Prepare(now); err != nil {
 		return err
 	}
-	now := db.now()
-	for _, k := range []touchpoint.KeyKind{touchpoint.APIKey, touchpoint.SecretKey} {
-		if err := p.NewKey(k); err != nil {
-			return err
-		}
-	}
-	p.CreatedAt, p.UpdatedAt = now, now
-	p.Stats = &touchpoint.ProjectStats{}
-	if p.Apps == nil {
-		p.Apps = []string{}
-	}
 	var clock any
-	if p.TestMode {
-		if p.TestClock == nil {
-			p.TestClock = &now
-		}
-		t := p.TestClock.UTC().Truncate(time.Millisecond)
-		if err := touchpoint.CheckTime("test_clock", t); err != nil {
-			return err
-		}
-		p.TestClock, clock = &t, t.UnixMilli()
-	} else if p.TestClock != nil {
-		return touchpoint.Errorf(touchpoint.EINVALID, "test_clock is only for projects with test_mode true")
+	if p.TestClock != nil {
+		clock = p.TestClock.UnixMilli()
 	}
 	db.projectWrites.Lock()
 	defer db.projectWrites.Unlock()

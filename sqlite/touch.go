@@ -441,19 +441,7 @@ func (db *DB) eachTouch(ctx context.Context, f touchpoint.TouchFilter, fn func(*
 }
 
 // matches applies the filter to a touch.
-func matches(t *touchpoint.Touch, f touchpoint.TouchFilter) bool {
-	switch {
-	case f.Before != 0 && t.ID >= f.Before,
-		!f.From.IsZero() && t.Time.Before(f.From),
-		!f.To.IsZero() && !t.Time.Before(f.To),
-		f.PID != "" && t.PID != f.PID,
-		f.Kind != 0 && t.Kind != f.Kind,
-		f.ClickID != "" && t.Params.ClickID != f.ClickID,
-		f.DeviceID != "" && !t.HasDeviceID(f.DeviceID):
-		return false
-	}
-	return true
-}
+func matches(t *touchpoint.Touch, f touchpoint.TouchFilter) bool { return f.Matches(t) }
 
 // TouchesByKeys finds an app's touches by lookup key: first among the
 // recent touches still in memory, then in the key tables. (In that order: a

@@ -3,7 +3,6 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,118 +101,6 @@ func props(v any) string {
 const idfa = "AEBE52E7-03EE-455A-B3C4-E57283966239"
 
 var analyticsTests = []subtest{
-	{"Project/CreateFindUpdate", func(t *testing.T, s touchpoint.Store, c *Clock) {
-		MustCreateApp(t, s, "com.example.game")
-		p := &touchpoint.Project{Name: "Game", Apps: []string{"com.example.game"},
-			Limits: touchpoint.IngestLimits{HTTPEPS: 30, BatchEPS: 1000}}
-		if err := s.CreateProject(ctxb(), p); err != nil {
-			t.Fatal(err)
-		}
-		hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
-		if p.ID == 0 || !hex32.MatchString(p.APIKey) || !hex32.MatchString(p.SecretKey) || p.APIKey == p.SecretKey ||
-			!p.APIKeyHash.Matches(p.APIKey) || !p.SecretKeyHash.Matches(p.SecretKey) || p.APIKeyLast4 != p.APIKey[28:] || p.SecretKeyLast4 != p.SecretKey[28:] {
-			t.Fatalf("project %+v", p)
-		}
-		got, err := s.FindProject(ctxb(), p.ID)
-		if err != nil || got.Name != "Game" || props(got.Apps) != `["com.example.game"]` || got.Stats == nil {
-			t.Fatalf("FindProject = %+v, %v", got, err)
-		}
-		// Only the hashes and last four characters are kept.
-		if got.APIKey != "" || got.SecretKey != "" || got.APIKeyHash != p.APIKeyHash || got.SecretKeyHash != p.SecretKeyHash ||
-			got.APIKeyLast4 != p.APIKeyLast4 || got.SecretKeyLast4 != p.SecretKeyLast4 {
-			t.Fatalf("FindProject's keys = %+v, want only the hashes and hints of %+v", got, p)
-		}
-		if k, err := s.ProjectByAPIKey(p.APIKey); err != nil || k.ID != p.ID || k.APIKey != "" || k.SecretKey != "" {
-			t.Fatalf("ProjectByAPIKey = %+v, %v", k, err)
-		}
-		if _, err := s.ProjectByAPIKey(p.SecretKey); code(err) != touchpoint.ENOTFOUND {
-			t.Fatalf("the secret key found a project: %v", err)
-		}
-		if _, err := s.ProjectByAPIKey("nope"); code(err) != touchpoint.ENOTFOUND {
-			t.Fatalf("unknown key: %v", err)
-		}
-		name, apps := "Game 2", []string{}
-		upd := touchpoint.ProjectUpdate{Name: &name, Apps: &apps}
-		upd.Limits.HTTPEPS = ptr(5)
-		up, err := s.UpdateProject(ctxb(), p.ID, upd)
-		if err != nil || up.Name != name || len(up.Apps) != 0 || up.Limits.HTTPEPS != 5 || up.Limits.BatchEPS != 1000 {
-			t.Fatalf("UpdateProject = %+v, %v", up, err)
-		}
-		if k, _ := s.ProjectByAPIKey(p.APIKey); k.Limits.HTTPEPS != 5 {
-			t.Fatalf("the key's project still has limits %+v", k.Limits)
-		}
-		if l, err := s.ListProjects(ctxb()); err != nil || len(l) != 1 {
-			t.Fatalf("ListProjects = %v, %v", l, err)
-		}
-		// Bad changes change nothing.
-		bad := []string{"com.example.missing"}
-		if _, err := s.UpdateProject(ctxb(), p.ID, touchpoint.ProjectUpdate{Apps: &bad}); code(err) != touchpoint.ENOTFOUND {
-			t.Fatalf("linking a missing app: %v", err)
-		}
-		zero := touchpoint.ProjectUpdate{}
-		zero.Limits.BatchEPS = ptr(0)
-		if _, err := s.UpdateProject(ctxb(), p.ID, zero); code(err) != touchpoint.EINVALID {
-			t.Fatalf("zero limits: %v", err)
-		}
-		if err := s.CreateProject(ctxb(), &touchpoint.Project{Name: "", Limits: touchpoint.IngestLimits{HTTPEPS: 1, BatchEPS: 1}}); code(err) != touchpoint.EINVALID {
-			t.Fatalf("nameless project: %v", err)
-		}
-		if got, _ := s.FindProject(ctxb(), p.ID); got.Name != name || got.Limits.HTTPEPS != 5 {
-			t.Fatalf("after refused updates %+v", got)
-		}
-		if _, err := s.FindProject(ctxb(), 999); code(err) != touchpoint.ENOTFOUND {
-			t.Fatalf("FindProject(999): %v", err)
-		}
-	}},
-	{"Project/RotateKey", func(t *testing.T, s touchpoint.Store, c *Clock) {
-		p := MustCreateProject(t, s, "Game")
-		other := MustCreateProject(t, s, "Other")
-		c.Add(time.Hour)
-		got, err := s.RotateProjectKey(ctxb(), p.ID, touchpoint.APIKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got.APIKey) != 32 || got.APIKey == p.APIKey || got.SecretKey != "" || !got.APIKeyHash.Matches(got.APIKey) ||
-			got.APIKeyLast4 != got.APIKey[28:] || !got.UpdatedAt.Equal(c.Now()) {
-			t.Fatalf("RotateProjectKey(api_key) = %+v: want a new key, only it shown, updated now", got)
-		}
-		// The old key finds nothing at once; the new one finds the project.
-		if _, err := s.ProjectByAPIKey(p.APIKey); code(err) != touchpoint.ENOTFOUND {
-			t.Fatalf("the rotated-out key still finds a project: %v", err)
-		}
-		if k, err := s.ProjectByAPIKey(got.APIKey); err != nil || k.ID != p.ID {
-			t.Fatalf("ProjectByAPIKey(new key) = %+v, %v", k, err)
-		}
-		if k, err := s.ProjectByAPIKey(other.APIKey); err != nil || k.ID != other.ID {
-			t.Fatalf("another project's key: %+v, %v", k, err)
-		}
-		sec, err := s.RotateProjectKey(ctxb(), p.ID, touchpoint.SecretKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(sec.SecretKey) != 32 || sec.SecretKey == p.SecretKey || sec.APIKey != "" || !sec.SecretKeyHash.Matches(sec.SecretKey) {
-			t.Fatalf("RotateProjectKey(secret_key) = %+v", sec)
-		}
-		found, err := s.FindProject(ctxb(), p.ID)
-		if err != nil || !found.APIKeyHash.Matches(got.APIKey) || !found.SecretKeyHash.Matches(sec.SecretKey) ||
-			found.SecretKeyHash.Matches(p.SecretKey) || found.SecretKeyLast4 != sec.SecretKey[28:] || found.APIKey != "" || found.SecretKey != "" {
-			t.Fatalf("FindProject after rotations = %+v, %v", found, err)
-		}
-		if k, err := s.ProjectByAPIKey(got.APIKey); err != nil || k.ID != p.ID {
-			t.Fatalf("rotating the secret key lost the API key: %+v, %v", k, err)
-		}
-		for _, kind := range []touchpoint.KeyKind{"", "dev_key", "api_token", "API_KEY"} {
-			if _, err := s.RotateProjectKey(ctxb(), p.ID, kind); code(err) != touchpoint.EINVALID {
-				t.Errorf("RotateProjectKey(%q): err = %v, want invalid", kind, err)
-			}
-		}
-		if again, _ := s.FindProject(ctxb(), p.ID); again.APIKeyHash != found.APIKeyHash || again.SecretKeyHash != found.SecretKeyHash {
-			t.Fatalf("a refused rotation changed the project's keys")
-		}
-		if _, err := s.RotateProjectKey(ctxb(), 999, touchpoint.APIKey); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("RotateProjectKey(999): err = %v, want not found", err)
-		}
-	}},
 	{"Events/StoredWithSnapshot", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		n := upload(t, s, p, Start,

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,9 @@ var appTests = []part[touchpoint.AppStore]{
 			"iOS id on Android":    func(a *touchpoint.App) { a.ID = "id123456789" },
 			"unknown platform":     func(a *touchpoint.App) { a.Platform = "windows" },
 			"no name":              func(a *touchpoint.App) { a.Name = "" },
+			"NUL in the name":      func(a *touchpoint.App) { a.Name = "Ga\x00me" },
+			"two-line name":        func(a *touchpoint.App) { a.Name = "Game\nTwo" },
+			"201-character name":   func(a *touchpoint.App) { a.Name = strings.Repeat("é", 201) },
 			"javascript store url": func(a *touchpoint.App) { a.StoreURL = "javascript:alert(1)" },
 			"click lookback 31d":   func(a *touchpoint.App) { a.Windows.ClickLookback = 31 * touchpoint.Day },
 			"view-through 8d":      func(a *touchpoint.App) { a.Windows.ViewThroughLookback = 8 * touchpoint.Day },

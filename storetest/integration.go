@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,8 +90,8 @@ func destinationIDs(ds []*touchpoint.Destination) []int64 {
 	return out
 }
 
-var integrationTests = []subtest{
-	{"Integration/AnalyticsForwards", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var integrationTests = []part[IntegrationStore]{
+	{"Integration/AnalyticsForwards", func(t *testing.T, s IntegrationStore, c *Clock) {
 		const game, other, third = "com.example.game", "com.example.other", "com.example.third"
 		MustCreateApp(t, s, game)
 		MustCreateApp(t, s, other)
@@ -192,7 +193,7 @@ var integrationTests = []subtest{
 			t.Fatalf("after delete %+v, %v", l, err)
 		}
 	}},
-	{"Integration/Destinations", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Integration/Destinations", func(t *testing.T, s IntegrationStore, c *Clock) {
 		p1 := MustCreateProject(t, s, "Game")
 		p2 := MustCreateProject(t, s, "Other")
 		empty := MustCreateProject(t, s, "Empty")
@@ -363,86 +364,139 @@ var integrationTests = []subtest{
 			t.Fatalf("FindDestination(missing): %v", err)
 		}
 	}},
-	{"Install/FindDeviceByCustomerUserID", func(t *testing.T, s touchpoint.Store, c *Clock) {
-		const game = "com.example.game"
-		MustCreateApp(t, s, game)
-		MustCreateApp(t, s, "com.example.other")
-		find := func(cuid string) (*touchpoint.Device, error) {
-			return s.FindDeviceByCustomerUserID(ctxb(), game, cuid)
+	{"Integration/CohortDestinations", func(t *testing.T, s IntegrationStore, c *Clock) {
+		p, q := MustCreateProject(t, s, "Game").ID, MustCreateProject(t, s, "Other").ID
+		cohortDest := func(project int64, appID string) *touchpoint.Destination {
+			return &touchpoint.Destination{Project: project, Kind: touchpoint.DestinationAppsFlyerCohort, Name: "AppsFlyer audiences",
+				AppsFlyerAppID: appID, URL: "https://hq1.appsflyer.com/", APIToken: "token", Platform: touchpoint.IOS,
+				Identifier: touchpoint.MapIDFA, Enabled: true}
 		}
-		write := func(ws ...*touchpoint.LaunchWrite) {
-			t.Helper()
-			if err := s.WriteLaunches(ctxb(), ws); err != nil {
-				t.Fatal(err)
+		dest := cohortDest(p, "id123456789")
+		if err := s.CreateDestination(ctxb(), dest); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindDestination(ctxb(), dest.ID)
+		if err != nil || got.ID != dest.ID || got.Project != p || got.Kind != touchpoint.DestinationAppsFlyerCohort ||
+			got.Name != "AppsFlyer audiences" || got.AppsFlyerAppID != "id123456789" || got.URL != "https://hq1.appsflyer.com" ||
+			got.APIToken != "token" || got.Platform != touchpoint.IOS || got.Identifier != touchpoint.MapIDFA || !got.Enabled ||
+			got.Key != "" || got.AppsFlyerIDProperty != "" || props(got.Filter) != `{}` ||
+			!got.CreatedAt.Equal(Start) || !got.UpdatedAt.Equal(Start) {
+			t.Fatalf("FindDestination = %+v, %v", got, err)
+		}
+		// One cohort destination per AppsFlyer app in a project.
+		if err := s.CreateDestination(ctxb(), cohortDest(p, "id123456789")); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("a second cohort destination for the app: %v, want ECONFLICT", err)
+		} else if !strings.Contains(err.Error(), strconv.FormatInt(dest.ID, 10)) {
+			t.Errorf("the conflict does not name destination %d: %v", dest.ID, err)
+		}
+		android := &touchpoint.Destination{Project: p, Kind: touchpoint.DestinationAppsFlyerCohort, Name: "Android audiences",
+			AppsFlyerAppID: "com.example.game", APIToken: "token-2", Platform: touchpoint.Android, Identifier: touchpoint.MapGAID, Enabled: true}
+		if err := s.CreateDestination(ctxb(), android); err != nil {
+			t.Fatalf("a cohort destination for another app: %v", err)
+		}
+		c.Add(time.Hour)
+		onto := touchpoint.DestinationUpdate{AppsFlyerAppID: ptr("id123456789"), Platform: ptr(touchpoint.IOS), Identifier: ptr(touchpoint.MapIDFA)}
+		if _, err := s.UpdateDestination(ctxb(), android.ID, onto); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("moving a cohort destination onto the app of another: %v, want ECONFLICT", err)
+		}
+		if got, err := s.FindDestination(ctxb(), android.ID); err != nil || got.AppsFlyerAppID != "com.example.game" ||
+			got.Platform != touchpoint.Android || got.Identifier != touchpoint.MapGAID || !got.UpdatedAt.Equal(Start) {
+			t.Fatalf("a refused update changed the destination: %+v, %v", got, err)
+		}
+		// The app in another project, and an events destination of the
+		// app in the same project, are no conflict.
+		if err := s.CreateDestination(ctxb(), cohortDest(q, "id123456789")); err != nil {
+			t.Errorf("the app's cohort destination in another project: %v", err)
+		}
+		events := &touchpoint.Destination{Project: p, Name: "Events", AppsFlyerAppID: "id123456789", Key: "dev-key", Enabled: true}
+		if err := s.CreateDestination(ctxb(), events); err != nil {
+			t.Fatal(err)
+		}
+		// Refusals: a missing project, fields of the other kind.
+		if err := s.CreateDestination(ctxb(), cohortDest(999999, "id987654321")); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("cohort destination of a missing project: %v, want ENOTFOUND", err)
+		}
+		for name, change := range map[string]func(*touchpoint.Destination){
+			"a dev key":              func(d *touchpoint.Destination) { d.Key = "dev-key" },
+			"a filter":               func(d *touchpoint.Destination) { d.Filter.EventTypes = []string{"purchase"} },
+			"no api token":           func(d *touchpoint.Destination) { d.APIToken = "" },
+			"the gaid on iOS":        func(d *touchpoint.Destination) { d.Identifier = touchpoint.MapGAID },
+			"no platform":            func(d *touchpoint.Destination) { d.Platform = "" },
+			"a package name on iOS":  func(d *touchpoint.Destination) { d.AppsFlyerAppID = "com.example.other" },
+			"an id without its 'id'": func(d *touchpoint.Destination) { d.AppsFlyerAppID = "987654321" },
+		} {
+			d := cohortDest(q, "id987654321")
+			change(d)
+			if err := s.CreateDestination(ctxb(), d); code(err) != touchpoint.EINVALID {
+				t.Errorf("cohort destination with %s: %v, want EINVALID", name, err)
 			}
-			for _, w := range ws {
-				if w.Stale || w.Duplicate != 0 {
-					t.Fatalf("write of %s: stale %v, duplicate %d", w.Device.ID, w.Stale, w.Duplicate)
-				}
-			}
 		}
-		// relaunch writes a later launch of a device at the time given.
-		relaunch := func(id string, at time.Time, cuid string) {
-			t.Helper()
-			seen, err := s.FindDevice(ctxb(), game, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			next := *seen
-			next.Launches, next.LastLaunch, next.CustomerUserID = seen.Launches+1, at, cuid
-			write(&touchpoint.LaunchWrite{Seen: seen, Version: seen.Launches, Device: &next})
+		if _, err := s.UpdateDestination(ctxb(), events.ID, touchpoint.DestinationUpdate{APIToken: ptr("token")}); code(err) != touchpoint.EINVALID {
+			t.Errorf("an API token on an events destination: %v, want EINVALID", err)
 		}
-		// Two devices of one customer, the first written launched last.
-		w1 := newInstall(game, "dev-1", "k1", "GAID-1", Start.Add(time.Hour), "net_a")
-		w1.Device.CustomerUserID = "user-42"
-		w2 := newInstall(game, "dev-2", "k2", "GAID-2", Start, "")
-		w2.Device.CustomerUserID = "user-42"
-		w3 := newInstall(game, "dev-3", "k3", "GAID-3", Start, "")
-		write(w1)
-		write(w2, w3)
-		d, err := find("user-42")
-		if err != nil || d.ID != "dev-1" || d.CustomerUserID != "user-42" || d.App != game || d.Attribution.MediaSource != "net_a" {
-			t.Fatalf("FindDeviceByCustomerUserID(user-42) = %+v, %v; want dev-1, launched last", d, err)
+		if l, err := s.ListDestinations(ctxb(), 0); err != nil || len(l) != 4 {
+			t.Fatalf("after refusals: %d destinations, %v; want 4", len(l), err)
 		}
-		relaunch("dev-2", Start.Add(2*time.Hour), "user-42")
-		if d, err := find("user-42"); err != nil || d.ID != "dev-2" || d.Launches != 2 {
-			t.Fatalf("after dev-2 launched again: %+v, %v; want dev-2", d, err)
+		// Once the app's destination is gone, another may take the app.
+		if err := s.DeleteDestination(ctxb(), dest.ID); err != nil {
+			t.Fatal(err)
 		}
-		for _, cuid := range []string{"user-43", "USER-42", "user-4", "user-42 ", ""} {
-			if d, err := find(cuid); code(err) != touchpoint.ENOTFOUND {
-				t.Errorf("FindDeviceByCustomerUserID(%q) = %+v, %v; want ENOTFOUND", cuid, d, err)
-			}
+		moved, err := s.UpdateDestination(ctxb(), android.ID, onto)
+		if err != nil || moved.AppsFlyerAppID != "id123456789" || moved.Platform != touchpoint.IOS || moved.APIToken != "token-2" ||
+			!moved.UpdatedAt.Equal(Start.Add(time.Hour)) {
+			t.Fatalf("moving onto a free app: %+v, %v", moved, err)
 		}
-		if _, err := s.FindDeviceByCustomerUserID(ctxb(), "com.example.other", "user-42"); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("another app's customer: %v", err)
-		}
-		if _, err := s.FindDeviceByCustomerUserID(ctxb(), "com.example.missing", "user-42"); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("a missing app: %v", err)
-		}
-		// A customer user id set on a later launch, then changed.
-		relaunch("dev-3", Start.Add(3*time.Hour), "Old-ID")
-		if d, err := find("Old-ID"); err != nil || d.ID != "dev-3" {
-			t.Fatalf("FindDeviceByCustomerUserID(Old-ID) = %+v, %v", d, err)
-		}
-		if _, err := find("old-id"); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("found in another letter case: %v", err)
-		}
-		relaunch("dev-3", Start.Add(4*time.Hour), "New-ID")
-		if d, err := find("New-ID"); err != nil || d.ID != "dev-3" || d.CustomerUserID != "New-ID" || d.Launches != 3 {
-			t.Fatalf("FindDeviceByCustomerUserID(New-ID) = %+v, %v", d, err)
-		}
-		if d, err := find("Old-ID"); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("found by the old customer user id: %+v, %v", d, err)
-		}
-		// dev-1 changes customer too: user-42 is dev-2 alone.
-		relaunch("dev-1", Start.Add(5*time.Hour), "user-7")
-		if d, err := find("user-42"); err != nil || d.ID != "dev-2" {
-			t.Fatalf("user-42 after dev-1 changed = %+v, %v; want dev-2", d, err)
-		}
-		if d, err := find("user-7"); err != nil || d.ID != "dev-1" {
-			t.Fatalf("user-7 = %+v, %v; want dev-1", d, err)
+		if err := s.CreateDestination(ctxb(), cohortDest(p, "id123456789")); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("a cohort destination for the app taken by the moved one: %v, want ECONFLICT", err)
 		}
 	}},
+	{"Integration/ConcurrentWrites", func(t *testing.T, s IntegrationStore, c *Clock) {
+		// Nodes creating one app's cohort destination at once: one has it,
+		// the others are refused. Nodes putting one app's forward at once:
+		// each succeeds, and one forward is left.
+		MustCreateApp(t, s, "com.example.game")
+		p := MustCreateProject(t, s, "Game").ID
+		const n = 8
+		created, forwarded := make([]error, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				created[i] = s.CreateDestination(ctxb(), &touchpoint.Destination{Project: p, Kind: touchpoint.DestinationAppsFlyerCohort,
+					Name: fmt.Sprintf("Audiences %d", i), AppsFlyerAppID: "id123456789", APIToken: "token", Platform: touchpoint.IOS,
+					Identifier: touchpoint.MapIDFA, Enabled: true})
+			}()
+			go func() {
+				defer wg.Done()
+				forwarded[i] = s.PutAnalyticsForward(ctxb(), &touchpoint.AnalyticsForward{App: "com.example.game", APIKey: fmt.Sprintf("k%d", i)})
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for i, err := range created {
+			switch {
+			case err == nil:
+				ok++
+			case code(err) != touchpoint.ECONFLICT:
+				t.Errorf("create %d: %v, want ECONFLICT", i, err)
+			}
+			if err := forwarded[i]; err != nil {
+				t.Errorf("put %d: %v", i, err)
+			}
+		}
+		if l, err := s.ListDestinations(ctxb(), p); ok != 1 || err != nil || len(l) != 1 {
+			t.Fatalf("%d creates succeeded, %d destinations kept (%v); want 1", ok, len(l), err)
+		}
+		l, err := s.ListAnalyticsForwards(ctxb())
+		if err != nil || len(l) != 1 || l[0].App != "com.example.game" || !strings.HasPrefix(l[0].APIKey, "k") || !l[0].CreatedAt.Equal(Start) {
+			t.Fatalf("forwards after concurrent puts: %+v, %v", l, err)
+		}
+	}},
+}
+
+// streamTests are the cases of event streams.
+var streamTests = []subtest{
 	{"Integration/EventStreams", func(t *testing.T, s touchpoint.Store, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		other := MustCreateProject(t, s, "Other")

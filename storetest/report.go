@@ -111,3 +111,56 @@ var reportTests = []subtest{
 		}
 	}},
 }
+
+// installReportTests are the report cases that need no touches.
+var installReportTests = []part[InstallStore]{
+	// Installs and conversions count on their day in the app's zone,
+	// each by its own time; a conversion counts for its install's source
+	// and, inside a re-engagement window, for the re-engagement's too.
+	{"Report/InstallsInZone", func(t *testing.T, s InstallStore, c *Clock) {
+		const game = "com.example.game"
+		MustCreateApp(t, s, game)
+		if _, err := s.UpdateApp(ctxb(), game, touchpoint.AppUpdate{TimeZone: ptr("America/Los_Angeles")}); err != nil {
+			t.Fatal(err)
+		}
+		// Start is 2026-11-23 12:00 UTC: 04:00 in Los Angeles (UTC-8).
+		early := newInstall(game, "dev-1", "k1", "GAID-1", Start.Add(-11*time.Hour), "net_a") // the 22nd there
+		late := newInstall(game, "dev-2", "k2", "GAID-2", Start, "")                          // the 23rd there
+		if err := s.WriteLaunches(ctxb(), []*touchpoint.LaunchWrite{early, late}); err != nil {
+			t.Fatal(err)
+		}
+		conv := &touchpoint.ConversionWrite{Conversion: &touchpoint.Conversion{App: game, DeviceID: "dev-1", EventID: "e1",
+			Name: "af_purchase", Revenue: 20000, Currency: "USD", Time: Start.Add(19 * time.Hour), Source: "SDK", // the 23rd there
+			Attribution: early.Device.Attribution, Reengagement: &touchpoint.Attribution{MediaSource: "net_b", TouchID: 2}}}
+		if err := s.WriteConversions(ctxb(), []*touchpoint.ConversionWrite{conv}); err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+		rows, err := s.Report(ctxb(), touchpoint.ReportFilter{App: game, From: day(21), To: day(26), GroupBy: []string{"day", "media_source"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range rows {
+			got[r.Group["day"]+" "+r.Group["media_source"]] = fmt.Sprintf("installs %d organic %d conversions %d revenue %d rejected %d",
+				r.Installs, r.OrganicInstalls, r.Conversions, int64(r.Revenue["USD"]), r.Rejected[touchpoint.RejectCTIT])
+		}
+		want := map[string]string{
+			"2026-11-22 net_a":     "installs 1 organic 0 conversions 0 revenue 0 rejected 0",
+			"2026-11-22 net_fraud": "installs 0 organic 0 conversions 0 revenue 0 rejected 1", // each install's rejection
+			"2026-11-23 organic":   "installs 0 organic 1 conversions 0 revenue 0 rejected 0",
+			"2026-11-23 net_fraud": "installs 0 organic 0 conversions 0 revenue 0 rejected 1",
+			"2026-11-23 net_a":     "installs 0 organic 0 conversions 1 revenue 20000 rejected 0",
+			"2026-11-23 net_b":     "installs 0 organic 0 conversions 1 revenue 20000 rejected 0",
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("report\n%v\nwant\n%v", got, want)
+		}
+		if _, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.missing", From: day(21), To: day(26)}); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("report of an unknown app: %v", err)
+		}
+		if _, err := s.Report(ctxb(), touchpoint.ReportFilter{App: game, From: day(21), To: day(26), GroupBy: []string{"country"}}); code(err) != touchpoint.EINVALID {
+			t.Fatalf("bad group_by: %v", err)
+		}
+	}},
+}

@@ -87,6 +87,25 @@ func RunPartners(t *testing.T, open func(t *testing.T, now func() time.Time) Par
 	runParts(t, partnerTests, open)
 }
 
+// RunRates runs the exchange rate cases against stores from open.
+func RunRates(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.RateStore) {
+	runParts(t, rateTests, open)
+}
+
+// IntegrationStore is what the integration cases need: forwards and
+// destinations, and the apps and projects that hold them.
+type IntegrationStore interface {
+	touchpoint.AppStore
+	touchpoint.ProjectStore
+	touchpoint.IntegrationStore
+}
+
+// RunIntegrations runs the forward and destination cases against stores
+// from open.
+func RunIntegrations(t *testing.T, open func(t *testing.T, now func() time.Time) IntegrationStore) {
+	runParts(t, integrationTests, open)
+}
+
 // RunLeases runs the lease cases against stores from open.
 func RunLeases(t *testing.T, open func(t *testing.T, now func() time.Time) touchpoint.LeaseStore) {
 	runParts(t, leaseTests, open)
@@ -97,18 +116,22 @@ func Run(t *testing.T, newStore Factory) {
 	var tests []subtest
 	tests = append(tests, whole(appTests, func(s touchpoint.Store) touchpoint.AppStore { return s })...)
 	tests = append(tests, whole(partnerTests, func(s touchpoint.Store) PartnerStore { return s })...)
-	tests = append(tests, touchTests...)
-	tests = append(tests, installTests...)
+	tests = append(tests, whole(touchTests, func(s touchpoint.Store) TouchStore { return s })...)
+	tests = append(tests, whole(installTests, func(s touchpoint.Store) InstallStore { return s })...)
+	tests = append(tests, installTouchTests...)
+	tests = append(tests, whole(installReportTests, func(s touchpoint.Store) InstallStore { return s })...)
 	tests = append(tests, reportTests...)
-	tests = append(tests, deliveryTests...)
+	tests = append(tests, whole(deliveryTests, func(s touchpoint.Store) DeliveryStore { return s })...)
+	tests = append(tests, whole(rateTests, func(s touchpoint.Store) touchpoint.RateStore { return s })...)
 	tests = append(tests, analyticsTests...)
 	tests = append(tests, chartTests...)
-	tests = append(tests, integrationTests...)
+	tests = append(tests, whole(integrationTests, func(s touchpoint.Store) IntegrationStore { return s })...)
+	tests = append(tests, streamTests...)
 	tests = append(tests, cohortTests...)
 	tests = append(tests, cohortSyncTests...)
-	tests = append(tests, audienceTests...)
+	tests = append(tests, whole(audienceTests, func(s touchpoint.Store) AudienceStore { return s })...)
 	tests = append(tests, whole(leaseTests, func(s touchpoint.Store) touchpoint.LeaseStore { return s })...)
-	tests = append(tests, projectClockTests...)
+	tests = append(tests, whole(projectTests, func(s touchpoint.Store) ProjectStore { return s })...)
 	runParts(t, tests, newStore)
 }
 

@@ -58,9 +58,22 @@ func ids(ts []*touchpoint.Touch) []int64 {
 	return out
 }
 
+// TouchStore is what the touch cases need: touches, the apps that own
+// them, and the report their clicks count in.
+type TouchStore interface {
+	touchpoint.AppStore
+	touchpoint.TouchStore
+	Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpoint.ReportRow, error)
+}
+
+// RunTouches runs the touch cases against stores from open.
+func RunTouches(t *testing.T, open func(t *testing.T, now func() time.Time) TouchStore) {
+	runParts(t, touchTests, open)
+}
+
 // eachState runs check once before and, for stores that settle later, once
 // after they have.
-func eachState(t *testing.T, s touchpoint.Store, check func(state string)) {
+func eachState(t *testing.T, s any, check func(state string)) {
 	t.Helper()
 	check("unsettled")
 	if st, ok := s.(Settler); ok {
@@ -71,8 +84,8 @@ func eachState(t *testing.T, s touchpoint.Store, check func(state string)) {
 	}
 }
 
-var touchTests = []subtest{
-	{"Touch/RecordFind", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var touchTests = []part[TouchStore]{
+	{"Touch/RecordFind", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		in := NewTouch("com.example.game", "net", Start.Add(123456789))
 		in.Verdict = touchpoint.VerdictInvalidSignature
@@ -101,7 +114,7 @@ var touchTests = []subtest{
 			t.Fatalf("other app's touch: err = %v", err)
 		}
 	}},
-	{"Touch/IDsAscendAndCarryTime", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/IDsAscendAndCarryTime", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		var ts []*touchpoint.Touch
 		for i := 0; i < 300; i++ { // more than one multi-row insert
@@ -122,7 +135,7 @@ var touchTests = []subtest{
 			t.Fatalf("id time %v, want %v", got, Start.Add(time.Hour))
 		}
 	}},
-	{"Touch/ErrUnknownApp", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/ErrUnknownApp", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		err := s.RecordTouches(ctxb(), []*touchpoint.Touch{NewTouch("com.example.game", "net", Start), NewTouch("com.nope.app", "net", Start)})
 		if code(err) != touchpoint.ENOTFOUND {
@@ -132,7 +145,7 @@ var touchTests = []subtest{
 			t.Fatalf("a failed batch stored %d touches", n)
 		}
 	}},
-	{"Touch/ListFilters", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/ListFilters", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		MustCreateApp(t, s, "com.example.other")
 		var all []*touchpoint.Touch
@@ -210,7 +223,78 @@ var touchTests = []subtest{
 			t.Fatalf("unknown app: err = %v", err)
 		}
 	}},
-	{"Touch/ByKeys", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	// A range's edges are exact to the nanosecond, whatever precision a
+	// store keeps times in for its indexes.
+	{"Touch/RangeEdges", func(t *testing.T, s TouchStore, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		from, to := Start.Add(1500*time.Microsecond+7), Start.Add(time.Hour+250*time.Microsecond+3)
+		var ts []*touchpoint.Touch
+		for _, at := range []time.Time{from.Add(-time.Nanosecond), from, from.Add(time.Nanosecond), to.Add(-time.Nanosecond), to, to.Add(time.Nanosecond)} {
+			ts = append(ts, NewTouch("com.example.game", "net", at))
+		}
+		mustRecord(t, s, ts...)
+		eachState(t, s, func(state string) {
+			for name, tc := range map[string]struct {
+				f    touchpoint.TouchFilter
+				want []int
+			}{
+				"from":  {touchpoint.TouchFilter{From: from}, []int{5, 4, 3, 2, 1}},
+				"to":    {touchpoint.TouchFilter{To: to}, []int{3, 2, 1, 0}},
+				"both":  {touchpoint.TouchFilter{From: from, To: to}, []int{3, 2, 1}},
+				"empty": {touchpoint.TouchFilter{From: from.Add(time.Nanosecond), To: from.Add(time.Nanosecond)}, nil},
+			} {
+				tc.f.App = "com.example.game"
+				got, _, err := s.ListTouches(ctxb(), tc.f)
+				if err != nil {
+					t.Fatalf("%s %s: %v", state, name, err)
+				}
+				var want []int64
+				for _, i := range tc.want {
+					want = append(want, ts[i].ID)
+				}
+				if !reflect.DeepEqual(ids(got), want) {
+					t.Errorf("%s %s: got %v, want %v", state, name, ids(got), want)
+				}
+				if n, err := s.CountTouches(ctxb(), tc.f); err != nil || n != int64(len(want)) {
+					t.Errorf("%s %s: CountTouches = %d, %v; want %d", state, name, n, err, len(want))
+				}
+			}
+		})
+	}},
+	// Recorded touches count in the report in the same commit: clicks and
+	// impressions, not those signing rejected or over their partner's cap,
+	// and nothing of a batch that failed.
+	{"Touch/Report", func(t *testing.T, s TouchStore, c *Clock) {
+		MustCreateApp(t, s, "com.example.game")
+		touch := func(pid string, kind touchpoint.TouchKind, rejected, overCap bool) *touchpoint.Touch {
+			tc := NewTouch("com.example.game", pid, Start)
+			tc.Kind, tc.Rejected, tc.OverCap = kind, rejected, overCap
+			return tc
+		}
+		mustRecord(t, s, touch("net_a", touchpoint.Click, false, false), touch("net_a", touchpoint.Click, true, false),
+			touch("net_a", touchpoint.Impression, false, false))
+		mustRecord(t, s, touch("net_a", touchpoint.Click, false, true), touch("net_b", touchpoint.Click, false, false))
+		if err := s.RecordTouches(ctxb(), []*touchpoint.Touch{touch("net_a", touchpoint.Click, false, false),
+			NewTouch("com.nope.app", "net_a", Start)}); code(err) != touchpoint.ENOTFOUND {
+			t.Fatalf("unknown app: err = %v", err)
+		}
+		day := Start.Truncate(24 * time.Hour)
+		eachState(t, s, func(state string) {
+			rows, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.game", From: day, To: day.AddDate(0, 0, 1),
+				GroupBy: []string{"media_source"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][2]int64{}
+			for _, r := range rows {
+				got[r.Group["media_source"]] = [2]int64{r.Clicks, r.Impressions}
+			}
+			if want := map[string][2]int64{"net_a": {1, 1}, "net_b": {1, 0}}; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: clicks and impressions by media source %v, want %v", state, got, want)
+			}
+		})
+	}},
+	{"Touch/ByKeys", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		MustCreateApp(t, s, "com.example.other")
 		old := NewTouch("com.example.game", "net", Start.Add(-10*24*time.Hour))
@@ -252,7 +336,7 @@ var touchTests = []subtest{
 			}
 		})
 	}},
-	{"Touch/SigningReport", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/SigningReport", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		var ts []*touchpoint.Touch
 		add := func(at time.Time, pid string, v touchpoint.Verdict, n int) {
@@ -290,7 +374,7 @@ var touchTests = []subtest{
 			t.Fatalf("empty range = %+v", got)
 		}
 	}},
-	{"Touch/Purge", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/Purge", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		old := NewTouch("com.example.game", "net", Start.Add(-40*24*time.Hour))
 		edge := NewTouch("com.example.game", "net", Start.Add(-30*24*time.Hour))
@@ -325,7 +409,7 @@ var touchTests = []subtest{
 		// Recording continues after a purge.
 		mustRecord(t, s, NewTouch("com.example.game", "net", Start.Add(time.Second)))
 	}},
-	{"Touch/TestModeIDs", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/TestModeIDs", func(t *testing.T, s TouchStore, c *Clock) {
 		// Test-mode apps' clocks far ahead and far behind: their touches'
 		// ids follow the store's clock, as production ones do, so that
 		// retention drops them all with their week.
@@ -381,7 +465,7 @@ var touchTests = []subtest{
 			t.Errorf("the later touch: %v", err)
 		}
 	}},
-	{"Touch/Concurrent", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Touch/Concurrent", func(t *testing.T, s TouchStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		const writers, each = 8, 50
 		var wg sync.WaitGroup
