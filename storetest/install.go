@@ -464,8 +464,8 @@ var installTests = []part[InstallStore]{
 }
 
 // installTouchTests are the install cases that record touches too.
-var installTouchTests = []subtest{
-	{"Install/Report", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var installTouchTests = []part[ReportStore]{
+	{"Install/Report", func(t *testing.T, s ReportStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		day2 := Start.Add(24 * time.Hour)
 		ws := []*touchpoint.LaunchWrite{

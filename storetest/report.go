@@ -9,10 +9,25 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-var reportTests = []subtest{
+// ReportStore is what the report cases that record touches need: apps,
+// touches, installs and conversions, and the report.
+type ReportStore interface {
+	touchpoint.AppStore
+	touchpoint.TouchStore
+	touchpoint.InstallStore
+}
+
+// RunReports runs the report cases that record touches against stores
+// from open.
+func RunReports(t *testing.T, open func(t *testing.T, now func() time.Time) ReportStore) {
+	runParts(t, reportTests, open)
+	runParts(t, installTouchTests, open)
+}
+
+var reportTests = []part[ReportStore]{
 	// An app's report counts days in the app's zone; a change of zone
 	// applies to what is recorded after it.
-	{"Report/TimeZone", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Report/TimeZone", func(t *testing.T, s ReportStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		if _, err := s.UpdateApp(ctxb(), "com.example.game", touchpoint.AppUpdate{TimeZone: ptr("America/Los_Angeles")}); err != nil {
 			t.Fatal(err)
@@ -66,7 +81,7 @@ var reportTests = []subtest{
 	// Where keeps the aggregates of a drill-down's path: a media source,
 	// then one of its campaigns ("" is the aggregates without one), in the
 	// loaded aggregates and in touches not loaded yet alike.
-	{"Report/Where", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Report/Where", func(t *testing.T, s ReportStore, c *Clock) {
 		MustCreateApp(t, s, "com.example.game")
 		touch := func(pid, campaign string) *touchpoint.Touch {
 			tc := NewTouch("com.example.game", pid, Start)
