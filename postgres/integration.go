@@ -161,18 +161,25 @@ func (db *DB) UpdateDestination(ctx context.Context, id int64, upd touchpoint.De
 	return &d, nil
 }
 
-// DeleteDestination removes a destination; its deliveries stay. Cohort
-// syncs are not kept in this store yet, so none holds a destination back
-// (the embedded store refuses to delete one a sync uses).
+// DeleteDestination removes a destination no cohort sync uses; its
+// deliveries stay. Its row is locked before the syncs are counted, so a
+// sync created on another node at once (CreateCohortSync holds the row
+// shared) is either counted or refused for want of the destination.
 func (db *DB) DeleteDestination(ctx context.Context, id int64) error {
-	tag, err := db.pool.Exec(ctx, `/* DB.DeleteDestination */ DELETE FROM destinations WHERE id = $1`, id)
-	if err != nil {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := findDestination(ctx, tx, id, "FOR UPDATE"); err != nil {
+			return err
+		}
+		var syncs int
+		if err := tx.QueryRow(ctx, `/* DB.DeleteDestination */ SELECT count(*) FROM cohort_syncs WHERE destination = $1`, id).Scan(&syncs); err != nil {
+			return err
+		}
+		if syncs > 0 {
+			return touchpoint.Errorf(touchpoint.ECONFLICT, "destination %d is used by %d cohort syncs: delete them first", id, syncs)
+		}
+		_, err := tx.Exec(ctx, `/* DB.DeleteDestination */ DELETE FROM destinations WHERE id = $1`, id)
 		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return touchpoint.Errorf(touchpoint.ENOTFOUND, "destination %d not found", id)
-	}
-	return nil
+	})
 }
 
 // cohortConflict is the error of a destination refused by the unique

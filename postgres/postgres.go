@@ -9,10 +9,14 @@
 // secrets (touchpoint.PartnerStore), exchange rates (touchpoint.RateStore),
 // analytics projects (touchpoint.ProjectStore; ProjectByAPIKey trusts what
 // it read for KeyCacheTTL, so another node's change reaches it that late
-// at most, and attributions dropped are counted by an analytics plane
-// this store does not have yet), analytics forwards and destinations
-// (touchpoint.IntegrationStore; it keeps no cohort syncs yet, so none
-// holds a destination back from deletion, as the embedded store's do) and
+// at most), the analytics plane's events, users and groups
+// (touchpoint.EventStore; package analytics plans each transaction, which
+// holds an advisory lock on each project it writes, so that merges and
+// property versions of one project follow one order across nodes; events
+// in weekly partitions of event time that RecordEvents creates), analytics
+// forwards and destinations
+// (touchpoint.IntegrationStore; a destination a cohort sync uses is not
+// deleted) and
 // the audiences AppsFlyer's Audiences API fills (touchpoint.AudienceStore;
 // imports into one audience take turns on its row), and touches
 // (touchpoint.TouchStore; written with their report deltas in one
@@ -21,7 +25,13 @@
 // installs and conversions (touchpoint.InstallStore; a group of launches
 // holds advisory locks on its launch keys and device ids and locks the
 // rows of the devices it was decided on, so decisions made on two nodes
-// at once come back Duplicate or Stale instead of both being written).
+// at once come back Duplicate or Stale instead of both being written),
+// and cohorts with their versions and the membership computations store
+// (touchpoint.CohortStore but ReadCohortSets and CohortMembers, which
+// read the analytics plane's events and users, not built yet) and their
+// syncs with what each sent and their runs (touchpoint.CohortSyncStore
+// but CohortDevices, for the same reason; due syncs are claimed with SKIP
+// LOCKED, for a lease that another node takes over once it lapses).
 //
 // Every node opens the same database. Migrations run on open under an
 // advisory lock, so nodes starting together migrate once.
@@ -58,6 +68,7 @@ type DB struct {
 	KeyCacheTTL time.Duration
 	keys        keyCache
 	touchWeeks  weekSet // the touch partitions this node knows exist (touch.go)
+	eventWeeks  weekSet // the event partitions this node knows exist (event.go)
 }
 
 // Open connects to the database at url (postgres://…) and migrates it.

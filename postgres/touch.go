@@ -246,31 +246,14 @@ func (db *DB) writeTouches(ctx context.Context, first, last int64, touchRows, ke
 	})
 }
 
-// createWeek makes sure a week's partitions exist, creating them under
-// the advisory lock (CREATE TABLE IF NOT EXISTS alone races with another
-// node's: both see no table, one fails).
+// createWeek makes sure a week's partitions exist.
 func (db *DB) createWeek(ctx context.Context, w int64) error {
 	if db.touchWeeks.has(w) {
 		return nil
 	}
-	lo, hi := strconv.FormatInt(weekFirstID(w), 10), strconv.FormatInt(weekFirstID(w+1), 10)
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(touchWeekLock)); err != nil {
-			return err
-		}
-		for _, table := range []string{"touches", "touch_keys"} {
-			name := touchTable(w)
-			if table == "touch_keys" {
-				name = keyTable(w)
-			}
-			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+name+` PARTITION OF `+table+
-				` FOR VALUES FROM (`+lo+`) TO (`+hi+`)`); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	lo, hi := weekFirstID(w), weekFirstID(w+1)
+	if err := db.createPartitions(ctx, touchWeekLock, partition{"touches", touchTable(w), lo, hi},
+		partition{"touch_keys", keyTable(w), lo, hi}); err != nil {
 		return err
 	}
 	db.touchWeeks.add(w)

@@ -23,7 +23,7 @@ func MustCreateProject(tb testing.TB, s touchpoint.ProjectStore, name string) *t
 
 // upload decodes events (JSON objects) as /2/httpapi would at now and
 // records them; it returns the events stored.
-func upload(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, events ...string) int {
+func upload(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, now time.Time, events ...string) int {
 	tb.Helper()
 	body := `{"api_key":"` + p.APIKey + `","events":[` + strings.Join(events, ",") + `]}`
 	up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: now, RemoteIP: "203.0.113.9"})
@@ -33,7 +33,7 @@ func upload(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.T
 	return record(tb, s, p, now, up.Events)
 }
 
-func record(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) int {
+func record(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, now time.Time, events []*touchpoint.IncomingEvent) int {
 	tb.Helper()
 	u := &touchpoint.EventUpload{Project: p.ID, Received: now, Events: events}
 	if err := s.RecordEvents(ctxb(), []*touchpoint.EventUpload{u}); err != nil {
@@ -43,7 +43,7 @@ func record(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.T
 }
 
 // attribute records an /attribution form's event.
-func attribute(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now time.Time, event string) {
+func attribute(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, now time.Time, event string) {
 	tb.Helper()
 	e, err := analytics.DecodeAttribution(event, now)
 	if err != nil {
@@ -52,7 +52,7 @@ func attribute(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, now tim
 	record(tb, s, p, now, []*touchpoint.IncomingEvent{e})
 }
 
-func mustLookup(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, userID, deviceID string) *touchpoint.User {
+func mustLookup(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, userID, deviceID string) *touchpoint.User {
 	tb.Helper()
 	u, err := s.LookupUser(ctxb(), p.ID, userID, deviceID)
 	if err != nil {
@@ -62,7 +62,7 @@ func mustLookup(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, userID
 }
 
 // userEvents returns every event of a user, decoded.
-func userEvents(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, id int64) []map[string]any {
+func userEvents(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, id int64) []map[string]any {
 	tb.Helper()
 	var out []map[string]any
 	var cursor int64
@@ -100,8 +100,21 @@ func props(v any) string {
 
 const idfa = "AEBE52E7-03EE-455A-B3C4-E57283966239"
 
-var analyticsTests = []subtest{
-	{"Events/StoredWithSnapshot", func(t *testing.T, s touchpoint.Store, c *Clock) {
+// AnalyticsStore is what the analytics cases need: events, and the
+// projects (and apps) they belong to.
+type AnalyticsStore interface {
+	touchpoint.AppStore
+	touchpoint.ProjectStore
+	touchpoint.EventStore
+}
+
+// RunAnalytics runs the analytics plane's cases against stores from open.
+func RunAnalytics(t *testing.T, open func(t *testing.T, now func() time.Time) AnalyticsStore) {
+	runParts(t, analyticsTests, open)
+}
+
+var analyticsTests = []part[AnalyticsStore]{
+	{"Events/StoredWithSnapshot", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		n := upload(t, s, p, Start,
 			`{"device_id":"device-1","event_type":"open","time":1764000000000,"event_properties":{"level":3},"platform":"Android","custom_key":{"x":1}}`,
@@ -150,7 +163,96 @@ var analyticsTests = []subtest{
 			t.Errorf("missing device: %v", err)
 		}
 	}},
-	{"Events/Dedup", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Events/Pages", func(t *testing.T, s AnalyticsStore, c *Clock) {
+		// A page holds up to limit events after the cursor, oldest first;
+		// its cursor is the id of its last event when more follow, 0 when
+		// none do. Another user's events in between are skipped.
+		p := MustCreateProject(t, s, "Game")
+		for i := range 5 {
+			upload(t, s, p, Start.Add(time.Duration(i)*time.Minute), fmt.Sprintf(`{"device_id":"device-1","event_type":"e%d"}`, i),
+				`{"device_id":"device-2","event_type":"other"}`)
+		}
+		u := mustLookup(t, s, p, "", "device-1")
+		page := func(cursor int64, limit int) (string, []int64, int64) {
+			t.Helper()
+			pg, err := s.UserEvents(ctxb(), p.ID, u.AmplitudeID, cursor, limit)
+			if err != nil {
+				t.Fatalf("UserEvents(%d, %d): %v", cursor, limit, err)
+			}
+			var types []string
+			var ids []int64
+			for _, raw := range pg.Events {
+				var e struct {
+					ID        int64  `json:"id"`
+					EventType string `json:"event_type"`
+				}
+				if err := json.Unmarshal(raw, &e); err != nil {
+					t.Fatal(err)
+				}
+				types, ids = append(types, e.EventType), append(ids, e.ID)
+			}
+			return strings.Join(types, ","), ids, pg.Next
+		}
+		got, ids, next := page(0, 2)
+		if got != "e0,e1" || next != ids[1] {
+			t.Fatalf("first page %s, next %d (ids %v)", got, next, ids)
+		}
+		if got, ids, next = page(next, 2); got != "e2,e3" || next != ids[1] {
+			t.Fatalf("second page %s, next %d (ids %v)", got, next, ids)
+		}
+		if got, _, next = page(next, 2); got != "e4" || next != 0 {
+			t.Fatalf("last page %s, next %d", got, next)
+		}
+		if got, _, next = page(0, 5); got != "e0,e1,e2,e3,e4" || next != 0 {
+			t.Fatalf("a page of exactly every event: %s, next %d", got, next)
+		}
+		if got, _, next = page(ids[1], 10); got != "e4" || next != 0 {
+			t.Fatalf("after the fourth event: %s, next %d", got, next)
+		}
+	}},
+	{"Events/Lookups", func(t *testing.T, s AnalyticsStore, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		other := MustCreateProject(t, s, "Other")
+		// Ids are kept byte for byte and device ids listed in byte order,
+		// whatever the database's collation.
+		upload(t, s, p, Start, `{"device_id":"b-device","user_id":"Zoë-1","event_type":"open"}`,
+			`{"device_id":"B-device","user_id":"Zoë-1","event_type":"open"}`,
+			`{"device_id":"a-device","user_id":"Zoë-1","event_type":"open"}`,
+			`{"device_id":"c-dev\u0000ice","user_id":"Zoë-1","event_type":"open\u0000ed"}`)
+		u := mustLookup(t, s, p, "Zoë-1", "")
+		if u.UserID != "Zoë-1" || props(u.DeviceIDs) != `["B-device","a-device","b-device","c-dev\u0000ice"]` {
+			t.Fatalf("user %+v", u)
+		}
+		if got, err := s.FindUser(ctxb(), p.ID, u.AmplitudeID); err != nil || got.UserID != "Zoë-1" || len(got.DeviceIDs) != 4 {
+			t.Fatalf("FindUser: %+v, %v", got, err)
+		}
+		if evs := userEvents(t, s, p, u.AmplitudeID); eventTypes(evs) != "open,open,open,open\x00ed" {
+			t.Errorf("events %q", eventTypes(evs))
+		}
+		if got := mustLookup(t, s, p, "", "c-dev\x00ice"); got.AmplitudeID != u.AmplitudeID {
+			t.Errorf("the device with a NUL is user %d, want %d", got.AmplitudeID, u.AmplitudeID)
+		}
+		if _, err := s.LookupUser(ctxb(), p.ID, "zoë-1", ""); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("a user id in another case: %v", err)
+		}
+		if _, err := s.LookupUser(ctxb(), p.ID, "", ""); code(err) != touchpoint.EINVALID {
+			t.Errorf("no id: %v", err)
+		}
+		// Another project's user is not found in this one.
+		if _, err := s.FindUser(ctxb(), other.ID, u.AmplitudeID); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("FindUser in another project: %v", err)
+		}
+		if _, err := s.UserEvents(ctxb(), other.ID, u.AmplitudeID, 0, 10); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("UserEvents in another project: %v", err)
+		}
+		if _, err := s.LookupUser(ctxb(), other.ID, "Zoë-1", ""); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("LookupUser in another project: %v", err)
+		}
+		if _, err := s.FindUser(ctxb(), p.ID, u.AmplitudeID+1000); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("a missing user: %v", err)
+		}
+	}},
+	{"Events/Dedup", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		ev := func(device, insertID string) string {
 			return `{"device_id":"` + device + `","event_type":"buy","insert_id":"` + insertID + `"}`
@@ -177,7 +279,7 @@ var analyticsTests = []subtest{
 			t.Fatalf("device-1 has %d events, want 3", got)
 		}
 	}},
-	{"Events/Identity", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Events/Identity", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		// A device seen first anonymously joins its user.
 		upload(t, s, p, Start, `{"device_id":"device-a","event_type":"open"}`)
@@ -223,7 +325,7 @@ var analyticsTests = []subtest{
 			t.Fatalf("user-3's devices %v", u3.DeviceIDs)
 		}
 	}},
-	{"Events/FirstAndLastSeen", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Events/FirstAndLastSeen", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		// First and last seen are event times, whatever order the events
 		// arrive in and whenever they are received: the earliest and the
 		// latest event of the user and of the users merged into it.
@@ -264,7 +366,7 @@ var analyticsTests = []subtest{
 		}
 		seen(known, at(-5), Start.Add(3*time.Hour).UnixMilli())
 	}},
-	{"Events/Groups", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Events/Groups", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		upload(t, s, p, Start, `{"device_id":"device-1","event_type":"$groupidentify","groups":{"org":"acme"},"group_properties":{"$set":{"plan":"pro"},"$add":{"seats":3}}}`)
 		events, err := analytics.DecodeGroupIdentify(`[{"group_type":"org","group_value":"acme","group_properties":{"$add":{"seats":2}}}]`, Start)
@@ -280,7 +382,7 @@ var analyticsTests = []subtest{
 			t.Fatalf("missing group: %v", err)
 		}
 	}},
-	{"Attribution/HeldAndMatched", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Attribution/HeldAndMatched", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"ios","idfa":"`+idfa+`",`+
 			`"user_properties":{"[AppsFlyer] media source":"examplenet_int","[AppsFlyer] campaign":"spring"}}`)
@@ -333,7 +435,7 @@ var analyticsTests = []subtest{
 			t.Fatalf("a known id's attribution was held: %+v", pend)
 		}
 	}},
-	{"Attribution/DroppedAfter72Hours", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Attribution/DroppedAfter72Hours", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		attribute(t, s, p, Start, `{"event_type":"[AppsFlyer] Install","platform":"android","adid":"`+gaid+`","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`)
 		c.Add(touchpoint.AttributionHold + time.Minute)
@@ -353,7 +455,7 @@ var analyticsTests = []subtest{
 			t.Fatalf("project stats %+v", got.Stats)
 		}
 	}},
-	{"Attribution/Expire", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Attribution/Expire", func(t *testing.T, s AnalyticsStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		other := MustCreateProject(t, s, "Other")
 		install := `{"event_type":"[AppsFlyer] Install","platform":"android","adid":"` + gaid + `","user_properties":{"[AppsFlyer] media source":"examplenet_int"}}`

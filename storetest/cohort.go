@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -11,73 +12,100 @@ import (
 	"github.com/touchpointhq/touchpoint/cohort"
 )
 
-var cohortTests = []subtest{
-	{"Cohort/CRUDAndVersions", func(t *testing.T, s touchpoint.Store, c *Clock) {
+// CohortStore is what the cohort cases that read no events need:
+// touchpoint.CohortStore's own methods but CohortMembers, the membership
+// its computations write (CohortMembership, PutMembership), and projects
+// to hold cohorts. ReadCohortSets and CohortMembers read the analytics
+// plane's events and users: the cases that need them (cohortTests) run on
+// the whole store.
+type CohortStore interface {
+	touchpoint.ProjectStore
+	CreateCohort(ctx context.Context, c *touchpoint.Cohort) error
+	FindCohort(ctx context.Context, id int64) (*touchpoint.Cohort, error)
+	ListCohorts(ctx context.Context, project int64) ([]*touchpoint.Cohort, error)
+	UpdateCohort(ctx context.Context, id int64, upd touchpoint.CohortUpdate) (*touchpoint.Cohort, error)
+	DeleteCohort(ctx context.Context, id int64) error
+	CohortVersions(ctx context.Context, id int64) ([]*touchpoint.CohortVersion, error)
+	CohortMembership(ctx context.Context, id int64) (members []int64, base int64, err error)
+	PutMembership(ctx context.Context, m *touchpoint.Membership, base int64) error
+}
+
+// RunCohorts runs the cohort cases that read no events against stores
+// from open.
+func RunCohorts(t *testing.T, open func(t *testing.T, now func() time.Time) CohortStore) {
+	runParts(t, cohortPartTests, open)
+}
+
+// cohBadDefinitions are definitions every store refuses (EINVALID).
+func cohBadDefinitions() map[string]touchpoint.Condition {
+	buyers := cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30))
+	deep := cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30))
+	for range touchpoint.MaxConditionDepth {
+		deep = cohNot(deep)
+	}
+	var many []touchpoint.Condition
+	for range touchpoint.MaxConditionLeaves + 1 {
+		many = append(many, buyers)
+	}
+	ev := func(f func(e *touchpoint.EventCondition)) touchpoint.Condition {
+		e := touchpoint.EventCondition{EventType: "purchase", Op: touchpoint.AtLeast, Count: 1, TimeRange: cohDays(30)}
+		f(&e)
+		return touchpoint.Condition{Event: &e}
+	}
+	where := func(w touchpoint.ValueCondition) touchpoint.Condition {
+		return cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30), w)
+	}
+	fs := cohDays(7)
+	return map[string]touchpoint.Condition{
+		"two fields in one node": {Event: buyers.Event, FirstSeen: &fs},
+		"and and or in one node": {And: []touchpoint.Condition{buyers}, Or: []touchpoint.Condition{buyers}},
+		"an empty node":          {},
+		"an empty and":           {And: []touchpoint.Condition{}},
+		"an empty or":            {Or: []touchpoint.Condition{}},
+		"an empty node in and":   cohAnd(buyers, touchpoint.Condition{}),
+		"an empty node in not":   {Not: &touchpoint.Condition{}},
+		"too deep":               deep,
+		"too many conditions":    cohOr(many...),
+		"no event type":          ev(func(e *touchpoint.EventCondition) { e.EventType = "" }),
+		"a bad op":               ev(func(e *touchpoint.EventCondition) { e.Op = "more_than" }),
+		"at_least 0":             ev(func(e *touchpoint.EventCondition) { e.Count = 0 }),
+		"a negative count":       ev(func(e *touchpoint.EventCondition) { e.Op, e.Count = touchpoint.AtMost, -1 }),
+		"within_days with from":  ev(func(e *touchpoint.EventCondition) { e.From = "2026-11-01" }),
+		"within_days with to":    ev(func(e *touchpoint.EventCondition) { e.To = "2026-11-01" }),
+		"within_days too long":   ev(func(e *touchpoint.EventCondition) { e.WithinDays = touchpoint.MaxWithinDays + 1 }),
+		"negative within_days":   ev(func(e *touchpoint.EventCondition) { e.WithinDays = -1 }),
+		"no time range":          ev(func(e *touchpoint.EventCondition) { e.TimeRange = touchpoint.TimeRange{} }),
+		"from without to":        ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-01", "") }),
+		"to before from":         ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-02", "2026-11-01") }),
+		"a bad date":             ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-01", "2026/11/02") }),
+		"where without property": where(cohVal("", touchpoint.OpEq, "x")),
+		"where with a bad op":    where(cohVal("item", "like", "x")),
+		"= without a value":      where(touchpoint.ValueCondition{Property: "item", Op: touchpoint.OpEq}),
+		"= with an object":       where(cohVal("item", touchpoint.OpEq, map[string]any{"a": "b"})),
+		"in without values":      where(touchpoint.ValueCondition{Property: "item", Op: touchpoint.OpIn}),
+		"in with an object":      where(cohVal("item", touchpoint.OpIn, []any{"a", map[string]any{}})),
+		"> with a string":        where(cohVal("price", touchpoint.OpGt, "ten")),
+		"< without a value":      where(touchpoint.ValueCondition{Property: "price", Op: touchpoint.OpLt}),
+		"a quote in a property":  cohUP(`say "hi"`, touchpoint.OpEq, "x"),
+		"a user property bad op": cohUP("plan", "is", "x"),
+		"> on a user property":   cohUP("level", touchpoint.OpGt, "high"),
+		"first_seen both ranges": cohFirstSeen(touchpoint.TimeRange{WithinDays: 3, From: "2026-11-01", To: "2026-11-02"}),
+		"first_seen no range":    cohFirstSeen(touchpoint.TimeRange{}),
+		"first_seen to < from":   cohFirstSeen(cohDates("2026-11-02", "2026-11-01")),
+	}
+}
+
+var cohortPartTests = []part[CohortStore]{
+	{"Cohort/CRUDAndVersions", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		other := MustCreateProject(t, s, "Other")
 		buyers := cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30))
 		if err := s.CreateCohort(ctxb(), &touchpoint.Cohort{Project: 999, Name: "Buyers", Definition: buyers}); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("cohort of a missing project: %v, want ENOTFOUND", err)
 		}
-		deep := cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30))
-		for range touchpoint.MaxConditionDepth {
-			deep = cohNot(deep)
-		}
-		var many []touchpoint.Condition
-		for range touchpoint.MaxConditionLeaves + 1 {
-			many = append(many, buyers)
-		}
-		ev := func(f func(e *touchpoint.EventCondition)) touchpoint.Condition {
-			e := touchpoint.EventCondition{EventType: "purchase", Op: touchpoint.AtLeast, Count: 1, TimeRange: cohDays(30)}
-			f(&e)
-			return touchpoint.Condition{Event: &e}
-		}
-		where := func(w touchpoint.ValueCondition) touchpoint.Condition {
-			return cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30), w)
-		}
-		fs := cohDays(7)
-		for name, def := range map[string]touchpoint.Condition{
-			"two fields in one node": {Event: buyers.Event, FirstSeen: &fs},
-			"and and or in one node": {And: []touchpoint.Condition{buyers}, Or: []touchpoint.Condition{buyers}},
-			"an empty node":          {},
-			"an empty and":           {And: []touchpoint.Condition{}},
-			"an empty or":            {Or: []touchpoint.Condition{}},
-			"an empty node in and":   cohAnd(buyers, touchpoint.Condition{}),
-			"an empty node in not":   {Not: &touchpoint.Condition{}},
-			"too deep":               deep,
-			"too many conditions":    cohOr(many...),
-			"no event type":          ev(func(e *touchpoint.EventCondition) { e.EventType = "" }),
-			"a bad op":               ev(func(e *touchpoint.EventCondition) { e.Op = "more_than" }),
-			"at_least 0":             ev(func(e *touchpoint.EventCondition) { e.Count = 0 }),
-			"a negative count":       ev(func(e *touchpoint.EventCondition) { e.Op, e.Count = touchpoint.AtMost, -1 }),
-			"within_days with from":  ev(func(e *touchpoint.EventCondition) { e.From = "2026-11-01" }),
-			"within_days with to":    ev(func(e *touchpoint.EventCondition) { e.To = "2026-11-01" }),
-			"within_days too long":   ev(func(e *touchpoint.EventCondition) { e.WithinDays = touchpoint.MaxWithinDays + 1 }),
-			"negative within_days":   ev(func(e *touchpoint.EventCondition) { e.WithinDays = -1 }),
-			"no time range":          ev(func(e *touchpoint.EventCondition) { e.TimeRange = touchpoint.TimeRange{} }),
-			"from without to":        ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-01", "") }),
-			"to before from":         ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-02", "2026-11-01") }),
-			"a bad date":             ev(func(e *touchpoint.EventCondition) { e.TimeRange = cohDates("2026-11-01", "2026/11/02") }),
-			"where without property": where(cohVal("", touchpoint.OpEq, "x")),
-			"where with a bad op":    where(cohVal("item", "like", "x")),
-			"= without a value":      where(touchpoint.ValueCondition{Property: "item", Op: touchpoint.OpEq}),
-			"= with an object":       where(cohVal("item", touchpoint.OpEq, map[string]any{"a": "b"})),
-			"in without values":      where(touchpoint.ValueCondition{Property: "item", Op: touchpoint.OpIn}),
-			"in with an object":      where(cohVal("item", touchpoint.OpIn, []any{"a", map[string]any{}})),
-			"> with a string":        where(cohVal("price", touchpoint.OpGt, "ten")),
-			"< without a value":      where(touchpoint.ValueCondition{Property: "price", Op: touchpoint.OpLt}),
-			"a quote in a property":  cohUP(`say "hi"`, touchpoint.OpEq, "x"),
-			"a user property bad op": cohUP("plan", "is", "x"),
-			"> on a user property":   cohUP("level", touchpoint.OpGt, "high"),
-			"first_seen both ranges": cohFirstSeen(touchpoint.TimeRange{WithinDays: 3, From: "2026-11-01", To: "2026-11-02"}),
-			"first_seen no range":    cohFirstSeen(touchpoint.TimeRange{}),
-			"first_seen to < from":   cohFirstSeen(cohDates("2026-11-02", "2026-11-01")),
-		} {
+		for name, def := range cohBadDefinitions() {
 			if err := s.CreateCohort(ctxb(), &touchpoint.Cohort{Project: p.ID, Name: "Bad", Definition: def}); code(err) != touchpoint.EINVALID {
 				t.Errorf("CreateCohort with %s: %v, want EINVALID", name, err)
-			}
-			if _, err := cohort.Preview(ctxb(), s, p.ID, def, 10, s.Now()); code(err) != touchpoint.EINVALID {
-				t.Errorf("Preview with %s: %v, want EINVALID", name, err)
 			}
 		}
 		for name, co := range map[string]touchpoint.Cohort{
@@ -89,9 +117,6 @@ var cohortTests = []subtest{
 			if err := s.CreateCohort(ctxb(), &co); code(err) != touchpoint.EINVALID {
 				t.Errorf("CreateCohort with %s: %v, want EINVALID", name, err)
 			}
-		}
-		if _, err := cohort.Preview(ctxb(), s, 999, buyers, 10, s.Now()); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("Preview of a missing project: %v, want ENOTFOUND", err)
 		}
 		if l, err := s.ListCohorts(ctxb(), p.ID); err != nil || len(l) != 0 {
 			t.Fatalf("refused cohorts were stored: %v, %v", l, err)
@@ -193,8 +218,10 @@ var cohortTests = []subtest{
 			t.Errorf("CohortVersions(999): %v, want ENOTFOUND", err)
 		}
 
-		// Delete.
-		cohCompute(t, s, a.ID)
+		// Delete: its membership goes with it.
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, Version: 3, Size: 2, ComputedAt: c.Now(), Entered: []int64{7, 8}}, 0); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.DeleteCohort(ctxb(), a.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -207,11 +234,11 @@ var cohortTests = []subtest{
 		if _, err := s.CohortVersions(ctxb(), a.ID); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CohortVersions after delete: %v", err)
 		}
-		if _, err := cohort.Compute(ctxb(), s, a.ID, s.Now()); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("Compute after delete: %v", err)
+		if _, _, err := s.CohortMembership(ctxb(), a.ID); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("CohortMembership after delete: %v", err)
 		}
-		if _, err := s.CohortMembers(ctxb(), a.ID, 0, 10); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("CohortMembers after delete: %v", err)
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, ComputedAt: c.Now(), Entered: []int64{9}}, 0); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("PutMembership after delete: %v", err)
 		}
 		if _, err := s.UpdateCohort(ctxb(), a.ID, touchpoint.CohortUpdate{Name: ptr("x")}); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("UpdateCohort after delete: %v", err)
@@ -221,6 +248,119 @@ var cohortTests = []subtest{
 		}
 		if got, err := s.FindCohort(ctxb(), b.ID); err != nil || got.Name != "Examplenet, no tutorial" {
 			t.Errorf("the other cohort after delete: %+v, %v", got, err)
+		}
+	}},
+	{"Cohort/Membership", func(t *testing.T, s CohortStore, c *Clock) {
+		// What computations write: each applies its diff to the membership
+		// the one before left (its base), and is refused (ECONFLICT) when
+		// another was stored since it read the membership.
+		p := MustCreateProject(t, s, "Game")
+		a := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
+		b := cohCreate(t, s, p, "Openers", cohDid("open", touchpoint.AtLeast, 1, cohDays(30)))
+		members, base0, err := s.CohortMembership(ctxb(), a.ID)
+		if err != nil || len(members) != 0 {
+			t.Fatalf("CohortMembership before any computation = %v, %v", members, err)
+		}
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, Version: 1, Size: 3, ComputedAt: c.Now(),
+			Entered: []int64{30, 10, 20}, Left: []int64{}}, base0); err != nil {
+			t.Fatal(err)
+		}
+		members, base1, err := s.CohortMembership(ctxb(), a.ID)
+		if err != nil || !slices.Equal(members, []int64{10, 20, 30}) || base1 == base0 {
+			t.Fatalf("CohortMembership after the first computation = %v (base %d, was %d), %v", members, base1, base0, err)
+		}
+		if got, err := s.FindCohort(ctxb(), a.ID); err != nil || got.Size != 3 || !cohTimeIs(got.ComputedAt, Start) || got.Version != 1 {
+			t.Errorf("FindCohort after the first computation = %+v, %v", got, err)
+		}
+		if l, err := s.ListCohorts(ctxb(), p.ID); err != nil || len(l) != 2 || l[0].Size != 3 || !cohTimeIs(l[0].ComputedAt, Start) ||
+			l[1].Size != 0 || l[1].ComputedAt != nil {
+			t.Errorf("ListCohorts after the first computation = %+v, %v", l, err)
+		}
+		// A computation diffed against the membership before the first.
+		c.Add(time.Hour)
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, Version: 1, Size: 1, ComputedAt: c.Now(),
+			Entered: []int64{40}}, base0); code(err) != touchpoint.ECONFLICT {
+			t.Errorf("PutMembership on a stale base: %v, want ECONFLICT", err)
+		}
+		if members, base, err := s.CohortMembership(ctxb(), a.ID); err != nil || !slices.Equal(members, []int64{10, 20, 30}) || base != base1 {
+			t.Errorf("CohortMembership after a refused computation = %v (base %d, want %d), %v", members, base, base1, err)
+		}
+		if got, err := s.FindCohort(ctxb(), a.ID); err != nil || got.Size != 3 || !cohTimeIs(got.ComputedAt, Start) {
+			t.Errorf("FindCohort after a refused computation = %+v, %v", got, err)
+		}
+		// The next computation: some enter, some leave.
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, Version: 1, Size: 2, ComputedAt: c.Now(),
+			Entered: []int64{40}, Left: []int64{30, 10}}, base1); err != nil {
+			t.Fatal(err)
+		}
+		members, base2, err := s.CohortMembership(ctxb(), a.ID)
+		if err != nil || !slices.Equal(members, []int64{20, 40}) || base2 == base1 || base2 == base0 {
+			t.Fatalf("CohortMembership after the second computation = %v (base %d), %v", members, base2, err)
+		}
+		if got, err := s.FindCohort(ctxb(), a.ID); err != nil || got.Size != 2 || !cohTimeIs(got.ComputedAt, c.Now()) {
+			t.Errorf("FindCohort after the second computation = %+v, %v", got, err)
+		}
+		// Each cohort has its own membership and base.
+		members, bBase, err := s.CohortMembership(ctxb(), b.ID)
+		if err != nil || len(members) != 0 {
+			t.Fatalf("the other cohort's membership = %v, %v", members, err)
+		}
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: b.ID, Version: 1, Size: 1, ComputedAt: c.Now(),
+			Entered: []int64{20}}, bBase); err != nil {
+			t.Fatalf("the other cohort's first computation: %v", err)
+		}
+		if members, _, err := s.CohortMembership(ctxb(), b.ID); err != nil || !slices.Equal(members, []int64{20}) {
+			t.Errorf("the other cohort's membership = %v, %v", members, err)
+		}
+		if members, base, err := s.CohortMembership(ctxb(), a.ID); err != nil || !slices.Equal(members, []int64{20, 40}) || base != base2 {
+			t.Errorf("CohortMembership after the other's computation = %v (base %d, want %d), %v", members, base, base2, err)
+		}
+		// Everyone leaves.
+		c.Add(time.Hour)
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: a.ID, Version: 1, Size: 0, ComputedAt: c.Now(),
+			Left: []int64{20, 40}}, base2); err != nil {
+			t.Fatal(err)
+		}
+		if members, _, err := s.CohortMembership(ctxb(), a.ID); err != nil || len(members) != 0 {
+			t.Errorf("CohortMembership after all left = %v, %v", members, err)
+		}
+		if got, err := s.FindCohort(ctxb(), a.ID); err != nil || got.Size != 0 || !cohTimeIs(got.ComputedAt, c.Now()) {
+			t.Errorf("FindCohort after all left = %+v, %v", got, err)
+		}
+		if err := s.PutMembership(ctxb(), &touchpoint.Membership{Cohort: 999, ComputedAt: c.Now(), Entered: []int64{1}}, 0); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("PutMembership of a missing cohort: %v, want ENOTFOUND", err)
+		}
+		if _, _, err := s.CohortMembership(ctxb(), 999); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("CohortMembership of a missing cohort: %v, want ENOTFOUND", err)
+		}
+	}},
+}
+
+var cohortTests = []subtest{
+	{"Cohort/PreviewRefuses", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		for name, def := range cohBadDefinitions() {
+			if _, err := cohort.Preview(ctxb(), s, p.ID, def, 10, s.Now()); code(err) != touchpoint.EINVALID {
+				t.Errorf("Preview with %s: %v, want EINVALID", name, err)
+			}
+		}
+		buyers := cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30))
+		if _, err := cohort.Preview(ctxb(), s, 999, buyers, 10, s.Now()); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("Preview of a missing project: %v, want ENOTFOUND", err)
+		}
+	}},
+	{"Cohort/ComputeDeleted", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		p := MustCreateProject(t, s, "Game")
+		a := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
+		cohCompute(t, s, a.ID)
+		if err := s.DeleteCohort(ctxb(), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cohort.Compute(ctxb(), s, a.ID, s.Now()); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("Compute after delete: %v", err)
+		}
+		if _, err := s.CohortMembers(ctxb(), a.ID, 0, 10); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("CohortMembers after delete: %v", err)
 		}
 	}},
 	{"Cohort/EventCounts", func(t *testing.T, s touchpoint.Store, c *Clock) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -141,7 +142,9 @@ func cohOr(cs ...touchpoint.Condition) touchpoint.Condition { return touchpoint.
 func cohNot(c touchpoint.Condition) touchpoint.Condition { return touchpoint.Condition{Not: &c} }
 
 // cohCreate creates a cohort.
-func cohCreate(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, name string, def touchpoint.Condition) *touchpoint.Cohort {
+func cohCreate(tb testing.TB, s interface {
+	CreateCohort(context.Context, *touchpoint.Cohort) error
+}, p *touchpoint.Project, name string, def touchpoint.Condition) *touchpoint.Cohort {
 	tb.Helper()
 	co := &touchpoint.Cohort{Project: p.ID, Name: name, Definition: def}
 	if err := s.CreateCohort(ctxb(), co); err != nil {

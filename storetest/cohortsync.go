@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -10,8 +11,37 @@ import (
 	"github.com/touchpointhq/touchpoint/cohort"
 )
 
-var cohortSyncTests = []subtest{
-	{"CohortSync/Storage", func(t *testing.T, s touchpoint.Store, c *Clock) {
+// CohortSyncStore is what the sync cases that read no events need:
+// touchpoint.CohortSyncStore but CohortDevices (which reads the analytics
+// plane's users), the cohorts synced and the destinations they go to. The
+// cases that need events (cohortSyncTests) run on the whole store.
+type CohortSyncStore interface {
+	CohortStore
+	touchpoint.IntegrationStore
+	CreateCohortSync(ctx context.Context, s *touchpoint.CohortSync) error
+	FindCohortSync(ctx context.Context, id int64) (*touchpoint.CohortSync, error)
+	ListCohortSyncs(ctx context.Context, cohort int64) ([]*touchpoint.CohortSync, error)
+	UpdateCohortSync(ctx context.Context, id int64, upd touchpoint.CohortSyncUpdate) (*touchpoint.CohortSync, error)
+	DeleteCohortSync(ctx context.Context, id int64) error
+	ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*touchpoint.CohortSync, error)
+	ClaimCohortSync(ctx context.Context, id int64, now, until time.Time) (*touchpoint.CohortSync, error)
+	ExtendCohortSyncClaim(ctx context.Context, s *touchpoint.CohortSync, until time.Time) error
+	ReleaseCohortSync(ctx context.Context, s *touchpoint.CohortSync) error
+	SetSyncAudience(ctx context.Context, id, audienceID int64, name, importKey string) error
+	SentDevices(ctx context.Context, id int64) ([]touchpoint.SyncDevice, error)
+	MarkSynced(ctx context.Context, id int64, added, removed []touchpoint.SyncDevice) error
+	RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *time.Time) error
+	SyncRuns(ctx context.Context, id int64, limit int) ([]*touchpoint.SyncRun, error)
+}
+
+// RunCohortSyncs runs the sync cases that read no events against stores
+// from open.
+func RunCohortSyncs(t *testing.T, open func(t *testing.T, now func() time.Time) CohortSyncStore) {
+	runParts(t, cohortSyncPartTests, open)
+}
+
+var cohortSyncPartTests = []part[CohortSyncStore]{
+	{"CohortSync/Storage", func(t *testing.T, s CohortSyncStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		q := MustCreateProject(t, s, "Other")
 		cohortDest := func(project int64, appID string) *touchpoint.Destination {
@@ -43,14 +73,6 @@ var cohortSyncTests = []subtest{
 			t.Fatal(err)
 		}
 
-		// Members: u1 and u2 with an idfa, u3 with a gaid alone, u4 not a member.
-		day := func(d int) time.Time { return Start.AddDate(0, 0, d) }
-		cohRecord(t, s, p, Start,
-			cohEvent("user-1", "device-1", "purchase", day(-1), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA1})),
-			cohEvent("", "device-2", "purchase", day(-20), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA2})),
-			cohEvent("user-3", "device-3", "purchase", day(-1), cohIDs(touchpoint.AdIDs{ADID: cohGAID1})),
-			cohEvent("", "device-4", "open", day(-1), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA3})))
-		u1, u2, u3 := cohUser(t, s, p, "user-1", ""), cohUser(t, s, p, "", "device-2"), cohUser(t, s, p, "user-3", "")
 		co := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
 		qCo := cohCreate(t, s, q, "Other buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
 
@@ -157,52 +179,47 @@ var cohortSyncTests = []subtest{
 			t.Errorf("after SetSyncAudience %+v, %v", got, err)
 		}
 
-		// Diffs follow the stored membership.
-		cohCheckDiff(t, "before computing", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 0)
-		cohCompute(t, s, co.ID)
-		d := cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
-		cohCheckDiff(t, "first", d, cohDev(u1, cohIDFA1)+","+cohDev(u2, cohIDFA2), "", 1)
-		cohCheckDiff(t, "by gaid", cohDiff(t, s, hourly.ID, touchpoint.MapGAID), cohDev(u3, cohGAID1), "", 2)
-		cohCheckDiff(t, "by user id", cohDiff(t, s, hourly.ID, touchpoint.MapUserID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
-		cohCheckDiff(t, "by cuid", cohDiff(t, s, hourly.ID, touchpoint.MapCUID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
-		if _, err := cohort.DiffCohortSync(ctxb(), s, hourly.ID, "email"); code(err) != touchpoint.EINVALID {
-			t.Errorf("a diff by email: %v, want EINVALID", err)
+		// What each sync's audience holds, by user and identifier.
+		sent := func(sync int64) string {
+			t.Helper()
+			l, err := s.SentDevices(ctxb(), sync)
+			if err != nil {
+				t.Fatalf("SentDevices(%d): %v", sync, err)
+			}
+			return cohDevices(l)
 		}
-		if _, err := cohort.DiffCohortSync(ctxb(), s, 999, touchpoint.MapIDFA); code(err) != touchpoint.ENOTFOUND {
-			t.Errorf("DiffCohortSync(999): %v, want ENOTFOUND", err)
+		if got := sent(hourly.ID); got != "" {
+			t.Errorf("sent before anything was marked: %s", got)
 		}
-		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, nil); err != nil {
+		if err := s.MarkSynced(ctxb(), hourly.ID, []touchpoint.SyncDevice{{User: 20, ID: cohIDFA2}, {User: 10, ID: cohIDFA3},
+			{User: 10, ID: cohIDFA1}}, nil); err != nil {
 			t.Fatal(err)
 		}
-		cohCheckDiff(t, "after marking", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
-		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, nil); err != nil {
-			t.Errorf("marking again: %v", err)
+		if err := s.MarkSynced(ctxb(), hourly.ID, []touchpoint.SyncDevice{{User: 10, ID: cohIDFA1}}, nil); err != nil {
+			t.Errorf("marking a device again: %v", err)
 		}
-		cohCheckDiff(t, "after marking again", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
+		if err := s.MarkSynced(ctxb(), once.ID, []touchpoint.SyncDevice{{User: 10, ID: cohIDFA1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sent(hourly.ID), cohDev(10, cohIDFA1)+","+cohDev(10, cohIDFA3)+","+cohDev(20, cohIDFA2); got != want {
+			t.Errorf("sent %s, want %s", got, want)
+		}
+		// Added and removed at once; removing what the audience lacks
+		// changes nothing.
+		if err := s.MarkSynced(ctxb(), hourly.ID, []touchpoint.SyncDevice{{User: 30, ID: "user-3"}},
+			[]touchpoint.SyncDevice{{User: 10, ID: cohIDFA3}, {User: 99, ID: cohIDFA4}, {User: 20, ID: cohIDFA1}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sent(hourly.ID), cohDev(10, cohIDFA1)+","+cohDev(20, cohIDFA2)+","+cohDev(30, "user-3"); got != want {
+			t.Errorf("sent after an add and a removal %s, want %s", got, want)
+		}
 		// Each sync keeps what it sent.
-		cohCheckDiff(t, "the other sync", cohDiff(t, s, once.ID, touchpoint.MapIDFA), cohDev(u1, cohIDFA1)+","+cohDev(u2, cohIDFA2), "", 1)
-
-		// A member's idfa changes: the old one goes, the new one comes.
-		cohRecord(t, s, p, Start, cohEvent("user-1", "device-1", "open", Start, cohIDs(touchpoint.AdIDs{IDFA: cohIDFA4})))
-		cohCompute(t, s, co.ID)
-		d = cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
-		cohCheckDiff(t, "new idfa", d, cohDev(u1, cohIDFA4), cohDev(u1, cohIDFA1), 1)
-		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, d.Remove); err != nil {
-			t.Fatal(err)
+		if got, want := sent(once.ID), cohDev(10, cohIDFA1); got != want {
+			t.Errorf("the other sync sent %s, want %s", got, want)
 		}
-		cohCheckDiff(t, "after marking the new idfa", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
-
-		// A member leaves: its idfa goes.
-		c.Add(15 * 24 * time.Hour)
-		if m := cohCompute(t, s, co.ID); !slices.Equal(m.Left, []int64{u2}) || len(m.Entered) != 0 {
-			t.Fatalf("computed %+v, want %d out", m, u2)
+		if got := sent(qSync.ID); got != "" {
+			t.Errorf("the other project's sync sent %s", got)
 		}
-		d = cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
-		cohCheckDiff(t, "a member left", d, "", cohDev(u2, cohIDFA2), 1)
-		if err := s.MarkSynced(ctxb(), hourly.ID, nil, d.Remove); err != nil {
-			t.Fatal(err)
-		}
-		cohCheckDiff(t, "after marking the removal", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
 
 		// Runs.
 		now := c.Now()
@@ -317,6 +334,9 @@ var cohortSyncTests = []subtest{
 		if err := s.DeleteCohortSync(ctxb(), hourly.ID); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("DeleteCohortSync twice: %v", err)
 		}
+		if got := sent(hourly.ID); got != "" {
+			t.Errorf("a deleted sync's devices: %s", got)
+		}
 		if err := s.DeleteDestination(ctxb(), dest.ID); code(err) != touchpoint.ECONFLICT {
 			t.Errorf("deleting a destination the one-time sync uses: %v, want ECONFLICT", err)
 		}
@@ -325,6 +345,9 @@ var cohortSyncTests = []subtest{
 		}
 		if _, err := s.FindCohortSync(ctxb(), once.ID); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("a deleted cohort's sync: %v, want ENOTFOUND", err)
+		}
+		if got := sent(once.ID); got != "" {
+			t.Errorf("a deleted cohort's sync's devices: %s", got)
 		}
 		if l, err := s.ListCohortSyncs(ctxb(), 0); err != nil || !slices.Equal(syncIDs(l), []int64{qSync.ID}) {
 			t.Errorf("syncs after deleting the cohort: %v, %v", syncIDs(l), err)
@@ -340,7 +363,7 @@ var cohortSyncTests = []subtest{
 			t.Errorf("the other project's sync %+v, %v", got, err)
 		}
 	}},
-	{"CohortSync/Claims", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"CohortSync/Claims", func(t *testing.T, s CohortSyncStore, c *Clock) {
 		// ClaimCohortSyncs hands a due sync to one claim until the claim
 		// expires, RecordSyncRun sets the next due time and ends the
 		// claim, ReleaseCohortSync ends it without a run.
@@ -479,7 +502,7 @@ var cohortSyncTests = []subtest{
 			t.Errorf("a disabled sync claimed: %v", got)
 		}
 	}},
-	{"CohortSync/MissingDestination", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"CohortSync/MissingDestination", func(t *testing.T, s CohortSyncStore, c *Clock) {
 		// CohortSyncStore: CreateCohortSync is ENOTFOUND for a missing
 		// cohort, EINVALID for a missing destination (a field of the
 		// request).
@@ -490,6 +513,85 @@ var cohortSyncTests = []subtest{
 		}
 		if err := s.CreateCohortSync(ctxb(), &touchpoint.CohortSync{Cohort: co.ID + 100, Destination: 999, Enabled: true}); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CreateCohortSync of a missing cohort: %v, want ENOTFOUND", err)
+		}
+	}},
+}
+
+var cohortSyncTests = []subtest{
+	{"CohortSync/Diffs", func(t *testing.T, s touchpoint.Store, c *Clock) {
+		// What a run sends follows the stored membership and the members'
+		// identifiers: the analytics plane's.
+		p := MustCreateProject(t, s, "Game")
+		dest := &touchpoint.Destination{Project: p.ID, Kind: touchpoint.DestinationAppsFlyerCohort, Name: "AppsFlyer audiences",
+			AppsFlyerAppID: "id123456789", APIToken: "token", Platform: touchpoint.IOS, Identifier: touchpoint.MapIDFA, Enabled: true}
+		if err := s.CreateDestination(ctxb(), dest); err != nil {
+			t.Fatal(err)
+		}
+		// Members: u1 and u2 with an idfa, u3 with a gaid alone, u4 not a member.
+		day := func(d int) time.Time { return Start.AddDate(0, 0, d) }
+		cohRecord(t, s, p, Start,
+			cohEvent("user-1", "device-1", "purchase", day(-1), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA1})),
+			cohEvent("", "device-2", "purchase", day(-20), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA2})),
+			cohEvent("user-3", "device-3", "purchase", day(-1), cohIDs(touchpoint.AdIDs{ADID: cohGAID1})),
+			cohEvent("", "device-4", "open", day(-1), cohIDs(touchpoint.AdIDs{IDFA: cohIDFA3})))
+		u1, u2, u3 := cohUser(t, s, p, "user-1", ""), cohUser(t, s, p, "", "device-2"), cohUser(t, s, p, "user-3", "")
+		co := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
+		hourly := &touchpoint.CohortSync{Cohort: co.ID, Destination: dest.ID, Cadence: touchpoint.CadenceHourly, Enabled: true}
+		once := &touchpoint.CohortSync{Cohort: co.ID, Destination: dest.ID, Enabled: true}
+		for _, sy := range []*touchpoint.CohortSync{hourly, once} {
+			if err := s.CreateCohortSync(ctxb(), sy); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// Diffs follow the stored membership.
+		cohCheckDiff(t, "before computing", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 0)
+		cohCompute(t, s, co.ID)
+		d := cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
+		cohCheckDiff(t, "first", d, cohDev(u1, cohIDFA1)+","+cohDev(u2, cohIDFA2), "", 1)
+		cohCheckDiff(t, "by gaid", cohDiff(t, s, hourly.ID, touchpoint.MapGAID), cohDev(u3, cohGAID1), "", 2)
+		cohCheckDiff(t, "by user id", cohDiff(t, s, hourly.ID, touchpoint.MapUserID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
+		cohCheckDiff(t, "by cuid", cohDiff(t, s, hourly.ID, touchpoint.MapCUID), cohDev(u1, "user-1")+","+cohDev(u3, "user-3"), "", 1)
+		if _, err := cohort.DiffCohortSync(ctxb(), s, hourly.ID, "email"); code(err) != touchpoint.EINVALID {
+			t.Errorf("a diff by email: %v, want EINVALID", err)
+		}
+		if _, err := cohort.DiffCohortSync(ctxb(), s, 999, touchpoint.MapIDFA); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("DiffCohortSync(999): %v, want ENOTFOUND", err)
+		}
+		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, nil); err != nil {
+			t.Fatal(err)
+		}
+		cohCheckDiff(t, "after marking", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
+		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, nil); err != nil {
+			t.Errorf("marking again: %v", err)
+		}
+		cohCheckDiff(t, "after marking again", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
+		// Each sync keeps what it sent.
+		cohCheckDiff(t, "the other sync", cohDiff(t, s, once.ID, touchpoint.MapIDFA), cohDev(u1, cohIDFA1)+","+cohDev(u2, cohIDFA2), "", 1)
+
+		// A member's idfa changes: the old one goes, the new one comes.
+		cohRecord(t, s, p, Start, cohEvent("user-1", "device-1", "open", Start, cohIDs(touchpoint.AdIDs{IDFA: cohIDFA4})))
+		cohCompute(t, s, co.ID)
+		d = cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
+		cohCheckDiff(t, "new idfa", d, cohDev(u1, cohIDFA4), cohDev(u1, cohIDFA1), 1)
+		if err := s.MarkSynced(ctxb(), hourly.ID, d.Add, d.Remove); err != nil {
+			t.Fatal(err)
+		}
+		cohCheckDiff(t, "after marking the new idfa", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
+
+		// A member leaves: its idfa goes.
+		c.Add(15 * 24 * time.Hour)
+		if m := cohCompute(t, s, co.ID); !slices.Equal(m.Left, []int64{u2}) || len(m.Entered) != 0 {
+			t.Fatalf("computed %+v, want %d out", m, u2)
+		}
+		d = cohDiff(t, s, hourly.ID, touchpoint.MapIDFA)
+		cohCheckDiff(t, "a member left", d, "", cohDev(u2, cohIDFA2), 1)
+		if err := s.MarkSynced(ctxb(), hourly.ID, nil, d.Remove); err != nil {
+			t.Fatal(err)
+		}
+		cohCheckDiff(t, "after marking the removal", cohDiff(t, s, hourly.ID, touchpoint.MapIDFA), "", "", 1)
+		if got, err := s.SentDevices(ctxb(), hourly.ID); err != nil || cohDevices(got) != cohDev(u1, cohIDFA4) {
+			t.Errorf("SentDevices = %s, %v; want %s", cohDevices(got), err, cohDev(u1, cohIDFA4))
 		}
 	}},
 }

@@ -1,0 +1,147 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/postgres"
+	"github.com/touchpointhq/touchpoint/storetest"
+)
+
+func TestAnalytics(t *testing.T) {
+	storetest.RunAnalytics(t, func(t *testing.T, now func() time.Time) storetest.AnalyticsStore {
+		return open(t, freshDatabase(t), now)
+	})
+}
+
+// TestAnalyticsNodesRace: two nodes record at once the logins of one user
+// id on two devices that each had an anonymous user, and the same event
+// (one device, one insert id) twice. Each user id ends as one user that
+// both devices map to, the other anonymous user merged into it; no event
+// is lost, and no insert id is stored twice.
+func TestAnalyticsNodesRace(t *testing.T) {
+	dbURL := freshDatabase(t)
+	clock := storetest.NewClock(storetest.Start)
+	nodes := []*postgres.DB{open(t, dbURL, clock.Now), open(t, dbURL, clock.Now)}
+	ctx := context.Background()
+	p := storetest.MustCreateProject(t, nodes[0], "Game")
+	record := func(db *postgres.DB, events ...string) error {
+		body := `{"api_key":"` + p.APIKey + `","events":[` + strings.Join(events, ",") + `]}`
+		up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: clock.Now(), RemoteIP: "203.0.113.9"})
+		if rej != nil {
+			return fmt.Errorf("DecodeUpload: %+v", rej)
+		}
+		return db.RecordEvents(ctx, []*touchpoint.EventUpload{{Project: p.ID, Received: clock.Now(), Events: up.Events}})
+	}
+	const users = 24
+	ev := func(device, userID, typ, insertID string) string {
+		e := `{"device_id":"` + device + `","event_type":"` + typ + `","insert_id":"` + insertID + `"`
+		if userID != "" {
+			e += `,"user_id":"` + userID + `"`
+		}
+		return e + "}"
+	}
+	device := func(i int, side string) string { return fmt.Sprintf("device-%02d-%s", i, side) }
+	userID := func(i int) string { return fmt.Sprintf("user-%02d", i) }
+	anon := make([][2]int64, users)
+	for i := range users {
+		if err := record(nodes[0], ev(device(i, "a"), "", "browse", "browse-a"), ev(device(i, "b"), "", "browse", "browse-b")); err != nil {
+			t.Fatal(err)
+		}
+		for j, side := range []string{"a", "b"} {
+			u, err := nodes[1].LookupUser(ctx, p.ID, "", device(i, side))
+			if err != nil {
+				t.Fatal(err)
+			}
+			anon[i][j] = u.AmplitudeID
+		}
+	}
+	// Every login at once: each node logs one device in, and both send
+	// the same purchase.
+	start := make(chan struct{})
+	errs := make(chan error, 2*users)
+	var wg sync.WaitGroup
+	for i := range users {
+		for j, side := range []string{"a", "b"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs <- record(nodes[j], ev(device(i, side), userID(i), "login", "login-"+side), ev(device(i, "a"), "", "buy", "buy"))
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range users {
+		u, err := nodes[0].LookupUser(ctx, p.ID, userID(i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, side := range []string{"a", "b"} {
+			if d, err := nodes[1].LookupUser(ctx, p.ID, "", device(i, side)); err != nil || d.AmplitudeID != u.AmplitudeID {
+				t.Fatalf("%s is user %+v (%v), want %s's %d", device(i, side), d, err, userID(i), u.AmplitudeID)
+			}
+		}
+		// One anonymous user became the user id, the other was merged
+		// into it.
+		if (u.AmplitudeID == anon[i][0]) == (u.AmplitudeID == anon[i][1]) {
+			t.Fatalf("%s is %d, the anonymous users were %v", userID(i), u.AmplitudeID, anon[i])
+		}
+		for _, a := range anon[i] {
+			if m, err := nodes[0].FindUser(ctx, p.ID, a); err != nil || (a != u.AmplitudeID && m.MergedInto != u.AmplitudeID) {
+				t.Fatalf("anonymous user %d: %+v, %v; want merged into %d", a, m, err, u.AmplitudeID)
+			}
+		}
+		var types []string
+		var cursor int64
+		for {
+			page, err := nodes[1].UserEvents(ctx, p.ID, u.AmplitudeID, cursor, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, raw := range page.Events {
+				var e struct {
+					EventType string `json:"event_type"`
+				}
+				json.Unmarshal(raw, &e)
+				types = append(types, e.EventType)
+			}
+			if cursor = page.Next; cursor == 0 {
+				break
+			}
+		}
+		slices.Sort(types)
+		if got := strings.Join(types, ","); got != "browse,browse,buy,login,login" {
+			t.Fatalf("%s's events %s", userID(i), got)
+		}
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var events, distinct, identified int
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT dedup), (SELECT count(*) FROM users WHERE user_id IS NOT NULL) FROM events`).
+		Scan(&events, &distinct, &identified); err != nil {
+		t.Fatal(err)
+	}
+	if events != 5*users || distinct != 5*users || identified != users {
+		t.Fatalf("%d events with %d distinct insert ids, %d identified users; want %d, %d and %d", events, distinct, identified, 5*users, 5*users, users)
+	}
+}
