@@ -3,6 +3,7 @@ package touchpoint
 import (
 	"context"
 	"iter"
+	"slices"
 )
 
 // ChartSource is what analytics charts read (package chart computes them
@@ -145,4 +146,31 @@ func (d *Dict) Value(c int32) any {
 		return nil
 	}
 	return d.Values[c-1]
+}
+
+// Versioned reports whether a store reads the property from the version
+// of the user's properties its event was stored with: a user property,
+// but for the built-in ones, which are the event's own fields.
+func (r PropertyRef) Versioned() bool {
+	return r.User && !slices.Contains(BuiltinUserProperties, r.Name)
+}
+
+// TopOnly reports whether a property read from the stored event itself
+// is read among its top-level fields only, event_properties aside: Top,
+// and the built-in user properties.
+func (r PropertyRef) TopOnly() bool { return r.Top || r.User }
+
+// Survivor follows merges (merged maps a user merged into another to
+// that one) from a user to the one no other took in: the user its events
+// count for. A merge into a user merged since counts for the last one.
+// The walk is bounded: a cycle, which the writer never makes, ends it.
+func Survivor[ID comparable](merged map[ID]ID, id ID) ID {
+	for hops := 0; hops < 64; hops++ {
+		next, ok := merged[id]
+		if !ok {
+			break
+		}
+		id = next
+	}
+	return id
 }

@@ -18,7 +18,10 @@ import (
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
 	"github.com/touchpointhq/touchpoint/chart"
+	"github.com/touchpointhq/touchpoint/internal/pgtest"
+	"github.com/touchpointhq/touchpoint/postgres"
 	"github.com/touchpointhq/touchpoint/sqlite"
+	"github.com/touchpointhq/touchpoint/storetest"
 )
 
 // The brute-force check: a real store is filled with generated events
@@ -107,7 +110,7 @@ type bfUser struct {
 
 // fixture is one project's store and its events read back.
 type fixture struct {
-	db      *sqlite.DB
+	db      storetest.ChartStore
 	project int64
 	loc     *time.Location
 	now     time.Time
@@ -499,9 +502,35 @@ func (g *generator) scenarios() {
 		e("session_start", at+7*day, nil), e("purchase", at+14*day, nil))
 }
 
+// opener opens a fresh, empty store whose clock is now.
+type opener func(t *testing.T, now func() time.Time) storetest.ChartStore
+
+// openSQLite opens an embedded store.
+func openSQLite(t *testing.T, now func() time.Time) storetest.ChartStore {
+	db := sqlite.NewDB(filepath.Join(t.TempDir(), "db"))
+	db.Clock = now
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres opens a PostgreSQL store on a database of its own (the
+// test skips without TOUCHPOINT_TEST_POSTGRES_URL).
+func openPostgres(t *testing.T, now func() time.Time) storetest.ChartStore {
+	db, err := postgres.Open(context.Background(), pgtest.FreshDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Clock = now
+	t.Cleanup(db.Close)
+	return db
+}
+
 // newFixture fills a store with one project's generated events and reads
 // them back.
-func newFixture(t *testing.T, zone string, seed uint64, persons int) *fixture {
+func newFixture(t *testing.T, open opener, zone string, seed uint64, persons int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	loc, err := touchpoint.LoadLocation(zone)
@@ -509,12 +538,7 @@ func newFixture(t *testing.T, zone string, seed uint64, persons int) *fixture {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, loc)
-	db := sqlite.NewDB(filepath.Join(t.TempDir(), "db"))
-	db.Clock = func() time.Time { return now }
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := open(t, func() time.Time { return now })
 	p := &touchpoint.Project{Name: "Charts " + zone, TimeZone: zone,
 		Limits: touchpoint.IngestLimits{HTTPEPS: touchpoint.DefaultHTTPEPS, BatchEPS: touchpoint.DefaultBatchEPS}}
 	if err := db.CreateProject(ctx, p); err != nil {
@@ -1699,14 +1723,28 @@ func invalidQueries() map[string]chart.Query {
 
 // TestBruteForceCharts checks every chart against a brute-force reading
 // of the same events, in a project on UTC and one in a zone that leaves
-// DST within the data.
-func TestBruteForceCharts(t *testing.T) {
-	for _, tc := range []struct {
-		zone string
-		seed uint64
-	}{{"UTC", 1}, {"America/Los_Angeles", 2}} {
+// DST within the data, on the embedded store.
+func TestBruteForceCharts(t *testing.T) { bruteForce(t, openSQLite, bruteZones) }
+
+// TestBruteForceChartsPostgres checks the same on the PostgreSQL store,
+// in the zone that leaves DST only: filling a database takes seconds a
+// project, and what the store's scans give does not depend on the zone.
+func TestBruteForceChartsPostgres(t *testing.T) { bruteForce(t, openPostgres, bruteZones[1:]) }
+
+// bruteZone is a project's zone, with its data's seed.
+type bruteZone struct {
+	zone string
+	seed uint64
+}
+
+var bruteZones = []bruteZone{{"UTC", 1}, {"America/Los_Angeles", 2}}
+
+// bruteForce checks every chart on stores from open, in projects on
+// zones.
+func bruteForce(t *testing.T, open opener, zones []bruteZone) {
+	for _, tc := range zones {
 		t.Run(strings.ReplaceAll(tc.zone, "/", "_"), func(t *testing.T) {
-			f := newFixture(t, tc.zone, tc.seed, 300)
+			f := newFixture(t, open, tc.zone, tc.seed, 300)
 			t.Run("segmentation", func(t *testing.T) {
 				for i, q := range segmentationQueries() {
 					t.Run(fmt.Sprint(i), func(t *testing.T) { f.checkSegmentation(t, q) })

@@ -10,11 +10,6 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// The cohort methods here are touchpoint.CohortStore's but for
-// ReadCohortSets and CohortMembers, which read the analytics plane's
-// users and events: this store does not satisfy touchpoint.CohortStore
-// until that plane is built.
-
 // keptComputations is how many computation records a cohort keeps, as
 // the embedded store's.
 const keptComputations = 1000
@@ -264,4 +259,42 @@ func (db *DB) PutMembership(ctx context.Context, m *touchpoint.Membership, base 
 			(SELECT id FROM cohort_computations WHERE cohort = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, id, keptComputations)
 		return err
 	})
+}
+
+// CohortMembers returns a page of a cohort's stored membership with the
+// members' ids, from one snapshot. A negative limit reads every member,
+// as the embedded store's does.
+func (db *DB) CohortMembers(ctx context.Context, id, cursor int64, limit int) ([]touchpoint.CohortMember, error) {
+	var lim *int // NULL: LIMIT ALL
+	if limit >= 0 {
+		lim = &limit
+	}
+	out := []touchpoint.CohortMember{}
+	err := db.readTx(ctx, func(tx pgx.Tx) error {
+		if _, err := findCohort(ctx, tx, id, ""); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `/* DB.CohortMembers */ SELECT u.id, u.user_id, u.idfa, u.idfv, u.adid, u.platform, u.country
+			FROM cohort_members m JOIN users u ON u.id = m.amplitude_id WHERE m.cohort = $1 AND m.amplitude_id > $2
+			ORDER BY m.amplitude_id LIMIT $3`, id, cursor, lim)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m touchpoint.CohortMember
+			var userID, idfa, idfv, adid, platform, country []byte
+			if err := rows.Scan(&m.AmplitudeID, &userID, &idfa, &idfv, &adid, &platform, &country); err != nil {
+				return err
+			}
+			m.UserID, m.IDFA, m.IDFV, m.ADID = string(userID), string(idfa), string(idfv), string(adid)
+			m.Platform, m.Country = string(platform), string(country)
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -10,11 +10,6 @@ import (
 	"github.com/touchpointhq/touchpoint"
 )
 
-// The sync methods here are touchpoint.CohortSyncStore's but for
-// CohortDevices, which reads members' identifiers from the analytics
-// plane's users: this store does not satisfy touchpoint.CohortSyncStore
-// until that plane is built.
-
 // keptRuns is how many run records a sync keeps, as the embedded store's.
 const keptRuns = 1000
 
@@ -243,6 +238,40 @@ func (db *DB) SetSyncAudience(ctx context.Context, id, audienceID int64, name, i
 		return touchpoint.Errorf(touchpoint.ENOTFOUND, "cohort sync %d not found", id)
 	}
 	return nil
+}
+
+// mappingColumns are the users columns each identifier mapping reads.
+var mappingColumns = map[string]string{
+	touchpoint.MapIDFA:   "u.idfa",
+	touchpoint.MapGAID:   "u.adid",
+	touchpoint.MapUserID: "u.user_id",
+	touchpoint.MapCUID:   "u.user_id",
+}
+
+// CohortDevices reads a cohort's stored members with an identifier (none
+// for a cohort that does not exist, as the embedded store's).
+func (db *DB) CohortDevices(ctx context.Context, cohort int64, mapping string) ([]touchpoint.SyncDevice, error) {
+	col, ok := mappingColumns[mapping]
+	if !ok {
+		return nil, touchpoint.Errorf(touchpoint.EINVALID, "identifier %q is not a mapping", mapping)
+	}
+	rows, err := db.pool.Query(ctx, `/* DB.CohortDevices */ SELECT m.amplitude_id, `+col+` FROM cohort_members m
+		JOIN users u ON u.id = m.amplitude_id WHERE m.cohort = $1 ORDER BY m.amplitude_id`, cohort)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []touchpoint.SyncDevice{}
+	for rows.Next() {
+		var d touchpoint.SyncDevice
+		var id []byte
+		if err := rows.Scan(&d.User, &id); err != nil {
+			return nil, err
+		}
+		d.ID = string(id)
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // SentDevices reads what a sync's audience holds.

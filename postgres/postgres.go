@@ -27,11 +27,17 @@
 // rows of the devices it was decided on, so decisions made on two nodes
 // at once come back Duplicate or Stale instead of both being written),
 // and cohorts with their versions and the membership computations store
-// (touchpoint.CohortStore but ReadCohortSets and CohortMembers, which
-// read the analytics plane's events and users, not built yet) and their
-// syncs with what each sent and their runs (touchpoint.CohortSyncStore
-// but CohortDevices, for the same reason; due syncs are claimed with SKIP
-// LOCKED, for a lease that another node takes over once it lapses).
+// (touchpoint.CohortStore; the set queries package cohort evaluates read
+// one snapshot of the analytics plane in a repeatable-read transaction,
+// counting events in SQL and reading a where's properties in Go, with
+// nothing kept between evaluations) and their syncs with what each sent
+// and their runs (touchpoint.CohortSyncStore; due syncs are claimed with
+// SKIP LOCKED, for a lease that another node takes over once it lapses),
+// and the scans analytics charts read (touchpoint.ChartSource; plain SQL
+// scans of one snapshot, each version of users' properties read once a
+// scan, nothing kept in memory between scans, unlike the embedded
+// store's column index).
+// Writable asks the database whether it takes writes.
 //
 // Every node opens the same database. Migrations run on open under an
 // advisory lock, so nodes starting together migrate once.
@@ -47,6 +53,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/touchpointhq/touchpoint"
 )
 
 //go:embed migrations/*.sql
@@ -55,6 +62,9 @@ var migrations embed.FS
 // migrationLock is the advisory lock key migrations hold (any fixed
 // number: "tpmigrat" in ASCII).
 const migrationLock = 0x74706d6967726174
+
+// DB is every store interface: what serve runs on.
+var _ touchpoint.Store = (*DB)(nil)
 
 // DB is a PostgreSQL store.
 type DB struct {
@@ -94,6 +104,25 @@ func (db *DB) Now() time.Time {
 		return db.Clock()
 	}
 	return time.Now()
+}
+
+// writableTimeout bounds how long Writable waits for the database.
+const writableTimeout = 5 * time.Second
+
+// Writable asks the database whether it takes writes: EUNAVAILABLE when
+// it does not answer in time, or answers read-only (a standby, or
+// default_transaction_read_only set); nil otherwise.
+func (db *DB) Writable() error {
+	ctx, cancel := context.WithTimeout(context.Background(), writableTimeout)
+	defer cancel()
+	var readOnly string
+	if err := db.pool.QueryRow(ctx, `/* DB.Writable */ SHOW transaction_read_only`).Scan(&readOnly); err != nil {
+		return touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the database does not answer: %v", err)
+	}
+	if readOnly != "off" {
+		return touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the database is read-only (a standby, or default_transaction_read_only is on): nothing can be written")
+	}
+	return nil
 }
 
 // migrate applies the migrations not applied yet, in name order, each in

@@ -2,52 +2,22 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/touchpointhq/touchpoint"
-	"github.com/touchpointhq/touchpoint/internal/testenv"
+	"github.com/touchpointhq/touchpoint/internal/pgtest"
 	"github.com/touchpointhq/touchpoint/postgres"
 	"github.com/touchpointhq/touchpoint/storetest"
 )
 
-// freshDatabase creates a database of its own for a test, on the server
-// TOUCHPOINT_TEST_POSTGRES_URL names, and drops it after; it returns its
-// URL.
+// freshDatabase creates a database of its own for a test and drops it
+// after (pgtest.FreshDatabase); it returns its URL.
 func freshDatabase(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("TOUCHPOINT_TEST_POSTGRES_URL")
-	if base == "" {
-		testenv.Skip(t, "set TOUCHPOINT_TEST_POSTGRES_URL to a PostgreSQL server's URL (postgres://postgres@127.0.0.1/postgres) to run the PostgreSQL store's tests")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("TOUCHPOINT_TEST_POSTGRES_URL: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "touchpoint_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.FreshDatabase(t)
 }
 
 func open(t *testing.T, dbURL string, now func() time.Time) *postgres.DB {

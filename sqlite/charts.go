@@ -285,17 +285,14 @@ func storedRevenue(data []byte) (float64, bool) {
 	if !bytes.Contains(data, []byte(`"revenue"`)) {
 		return 0, false
 	}
-	pr := revenueReaders.Get().(*propReader)
+	pr := revenueReaders.Get().(*touchpoint.PropReader)
 	defer revenueReaders.Put(pr)
-	pr.readRaw(data, pr.raws)
-	return touchpoint.NumberOf(touchpoint.ParseJSONValue(pr.raws[0]))
+	return touchpoint.NumberOf(touchpoint.ParseJSONValue(pr.ReadRaw(data)[0]))
 }
 
 // revenueReaders read the top-level revenue of stored events.
 var revenueReaders = sync.Pool{New: func() any {
-	pr := newPropReader([]string{"revenue"})
-	pr.topOnly[0] = true
-	return pr
+	return touchpoint.NewPropReader([]string{"revenue"}, []bool{true})
 }}
 
 // grow lengthens the columns to n events; a position no row fills keeps
@@ -398,22 +395,9 @@ func (db *DB) chartRoots(ctx context.Context, project int64) (map[int32]int32, e
 		})
 	// A merge into a user merged since counts for the last one.
 	for id, into := range roots {
-		roots[id] = survivor(roots, into)
+		roots[id] = touchpoint.Survivor(roots, into)
 	}
 	return roots, err
-}
-
-// survivor follows merges from a user to the one no other took in (a
-// bounded walk: a cycle, which the writer never makes, ends it).
-func survivor[ID comparable](merged map[ID]ID, id ID) ID {
-	for hops := 0; hops < 64; hops++ {
-		next, ok := merged[id]
-		if !ok {
-			break
-		}
-		id = next
-	}
-	return id
 }
 
 func (db *DB) checkProject(ctx context.Context, project int64) error {
@@ -440,7 +424,7 @@ func (db *DB) ScanEvents(ctx context.Context, project int64, scan *touchpoint.Ev
 	revenue := -1
 	for i, p := range scan.Props {
 		switch {
-		case p.User && !slices.Contains(touchpoint.BuiltinUserProperties, p.Name):
+		case p.Versioned():
 			from[i] = fromVersion
 			userProps = append(userProps, p.Name)
 		case p.Top && p.Name == "revenue":
@@ -709,7 +693,7 @@ func resize[T any](s []T, n int) []T {
 type blockReader struct {
 	db    *DB
 	ctx   context.Context
-	pr    *propReader
+	pr    *touchpoint.PropReader
 	raws  [][]byte
 	block []byte
 }
@@ -720,10 +704,9 @@ func newBlockReader(db *DB, ctx context.Context, refs []touchpoint.PropertyRef) 
 	for i, r := range refs {
 		names[i] = r.Name
 		// A built-in user property is the event's own field.
-		top[i] = r.Top || r.User
+		top[i] = r.TopOnly()
 	}
-	r := &blockReader{db: db, ctx: ctx, pr: newPropReader(names), raws: make([][]byte, len(refs))}
-	r.pr.topOnly = top
+	r := &blockReader{db: db, ctx: ctx, pr: touchpoint.NewPropReader(names, top)}
 	return r
 }
 
@@ -755,7 +738,7 @@ func (r *blockReader) read(pos []int32, out [][]int32, dicts []*touchpoint.Dict)
 				if id < int64(pos[i])+1 {
 					continue
 				}
-				r.pr.readRaw(data, r.raws)
+				r.raws = r.pr.ReadRaw(data)
 				for j := range out {
 					out[j][i] = dicts[j].Code(r.raws[j])
 				}
@@ -841,7 +824,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 		index[u.id] = i
 	}
 	for id, into := range merged {
-		if i, ok := index[survivor(merged, into)]; ok {
+		if i, ok := index[touchpoint.Survivor(merged, into)]; ok {
 			users[i].first = min(users[i].first, firsts[id])
 		}
 	}
@@ -857,7 +840,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 				return err
 			}
 			if into != 0 {
-				id = survivor(merged, into)
+				id = touchpoint.Survivor(merged, into)
 			}
 			cur := builtins[id]
 			for j := range cur {

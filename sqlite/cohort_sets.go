@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -131,7 +130,7 @@ func (s *cohortSets) scanWhere(where []touchpoint.ValueCondition, args []any, fn
 		names[i] = w.Property
 	}
 	vals := make([]any, len(where))
-	pr := newPropReader(names)
+	pr := touchpoint.NewPropReader(names, nil)
 	var block []byte
 	i := 0
 	err = s.scan(`/* cohort event blocks */ SELECT first_id, last_id, data FROM event_blocks WHERE last_id >= ? AND first_id <= ? ORDER BY first_id`,
@@ -158,7 +157,7 @@ func (s *cohortSets) scanWhere(where []touchpoint.ValueCondition, args []any, fn
 				if id < cands[i].id {
 					continue
 				}
-				pr.read(data, vals)
+				pr.Read(data, vals)
 				ok := true
 				for j := range where {
 					if !where[j].Match(vals[j]) {
@@ -190,106 +189,8 @@ func nextBlockEvent(b []byte) (received int64, data []byte, size int, err error)
 	return int64(r), b[n+m : n+m+int(l)], n + m + int(l), nil
 }
 
-// propReader finds named properties of stored events: in an event's
-// event_properties, else among its top-level fields. It reuses its
-// buffers from event to event.
-//
-// A stored event keeps its members as they came, a name repeated too
-// (HTTP V2 takes that): the last one counts, as in JSON.parse
-// (readOptions).
 // readOptions read stored events, whose names may repeat.
 var readOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true)}
-
-type propReader struct {
-	names []string
-	// topOnly[i]: names[i] is read among the top-level fields only.
-	topOnly []bool
-	// top and props hold a read event's values of names[i] at the top
-	// level and in event_properties (a decoder's values last only until
-	// its next read).
-	top   []jsontext.Value
-	props []jsontext.Value
-	found []bool
-	raws  [][]byte
-	rd    bytes.Reader
-	dec   *jsontext.Decoder
-}
-
-func newPropReader(names []string) *propReader {
-	r := &propReader{names: names, top: make([]jsontext.Value, len(names)), found: make([]bool, len(names)),
-		props: make([]jsontext.Value, len(names)), raws: make([][]byte, len(names)), topOnly: make([]bool, len(names))}
-	r.dec = jsontext.NewDecoder(&r.rd, readOptions...)
-	return r
-}
-
-// read sets vals[i] to the value of names[i] in the event (nil when
-// missing).
-func (r *propReader) read(data []byte, vals []any) {
-	r.readRaw(data, r.raws)
-	for j, raw := range r.raws {
-		vals[j] = touchpoint.ParseJSONValue(raw)
-	}
-}
-
-// readRaw sets raws[i] to the JSON of names[i] in the event (empty when
-// missing), valid until the next read.
-func (r *propReader) readRaw(data []byte, raws [][]byte) {
-	clear(raws)
-	clear(r.found)
-	for j := range r.top {
-		r.top[j] = r.top[j][:0]
-	}
-	r.rd.Reset(data)
-	dec := r.dec
-	dec.Reset(&r.rd, readOptions...)
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return
-	}
-	for dec.PeekKind() == '"' {
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return
-		}
-		key := tok.String()
-		if key == "event_properties" && dec.PeekKind() == '{' {
-			dec.ReadToken()
-			for dec.PeekKind() == '"' {
-				t, err := dec.ReadToken()
-				if err != nil {
-					return
-				}
-				name := t.String()
-				v, err := dec.ReadValue()
-				if err != nil {
-					return
-				}
-				for j := range r.names {
-					if r.names[j] == name && !r.topOnly[j] {
-						r.props[j], r.found[j] = append(r.props[j][:0], v...), true
-					}
-				}
-			}
-			dec.ReadToken()
-			continue
-		}
-		v, err := dec.ReadValue()
-		if err != nil {
-			return
-		}
-		for j := range r.names {
-			if r.names[j] == key {
-				r.top[j] = append(r.top[j][:0], v...)
-			}
-		}
-	}
-	for j := range r.names {
-		if r.found[j] {
-			raws[j] = r.props[j]
-		} else if len(r.top[j]) > 0 {
-			raws[j] = r.top[j]
-		}
-	}
-}
 
 // UserProperty reads a property of the users not merged: the value of
 // their current properties' version, or for platform and country the

@@ -23,8 +23,20 @@ func (e scanned) String() string {
 	return fmt.Sprintf("%d %s %d %v", e.user, e.typ, e.time, e.props)
 }
 
+// ChartStore is what the chart cases need: the charts' scans, and the
+// events, projects (and apps) they read.
+type ChartStore interface {
+	AnalyticsStore
+	touchpoint.ChartSource
+}
+
+// RunCharts runs the chart scans' cases against stores from open.
+func RunCharts(t *testing.T, open func(t *testing.T, now func() time.Time) ChartStore) {
+	runParts(t, chartTests, open)
+}
+
 // scanAll runs ScanEvents and returns the events sorted by time and type.
-func scanAll(tb testing.TB, s touchpoint.Store, project int64, scan touchpoint.EventScan) []scanned {
+func scanAll(tb testing.TB, s touchpoint.ChartSource, project int64, scan touchpoint.EventScan) []scanned {
 	tb.Helper()
 	var out []scanned
 	err := s.ScanEvents(ctxb(), project, &scan, func(b *touchpoint.EventBatch) error {
@@ -47,8 +59,8 @@ func scanAll(tb testing.TB, s touchpoint.Store, project int64, scan touchpoint.E
 	return out
 }
 
-var chartTests = []subtest{
-	{"Charts/ScanEvents", func(t *testing.T, s touchpoint.Store, c *Clock) {
+var chartTests = []part[ChartStore]{
+	{"Charts/ScanEvents", func(t *testing.T, s ChartStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		other := MustCreateProject(t, s, "Other")
 		at := func(h int) int64 { return Start.Add(time.Duration(h) * time.Hour).UnixMilli() }
@@ -82,6 +94,13 @@ var chartTests = []subtest{
 		want = []scanned{{u, "purchase", at(1), []any{5.0}}, {u, "purchase", at(3), []any{3.0}}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("events with revenue\n got %v\nwant %v", got, want)
+		}
+		// Require names any column: only the events with a price (its
+		// event_properties member, else its top-level field).
+		got = scanAll(t, s, p.ID, touchpoint.EventScan{Start: at(1), End: at(6), Props: []touchpoint.PropertyRef{{Name: "revenue", Top: true}, {Name: "price"}}, Require: []int{1}})
+		want = []scanned{{u, "purchase", at(1), []any{5.0, "7"}}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("events with a price\n got %v\nwant %v", got, want)
 		}
 		// Every type ($identify is not an event): the types are named, the
 		// end is excluded, another project's events are not there.
@@ -117,7 +136,7 @@ var chartTests = []subtest{
 			t.Fatalf("no project: %v", err)
 		}
 	}},
-	{"Charts/ScanUsers", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Charts/ScanUsers", func(t *testing.T, s ChartStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		at := func(h int) int64 { return Start.Add(time.Duration(h) * time.Hour).UnixMilli() }
 		upload(t, s, p, Start.Add(10*time.Hour),

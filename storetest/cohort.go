@@ -1,8 +1,8 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,28 +12,19 @@ import (
 	"github.com/touchpointhq/touchpoint/cohort"
 )
 
-// CohortStore is what the cohort cases that read no events need:
-// touchpoint.CohortStore's own methods but CohortMembers, the membership
-// its computations write (CohortMembership, PutMembership), and projects
-// to hold cohorts. ReadCohortSets and CohortMembers read the analytics
-// plane's events and users: the cases that need them (cohortTests) run on
-// the whole store.
+// CohortStore is what the cohort cases need: cohorts and their
+// membership, the analytics plane's events and users they are computed
+// over, the projects (and apps) that hold them, and the store's clock,
+// which computations read.
 type CohortStore interface {
-	touchpoint.ProjectStore
-	CreateCohort(ctx context.Context, c *touchpoint.Cohort) error
-	FindCohort(ctx context.Context, id int64) (*touchpoint.Cohort, error)
-	ListCohorts(ctx context.Context, project int64) ([]*touchpoint.Cohort, error)
-	UpdateCohort(ctx context.Context, id int64, upd touchpoint.CohortUpdate) (*touchpoint.Cohort, error)
-	DeleteCohort(ctx context.Context, id int64) error
-	CohortVersions(ctx context.Context, id int64) ([]*touchpoint.CohortVersion, error)
-	CohortMembership(ctx context.Context, id int64) (members []int64, base int64, err error)
-	PutMembership(ctx context.Context, m *touchpoint.Membership, base int64) error
+	touchpoint.Clock
+	AnalyticsStore
+	touchpoint.CohortStore
 }
 
-// RunCohorts runs the cohort cases that read no events against stores
-// from open.
+// RunCohorts runs the cohort cases against stores from open.
 func RunCohorts(t *testing.T, open func(t *testing.T, now func() time.Time) CohortStore) {
-	runParts(t, cohortPartTests, open)
+	runParts(t, cohortTests, open)
 }
 
 // cohBadDefinitions are definitions every store refuses (EINVALID).
@@ -95,7 +86,7 @@ func cohBadDefinitions() map[string]touchpoint.Condition {
 	}
 }
 
-var cohortPartTests = []part[CohortStore]{
+var cohortTests = []part[CohortStore]{
 	{"Cohort/CRUDAndVersions", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		other := MustCreateProject(t, s, "Other")
@@ -334,10 +325,7 @@ var cohortPartTests = []part[CohortStore]{
 			t.Errorf("CohortMembership of a missing cohort: %v, want ENOTFOUND", err)
 		}
 	}},
-}
-
-var cohortTests = []subtest{
-	{"Cohort/PreviewRefuses", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/PreviewRefuses", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		for name, def := range cohBadDefinitions() {
 			if _, err := cohort.Preview(ctxb(), s, p.ID, def, 10, s.Now()); code(err) != touchpoint.EINVALID {
@@ -349,7 +337,7 @@ var cohortTests = []subtest{
 			t.Errorf("Preview of a missing project: %v, want ENOTFOUND", err)
 		}
 	}},
-	{"Cohort/ComputeDeleted", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/ComputeDeleted", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		a := cohCreate(t, s, p, "Buyers", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
 		cohCompute(t, s, a.ID)
@@ -363,7 +351,7 @@ var cohortTests = []subtest{
 			t.Errorf("CohortMembers after delete: %v", err)
 		}
 	}},
-	{"Cohort/EventCounts", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/EventCounts", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		day := func(d int) time.Time { return Start.AddDate(0, 0, d) }
 		evs := []*touchpoint.IncomingEvent{
@@ -417,7 +405,7 @@ var cohortTests = []subtest{
 			t.Errorf("empty preview: %+v, %v; want size 0, sample []", pr, err)
 		}
 	}},
-	{"Cohort/WithinDays", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/WithinDays", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		week := 7 * 24 * time.Hour
 		cohRecord(t, s, p, Start,
@@ -447,7 +435,7 @@ var cohortTests = []subtest{
 		c.Add(2 * time.Hour)
 		cohWant(t, s, p, "7 days at +7d2h2m", did)
 	}},
-	{"Cohort/DateRange", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/DateRange", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		at := func(v string) time.Time {
 			t, err := time.Parse("2006-01-02T15:04:05.000", v)
@@ -475,7 +463,7 @@ var cohortTests = []subtest{
 		cohWant(t, s, p, "20 to 21 later", cohDid("purchase", touchpoint.AtLeast, 1, r), first, last)
 		cohWant(t, s, p, "30 days later", cohDid("purchase", touchpoint.AtLeast, 1, cohDays(30)))
 	}},
-	{"Cohort/EventWhere", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/EventWhere", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		at := Start.Add(-time.Hour)
 		cohRecord(t, s, p, Start,
@@ -543,7 +531,7 @@ var cohortTests = []subtest{
 		c.Add(31 * 24 * time.Hour)
 		cohWant(t, s, p, "item = Gold Pack a month on", bought(v("item", touchpoint.OpEq, "Gold Pack")))
 	}},
-	{"Cohort/PreviewSample", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/PreviewSample", func(t *testing.T, s CohortStore, c *Clock) {
 		// A preview holds up to sample members: none for 0.
 		p := MustCreateProject(t, s, "Game")
 		cohRecord(t, s, p, Start, cohEvent("", "a", "open", Start), cohEvent("", "b", "open", Start), cohEvent("", "c", "open", Start))
@@ -556,7 +544,7 @@ var cohortTests = []subtest{
 			}
 		}
 	}},
-	{"Cohort/EventWhereSameProperty", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/EventWhereSameProperty", func(t *testing.T, s CohortStore, c *Clock) {
 		// Every where condition holds for an event counted, two on one
 		// property too (a range).
 		p := MustCreateProject(t, s, "Game")
@@ -575,7 +563,7 @@ var cohortTests = []subtest{
 		cohWant(t, s, p, "item pack, not silver", bought(v("item", touchpoint.OpContains, "pack"), v("item", touchpoint.OpNe, "silver pack")), a)
 		cohWant(t, s, p, "5 < revenue < 10", bought(v("revenue", touchpoint.OpGt, 5.0), v("revenue", touchpoint.OpLt, 10.0)), cc)
 	}},
-	{"Cohort/EventWhereBlocks", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/EventWhereBlocks", func(t *testing.T, s CohortStore, c *Clock) {
 		// Events recorded apart, among other projects' events.
 		p := MustCreateProject(t, s, "Game")
 		q := MustCreateProject(t, s, "Other")
@@ -611,7 +599,7 @@ var cohortTests = []subtest{
 		cohWant(t, s, q, "other y", cohDid("purchase", touchpoint.AtLeast, 1, month, y), q2)
 		cohWant(t, s, q, "other opened x", cohDid("open", touchpoint.AtLeast, 1, month, x), q2)
 	}},
-	{"Cohort/UserProperties", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/UserProperties", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		const ms = "[AppsFlyer] media source"
 		// First seen is the earliest event's time: a's events are from 10
@@ -671,7 +659,7 @@ var cohortTests = []subtest{
 		c.Add(3 * 24 * time.Hour)
 		cohWant(t, s, p, "first seen within 5 days, later", cohFirstSeen(cohDays(5)), cc, d, e)
 	}},
-	{"Cohort/Combinations", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/Combinations", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		const ms = "[AppsFlyer] media source"
 		at := Start.Add(-time.Hour)
@@ -701,7 +689,7 @@ var cohortTests = []subtest{
 		cohWant(t, s, p, "a contradiction", cohAnd(tutorial, cohNot(tutorial)))
 		cohWant(t, s, p, "a tautology", cohOr(tutorial, cohNot(tutorial)), a, b, cc, d, e)
 	}},
-	{"Cohort/MergedUsers", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/MergedUsers", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		gem := cohProps(map[string]any{"item": "gem"})
 		// The known user buys once from its own device, 2 days ago.
@@ -746,7 +734,7 @@ var cohortTests = []subtest{
 		cohRecord(t, s, p, Start, cohEvent("", "device-c", "purchase", Start))
 		cohWant(t, s, p, "purchases exactly 4", cohDid("purchase", touchpoint.Exactly, 4, month), user1)
 	}},
-	{"Cohort/MergedUsersPlatform", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/MergedUsersPlatform", func(t *testing.T, s CohortStore, c *Clock) {
 		// platform and country are those of the user's latest event that
 		// had them; a merged user's events are the user's.
 		p := MustCreateProject(t, s, "Game")
@@ -762,7 +750,7 @@ var cohortTests = []subtest{
 		cohWant(t, s, p, "country = JP", cohUP("country", touchpoint.OpEq, "JP"), user1)
 		cohWant(t, s, p, "platform != iOS", cohUP("platform", touchpoint.OpNe, "iOS"))
 	}},
-	{"Cohort/Compute", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/Compute", func(t *testing.T, s CohortStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		day := func(d int) time.Time { return Start.AddDate(0, 0, d) }
 		cohRecord(t, s, p, Start,
@@ -869,7 +857,7 @@ var cohortTests = []subtest{
 			t.Errorf("CohortMembers(999): %v", err)
 		}
 	}},
-	{"Cohort/MembershipBase", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"Cohort/MembershipBase", func(t *testing.T, s CohortStore, c *Clock) {
 		// PutMembership refuses a computation diffed against a membership
 		// another computation changed since (ECONFLICT); Compute then
 		// starts over.
@@ -898,5 +886,96 @@ var cohortTests = []subtest{
 		if _, _, err := s.CohortMembership(ctxb(), co.ID+100); code(err) != touchpoint.ENOTFOUND {
 			t.Errorf("CohortMembership of a missing cohort: %v, want ENOTFOUND", err)
 		}
+	}},
+	{"Cohort/Sets", func(t *testing.T, s CohortStore, c *Clock) {
+		// The set queries themselves, on one project's users, from one
+		// snapshot: what is recorded while a read is open is not in it.
+		p := MustCreateProject(t, s, "Game")
+		q := MustCreateProject(t, s, "Other")
+		at := Start.Add(-2 * time.Hour)
+		cohRecord(t, s, p, at,
+			cohEvent("", "a", "purchase", at, cohProps(map[string]any{"item": "gem"}), cohOn("iOS", "US"), cohSet(map[string]any{"plan": "gold", "level": 3})),
+			cohEvent("", "a", "purchase", at.Add(time.Hour), cohProps(map[string]any{"item": "coin"})),
+			cohEvent("", "b", "purchase", at.Add(time.Hour), cohProps(map[string]any{"item": "gem"})),
+			cohEvent("user-c", "c", "open", at.Add(30*time.Minute)))
+		cohRecord(t, s, q, at, cohEvent("", "a", "purchase", at))
+		a, b := cohUser(t, s, p, "", "a"), cohUser(t, s, p, "", "b")
+		// b logs in as user-c: merged into it, its purchase is its own,
+		// and its platform is user-c's, who has none of its own.
+		cohRecord(t, s, p, Start, cohEvent("user-c", "b", "login", at.Add(time.Hour), cohOn("Android", "")))
+		cc := cohUser(t, s, p, "user-c", "")
+		if _, err := s.ReadCohortSets(ctxb(), 999); code(err) != touchpoint.ENOTFOUND {
+			t.Errorf("ReadCohortSets of a missing project: %v, want ENOTFOUND", err)
+		}
+		r, err := s.ReadCohortSets(ctxb(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		// Recorded after the read began: a new user, and more purchases.
+		cohRecord(t, s, p, Start, cohEvent("", "d", "purchase", at, cohOn("web", "FR")), cohEvent("", "a", "purchase", at))
+		got := map[int64]string{}
+		list := func() string {
+			ids := []int64{}
+			for id := range got {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+			var l []string
+			for _, id := range ids {
+				l = append(l, fmt.Sprintf("%d:%s", id, got[id]))
+			}
+			clear(got)
+			return strings.Join(l, " ")
+		}
+		check := func(label string, err error, want string) {
+			t.Helper()
+			if l := list(); err != nil || l != want {
+				t.Errorf("%s = %s, %v; want %s", label, l, err, want)
+			}
+		}
+		f := fmt.Sprintf
+		err = r.Users(func(user, merged int64) { got[user] = f("%d", merged) })
+		check("Users", err, f("%d:0 %d:%d %d:0", a, b, cc, cc))
+		purchase := &touchpoint.EventCondition{EventType: "purchase", Op: touchpoint.AtLeast, Count: 1, TimeRange: cohDays(1)}
+		count := func(user, n int64) { got[user] = f("%d", n) }
+		err = r.EventCounts(purchase, at.UnixMilli(), Start.UnixMilli(), count)
+		check("EventCounts", err, f("%d:2 %d:1", a, b))
+		err = r.EventCounts(purchase, at.UnixMilli()+1, Start.UnixMilli(), count)
+		check("EventCounts from just after the first", err, f("%d:1 %d:1", a, b))
+		err = r.EventCounts(purchase, at.UnixMilli(), at.UnixMilli()+1, count)
+		check("EventCounts to just after the first", err, f("%d:1", a))
+		gems := *purchase
+		gems.Where = []touchpoint.ValueCondition{cohVal("item", touchpoint.OpEq, "gem")}
+		err = r.EventCounts(&gems, at.UnixMilli(), Start.UnixMilli(), count)
+		check("EventCounts of gems", err, f("%d:1 %d:1", a, b))
+		err = r.EventCounts(&touchpoint.EventCondition{EventType: "never", Op: touchpoint.AtLeast, Count: 1, TimeRange: cohDays(1)},
+			0, Start.UnixMilli(), count)
+		check("EventCounts of a type never seen", err, "")
+		value := func(user int64, v any) { got[user] = f("%T %v", v, v) }
+		err = r.UserProperty("plan", value)
+		check("UserProperty plan", err, f("%d:string gold", a))
+		err = r.UserProperty("level", value)
+		check("UserProperty level", err, f("%d:float64 3", a))
+		err = r.UserProperty("platform", value)
+		check("UserProperty platform", err, f("%d:string iOS %d:string Android", a, cc))
+		err = r.UserProperty("country", value)
+		check("UserProperty country", err, f("%d:string US", a))
+		err = r.FirstSeen(func(user, first int64) { got[user] = f("%d", first-at.UnixMilli()) })
+		check("FirstSeen", err, f("%d:0 %d:3600000 %d:1800000", a, b, cc))
+		if err := r.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		// A new read sees what was recorded.
+		r, err = s.ReadCohortSets(ctxb(), p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		d := cohUser(t, s, p, "", "d")
+		err = r.EventCounts(purchase, at.UnixMilli(), Start.UnixMilli(), count)
+		check("EventCounts in a new read", err, f("%d:3 %d:1 %d:1", a, b, d))
+		err = r.UserProperty("country", value)
+		check("UserProperty country in a new read", err, f("%d:string US %d:string FR", a, d))
 	}},
 }

@@ -91,7 +91,7 @@ func cohIDs(ids touchpoint.AdIDs) cohOpt {
 }
 
 // cohRecord records events received at a time.
-func cohRecord(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, received time.Time, events ...*touchpoint.IncomingEvent) {
+func cohRecord(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, received time.Time, events ...*touchpoint.IncomingEvent) {
 	tb.Helper()
 	if err := s.RecordEvents(ctxb(), []*touchpoint.EventUpload{{Project: p.ID, Received: received, Events: events}}); err != nil {
 		tb.Fatalf("RecordEvents: %v", err)
@@ -99,7 +99,7 @@ func cohRecord(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, receive
 }
 
 // cohUser returns the amplitude id of a user id or, when empty, a device.
-func cohUser(tb testing.TB, s touchpoint.Store, p *touchpoint.Project, userID, deviceID string) int64 {
+func cohUser(tb testing.TB, s touchpoint.EventStore, p *touchpoint.Project, userID, deviceID string) int64 {
 	tb.Helper()
 	u, err := s.LookupUser(ctxb(), p.ID, userID, deviceID)
 	if err != nil {
@@ -154,7 +154,7 @@ func cohCreate(tb testing.TB, s interface {
 }
 
 // cohCompute computes a cohort.
-func cohCompute(tb testing.TB, s touchpoint.Store, id int64) *touchpoint.Membership {
+func cohCompute(tb testing.TB, s CohortStore, id int64) *touchpoint.Membership {
 	tb.Helper()
 	m, err := cohort.Compute(ctxb(), s, id, s.Now())
 	if err != nil {
@@ -165,7 +165,7 @@ func cohCompute(tb testing.TB, s touchpoint.Store, id int64) *touchpoint.Members
 
 // cohAllMembers reads a cohort's stored membership, a page of two at a
 // time.
-func cohAllMembers(tb testing.TB, s touchpoint.Store, id int64) []touchpoint.CohortMember {
+func cohAllMembers(tb testing.TB, s touchpoint.CohortStore, id int64) []touchpoint.CohortMember {
 	tb.Helper()
 	var out []touchpoint.CohortMember
 	var cursor int64
@@ -201,7 +201,7 @@ func cohSorted(ids []int64) []int64 {
 
 // cohWant checks a definition's members at the store's now: previewed,
 // and computed as a new cohort.
-func cohWant(t *testing.T, s touchpoint.Store, p *touchpoint.Project, label string, def touchpoint.Condition, want ...int64) {
+func cohWant(t *testing.T, s CohortStore, p *touchpoint.Project, label string, def touchpoint.Condition, want ...int64) {
 	t.Helper()
 	want = cohSorted(want)
 	pr, err := cohort.Preview(ctxb(), s, p.ID, def, 1000, s.Now())
@@ -247,7 +247,7 @@ func cohDevices(ds []touchpoint.SyncDevice) string {
 func cohDev(user int64, id string) string { return fmt.Sprintf("%d:%s", user, id) }
 
 // cohDiff returns a sync's diff.
-func cohDiff(tb testing.TB, s touchpoint.Store, sync int64, mapping string) *touchpoint.SyncDiff {
+func cohDiff(tb testing.TB, s cohort.SyncStore, sync int64, mapping string) *touchpoint.SyncDiff {
 	tb.Helper()
 	d, err := cohort.DiffCohortSync(ctxb(), s, sync, mapping)
 	if err != nil {

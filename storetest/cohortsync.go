@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -11,36 +10,21 @@ import (
 	"github.com/touchpointhq/touchpoint/cohort"
 )
 
-// CohortSyncStore is what the sync cases that read no events need:
-// touchpoint.CohortSyncStore but CohortDevices (which reads the analytics
-// plane's users), the cohorts synced and the destinations they go to. The
-// cases that need events (cohortSyncTests) run on the whole store.
+// CohortSyncStore is what the sync cases need: syncs, the cohorts synced
+// (with the events and users they are computed over) and the destinations
+// they go to.
 type CohortSyncStore interface {
 	CohortStore
 	touchpoint.IntegrationStore
-	CreateCohortSync(ctx context.Context, s *touchpoint.CohortSync) error
-	FindCohortSync(ctx context.Context, id int64) (*touchpoint.CohortSync, error)
-	ListCohortSyncs(ctx context.Context, cohort int64) ([]*touchpoint.CohortSync, error)
-	UpdateCohortSync(ctx context.Context, id int64, upd touchpoint.CohortSyncUpdate) (*touchpoint.CohortSync, error)
-	DeleteCohortSync(ctx context.Context, id int64) error
-	ClaimCohortSyncs(ctx context.Context, now, until time.Time) ([]*touchpoint.CohortSync, error)
-	ClaimCohortSync(ctx context.Context, id int64, now, until time.Time) (*touchpoint.CohortSync, error)
-	ExtendCohortSyncClaim(ctx context.Context, s *touchpoint.CohortSync, until time.Time) error
-	ReleaseCohortSync(ctx context.Context, s *touchpoint.CohortSync) error
-	SetSyncAudience(ctx context.Context, id, audienceID int64, name, importKey string) error
-	SentDevices(ctx context.Context, id int64) ([]touchpoint.SyncDevice, error)
-	MarkSynced(ctx context.Context, id int64, added, removed []touchpoint.SyncDevice) error
-	RecordSyncRun(ctx context.Context, run *touchpoint.SyncRun, next *time.Time) error
-	SyncRuns(ctx context.Context, id int64, limit int) ([]*touchpoint.SyncRun, error)
+	touchpoint.CohortSyncStore
 }
 
-// RunCohortSyncs runs the sync cases that read no events against stores
-// from open.
+// RunCohortSyncs runs the sync cases against stores from open.
 func RunCohortSyncs(t *testing.T, open func(t *testing.T, now func() time.Time) CohortSyncStore) {
-	runParts(t, cohortSyncPartTests, open)
+	runParts(t, cohortSyncTests, open)
 }
 
-var cohortSyncPartTests = []part[CohortSyncStore]{
+var cohortSyncTests = []part[CohortSyncStore]{
 	{"CohortSync/Storage", func(t *testing.T, s CohortSyncStore, c *Clock) {
 		p := MustCreateProject(t, s, "Game")
 		q := MustCreateProject(t, s, "Other")
@@ -515,10 +499,7 @@ var cohortSyncPartTests = []part[CohortSyncStore]{
 			t.Errorf("CreateCohortSync of a missing cohort: %v, want ENOTFOUND", err)
 		}
 	}},
-}
-
-var cohortSyncTests = []subtest{
-	{"CohortSync/Diffs", func(t *testing.T, s touchpoint.Store, c *Clock) {
+	{"CohortSync/Diffs", func(t *testing.T, s CohortSyncStore, c *Clock) {
 		// What a run sends follows the stored membership and the members'
 		// identifiers: the analytics plane's.
 		p := MustCreateProject(t, s, "Game")
