@@ -524,7 +524,7 @@ func openPostgres(t *testing.T, now func() time.Time) storetest.ChartStore {
 		t.Fatal(err)
 	}
 	db.Clock = now
-	t.Cleanup(db.Close)
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 

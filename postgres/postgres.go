@@ -54,6 +54,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/task"
 )
 
 //go:embed migrations/*.sql
@@ -96,7 +97,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 }
 
 // Close closes the connections.
-func (db *DB) Close() { db.pool.Close() }
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Tasks is the store's own background work: none (partitions are made
+// when written to; purges are the application's tasks).
+func (db *DB) Tasks() []task.Task { return nil }
 
 // Now is the store's time.
 func (db *DB) Now() time.Time {

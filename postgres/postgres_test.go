@@ -27,7 +27,7 @@ func open(t *testing.T, dbURL string, now func() time.Time) *postgres.DB {
 		t.Fatal(err)
 	}
 	db.Clock = now
-	t.Cleanup(db.Close)
+	t.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -69,7 +69,7 @@ func TestNodesMigrateOnce(t *testing.T) {
 		if err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		t.Cleanup(dbs[i].Close)
+		t.Cleanup(func() { dbs[i].Close() })
 	}
 	conn, err := pgx.Connect(context.Background(), dbURL)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/httpapi"
+	"github.com/touchpointhq/touchpoint/postgres"
 	"github.com/touchpointhq/touchpoint/sqlite"
 	"github.com/touchpointhq/touchpoint/task"
 )
@@ -26,7 +28,9 @@ type ServeCommand struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
-	DB     *sqlite.DB
+	// Store is the store serve runs on: the embedded one in --data-dir, or
+	// PostgreSQL (--db).
+	Store  Store
 	Server *httpapi.Server
 	// Tasks runs the background work (tasks).
 	Tasks *task.Runner
@@ -34,10 +38,21 @@ type ServeCommand struct {
 	Ready chan<- *httpapi.Server
 }
 
+// Store is what serve runs on: every store interface, the store's own
+// background work (in serve's one table of tasks), and Close.
+type Store interface {
+	touchpoint.Store
+	Tasks() []task.Task
+	Close() error
+}
+
 // ServeConfig is the configuration of "touchpoint serve".
 type ServeConfig struct {
-	Addr           string
-	DataDir        string
+	Addr    string
+	DataDir string
+	// DB, when set, is a PostgreSQL URL (postgres://…): the store of
+	// several nodes. Empty: the embedded store in DataDir.
+	DB             string
 	AdminToken     string
 	TrustedProxies string
 	Synchronous    string
@@ -82,6 +97,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs := newFlagSet("serve", c.Stderr, "[flags]")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory of the SQLite database and the admin token")
+	fs.StringVar(&cfg.DB, "db", "", "a PostgreSQL URL (postgres://user@host/db) to store everything there, for several nodes; empty: the embedded store in --data-dir")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin API token; when empty, one is generated on first start and kept in the data dir")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed")
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
@@ -115,27 +131,13 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := secureDataDir(cfg.DataDir, logger); err != nil {
-		return err
-	}
-	token, generated, err := adminToken(cfg.DataDir, cfg.AdminToken)
+	token, err := c.openStore(ctx, logger)
 	if err != nil {
 		return err
 	}
-	if generated {
-		fmt.Fprintf(c.Stdout, "Generated an admin token (kept in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, tokenFile), token)
-	}
+	defer c.Store.Close()
 
-	c.DB = sqlite.NewDB(filepath.Join(cfg.DataDir, "touchpoint.db"))
-	c.DB.Synchronous = cfg.Synchronous
-	c.DB.Logger = logger.WithGroup("sqlite")
-	c.DB.ExternalTasks = true // in the table below
-	if err := c.DB.Open(); err != nil {
-		return err
-	}
-	defer c.DB.Close()
-
-	c.Server = httpapi.NewServer(c.DB)
+	c.Server = httpapi.NewServer(c.Store)
 	c.Server.Addr = cfg.Addr
 	c.Server.AdminToken = token
 	c.Server.TrustedProxies = proxies
@@ -152,13 +154,17 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err := c.Server.Open(); err != nil {
 		return err
 	}
-	c.Tasks = &task.Runner{Tasks: c.tasks(), Leases: c.DB, Holder: nodeName(), Clock: c.DB, Logger: logger.WithGroup("task")}
+	c.Tasks = &task.Runner{Tasks: c.tasks(), Leases: c.Store, Holder: nodeName(), Clock: c.Store, Logger: logger.WithGroup("task")}
 	c.Server.Metrics.Registry.MustRegister(c.Tasks.Collector())
 	if err := c.Tasks.Start(); err != nil {
 		return err
 	}
 	defer c.Tasks.Stop()
-	logger.Info("touchpoint serving", "addr", c.Server.URL(), "data_dir", cfg.DataDir)
+	where := []any{"data_dir", cfg.DataDir}
+	if cfg.DB != "" {
+		where = []any{"db", redactURL(cfg.DB)}
+	}
+	logger.Info("touchpoint serving", append([]any{"addr", c.Server.URL()}, where...)...)
 	if c.Ready != nil {
 		c.Ready <- c.Server
 	}
@@ -172,7 +178,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	// The store's background work stops before the store closes.
 	c.Tasks.Stop()
-	if err := c.DB.Close(); err != nil {
+	if err := c.Store.Close(); err != nil {
 		return err
 	}
 	logger.Info("stopped")
@@ -185,7 +191,59 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 // the server listens and stops after the server has finished its
 // requests, before the store closes.
 func (c *ServeCommand) tasks() []task.Task {
-	return append(c.DB.Tasks(), c.Server.Service().Tasks()...)
+	return append(c.Store.Tasks(), c.Server.Service().Tasks()...)
+}
+
+// openStore opens the store the configuration names, and returns the
+// admin token. The embedded store lives in the data dir, with the token
+// (generated on first start unless given). PostgreSQL is shared by every
+// node, so the token must be given, the same on each: sessions and API
+// calls go to any of them.
+func (c *ServeCommand) openStore(ctx context.Context, logger *slog.Logger) (string, error) {
+	cfg := c.Config
+	if cfg.DB != "" {
+		if !strings.HasPrefix(cfg.DB, "postgres://") && !strings.HasPrefix(cfg.DB, "postgresql://") {
+			return "", fmt.Errorf("--db %q: want a PostgreSQL URL such as postgres://user@host:5432/touchpoint", redactURL(cfg.DB))
+		}
+		if cfg.AdminToken == "" {
+			return "", errors.New("--db postgres://…: give --admin-token (or TOUCHPOINT_ADMIN_TOKEN), the same on every node: " +
+				"a node's sessions and API calls are accepted by the others")
+		}
+		db, err := postgres.Open(ctx, cfg.DB)
+		if err != nil {
+			return "", err
+		}
+		c.Store = db
+		return cfg.AdminToken, nil
+	}
+	if err := secureDataDir(cfg.DataDir, logger); err != nil {
+		return "", err
+	}
+	token, generated, err := adminToken(cfg.DataDir, cfg.AdminToken)
+	if err != nil {
+		return "", err
+	}
+	if generated {
+		fmt.Fprintf(c.Stdout, "Generated an admin token (kept in %s):\n\n    %s\n\n", filepath.Join(cfg.DataDir, tokenFile), token)
+	}
+	db := sqlite.NewDB(filepath.Join(cfg.DataDir, "touchpoint.db"))
+	db.Synchronous = cfg.Synchronous
+	db.Logger = logger.WithGroup("sqlite")
+	db.ExternalTasks = true // in serve's table of tasks
+	if err := db.Open(); err != nil {
+		return "", err
+	}
+	c.Store = db
+	return token, nil
+}
+
+// redactURL hides a URL's password, for logs and errors.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
 }
 
 // nodeName names this process to the leases of the store: the host name
