@@ -7,6 +7,7 @@
 #
 #   bench/clicks.sh                 # 3 rounds of 30 s each side
 #   ROUNDS=5 DURATION=10s bench/clicks.sh
+#   PG=postgres://postgres@127.0.0.1 bench/clicks.sh   # serve --db: a fresh database each round
 #
 # Loopback only; every run stops by itself (wrk -d). Needs wrk.
 set -euo pipefail
@@ -15,6 +16,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-30s}
 CONNS=${CONNS:-64}
 SERVE_FLAGS=${SERVE_FLAGS:-}  # extra flags for touchpoint serve
+PG=${PG:-}                    # a PostgreSQL server: serve --db on a database of its own each round
 TP_ADDR=127.0.0.1:18181
 BASE_ADDR=127.0.0.1:18190
 work=$(mktemp -d)
@@ -41,7 +43,14 @@ for r in $(seq 1 "$ROUNDS"); do
 	echo "$rps" >> "$work/base.rps"
 
 	data="$work/data$r"
-	"$work/touchpoint" serve --addr "$TP_ADDR" --data-dir "$data" --log-level warn $SERVE_FLAGS > "$work/serve$r.log" 2>&1 &
+	store=(--data-dir "$data")
+	if [ -n "$PG" ]; then
+		db="touchpoint_bench_clicks_$$_$r"
+		psql -q "$PG/postgres" -c "CREATE DATABASE $db"
+		store=(--db "$PG/$db" --admin-token bench-clicks)
+		export TOUCHPOINT_ADMIN_TOKEN=bench-clicks
+	fi
+	"$work/touchpoint" serve --addr "$TP_ADDR" "${store[@]}" --log-level warn $SERVE_FLAGS > "$work/serve$r.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do curl -sf "http://$TP_ADDR/readyz" >/dev/null && break; sleep 0.1; done
 	export TOUCHPOINT_SERVER="http://$TP_ADDR" TOUCHPOINT_DATA_DIR="$data"
@@ -55,6 +64,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	printf '%-6s %-10s %12s %10s %12s %s\n' "$r" touchpoint "$rps" "$p99" "$n" "$check"
 	echo "$rps" >> "$work/tp.rps"; echo "$p99" >> "$work/tp.p99"
 	kill -TERM "$pid"; wait "$pid" || true
+	if [ -n "$PG" ]; then psql -q "$PG/postgres" -c "DROP DATABASE $db WITH (FORCE)"; fi
 done
 base=$(median < "$work/base.rps"); tp=$(median < "$work/tp.rps"); p99=$(median < "$work/tp.p99")
 echo

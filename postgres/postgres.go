@@ -1,46 +1,33 @@
 // Package postgres is the store on PostgreSQL, for installations that
-// outgrow one machine or want several stateless nodes over one database.
-// It is being built interface by interface; what it implements passes the
-// same conformance cases as the embedded store (package storetest): so
-// far leases (touchpoint.LeaseStore), apps (touchpoint.AppStore; moving an
-// app's test clock brings its pending deliveries nearer, as the embedded
-// store's does), the delivery outbox that every node's sender claims from
-// (touchpoint.DeliveryStore), partners with their signing
-// secrets (touchpoint.PartnerStore), exchange rates (touchpoint.RateStore),
-// analytics projects (touchpoint.ProjectStore; ProjectByAPIKey trusts what
-// it read for KeyCacheTTL, so another node's change reaches it that late
-// at most), the analytics plane's events, users and groups
-// (touchpoint.EventStore; package analytics plans each transaction, which
-// holds an advisory lock on each project it writes, so that merges and
-// property versions of one project follow one order across nodes; events
-// in weekly partitions of event time that RecordEvents creates), analytics
-// forwards and destinations
-// (touchpoint.IntegrationStore; a destination a cohort sync uses is not
-// deleted) and
-// the audiences AppsFlyer's Audiences API fills (touchpoint.AudienceStore;
-// imports into one audience take turns on its row), and touches
-// (touchpoint.TouchStore; written with their report deltas in one
-// transaction and visible to every node on return, in weekly partitions
-// of id that RecordTouches creates and PurgeTouches drops), and devices,
-// installs and conversions (touchpoint.InstallStore; a group of launches
-// holds advisory locks on its launch keys and device ids and locks the
-// rows of the devices it was decided on, so decisions made on two nodes
-// at once come back Duplicate or Stale instead of both being written),
-// and cohorts with their versions and the membership computations store
-// (touchpoint.CohortStore; the set queries package cohort evaluates read
-// one snapshot of the analytics plane in a repeatable-read transaction,
-// counting events in SQL and reading a where's properties in Go, with
-// nothing kept between evaluations) and their syncs with what each sent
-// and their runs (touchpoint.CohortSyncStore; due syncs are claimed with
-// SKIP LOCKED, for a lease that another node takes over once it lapses),
-// and the scans analytics charts read (touchpoint.ChartSource; plain SQL
-// scans of one snapshot, each version of users' properties read once a
-// scan, nothing kept in memory between scans, unlike the embedded
-// store's column index).
-// Writable asks the database whether it takes writes.
+// outgrow one machine or want several stateless nodes over one database
+// (touchpoint serve --db). It implements every store interface and passes
+// the same conformance cases as the embedded store (package storetest).
 //
 // Every node opens the same database. Migrations run on open under an
-// advisory lock, so nodes starting together migrate once.
+// advisory lock, so nodes starting together migrate once. Nothing is kept
+// in memory between transactions but what is safe to be a little late
+// (ProjectByAPIKey trusts a key it read for KeyCacheTTL), so what one node
+// writes the others read at once. How several writers stay correct:
+//   - the delivery outbox and cohort syncs are claimed with FOR UPDATE SKIP
+//     LOCKED and a token per claim: a dead node's claim passes to another
+//     when its lease ends, and its late results are dropped;
+//   - a group of launches holds advisory locks on its launch keys and
+//     device ids (in one order) and locks the rows of the devices it was
+//     decided on, so decisions made on two nodes at once come back
+//     Duplicate or Stale instead of both being written;
+//   - analytics writes take turns on the sequences' rows (as the embedded
+//     store's single writer does) and plan with analytics.State read in
+//     their transaction;
+//   - report aggregates are added in one order (touchpoint.ReportSums), so
+//     no two transactions wait on each other in a circle;
+//   - imports into an audience, memberships of a cohort and changes of a
+//     project take turns on its row.
+//
+// Touches (ids from one counter, written with COPY with their lookup
+// keys, signing counts and report deltas) and analytics events live in
+// weekly partitions made when first written to; the purge drops whole
+// weeks. Records that can hold NUL (bodies, properties, ids clients send)
+// are stored as bytes: PostgreSQL's text and JSONB refuse it.
 package postgres
 
 import (
