@@ -125,6 +125,12 @@ type Outbox struct {
 	Queue int
 	// Timeout bounds one send. Default 10 s.
 	Timeout time.Duration
+	// Lease, when set, is how long a claim lasts: the deliveries a sender
+	// claimed and did not finish (it died) are sent by another once it
+	// lapses. It must outlast a claimed delivery's wait for its turn and
+	// its send, or the delivery may be sent twice. Default: from Queue,
+	// PerHost and Timeout (see lease), minutes.
+	Lease time.Duration
 	// Batch bounds one claim. Default 512.
 	Batch int
 	// Poll is how often an idle outbox looks for due deliveries. Default
@@ -173,6 +179,9 @@ func (o *Outbox) defaults() {
 // claimed, PerHost sending at a time, so a claimed delivery waits at most
 // Queue/PerHost timeouts for its turn and is done one timeout later.
 func (o *Outbox) lease() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
+	}
 	return time.Duration((o.Queue+o.PerHost-1)/o.PerHost+1)*o.Timeout + 30*time.Second
 }
 

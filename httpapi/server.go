@@ -48,9 +48,11 @@ type Server struct {
 	// networks).
 	AllowPrivatePostbackHosts bool
 	// PostbackConcurrency bounds concurrent sends to one host;
-	// PostbackTimeout bounds one send (see package delivery).
+	// PostbackTimeout bounds one send; PostbackLease, when set, is how
+	// long a claim of deliveries lasts (see package delivery).
 	PostbackConcurrency int
 	PostbackTimeout     time.Duration
+	PostbackLease       time.Duration
 	// CohortSyncInterval is how often due cohort syncs are looked for;
 	// CohortSyncBackoff is the first wait before a sync request is tried
 	// again (package cohort; tests shorten both).
@@ -118,7 +120,7 @@ func (s *Server) Open() error {
 	s.svc = &service.Service{Store: s.Store, Logger: s.Logger, MaxBatch: s.MaxBatch, CommitLinger: s.CommitLinger,
 		AllowPrivatePostbackHosts: s.AllowPrivatePostbackHosts, Self: s.selfURL(), SelfAddr: s.selfAddr(),
 		ObserveTouchCommit:  s.Metrics.observeCommit,
-		PostbackConcurrency: s.PostbackConcurrency, PostbackTimeout: s.PostbackTimeout, PostbackSent: s.Metrics.postbackSent,
+		PostbackConcurrency: s.PostbackConcurrency, PostbackTimeout: s.PostbackTimeout, PostbackLease: s.PostbackLease, PostbackSent: s.Metrics.postbackSent,
 		CohortSyncInterval: s.CohortSyncInterval, CohortSyncBackoff: s.CohortSyncBackoff,
 		CatalogRefresh: orNone(s.CatalogRefresh), PurgeInterval: orNone(s.PurgeInterval)}
 	if err := s.svc.Open(context.Background()); err != nil {

@@ -47,13 +47,15 @@ type Service struct {
 	ObserveTouchCommit func(n int, d time.Duration, err error)
 
 	// The background work (Tasks). PostbackConcurrency bounds concurrent
-	// sends to one host and PostbackTimeout one send (package delivery);
+	// sends to one host and PostbackTimeout one send, PostbackLease (zero:
+	// the outbox's default) is how long a claim of deliveries lasts (package delivery);
 	// PostbackSent, when set, is told of every attempt (metrics).
 	// CohortSyncBackoff is the first wait before a sync request is tried
 	// again (package cohort). The periods: zero is the default, negative
 	// leaves the task out.
 	PostbackConcurrency int
 	PostbackTimeout     time.Duration
+	PostbackLease       time.Duration
 	PostbackSent        func(d *touchpoint.Delivery, a *touchpoint.Attempt, state touchpoint.DeliveryState)
 	CohortSyncBackoff   time.Duration
 	CohortSyncInterval  time.Duration

@@ -87,7 +87,7 @@ func (s *Service) PurgeTouches(ctx context.Context) error {
 // openWorkers builds the outbox and the syncer that Tasks runs.
 func (s *Service) openWorkers() {
 	s.outbox = &delivery.Outbox{Store: s.Store, Now: s.Store.Now, PerHost: s.PostbackConcurrency, Timeout: s.PostbackTimeout,
-		Logger: s.Logger, Sent: s.PostbackSent,
+		Lease: s.PostbackLease, Logger: s.Logger, Sent: s.PostbackSent,
 		Client: delivery.NewClient(cmp.Or(s.PostbackTimeout, 10*time.Second), s.AllowPrivatePostbackHosts, s.SelfAddr)}
 	// Cohort syncs send big batches: a minute for each request.
 	s.syncer = &cohort.Syncer{Store: s.Store, Client: delivery.NewClient(time.Minute, s.AllowPrivatePostbackHosts, s.SelfAddr),

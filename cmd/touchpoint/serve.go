@@ -64,6 +64,7 @@ type ServeConfig struct {
 	AllowPrivatePostbackHosts bool
 	PostbackConcurrency       int
 	PostbackTimeout           time.Duration
+	PostbackLease             time.Duration
 
 	MaxDecodingBytes int64
 	MaxConns         int
@@ -108,6 +109,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.BoolVar(&cfg.AllowPrivatePostbackHosts, "allow-private-postback-hosts", cfg.AllowPrivatePostbackHosts, "let every outbound URL (postbacks, analytics forwards, destinations) name private, loopback and other non-public hosts (tests, closed networks)")
 	fs.IntVar(&cfg.PostbackConcurrency, "postback-concurrency-per-host", cfg.PostbackConcurrency, "concurrent postback sends to one host")
 	fs.DurationVar(&cfg.PostbackTimeout, "postback-timeout", cfg.PostbackTimeout, "how long one postback send may take; no answer by then is retried like a 5xx")
+	fs.DurationVar(&cfg.PostbackLease, "postback-lease", cfg.PostbackLease, "how long the outbox's claim of a postback lasts: what a node claimed and did not send (it died) is sent by another once it lapses; must be longer than --postback-timeout; 0: the default, from the timeout and the concurrency (6 minutes with theirs)")
 	fs.Int64Var(&cfg.MaxDecodingBytes, "max-decoding-bytes", cfg.MaxDecodingBytes, "bytes of upload bodies read and decoded at once; more uploads wait, then get 503 (decoding takes about 4 times a body in memory)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; near it, idle keep-alive connections are closed")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
@@ -125,6 +127,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	if cfg.PostbackLease < 0 || cfg.PostbackLease > 0 && cfg.PostbackLease <= cfg.PostbackTimeout {
+		return fmt.Errorf("--postback-lease %s: want 0 (the default) or longer than --postback-timeout (%s)", cfg.PostbackLease, cfg.PostbackTimeout)
 	}
 	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
@@ -145,6 +150,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.AllowPrivatePostbackHosts = cfg.AllowPrivatePostbackHosts
 	c.Server.PostbackConcurrency = cfg.PostbackConcurrency
 	c.Server.PostbackTimeout = cfg.PostbackTimeout
+	c.Server.PostbackLease = cfg.PostbackLease
 	c.Server.MaxDecodingBytes = cfg.MaxDecodingBytes
 	c.Server.MaxConns = cfg.MaxConns
 	c.Server.IdleTimeout = cfg.IdleTimeout
