@@ -149,7 +149,18 @@ type DeliveryFilter struct {
 	From    time.Time // created at or after
 	To      time.Time // created before
 	Before  int64     // id below (paging)
-	Limit   int
+	Limit   int       // a page's length; PageSize
+}
+
+// DefaultDeliveryPage is a page of deliveries when the filter names none.
+const DefaultDeliveryPage = 100
+
+// PageSize is the filter's page length: Limit, or DefaultDeliveryPage.
+func (f DeliveryFilter) PageSize() int {
+	if f.Limit <= 0 {
+		return DefaultDeliveryPage
+	}
+	return f.Limit
 }
 
 // DeliveryStore keeps the outbox.

@@ -306,6 +306,19 @@ func (c *SigningCount) Total() int64 {
 	return n
 }
 
+// TouchesSince keeps the touches at or after since, in place: what a
+// lookup by keys answers once a store has read its candidates by id
+// (ids carry their time to the millisecond, touches to the nanosecond).
+func TouchesSince(ts []*Touch, since time.Time) []*Touch {
+	out := ts[:0]
+	for _, t := range ts {
+		if !t.Time.Before(since) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // TouchStore keeps touches.
 type TouchStore interface {
 	// RecordTouches stores touches durably, all or none, and gives each its

@@ -84,6 +84,32 @@ type IDs struct {
 	Event, User, Version, Type, Held int64
 }
 
+// Set sets the next id a store's sequence of this name holds (events,
+// users, user_props, event_types, pending_attributions), and reports
+// whether the name is one of them.
+func (ids *IDs) Set(name string, next int64) bool {
+	switch name {
+	case "events":
+		ids.Event = next
+	case "users":
+		ids.User = next
+	case "user_props":
+		ids.Version = next
+	case "event_types":
+		ids.Type = next
+	case "pending_attributions":
+		ids.Held = next
+	default:
+		return false
+	}
+	return true
+}
+
+// Complete reports whether every sequence was read (no id is 0).
+func (ids IDs) Complete() bool {
+	return ids.Event != 0 && ids.User != 0 && ids.Version != 0 && ids.Type != 0 && ids.Held != 0
+}
+
 // DedupHash is the key an insert id is remembered by: FNV-1a over the
 // project, device id and insert id; never 0 (which means none).
 func DedupHash(project int64, device, insertID string) uint64 {

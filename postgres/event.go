@@ -234,23 +234,12 @@ func readSequences(ctx context.Context, tx pgx.Tx) (amp.IDs, error) {
 	var name string
 	var v int64
 	if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error {
-		switch name {
-		case "events":
-			next.Event = v
-		case "users":
-			next.User = v
-		case "user_props":
-			next.Version = v
-		case "event_types":
-			next.Type = v
-		case "pending_attributions":
-			next.Held = v
-		}
+		next.Set(name, v)
 		return nil
 	}); err != nil {
 		return next, err
 	}
-	if next.Event == 0 || next.User == 0 || next.Version == 0 || next.Type == 0 || next.Held == 0 {
+	if !next.Complete() {
 		return next, errors.New("postgres: the analytics sequences are missing")
 	}
 	return next, nil

@@ -526,13 +526,7 @@ func (db *DB) touchesByKeys(ctx context.Context, a touchApp, app string, keys []
 	if err != nil {
 		return nil, err
 	}
-	out := ts[:0]
-	for _, t := range ts {
-		if !t.Time.Before(since) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return touchpoint.TouchesSince(ts, since), nil
 }
 
 // SigningReport returns per-hour verdict counts of a partner's clicks from

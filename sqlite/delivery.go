@@ -251,10 +251,7 @@ func (db *DB) FindDelivery(ctx context.Context, id int64) (*touchpoint.Delivery,
 
 // ListDeliveries returns a page of deliveries, newest first.
 func (db *DB) ListDeliveries(ctx context.Context, f touchpoint.DeliveryFilter) ([]*touchpoint.Delivery, int64, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 100
-	}
+	limit := f.PageSize()
 	var where []string
 	var args []any
 	if f.App != "" {

@@ -163,25 +163,14 @@ func (db *DB) syncAnalytics(ctx context.Context, stmt func(string) *sql.Stmt) (a
 		if err := rows.Scan(&name, &v); err != nil {
 			return next, err
 		}
-		switch name {
-		case "events":
-			next.Event = v
-		case "users":
-			next.User = v
-		case "user_props":
-			next.Version = v
-		case "event_types":
-			next.Type = v
-		case "pending_attributions":
-			next.Held = v
-		case "analytics_generation":
+		if !next.Set(name, v) && name == "analytics_generation" {
 			gen = v
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return next, err
 	}
-	if next.Event == 0 || next.User == 0 || next.Version == 0 || next.Type == 0 || next.Held == 0 {
+	if !next.Complete() {
 		return next, errors.New("sqlite: the analytics sequences are missing")
 	}
 	// Inside the write transaction the read pool sees the last commit,

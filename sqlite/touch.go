@@ -483,13 +483,7 @@ func (db *DB) TouchesByKeys(ctx context.Context, app string, keys []touchpoint.L
 	if err != nil {
 		return nil, err
 	}
-	out := ts[:0]
-	for _, t := range ts {
-		if !t.Time.Before(since) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return touchpoint.TouchesSince(ts, since), nil
 }
 
 // SigningReport returns per-hour verdict counts of a partner: the counts the
