@@ -233,21 +233,30 @@ func (p *planner) seeAdIDs(uid int64, ids touchpoint.AdIDs, received int64) erro
 // ids of its latest event that had them: what cohorts filter on and
 // syncs send. An event like the user's last costs a hash.
 func (p *planner) seeDevice(uid int64, e *touchpoint.IncomingEvent) {
-	vals := [...]string{e.Platform, e.Country, e.AdIDs.IDFA, e.AdIDs.IDFV, e.AdIDs.ADID}
-	if vals == [5]string{} {
+	sum := SeenSum(e.Platform, e.Country, e.AdIDs.IDFA, e.AdIDs.IDFV, e.AdIDs.ADID)
+	if sum == 0 || sum == p.user(uid).Seen {
 		return
+	}
+	p.edit(uid).Seen = sum
+	p.w.Seen = append(p.w.Seen, SetSeen{User: uid, Platform: e.Platform, Country: e.Country, IDFA: e.AdIDs.IDFA, IDFV: e.AdIDs.IDFV,
+		ADID: e.AdIDs.ADID})
+}
+
+// SeenSum is User.Seen for a platform, country and advertising ids: 0 when
+// all are empty. A store that reads a user's row may set Seen to the sum
+// of the row's values: an event with the same values then writes nothing,
+// and one with others writes them as it would anyway.
+func SeenSum(platform, country, idfa, idfv, adid string) uint64 {
+	vals := [...]string{platform, country, idfa, idfv, adid}
+	if vals == [5]string{} {
+		return 0
 	}
 	h := fnv.New64a()
 	for _, v := range vals {
 		h.Write([]byte(v))
 		h.Write([]byte{0})
 	}
-	sum := max(h.Sum64(), 1)
-	if sum == p.user(uid).Seen {
-		return
-	}
-	p.edit(uid).Seen = sum
-	p.w.Seen = append(p.w.Seen, SetSeen{User: uid, Platform: vals[0], Country: vals[1], IDFA: vals[2], IDFV: vals[3], ADID: vals[4]})
+	return max(h.Sum64(), 1)
 }
 
 // attribution applies an attribution event to the user with one of its

@@ -322,7 +322,8 @@ func (db *DB) execWrites(ctx context.Context, tx pgx.Tx, w *amp.Writes, before a
 		}
 		if err := exec(`/* RecordEvents */ INSERT INTO user_devices (project, device_id, amplitude_id)
 			SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])
-			ON CONFLICT (project, device_id) DO UPDATE SET amplitude_id = excluded.amplitude_id`, projects, devices, users); err != nil {
+			ON CONFLICT (project, device_id) DO UPDATE SET amplitude_id = excluded.amplitude_id
+			WHERE user_devices.amplitude_id <> excluded.amplitude_id`, projects, devices, users); err != nil {
 			return err
 		}
 	}
@@ -333,7 +334,8 @@ func (db *DB) execWrites(ctx context.Context, tx pgx.Tx, w *amp.Writes, before a
 		}
 		if err := exec(`/* RecordEvents */ INSERT INTO user_adids (project, key, amplitude_id)
 			SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])
-			ON CONFLICT (project, key) DO UPDATE SET amplitude_id = excluded.amplitude_id`, projects, keys, users); err != nil {
+			ON CONFLICT (project, key) DO UPDATE SET amplitude_id = excluded.amplitude_id
+			WHERE user_adids.amplitude_id <> excluded.amplitude_id`, projects, keys, users); err != nil {
 			return err
 		}
 	}

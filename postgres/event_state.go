@@ -71,13 +71,22 @@ func newTxState(ctx context.Context, tx pgx.Tx) *txState {
 		types: map[projectString]int64{}}
 }
 
+func has[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
 func (s *txState) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
 }
 
-const userColumns = `u.id, u.project, coalesce(u.user_id, ''), coalesce(u.merged_into, 0), u.props_version, u.first_seen`
+// userColumns are a user's columns the planner reads. The platform,
+// country and advertising ids last written give the user's Seen, so that
+// events like the last write nothing to its row.
+const userColumns = `u.id, u.project, coalesce(u.user_id, ''), coalesce(u.merged_into, 0), u.props_version, u.first_seen,
+	coalesce(u.platform, ''), coalesce(u.country, ''), coalesce(u.idfa, ''), coalesce(u.idfv, ''), coalesce(u.adid, '')`
 
 // scanUsers reads rows of a key and userColumns, keeping each user, and
 // calls found with each key and user id.
@@ -87,13 +96,15 @@ func (s *txState) scanUsers(rows pgx.Rows, err error, found func(key []byte, use
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var key []byte
-		var userID []byte
+		var key, userID []byte
+		var seen [5][]byte
 		u := &amp.User{}
-		if err := rows.Scan(&key, &u.ID, &u.Project, &userID, &u.Merged, &u.Version, &u.FirstSeen); err != nil {
+		if err := rows.Scan(&key, &u.ID, &u.Project, &userID, &u.Merged, &u.Version, &u.FirstSeen,
+			&seen[0], &seen[1], &seen[2], &seen[3], &seen[4]); err != nil {
 			return err
 		}
 		u.UserID = string(userID)
+		u.Seen = amp.SeenSum(string(seen[0]), string(seen[1]), string(seen[2]), string(seen[3]), string(seen[4]))
 		if _, ok := s.users[u.ID]; !ok {
 			s.users[u.ID] = u
 		}
@@ -102,89 +113,110 @@ func (s *txState) scanUsers(rows pgx.Rows, err error, found func(key []byte, use
 	return rows.Err()
 }
 
+// The prefetch's lookups of a project's ($1) keys ($2); see prefetch.
+const (
+	qUsersByUserID = `/* RecordEvents */ SELECT k.id, ` + userColumns + ` FROM unnest($2::bytea[]) AS k (id)
+		CROSS JOIN LATERAL (SELECT * FROM users WHERE project = $1 AND user_id = k.id LIMIT 1) u`
+	qUsersByDevice = `/* RecordEvents */ SELECT k.id, ` + userColumns + ` FROM unnest($2::bytea[]) AS k (id)
+		CROSS JOIN LATERAL (SELECT amplitude_id FROM user_devices WHERE project = $1 AND device_id = k.id LIMIT 1) d
+		CROSS JOIN LATERAL (SELECT * FROM users WHERE id = d.amplitude_id) u`
+	qUsersByAdID = `/* RecordEvents */ SELECT k.key, ` + userColumns + ` FROM unnest($2::bytea[]) AS k (key)
+		CROSS JOIN LATERAL (SELECT amplitude_id FROM user_adids WHERE project = $1 AND key = k.key LIMIT 1) a
+		CROSS JOIN LATERAL (SELECT * FROM users WHERE id = a.amplitude_id) u`
+	qTypesByName = `/* RecordEvents */ SELECT k.name, t.id FROM unnest($2::bytea[]) AS k (name)
+		CROSS JOIN LATERAL (SELECT id FROM event_types WHERE project = $1 AND name = k.name LIMIT 1) t`
+	qInsertIDs = `/* RecordEvents */ SELECT k.hash, i.received FROM unnest($2::bigint[]) AS k (hash)
+		CROSS JOIN LATERAL (SELECT received FROM insert_ids WHERE project = $1 AND hash = k.hash LIMIT 1) i`
+	// heldByAdID is loadHeld's join for the held events of advertising ids.
+	heldByAdID = `JOIN (SELECT DISTINCT pk.id FROM unnest($2::bytea[]) AS k (key) CROSS JOIN LATERAL
+		(SELECT id FROM pending_attribution_keys WHERE project = $1 AND key = k.key OFFSET 0) pk) k ON k.id = h.id`
+)
+
 // prefetch reads what the uploads name: their users by user id, device id
 // and advertising id, the attribution events held for those advertising
 // ids, their insert ids and their event types, a few queries per project.
+//
+// Each query probes an index once per key: unnest of the keys, joined
+// LATERAL to a subquery on the whole key that LIMIT 1 (OFFSET 0 where the
+// key is not unique) keeps from being flattened into a join. Given "key =
+// ANY($2)", or the same join flattened, PostgreSQL reads every row of the
+// project (and compares each with the array, or hashes it) whenever its
+// statistics say a project has few rows (before the first ANALYZE, or
+// with autovacuum off), which made a batch's lookups take 30 to 500 ms
+// instead of 2 to 10. A probe of one key estimates one row whatever the
+// statistics, so the index is the plan chosen.
 func (s *txState) prefetch(ups []*touchpoint.EventUpload) error {
 	type names struct {
 		userIDs, devices, types [][]byte
 		keys                    [][]byte
 		hashes                  []int64
 	}
+	// Each key once: marked unknown (0, nil, -1) until read.
 	byProject := map[int64]*names{}
 	var order []int64
 	for _, up := range ups {
-		n := byProject[up.Project]
+		p := up.Project
+		n := byProject[p]
 		if n == nil {
 			n = &names{}
-			byProject[up.Project] = n
-			order = append(order, up.Project)
+			byProject[p] = n
+			order = append(order, p)
 		}
 		for _, e := range up.Events {
-			if e.UserID != "" {
+			if k := (projectString{p, e.UserID}); e.UserID != "" && !has(s.byUserID, k) {
+				s.byUserID[k] = 0
 				n.userIDs = append(n.userIDs, []byte(e.UserID))
 			}
-			if e.DeviceID != "" {
+			if k := (projectString{p, e.DeviceID}); e.DeviceID != "" && !has(s.byDevice, k) {
+				s.byDevice[k] = 0
 				n.devices = append(n.devices, []byte(e.DeviceID))
 			}
-			for _, k := range e.AdIDs.Keys() {
-				n.keys = append(n.keys, k[:])
+			for _, key := range e.AdIDs.Keys() {
+				if k := (projectAdID{p, key}); !has(s.byAdID, k) {
+					s.byAdID[k], s.held[k] = 0, nil
+					n.keys = append(n.keys, key[:])
+				}
 			}
-			if e.Kind == touchpoint.TrackEvent || e.Kind == touchpoint.AttributionEvent {
+			if k := (projectString{p, e.EventType}); (e.Kind == touchpoint.TrackEvent || e.Kind == touchpoint.AttributionEvent) && !has(s.types, k) {
+				s.types[k] = 0
 				n.types = append(n.types, []byte(e.EventType))
 			}
 			if e.Kind == touchpoint.TrackEvent && e.InsertID != "" {
-				n.hashes = append(n.hashes, int64(amp.DedupHash(up.Project, e.DeviceID, e.InsertID)))
+				if k := (projectHash{p, amp.DedupHash(p, e.DeviceID, e.InsertID)}); !has(s.dedup, k) {
+					s.dedup[k] = -1
+					n.hashes = append(n.hashes, int64(k.hash))
+				}
 			}
 		}
 	}
 	for _, p := range order {
 		n := byProject[p]
-		for _, id := range n.userIDs {
-			s.byUserID[projectString{p, string(id)}] = 0
-		}
-		for _, id := range n.devices {
-			s.byDevice[projectString{p, string(id)}] = 0
-		}
-		for _, k := range n.keys {
-			s.byAdID[projectAdID{p, touchpoint.AdIDKey(k)}] = 0
-			s.held[projectAdID{p, touchpoint.AdIDKey(k)}] = nil
-		}
-		for _, name := range n.types {
-			s.types[projectString{p, string(name)}] = 0
-		}
-		for _, h := range n.hashes {
-			s.dedup[projectHash{p, uint64(h)}] = -1
-		}
 		if len(n.userIDs) > 0 {
-			rows, err := s.tx.Query(s.ctx, `/* RecordEvents */ SELECT u.user_id, `+userColumns+` FROM users u
-				WHERE u.project = $1 AND u.user_id = ANY($2)`, p, n.userIDs)
+			rows, err := s.tx.Query(s.ctx, qUsersByUserID, p, n.userIDs)
 			if err := s.scanUsers(rows, err, func(key []byte, user int64) { s.byUserID[projectString{p, string(key)}] = user }); err != nil {
 				return err
 			}
 		}
 		if len(n.devices) > 0 {
-			rows, err := s.tx.Query(s.ctx, `/* RecordEvents */ SELECT d.device_id, `+userColumns+` FROM user_devices d
-				JOIN users u ON u.id = d.amplitude_id WHERE d.project = $1 AND d.device_id = ANY($2)`, p, n.devices)
+			rows, err := s.tx.Query(s.ctx, qUsersByDevice, p, n.devices)
 			if err := s.scanUsers(rows, err, func(key []byte, user int64) { s.byDevice[projectString{p, string(key)}] = user }); err != nil {
 				return err
 			}
 		}
 		if len(n.keys) > 0 {
-			rows, err := s.tx.Query(s.ctx, `/* RecordEvents */ SELECT a.key, `+userColumns+` FROM user_adids a
-				JOIN users u ON u.id = a.amplitude_id WHERE a.project = $1 AND a.key = ANY($2)`, p, n.keys)
+			rows, err := s.tx.Query(s.ctx, qUsersByAdID, p, n.keys)
 			if err := s.scanUsers(rows, err, func(key []byte, user int64) {
 				s.byAdID[projectAdID{p, touchpoint.AdIDKey(key)}] = user
 			}); err != nil {
 				return err
 			}
-			if err := s.loadHeld(`JOIN pending_attribution_keys k ON k.id = h.id WHERE k.project = $1 AND k.key = ANY($2)`,
+			if err := s.loadHeld(heldByAdID,
 				p, n.keys); err != nil {
 				return err
 			}
 		}
 		if len(n.types) > 0 {
-			rows, err := s.tx.Query(s.ctx, `/* RecordEvents */ SELECT name, id FROM event_types WHERE project = $1 AND name = ANY($2)`, p, n.types)
+			rows, err := s.tx.Query(s.ctx, qTypesByName, p, n.types)
 			if err != nil {
 				return err
 			}
@@ -198,7 +230,7 @@ func (s *txState) prefetch(ups []*touchpoint.EventUpload) error {
 			}
 		}
 		if len(n.hashes) > 0 {
-			rows, err := s.tx.Query(s.ctx, `/* RecordEvents */ SELECT hash, received FROM insert_ids WHERE project = $1 AND hash = ANY($2)`, p, n.hashes)
+			rows, err := s.tx.Query(s.ctx, qInsertIDs, p, n.hashes)
 			if err != nil {
 				return err
 			}

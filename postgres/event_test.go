@@ -145,3 +145,58 @@ func TestAnalyticsNodesRace(t *testing.T) {
 		t.Fatalf("%d events with %d distinct insert ids, %d identified users; want %d, %d and %d", events, distinct, identified, 5*users, 5*users, users)
 	}
 }
+
+// TestAnalyticsRewritesNothing: an event like its user's last writes
+// nothing to the user's rows (their xmin stays), though this store keeps
+// nothing in memory between transactions; one with another country
+// writes the user's row again.
+func TestAnalyticsRewritesNothing(t *testing.T) {
+	dbURL := freshDatabase(t)
+	clock := storetest.NewClock(storetest.Start)
+	db := open(t, dbURL, clock.Now)
+	ctx := context.Background()
+	p := storetest.MustCreateProject(t, db, "Game")
+	n := 0
+	record := func(country string) {
+		t.Helper()
+		n++
+		body := fmt.Sprintf(`{"api_key":%q,"events":[{"device_id":"device-1","user_id":"user-1","event_type":"play","insert_id":"i%d",
+			"platform":"Android","country":%q,"adid":"9f0e2a14-8cf0-11bd-b23e-10b96e40000d"}]}`, p.APIKey, n, country)
+		up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: clock.Now(), RemoteIP: "203.0.113.9"})
+		if rej != nil {
+			t.Fatalf("DecodeUpload: %+v", rej)
+		}
+		if err := db.RecordEvents(ctx, []*touchpoint.EventUpload{{Project: p.ID, Received: clock.Now(), Events: up.Events}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	versions := func() (users, devices, adids string, country string) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT (SELECT xmin::text || '/' || convert_from(country, 'UTF8') FROM users WHERE user_id = 'user-1'),
+			(SELECT string_agg(xmin::text, ',') FROM user_devices), (SELECT string_agg(xmin::text, ',') FROM user_adids)`).Scan(&users, &devices, &adids); err != nil {
+			t.Fatal(err)
+		}
+		users, country, _ = strings.Cut(users, "/")
+		return users, devices, adids, country
+	}
+	record("US")
+	u1, d1, a1, c1 := versions()
+	record("US")
+	u2, d2, a2, _ := versions()
+	if u1 != u2 || d1 != d2 || a1 != a2 {
+		t.Fatalf("the same event again rewrote rows: users %s→%s, devices %s→%s, advertising ids %s→%s", u1, u2, d1, d2, a1, a2)
+	}
+	record("FR")
+	u3, d3, a3, c3 := versions()
+	if u3 == u2 || c1 != "US" || c3 != "FR" {
+		t.Fatalf("another country: users row %s→%s, country %s→%s", u2, u3, c1, c3)
+	}
+	if d3 != d2 || a3 != a2 {
+		t.Fatalf("another country rewrote the device or advertising id: %s→%s, %s→%s", d2, d3, a2, a3)
+	}
+}
