@@ -1,7 +1,8 @@
 // Package batch groups concurrent writes into shared commits (group commit).
 //
 // Callers Add an item and block until the commit that holds it has returned;
-// one goroutine commits whatever accumulated while the previous commit ran.
+// a goroutine commits whatever accumulated while the previous commit ran
+// (Options.Writers of them, each taking the next group when it is free).
 //
 // A commit has a fixed cost (for SQLite here: some 35 µs of CPU and a WAL
 // page or two, whatever the group's size), so under load bigger groups are
@@ -74,6 +75,11 @@ type Options struct {
 	// Closed is what Add returns after Close (nil: ErrClosed): a server
 	// answers it as it answers a store that cannot write.
 	Closed error
+	// Writers is how many commits may run at once (default 1). A store
+	// with one writer (SQLite) gains nothing from more; a database server
+	// overlaps their round trips and flushes their WAL together. Groups
+	// are then committed in no particular order.
+	Writers int
 }
 
 // New starts a committer whose commit function writes one group durably.
@@ -92,7 +98,14 @@ func New[T any](commit func(ctx context.Context, items []T) error, o Options) *C
 		wake:      make(chan struct{}, 1),
 		stopped:   make(chan struct{}),
 	}
-	go c.run()
+	var wg sync.WaitGroup
+	for range max(o.Writers, 1) {
+		wg.Go(c.run)
+	}
+	go func() {
+		wg.Wait()
+		close(c.stopped)
+	}()
 	return c
 }
 
@@ -151,6 +164,7 @@ func (c *Committer[T]) next(timer *time.Timer) *group[T] {
 	for len(c.full) == 0 && len(c.cur.items) == 0 {
 		if c.closed {
 			c.mu.Unlock()
+			c.signal() // the next writer ends too
 			return nil
 		}
 		c.mu.Unlock()
@@ -180,7 +194,6 @@ func (c *Committer[T]) next(timer *time.Timer) *group[T] {
 }
 
 func (c *Committer[T]) run() {
-	defer close(c.stopped)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -191,7 +204,9 @@ func (c *Committer[T]) run() {
 		g.errs = make([]error, len(g.items))
 		c.commitSplitting(g.items, g.errs)
 		close(g.done)
+		c.mu.Lock()
 		c.load = 0.9*c.load + 0.1*float64(len(g.items))
+		c.mu.Unlock()
 	}
 }
 

@@ -736,3 +736,63 @@ func TestLingerUnderLoad(t *testing.T) {
 	})
 	c.Close()
 }
+
+// TestWriters: with Writers 3, three commits run at once (each waits
+// until the three have started), every item is committed exactly once,
+// and Close stops every writer.
+func TestWriters(t *testing.T) {
+	const writers = 3
+	var mu sync.Mutex
+	committed := map[int]int{}
+	started := make(chan struct{}, 100)
+	all := make(chan struct{})
+	var once sync.Once
+	running := 0
+	c := batch.New(func(ctx context.Context, items []int) error {
+		mu.Lock()
+		running++
+		if running == writers {
+			once.Do(func() { close(all) })
+		}
+		mu.Unlock()
+		started <- struct{}{}
+		select {
+		case <-all:
+		case <-time.After(liveness):
+			return errors.New("the other writers never started")
+		}
+		mu.Lock()
+		for _, it := range items {
+			committed[it]++
+		}
+		mu.Unlock()
+		return nil
+	}, batch.Options{Max: 1, Writers: writers})
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Go(func() { errs <- c.Add(i) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(liveness):
+		t.Fatal("Close did not return: a writer was left waiting")
+	}
+	for i := range 30 {
+		if committed[i] != 1 {
+			t.Fatalf("item %d committed %d times", i, committed[i])
+		}
+	}
+	if err := c.Add(99); !errors.Is(err, batch.ErrClosed) {
+		t.Fatalf("Add after Close: %v", err)
+	}
+}

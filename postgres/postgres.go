@@ -18,8 +18,8 @@
 //   - analytics writes take turns on the sequences' rows (as the embedded
 //     store's single writer does) and plan with analytics.State read in
 //     their transaction;
-//   - report aggregates are added in one order (touchpoint.ReportSums), so
-//     no two transactions wait on each other in a circle;
+//   - report aggregates are appended as deltas, folded into the report's
+//     rows by one node at a time, so writers never wait on its hot rows;
 //   - imports into an audience, memberships of a cohort and changes of a
 //     project take turns on its row.
 //
@@ -91,6 +91,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
+	// Connections for every kind of group commit at once (Writers each:
+	// clicks, launches, conversions, analytics events) and the reads and
+	// background work beside them, unless the URL says (pool_max_conns).
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, 4*writers+4)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -103,15 +109,30 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return db, nil
 }
 
+// writers is how many commits of each kind a node runs at once: they
+// overlap their round trips, and PostgreSQL flushes the WAL of commits
+// that arrive together once.
+const writers = 4
+
+// Writers is how many commits of each kind may run at once (the service's
+// group commit asks).
+func (db *DB) Writers() int { return writers }
+
 // Close closes the connections.
 func (db *DB) Close() error {
 	db.pool.Close()
 	return nil
 }
 
-// Tasks is the store's own background work: none (partitions are made
-// when written to; purges are the application's tasks).
-func (db *DB) Tasks() []task.Task { return nil }
+// foldPeriod is how often the report's deltas are folded into its rows.
+const foldPeriod = time.Second
+
+// Tasks is the store's own background work: folding the report's deltas,
+// on one node at a time (partitions are made when written to; purges are
+// the application's tasks).
+func (db *DB) Tasks() []task.Task {
+	return []task.Task{{Name: "fold-report", Period: foldPeriod, Jitter: foldPeriod / 10, Lease: 3 * foldPeriod, Run: db.FoldReport}}
+}
 
 // Now is the store's time.
 func (db *DB) Now() time.Time {

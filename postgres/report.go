@@ -18,40 +18,39 @@ var reportColumns = map[string]string{
 	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "day": "day",
 }
 
-// writeReport adds sums to the aggregates inside tx, in the cells' one
-// order, 500 to a statement.
+// writeReport adds sums to the report inside tx: appended to its deltas
+// (see the migration report-deltas), so that commits adding to the same
+// cells do not wait on each other.
 func writeReport(ctx context.Context, tx pgx.Tx, sums touchpoint.ReportSums) error {
 	cells := sums.Cells()
-	for len(cells) > 0 {
-		n := min(len(cells), 500)
-		var b strings.Builder
-		b.WriteString(`/* writeReport */ INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id,
-			metric, currency, n, amount) VALUES `)
-		args := make([]any, 0, n*12)
-		for i, c := range cells[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(")
-			for j := range 12 {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("$" + strconv.Itoa(i*12+j+1))
-			}
-			b.WriteString(")")
-			k, v := c.Key, sums[c]
-			args = append(args, c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID,
-				c.Metric, c.Currency, v[0], v[1])
-		}
-		b.WriteString(` ON CONFLICT (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency)
-			DO UPDATE SET n = report.n + excluded.n, amount = report.amount + excluded.amount`)
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-		cells = cells[n:]
+	if len(cells) == 0 {
+		return nil
 	}
-	return nil
+	rows := make([][]any, len(cells))
+	for i, c := range cells {
+		k, v := c.Key, sums[c]
+		rows[i] = []any{c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID, c.Metric, c.Currency, v[0], v[1]}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"report_deltas"}, reportDeltaColumns, pgx.CopyFromRows(rows))
+	return err
+}
+
+// reportDeltaColumns are the columns of report and report_deltas.
+var reportDeltaColumns = []string{"app_seq", "day", "media_source", "campaign", "campaign_id", "adset", "ad", "site_id", "metric",
+	"currency", "n", "amount"}
+
+// FoldReport adds the report's deltas to its rows and deletes them, in one
+// statement: deltas committed meanwhile wait for the next fold. Folds on
+// two nodes at once (a lease passing) each take other deltas.
+func (db *DB) FoldReport(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `/* DB.FoldReport */ WITH moved AS (DELETE FROM report_deltas RETURNING *)
+		INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, n, amount)
+		SELECT app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, sum(n), sum(amount) FROM moved
+		GROUP BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency
+		ORDER BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency
+		ON CONFLICT (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency)
+		DO UPDATE SET n = report.n + excluded.n, amount = report.amount + excluded.amount`)
+	return err
 }
 
 // appZone returns an app's seq and the zone its report counts days in.
@@ -103,7 +102,9 @@ func (db *DB) Report(ctx context.Context, f touchpoint.ReportFilter) ([]*touchpo
 		args = append(args, f.Where[k])
 		where += " AND " + reportColumns[k] + " = $" + strconv.Itoa(len(args))
 	}
-	rows, err := db.pool.Query(ctx, `/* DB.Report */ SELECT `+sel+` FROM report WHERE `+where+` GROUP BY `+group, args...)
+	// The report's rows and the deltas not folded into them yet.
+	rows, err := db.pool.Query(ctx, `/* DB.Report */ SELECT `+sel+` FROM (SELECT * FROM report WHERE `+where+`
+		UNION ALL SELECT * FROM report_deltas WHERE `+where+`) r GROUP BY `+group, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -88,13 +88,22 @@ func (s *Service) Open(ctx context.Context) error {
 	// over) wrote nothing: unavailable, as when the store cannot write.
 	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
 	closed := touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the server is shutting down: nothing was written; retry")
+	// A store that takes concurrent writers (a database server) says how
+	// many commits of each kind may run at once.
+	writers := 1
+	if w, ok := s.Store.(interface{ Writers() int }); ok {
+		writers = w.Writers()
+	}
 	s.touches = batch.New(s.Store.RecordTouches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger,
-		OnCommit: s.ObserveTouchCommit, Isolate: isolate, Closed: closed})
-	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
-	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
+		OnCommit: s.ObserveTouchCommit, Isolate: isolate, Closed: closed, Writers: writers})
+	s.launches = batch.New(s.Store.WriteLaunches, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate, Closed: closed,
+		Writers: writers})
+	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate,
+		Closed: closed, Writers: writers})
 	// An upload holds up to 2,000 events: a commit takes at most 64 of
 	// them.
-	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
+	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed,
+		Writers: writers})
 	s.limiter = analytics.NewLimiter()
 	s.openWorkers()
 	return nil
