@@ -187,6 +187,28 @@ type DeliveryStore interface {
 	DeliveryHealth(ctx context.Context, app, pid string, from, to time.Time) (*DeliveryHealth, error)
 	// DeliveryBacklog counts the pending deliveries of every partner.
 	DeliveryBacklog(ctx context.Context) ([]Backlog, error)
+	// PurgeDeliveries is the outbox's retention. It removes
+	//   - every finished delivery (succeeded, or failed: given up or
+	//     written failed) last updated before before, with all its
+	//     attempts, and
+	//   - every attempt made before before, whatever its delivery: one
+	//     kept (pending, or retried and finished since) loses the record
+	//     of those tries, and keeps their count (Tries),
+	// and returns how many deliveries it removed.
+	//
+	// A pending delivery is kept whatever its age: it is still owed (due,
+	// claimed by a sender, or waiting for its next try), and removing it
+	// would drop a postback or an event that was acknowledged. A failed
+	// delivery made pending by RetryDelivery is pending again, and so
+	// kept; a retry of one the purge removed first answers ENOTFOUND.
+	// The delivery with the largest id is kept too, whatever its age: the
+	// embedded store gives a new delivery the largest id present plus
+	// one, and would otherwise hand a removed id out again.
+	//
+	// It works in bounded batches, each its own transaction, so it may
+	// run while senders on other nodes claim and finish deliveries; a
+	// purge that fails midway has removed some of what it would have.
+	PurgeDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Backlog is the number of a partner's pending deliveries.

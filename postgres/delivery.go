@@ -4,13 +4,16 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/touchpointhq/touchpoint"
 )
 
@@ -186,7 +189,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, c touchpoint.Claim) ([]*touch
 // the claim's token. A result recorded, or a claim another sender took
 // when it lapsed, has another token (or none), so a late or repeated
 // result changes nothing. Each attempt is written by the statement that
-// finishes its delivery, and only when it does.
+// finishes its delivery, and only when it does, into the partition of
+// its week, made first if need be (withAttemptPartitions).
 func (db *DB) FinishDeliveries(ctx context.Context, rs []*touchpoint.DeliveryResult) error {
 	const (
 		qFinish = `/* DB.FinishDeliveries */ WITH done AS (
@@ -208,19 +212,27 @@ func (db *DB) FinishDeliveries(ctx context.Context, rs []*touchpoint.DeliveryRes
 		return cmp.Compare(a.Delivery.ID, b.Delivery.ID)
 	})
 	now := db.Now().UnixMilli()
-	batch := &pgx.Batch{}
+	var ats []int64
 	for _, r := range rs {
-		d := r.Delivery
-		if r.Attempt == nil {
-			batch.Queue(qRelease, d.ID, d.Lease)
-			continue
+		if r.Attempt != nil {
+			ats = append(ats, r.Attempt.Time.UnixMilli())
 		}
-		a := r.Attempt
-		batch.Queue(qFinish, d.ID, d.Lease, string(r.State), int64(a.N), r.NextAt.UnixMilli(), r.Reason, now,
-			a.Time.UnixMilli(), int64(a.Status), a.Latency.Microseconds(), []byte(a.Body), []byte(a.Error))
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, batch).Close()
+	return db.withAttemptPartitions(ctx, ats, func() error {
+		batch := &pgx.Batch{}
+		for _, r := range rs {
+			d := r.Delivery
+			if r.Attempt == nil {
+				batch.Queue(qRelease, d.ID, d.Lease)
+				continue
+			}
+			a := r.Attempt
+			batch.Queue(qFinish, d.ID, d.Lease, string(r.State), int64(a.N), r.NextAt.UnixMilli(), r.Reason, now,
+				a.Time.UnixMilli(), int64(a.Status), a.Latency.Microseconds(), []byte(a.Body), []byte(a.Error))
+		}
+		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			return tx.SendBatch(ctx, batch).Close()
+		})
 	})
 }
 
@@ -235,8 +247,11 @@ func (db *DB) FindDelivery(ctx context.Context, id int64) (*touchpoint.Delivery,
 		return nil, touchpoint.Errorf(touchpoint.ENOTFOUND, "delivery %d not found", id)
 	}
 	d := ds[0]
+	// Its attempts were made after it was written: the weeks before its
+	// creation's are not read. A week of slack covers the clocks of the
+	// node that wrote it and of the nodes that sent it disagreeing.
 	rows, err := db.pool.Query(ctx, `/* DB.FindDelivery */ SELECT n, at, status, latency, body, error
-		FROM delivery_attempts WHERE delivery_id = $1 ORDER BY n`, id)
+		FROM delivery_attempts WHERE delivery_id = $1 AND at >= $2 ORDER BY n`, id, d.CreatedAt.UnixMilli()-attemptWeekMillis)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +339,8 @@ func (db *DB) RetryDelivery(ctx context.Context, id int64, now time.Time) (*touc
 }
 
 // DeliveryHealth sums up a partner's attempts in [from, to) (one range of
-// delivery_attempts_partner) and its backlog. The percentiles are the
+// delivery_attempts_partner in each week the range spans: the others are
+// not read) and its backlog. The percentiles are the
 // nearest-rank ones, as the embedded store's: percentile_disc.
 func (db *DB) DeliveryHealth(ctx context.Context, app, pid string, from, to time.Time) (*touchpoint.DeliveryHealth, error) {
 	if _, err := findApp(ctx, db.pool, app, ""); err != nil {
@@ -406,4 +422,235 @@ func findDeliveries(ctx context.Context, q querier, query string, args ...any) (
 		out = append(out, &d)
 	}
 	return out, rows.Err()
+}
+
+// Attempts live in weekly partitions of their time, at (see the migration
+// 2026-12-03-14-delivery-attempts-by-week.sql): weeks of Unix milliseconds
+// counted from the epoch, as the touches' and the events'.
+
+// attemptWeekLock is the advisory lock key that creating and dropping
+// attempt partitions hold ("tpattwk" in ASCII), so that two nodes never
+// race on one week's DDL.
+const attemptWeekLock = 0x7470617474776b
+
+// attemptWeekMillis is the span of an attempt partition.
+const attemptWeekMillis = 7 * 24 * int64(time.Hour/time.Millisecond)
+
+// attemptWeek returns the week of an attempt time (ms): its partition
+// holds [w*attemptWeekMillis, (w+1)*attemptWeekMillis).
+func attemptWeek(at int64) int64 {
+	w := at / attemptWeekMillis
+	if at < 0 && at%attemptWeekMillis != 0 {
+		w--
+	}
+	return w
+}
+
+func attemptTable(w int64) string {
+	if w < 0 {
+		return "delivery_attempts_m" + strconv.FormatInt(-w, 10)
+	}
+	return "delivery_attempts_" + strconv.FormatInt(w, 10)
+}
+
+// attemptTableWeek returns the week of an attempt partition's name.
+func attemptTableWeek(name string) (int64, bool) {
+	s, neg := strings.TrimPrefix(name, "delivery_attempts_"), false
+	if rest, ok := strings.CutPrefix(s, "m"); ok {
+		s, neg = rest, true
+	}
+	w, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || s == name {
+		return 0, false
+	}
+	if neg {
+		w = -w
+	}
+	return w, attemptTable(w) == name
+}
+
+// attemptPartitions makes sure the partitions of delivery_attempts exist
+// for attempts made at ats (Unix milliseconds): it creates the missing
+// weeks in one transaction under attemptWeekLock (createPartitions) and
+// remembers them, so that the weeks this node knows cost nothing. Call it
+// before a transaction that inserts attempts, never inside one: creating
+// a partition locks the table every writer of attempts uses.
+//
+// What it remembers can be wrong once another node's purge dropped a
+// week: an insert into that week then fails (isMissingPartition). Writers
+// of attempts go through withAttemptPartitions, which forgets and tries
+// again.
+func (db *DB) attemptPartitions(ctx context.Context, ats []int64) error {
+	var parts []partition
+	var weeks []int64
+	for _, at := range ats {
+		w := attemptWeek(at)
+		if db.attemptWeeks.has(w) || slices.Contains(weeks, w) {
+			continue
+		}
+		weeks = append(weeks, w)
+		parts = append(parts, partition{"delivery_attempts", attemptTable(w), w * attemptWeekMillis, (w + 1) * attemptWeekMillis})
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	if err := db.createPartitions(ctx, attemptWeekLock, parts...); err != nil {
+		return fmt.Errorf("delivery attempt partitions: %w", err)
+	}
+	for _, w := range weeks {
+		db.attemptWeeks.add(w)
+	}
+	return nil
+}
+
+// withAttemptPartitions runs write, a transaction that inserts attempts
+// made at ats, once their partitions exist. When write fails because a
+// week it wrote into was dropped meanwhile (another node purged it after
+// this one remembered it), the weeks are forgotten, made again and write
+// runs once more: write must build its statements afresh each time.
+func (db *DB) withAttemptPartitions(ctx context.Context, ats []int64, write func() error) error {
+	err := db.attemptPartitions(ctx, ats)
+	if err == nil {
+		err = write()
+	}
+	if isMissingPartition(err) {
+		db.attemptWeeks.forget(-1)
+		if err = db.attemptPartitions(ctx, ats); err == nil {
+			err = write()
+		}
+	}
+	return err
+}
+
+// deliveryPurgeBatch is the most deliveries, or attempts, one statement of
+// PurgeDeliveries removes: each is its own transaction, so a purge of a
+// long backlog holds no locks, and pins no snapshot, for long.
+const deliveryPurgeBatch = 1000
+
+// PurgeDeliveries is the outbox's retention (see touchpoint.DeliveryStore),
+// in three steps, none of which holds a transaction for long:
+//
+//  1. it drops every week of attempts that ends at or before before, one
+//     transaction each (dropAttemptWeek);
+//  2. it deletes the finished deliveries last updated before before, with
+//     their attempts, deliveryPurgeBatch a statement, found down
+//     deliveries_finished. The rows are locked FOR UPDATE SKIP LOCKED
+//     and checked again once locked: a delivery a RetryDelivery is
+//     changing is passed over (it is pending once that commits), and one
+//     it changed after the statement began is read again, pending, and
+//     kept. A retry that comes after the delete finds nothing:
+//     ENOTFOUND;
+//  3. it deletes the attempts made before before in the week before falls
+//     in (those of deliveries kept: tried again since, or still pending),
+//     deliveryPurgeBatch a statement, found down delivery_attempts_at.
+//
+// Retention runs hourly, so step 2 deletes about an hour's deliveries
+// and step 3 next to nothing; the weeks dropped whole in step 1 are what
+// the deletes emptied, and a backlog (a first purge, or one after the
+// purge was off) goes by whole weeks.
+func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	const qDeliveries = `/* DB.PurgeDeliveries */ WITH gone AS (
+			DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
+				WHERE state <> 'pending' AND updated_at < $1 AND id < (SELECT max(id) FROM deliveries)
+				ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+			RETURNING id
+		), attempts AS (
+			DELETE FROM delivery_attempts WHERE delivery_id = ANY (ARRAY(SELECT id FROM gone))
+		)
+		SELECT count(*) FROM gone`
+	cut := before.UnixMilli()
+	weeks, err := db.attemptWeeksInCatalog(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, w := range weeks {
+		if (w+1)*attemptWeekMillis <= cut {
+			if err := db.dropAttemptWeek(ctx, w); err != nil {
+				return 0, fmt.Errorf("drop %s: %w", attemptTable(w), err)
+			}
+		}
+	}
+	var total int64
+	for {
+		var n int64
+		if err := db.pool.QueryRow(ctx, qDeliveries, cut, deliveryPurgeBatch).Scan(&n); err != nil {
+			return total, fmt.Errorf("purge deliveries: %w", err)
+		}
+		total += n
+		if n < deliveryPurgeBatch {
+			break
+		}
+	}
+	// The week the cut falls in, the only one left with attempts before
+	// it, is read by its own name: a batch is one range of its index on
+	// at, and the delete finds the rows by their ctid (a join back on the
+	// primary key can be planned as a scan of the whole week).
+	if w := attemptWeek(cut); w*attemptWeekMillis < cut && slices.Contains(weeks, w) {
+		table := pgx.Identifier{attemptTable(w)}.Sanitize()
+		q := `/* DB.PurgeDeliveries */ DELETE FROM ` + table + ` WHERE ctid = ANY (ARRAY(
+			SELECT ctid FROM ` + table + ` WHERE at < $1 ORDER BY at LIMIT $2))`
+		for {
+			tag, err := db.pool.Exec(ctx, q, cut, deliveryPurgeBatch)
+			if isUndefinedTable(err) {
+				break // another node's purge dropped it meanwhile
+			}
+			if err != nil {
+				return total, fmt.Errorf("purge delivery attempts: %w", err)
+			}
+			if tag.RowsAffected() < deliveryPurgeBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// attemptWeeksInCatalog returns the weeks that have an attempt partition,
+// oldest first.
+func (db *DB) attemptWeeksInCatalog(ctx context.Context) ([]int64, error) {
+	rows, err := db.pool.Query(ctx, `/* DB.PurgeDeliveries */ SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'delivery_attempts'::regclass`)
+	if err != nil {
+		return nil, fmt.Errorf("delivery attempt partitions: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("delivery attempt partitions: %w", err)
+	}
+	var weeks []int64
+	for _, name := range names {
+		if w, ok := attemptTableWeek(name); ok {
+			weeks = append(weeks, w)
+		}
+	}
+	slices.Sort(weeks)
+	return weeks, nil
+}
+
+// isUndefinedTable reports whether err names a table that does not exist.
+func isUndefinedTable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42P01"
+}
+
+// dropAttemptWeek drops a week's attempt partition under the advisory lock
+// that creating it holds. Dropping a partition locks the parent table
+// (parent first, so it cannot deadlock with a reader): lock_timeout bounds
+// how long reads and writes of attempts queue behind a drop that waits
+// for a long query, and the purge is tried again later. A node that still
+// remembers the week and writes into it makes it again
+// (withAttemptPartitions).
+func (db *DB) dropAttemptWeek(ctx context.Context, w int64) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(attemptWeekLock)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{attemptTable(w)}.Sanitize())
+		return err
+	})
+	db.attemptWeeks.forget(w)
+	return err
 }

@@ -61,6 +61,11 @@ type Service struct {
 	CohortSyncInterval  time.Duration
 	CatalogRefresh      time.Duration
 	PurgeInterval       time.Duration
+	// DeliveryRetention is how long finished deliveries (sent or given up)
+	// and delivery attempts are kept before purge-deliveries removes them
+	// (zero: DefaultDeliveryRetention; negative: forever). Pending ones
+	// are kept whatever their age.
+	DeliveryRetention time.Duration
 
 	touches     *batch.Committer[*touchpoint.Touch]
 	launches    *batch.Committer[*touchpoint.LaunchWrite]

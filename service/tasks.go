@@ -18,6 +18,10 @@ const (
 	DefaultCatalogRefresh     = 10 * time.Second
 	DefaultCohortSyncInterval = 5 * time.Second
 	DefaultPurgeInterval      = time.Hour
+	// DefaultDeliveryRetention is how long finished deliveries and
+	// attempts are kept: the dashboard shows 7 days of delivery health,
+	// and a given-up postback can be retried for as long as it is kept.
+	DefaultDeliveryRetention = 30 * 24 * time.Hour
 )
 
 // Tasks is the application's background work, for a task runner (package
@@ -34,9 +38,13 @@ const (
 //     of their project's time and forgets insert ids past 7 days of it,
 //     every minute, in one server at a time (a lease);
 //   - purge-touches: drops touches older than the longest lookback
-//     window, every PurgeInterval, in one server at a time (a lease).
+//     window, every PurgeInterval, in one server at a time (a lease);
+//   - purge-deliveries: removes the finished deliveries and the attempts
+//     older than DeliveryRetention (PurgeDeliveries), every
+//     PurgeInterval, in one server at a time (a lease).
 //
-// A negative period leaves a task out.
+// A negative period leaves a task out, and so does a negative
+// DeliveryRetention (deliveries kept forever).
 func (s *Service) Tasks() []task.Task {
 	var tasks []task.Task
 	add := func(t task.Task) {
@@ -53,6 +61,9 @@ func (s *Service) Tasks() []task.Task {
 		Jitter: cmp.Or(s.CatalogRefresh, DefaultCatalogRefresh) / 10, Run: s.ReloadCatalog})
 	purge := cmp.Or(s.PurgeInterval, DefaultPurgeInterval)
 	add(task.Task{Name: "purge-touches", Period: purge, Jitter: purge / 10, Lease: 2 * purge, Run: s.PurgeTouches})
+	if s.DeliveryRetention >= 0 {
+		add(task.Task{Name: "purge-deliveries", Period: purge, Jitter: purge / 10, Lease: 2 * purge, Run: s.PurgeDeliveries})
+	}
 	return tasks
 }
 
@@ -80,6 +91,22 @@ func (s *Service) PurgeTouches(ctx context.Context) error {
 	n, err := s.Store.PurgeTouches(ctx, s.Store.Now().Add(-touchpoint.MaxClickLookback.Duration()))
 	if n > 0 {
 		s.Logger.Info("purged touches older than the longest lookback window", "touches", n)
+	}
+	return err
+}
+
+// PurgeDeliveries removes the finished deliveries last updated, and the
+// attempts made, more than DeliveryRetention ago by the server's clock
+// (deliveries and attempts are stamped with it, whatever an app's test
+// clock says); pending deliveries stay until they are sent or given up.
+func (s *Service) PurgeDeliveries(ctx context.Context) error {
+	retention := cmp.Or(s.DeliveryRetention, DefaultDeliveryRetention)
+	if retention < 0 {
+		return nil // kept forever
+	}
+	n, err := s.Store.PurgeDeliveries(ctx, s.Store.Now().Add(-retention))
+	if n > 0 {
+		s.Logger.Info("purged finished deliveries past their retention", "deliveries", n, "retention", retention)
 	}
 	return err
 }

@@ -379,3 +379,64 @@ func (db *DB) DeliveryBacklog(ctx context.Context) ([]touchpoint.Backlog, error)
 	}
 	return out, rows.Err()
 }
+
+// deliveryPurgeBatch is the most deliveries, or attempts, one transaction of
+// PurgeDeliveries removes: a few milliseconds of the single writer, which
+// clicks, launches and senders wait for meanwhile.
+const deliveryPurgeBatch = 500
+
+// PurgeDeliveries removes the finished deliveries last updated before
+// before (but the newest delivery of all: ids are the largest present plus
+// one) with their attempts, then the attempts made before before (see
+// touchpoint.DeliveryStore), deliveryPurgeBatch rows a transaction, each found by
+// index (deliveries_finished, delivery_attempts_at). A batch's conditions
+// are checked in its own transaction on the writer, so a delivery retried
+// or finished meanwhile is judged as it is then: a retried one is pending
+// and stays.
+func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int64, error) {
+	const (
+		// The batch: the same rows for both statements of a transaction
+		// (one order, nothing else writes between them).
+		batch = `SELECT id FROM deliveries INDEXED BY deliveries_finished
+			WHERE state <> 'pending' AND updated_at < ?1 AND id < (SELECT max(id) FROM deliveries)
+			ORDER BY updated_at, id LIMIT ?2`
+		qAttempts   = `/* DB.PurgeDeliveries */ DELETE FROM delivery_attempts WHERE delivery_id IN (` + batch + `)`
+		qDeliveries = `/* DB.PurgeDeliveries */ DELETE FROM deliveries WHERE id IN (` + batch + `)`
+		qOld        = `/* DB.PurgeDeliveries */ DELETE FROM delivery_attempts WHERE (delivery_id, n) IN (
+			SELECT delivery_id, n FROM delivery_attempts INDEXED BY delivery_attempts_at WHERE at < ? ORDER BY at LIMIT ?)`
+	)
+	cut := before.UnixMilli()
+	var total int64
+	for {
+		var n int64
+		err := db.writeTx(ctx, []string{qAttempts, qDeliveries}, func(stmt func(string) *sql.Stmt) error {
+			if _, err := stmt(qAttempts).ExecContext(ctx, cut, deliveryPurgeBatch); err != nil {
+				return err
+			}
+			res, err := stmt(qDeliveries).ExecContext(ctx, cut, deliveryPurgeBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("purge deliveries: %w", err)
+		}
+		total += n
+		if n < deliveryPurgeBatch {
+			break
+		}
+	}
+	for {
+		res, err := db.exec(ctx, qOld, cut, deliveryPurgeBatch)
+		if err != nil {
+			return total, fmt.Errorf("purge delivery attempts: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return total, err
+		} else if n < deliveryPurgeBatch {
+			return total, nil
+		}
+	}
+}

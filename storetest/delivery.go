@@ -418,6 +418,10 @@ var deliveryTests = []part[DeliveryStore]{
 			t.Errorf("retrying an unknown delivery: %v, want ENOTFOUND", err)
 		}
 	}},
+	// Retention (delivery_purge.go).
+	{"Delivery/PurgeKeepsPending", testPurgeKeepsPending},
+	{"Delivery/PurgeInBatches", testPurgeInBatches},
+	{"Delivery/PurgeRacesRetryAndFinish", func(t *testing.T, s DeliveryStore, c *Clock) { PurgeRace(t, s, s, c) }},
 }
 
 var rateTests = []part[touchpoint.RateStore]{

@@ -18,6 +18,7 @@ import (
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/httpapi"
 	"github.com/touchpointhq/touchpoint/postgres"
+	"github.com/touchpointhq/touchpoint/service"
 	"github.com/touchpointhq/touchpoint/sqlite"
 	"github.com/touchpointhq/touchpoint/task"
 )
@@ -60,6 +61,9 @@ type ServeConfig struct {
 	PurgeInterval  time.Duration
 	ShutdownGrace  time.Duration
 	CommitLinger   time.Duration
+	// DeliveryRetention is how long finished deliveries and attempts are
+	// kept; 0: forever.
+	DeliveryRetention time.Duration
 
 	AllowPrivatePostbackHosts bool
 	PostbackConcurrency       int
@@ -81,6 +85,10 @@ func DefaultServeConfig() ServeConfig {
 		PurgeInterval: time.Hour,
 		ShutdownGrace: 30 * time.Second,
 		CommitLinger:  200 * time.Microsecond,
+
+		// The dashboard's 7 days of delivery health, with room to look
+		// into a partner's month and to retry what was given up.
+		DeliveryRetention: service.DefaultDeliveryRetention,
 
 		PostbackConcurrency: 16,
 		PostbackTimeout:     10 * time.Second,
@@ -104,6 +112,9 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days) are purged; 0 disables")
+	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long finished deliveries (postbacks, forwards, streamed events: sent or given up) and delivery attempts are kept, "+
+		"purged every --purge-interval; pending ones stay until sent or given up. 30 days by default: the dashboard shows 7 days of delivery health, "+
+		"and a given-up delivery can be retried while it is kept. 0 keeps them forever")
 	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace, "how long a shutdown waits for requests in flight")
 	fs.DurationVar(&cfg.CommitLinger, "commit-linger", cfg.CommitLinger, "under concurrent load, how long a group commit waits for more clicks to join it")
 	fs.BoolVar(&cfg.AllowPrivatePostbackHosts, "allow-private-postback-hosts", cfg.AllowPrivatePostbackHosts, "let every outbound URL (postbacks, analytics forwards, destinations) name private, loopback and other non-public hosts (tests, closed networks)")
@@ -127,6 +138,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	if cfg.DeliveryRetention < 0 {
+		return fmt.Errorf("--delivery-retention %s: want a duration such as 720h (30 days), or 0 to keep deliveries forever", cfg.DeliveryRetention)
 	}
 	if cfg.PostbackLease < 0 || cfg.PostbackLease > 0 && cfg.PostbackLease <= cfg.PostbackTimeout {
 		return fmt.Errorf("--postback-lease %s: want 0 (the default) or longer than --postback-timeout (%s)", cfg.PostbackLease, cfg.PostbackTimeout)
@@ -159,6 +173,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.Logger = logger.WithGroup("http")
 	if err := c.Server.Open(); err != nil {
 		return err
+	}
+	// The service's tasks are read below, into serve's table.
+	c.Server.Service().DeliveryRetention = cfg.DeliveryRetention
+	if cfg.DeliveryRetention == 0 {
+		c.Server.Service().DeliveryRetention = -1 // forever
 	}
 	c.Tasks = &task.Runner{Tasks: c.tasks(), Leases: c.Store, Holder: nodeName(), Clock: c.Store, Logger: logger.WithGroup("task")}
 	c.Server.Metrics.Registry.MustRegister(c.Tasks.Collector())
