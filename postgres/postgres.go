@@ -24,9 +24,9 @@
 //     project take turns on its row.
 //
 // Touches (ids from one counter, written with COPY with their lookup
-// keys, signing counts and report deltas) and analytics events live in
-// weekly partitions made when first written to; the purge drops whole
-// weeks. Records that can hold NUL (bodies, properties, ids clients send)
+// keys, signing counts and report deltas), analytics events and delivery
+// attempts live in weekly partitions made when first written to; the
+// purges drop whole weeks. Records that can hold NUL (bodies, properties, ids clients send)
 // are stored as bytes: PostgreSQL's text and JSONB refuse it.
 package postgres
 
