@@ -27,13 +27,15 @@ var _ touchpoint.EventStore = (*DB)(nil)
 // consistent. Then it reads the sequences FOR UPDATE: ids are reserved by
 // the transaction that uses them, which also makes writers of different
 // projects take turns from there to their commit, as the embedded store's
-// single writer does. Expiry reserves no ids and takes project locks only.
+// single writer does; expiry takes its turn too. Each of these
+// transactions advances the analytics generation, which tells a node
+// whether what it keeps in memory of the plane (event_memo.go) is still
+// all there is.
 //
-// Unlike the embedded store, this one keeps nothing of the plane in
-// memory between transactions: a user's memory-only fields (analytics.User
-// AdIDs and Seen) start at zero in each, so the first event of a user in
-// a transaction that carries platform, country or advertising ids writes
-// them to its row again.
+// A user's memory-only fields (analytics.User AdIDs and Seen) are kept
+// with the memo; a user read from its row gets the Seen of the row's
+// values, and its AdIDs start at zero, so the first event of such a user
+// that carries advertising ids maps them again.
 
 // analyticsLockClass is the first key of the advisory locks on projects
 // (two-key form: pg_advisory_xact_lock(class, project)); "tpev" in ASCII.
@@ -113,7 +115,7 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 	}
 	for range 3 {
 		var w *amp.Writes
-		err := db.writeAnalytics(ctx, projects, true, func(st *txState, next amp.IDs) (*amp.Writes, error) {
+		err := db.writeAnalytics(ctx, projects, func(st *txState, next amp.IDs) (*amp.Writes, error) {
 			if err := st.prefetch(ups); err != nil {
 				return nil, err
 			}
@@ -179,7 +181,7 @@ func (db *DB) ExpireAttributions(ctx context.Context, project int64, now time.Ti
 		return 0, err
 	}
 	var dropped int64
-	err = db.writeAnalytics(ctx, projects, false, func(st *txState, next amp.IDs) (*amp.Writes, error) {
+	err = db.writeAnalytics(ctx, projects, func(st *txState, next amp.IDs) (*amp.Writes, error) {
 		st.expiring, st.cutoff = projects, cutoff
 		w := amp.Expire(st, project, now, next)
 		dropped = int64(len(w.Unholds))
@@ -192,57 +194,73 @@ func (db *DB) ExpireAttributions(ctx context.Context, project int64, now time.Ti
 }
 
 // writeAnalytics plans and executes writes of the analytics plane in one
-// transaction holding the locks of projects, and with ids the sequences'
-// rows (a plan without ids creates nothing). plan may return nil: nothing
-// to write.
-func (db *DB) writeAnalytics(ctx context.Context, projects []int64, ids bool, plan func(*txState, amp.IDs) (*amp.Writes, error)) error {
+// transaction holding the locks of projects and the sequences' rows, with
+// the node's memo of the generation it reads. plan may return nil:
+// nothing to write.
+func (db *DB) writeAnalytics(ctx context.Context, projects []int64, plan func(*txState, amp.IDs) (*amp.Writes, error)) error {
 	projects = slices.Clone(projects)
 	slices.Sort(projects)
 	projects = slices.Compact(projects)
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	db.memo.mu.Lock()
+	defer db.memo.mu.Unlock()
+	var w *amp.Writes
+	var gen int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, p := range projects {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(analyticsLockClass), int32(p)); err != nil {
 				return err
 			}
 		}
-		var next amp.IDs
-		if ids {
-			var err error
-			if next, err = readSequences(ctx, tx); err != nil {
-				return err
-			}
+		next, cur, err := readSequences(ctx, tx)
+		if err != nil {
+			return err
 		}
-		st := newTxState(ctx, tx)
-		w, err := plan(st, next)
+		st := newTxState(ctx, tx, db.memo.take(cur))
+		w, err = plan(st, next)
 		if st.err != nil {
 			return st.err
 		}
 		if err != nil || w == nil {
 			return err
 		}
-		return db.execWrites(ctx, tx, w, next)
+		if err := db.execWrites(ctx, tx, w); err != nil {
+			return err
+		}
+		// The ids the plan used (a plan of expiry uses none: its Next are
+		// the ones it was given), and the generation it makes.
+		gen = cur + 1
+		n := w.Next
+		_, err = tx.Exec(ctx, `/* RecordEvents */ UPDATE sequences SET next = CASE name WHEN 'events' THEN $1::bigint WHEN 'users' THEN $2::bigint
+			WHEN 'user_props' THEN $3::bigint WHEN 'event_types' THEN $4::bigint WHEN 'pending_attributions' THEN $5::bigint
+			WHEN 'analytics_generation' THEN $6::bigint ELSE next END`,
+			n.Event, n.User, n.Version, n.Type, n.Held, gen)
+		return err
 	})
+	db.memo.committed(w, gen, err)
+	return err
 }
 
-// readSequences reads the next ids, locking their rows until the commit.
-func readSequences(ctx context.Context, tx pgx.Tx) (amp.IDs, error) {
-	var next amp.IDs
+// readSequences reads the next ids and the analytics generation, locking
+// their rows until the commit.
+func readSequences(ctx context.Context, tx pgx.Tx) (next amp.IDs, gen int64, err error) {
 	rows, err := tx.Query(ctx, `/* RecordEvents */ SELECT name, next FROM sequences ORDER BY name FOR UPDATE`)
 	if err != nil {
-		return next, err
+		return next, 0, err
 	}
 	var name string
 	var v int64
 	if _, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error {
-		next.Set(name, v)
+		if !next.Set(name, v) && name == "analytics_generation" {
+			gen = v
+		}
 		return nil
 	}); err != nil {
-		return next, err
+		return next, 0, err
 	}
-	if !next.Complete() {
-		return next, errors.New("postgres: the analytics sequences are missing")
+	if !next.Complete() || gen == 0 {
+		return next, 0, errors.New("postgres: the analytics sequences are missing")
 	}
-	return next, nil
+	return next, gen, nil
 }
 
 // encodeProps encodes properties for storage.
@@ -280,7 +298,7 @@ func lastByKey[T any, K comparable](items []T, key func(T) K) []T {
 
 // execWrites executes a plan's writes, list by list in the order of
 // analytics.Writes' fields, each list in one statement.
-func (db *DB) execWrites(ctx context.Context, tx pgx.Tx, w *amp.Writes, before amp.IDs) error {
+func (db *DB) execWrites(ctx context.Context, tx pgx.Tx, w *amp.Writes) error {
 	exec := func(q string, args ...any) error {
 		_, err := tx.Exec(ctx, q, args...)
 		return err
@@ -502,16 +520,7 @@ func (db *DB) execWrites(ctx context.Context, tx pgx.Tx, w *amp.Writes, before a
 			return err
 		}
 	}
-	if err := db.insertDeliveries(ctx, tx, w.Deliveries); err != nil {
-		return err
-	}
-	n := w.Next
-	if n == before {
-		return nil
-	}
-	return exec(`/* RecordEvents */ UPDATE sequences SET next = CASE name WHEN 'events' THEN $1::bigint WHEN 'users' THEN $2::bigint
-		WHEN 'user_props' THEN $3::bigint WHEN 'event_types' THEN $4::bigint WHEN 'pending_attributions' THEN $5::bigint ELSE next END`,
-		n.Event, n.User, n.Version, n.Type, n.Held)
+	return db.insertDeliveries(ctx, tx, w.Deliveries)
 }
 
 // insertEvents writes events with COPY (each into its week's partition),

@@ -64,11 +64,13 @@ type groupName struct {
 
 var _ amp.State = (*txState)(nil)
 
-func newTxState(ctx context.Context, tx pgx.Tx) *txState {
-	return &txState{ctx: ctx, tx: tx, users: map[int64]*amp.User{}, byUserID: map[projectString]int64{},
-		byDevice: map[projectString]int64{}, byAdID: map[projectAdID]int64{}, props: map[int64]map[string]any{},
-		groups: map[groupName]map[string]any{}, dedup: map[projectHash]int64{}, held: map[projectAdID][]*amp.Held{},
-		types: map[projectString]int64{}}
+// newTxState starts a transaction's state from a memo of the generation
+// it read (event_memo.go): what the memo holds is not read again, and what
+// is read is kept in it.
+func newTxState(ctx context.Context, tx pgx.Tx, m *memo) *txState {
+	return &txState{ctx: ctx, tx: tx, users: m.users, byUserID: m.byUserID, byDevice: m.byDevice, byAdID: m.byAdID,
+		types: m.types, held: m.held, props: map[int64]map[string]any{}, groups: map[groupName]map[string]any{},
+		dedup: map[projectHash]int64{}}
 }
 
 func has[K comparable, V any](m map[K]V, k K) bool {

@@ -200,3 +200,92 @@ func TestAnalyticsRewritesNothing(t *testing.T) {
 		t.Fatalf("another country rewrote the device or advertising id: %s→%s, %s→%s", d2, d3, a2, a3)
 	}
 }
+
+// TestAnalyticsMemoAcrossNodes: what a node keeps in memory of the
+// analytics plane is not used once another node has written it. Node A
+// knows device-1 as an anonymous user; node B then logs device-1 in as
+// alice, merging that user into alice's, and expires an attribution event
+// held for an advertising id A had read. A's next events for device-1 and
+// for that advertising id are then alice's, and the expired attribution
+// is not applied.
+func TestAnalyticsMemoAcrossNodes(t *testing.T) {
+	dbURL := freshDatabase(t)
+	clock := storetest.NewClock(storetest.Start)
+	a, b := open(t, dbURL, clock.Now), open(t, dbURL, clock.Now)
+	ctx := context.Background()
+	p := storetest.MustCreateProject(t, a, "Game")
+	n := 0
+	upload := func(db *postgres.DB, events ...string) {
+		t.Helper()
+		body := `{"api_key":"` + p.APIKey + `","events":[` + strings.Join(events, ",") + `]}`
+		up, rej := analytics.DecodeUpload([]byte(body), analytics.Request{Endpoint: analytics.HTTPAPI, Now: clock.Now(), RemoteIP: "203.0.113.9"})
+		if rej != nil {
+			t.Fatalf("DecodeUpload: %+v", rej)
+		}
+		if err := db.RecordEvents(ctx, []*touchpoint.EventUpload{{Project: p.ID, Received: clock.Now(), Events: up.Events}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := func(device, userID, typ string) string {
+		n++
+		e := fmt.Sprintf(`{"device_id":%q,"event_type":%q,"insert_id":"i%d"`, device, typ, n)
+		if userID != "" {
+			e += fmt.Sprintf(`,"user_id":%q`, userID)
+		}
+		return e + "}"
+	}
+	const adid = "9f0e2a14-8cf0-11bd-b23e-10b96e40000d"
+	attribution := func(db *postgres.DB) {
+		t.Helper()
+		e, err := analytics.DecodeAttribution(`{"event_type":"[AppsFlyer] Install","platform":"android","adid":"`+adid+`","user_properties":{"media_source":"net_a"}}`, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordEvents(ctx, []*touchpoint.EventUpload{{Project: p.ID, Received: clock.Now(), Events: []*touchpoint.IncomingEvent{e}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A holds an attribution for the advertising id and knows device-1.
+	upload(b, ev("device-2", "alice", "open"))
+	attribution(a)
+	upload(a, ev("device-1", "", "open"))
+	upload(a, ev("device-1", "", "open"))
+	anon, err := a.LookupUser(ctx, p.ID, "", "device-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := a.LookupUser(ctx, p.ID, "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B merges device-1's user into alice's and drops the attribution,
+	// past its hold.
+	upload(b, ev("device-1", "alice", "login"))
+	clock.Add(touchpoint.AttributionHold + time.Minute)
+	if dropped, err := b.ExpireAttributions(ctx, p.ID, clock.Now()); err != nil || dropped != 1 {
+		t.Fatalf("ExpireAttributions: %d dropped, %v", dropped, err)
+	}
+	// A's next events: device-1's is alice's; the advertising id's is
+	// stored, with no attribution applied.
+	upload(a, ev("device-1", "", "tap"), fmt.Sprintf(`{"device_id":"device-3","event_type":"play","insert_id":"x","adid":%q}`, adid))
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var tapUser int64
+	if err := conn.QueryRow(ctx, `SELECT e.amplitude_id FROM events e JOIN event_types t ON t.id = e.type WHERE t.name = 'tap'`).Scan(&tapUser); err != nil {
+		t.Fatal(err)
+	}
+	if tapUser != alice.AmplitudeID || anon.AmplitudeID == alice.AmplitudeID {
+		t.Fatalf("device-1's tap stored for user %d; device-1 was %d, alice is %d", tapUser, anon.AmplitudeID, alice.AmplitudeID)
+	}
+	var installs, held, dropped int64
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM events e JOIN event_types t ON t.id = e.type WHERE t.name = '[AppsFlyer] Install'),
+		(SELECT count(*) FROM pending_attributions), (SELECT attributions_dropped FROM projects WHERE id = $1)`, p.ID).Scan(&installs, &held, &dropped); err != nil {
+		t.Fatal(err)
+	}
+	if installs != 0 || held != 0 || dropped != 1 {
+		t.Fatalf("the expired attribution: %d stored, %d held, %d dropped; want 0, 0, 1", installs, held, dropped)
+	}
+}

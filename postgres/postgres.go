@@ -65,8 +65,9 @@ type DB struct {
 	// to a project may take to reach this one. Set it before use.
 	KeyCacheTTL time.Duration
 	keys        keyCache
-	touchWeeks  weekSet // the touch partitions this node knows exist (touch.go)
-	eventWeeks  weekSet // the event partitions this node knows exist (event.go)
+	touchWeeks  weekSet    // the touch partitions this node knows exist (touch.go)
+	eventWeeks  weekSet    // the event partitions this node knows exist (event.go)
+	memo        memoHolder // the analytics plane as of a generation (event_memo.go)
 
 	// attemptWeeks are the delivery attempt partitions this node knows
 	// exist (delivery.go).

@@ -94,7 +94,7 @@ func (s *Service) Open(ctx context.Context) error {
 	isolate := func(err error) bool { return touchpoint.ErrorCode(err) != touchpoint.EUNAVAILABLE }
 	closed := touchpoint.Errorf(touchpoint.EUNAVAILABLE, "the server is shutting down: nothing was written; retry")
 	// A store that takes concurrent writers (a database server) says how
-	// many commits of each kind may run at once.
+	// many commits of each kind may run at once (but analytics events').
 	writers := 1
 	if w, ok := s.Store.(interface{ Writers() int }); ok {
 		writers = w.Writers()
@@ -106,9 +106,10 @@ func (s *Service) Open(ctx context.Context) error {
 	s.conversions = batch.New(s.Store.WriteConversions, batch.Options{Max: s.MaxBatch, Linger: s.CommitLinger, Isolate: isolate,
 		Closed: closed, Writers: writers})
 	// An upload holds up to 2,000 events: a commit takes at most 64 of
-	// them.
-	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed,
-		Writers: writers})
+	// them. One at a time whatever the store: analytics writes take turns
+	// in every store (ids, merges), so more writers would only make
+	// smaller commits.
+	s.events = batch.New(s.Store.RecordEvents, batch.Options{Max: 64, Linger: s.CommitLinger, Isolate: isolate, Closed: closed})
 	s.limiter = analytics.NewLimiter()
 	s.openWorkers()
 	return nil
