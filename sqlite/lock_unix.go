@@ -19,7 +19,7 @@ func lockFile(path string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s is in use by another process (%w)", path, err)
+		return nil, fmt.Errorf("%s is %w (%w)", path, ErrInUse, err)
 	}
 	return f, nil
 }

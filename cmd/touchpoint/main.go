@@ -12,6 +12,7 @@
 //	touchpoint charts …              segmentation, funnel, retention and LTV charts
 //	touchpoint audiences …           the audiences the Audiences API holds
 //	touchpoint bench seed|events|cohort|charts  benchmark helpers
+//	touchpoint migrate-data          copy the embedded store into PostgreSQL
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
@@ -59,6 +60,8 @@ Usage:
                                                  (--json: the server's JSON; -h: flags, --where syntax)
   touchpoint audiences list|get|members          audiences the Audiences API holds
   touchpoint bench seed|events|cohort|charts     benchmark helpers
+  touchpoint migrate-data --from DIR --to URL    copy the embedded store of a stopped server
+                                                 into an empty PostgreSQL database
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
 environment variable: TOUCHPOINT_ + its name in upper case, dashes as
@@ -97,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runReport(ctx, rest, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, stdout, stderr)
+	case "migrate-data":
+		return runMigrateData(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
