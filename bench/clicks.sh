@@ -7,7 +7,7 @@
 #
 #   bench/clicks.sh                 # 3 rounds of 30 s each side
 #   ROUNDS=5 DURATION=10s bench/clicks.sh
-#   PG=postgres://postgres@127.0.0.1 bench/clicks.sh   # serve --db: a fresh database each round
+#   PG=postgres://postgres@127.0.0.1 bench/clicks.sh   # serve --db: a fresh database each round (sslmode=disable)
 #
 # Loopback only; every run stops by itself (wrk -d). Needs wrk.
 set -euo pipefail
@@ -47,7 +47,8 @@ for r in $(seq 1 "$ROUNDS"); do
 	if [ -n "$PG" ]; then
 		db="touchpoint_bench_clicks_$$_$r"
 		psql -q "$PG/postgres" -c "CREATE DATABASE $db"
-		store=(--db "$PG/$db" --admin-token bench-clicks)
+		# Loopback: no TLS, as a server beside its database would connect.
+		store=(--db "$PG/$db?sslmode=disable" --admin-token bench-clicks)
 		export TOUCHPOINT_ADMIN_TOKEN=bench-clicks
 	fi
 	"$work/touchpoint" serve --addr "$TP_ADDR" "${store[@]}" --log-level warn $SERVE_FLAGS > "$work/serve$r.log" 2>&1 &

@@ -11,6 +11,8 @@
 #   bench/launches.sh                          # 3 rounds of 20 s each side
 #   ROUNDS=5 BENCH_DATA=/tmp/bench10m bench/launches.sh
 #   TOUCHES=1000000 DEVICES=100000 bench/launches.sh   # a smaller store
+#   PG=postgres://postgres@127.0.0.1 bench/launches.sh   # serve --db: the store
+#                      # seeded once into database touchpoint_bench_<TOUCHES>
 #
 # Loopback only; every run stops by itself (wrk -d). Needs wrk.
 set -euo pipefail
@@ -29,15 +31,27 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/touchpoint" ./cmd/touchpoint
 go build -o "$work/baseline" ./bench/baseline
 
+PG=${PG:-}
+store=(--data-dir "$BENCH_DATA")
+if [ -n "$PG" ]; then
+	BENCH_DATA=${BENCH_DATA}-pg
+	db=touchpoint_bench_$TOUCHES
+	# Loopback: no TLS, as a server beside its database would connect.
+	store=(--db "$PG/$db?sslmode=disable" --admin-token bench-launches)
+fi
 if [ ! -s "$BENCH_DATA/dev-key" ]; then
 	rm -rf "$BENCH_DATA"
-	"$work/touchpoint" bench seed --data-dir "$BENCH_DATA" --touches "$TOUCHES" --devices "$DEVICES" > "$work/key"
+	if [ -n "$PG" ]; then
+		mkdir -p "$BENCH_DATA"
+		psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+	fi
+	"$work/touchpoint" bench seed "${store[@]:0:2}" --touches "$TOUCHES" --devices "$DEVICES" > "$work/key"
 	mv "$work/key" "$BENCH_DATA/dev-key"
 fi
 export BENCH_KEY=$(cat "$BENCH_DATA/dev-key")
 # A production server's store is in the OS page cache; read it in, so the
 # first round does not measure the disk. (The store must fit in free RAM.)
-cat "$BENCH_DATA/touchpoint.db" > /dev/null
+if [ -z "$PG" ]; then cat "$BENCH_DATA/touchpoint.db" > /dev/null; fi
 # Rounds start at fresh devices: past the launches of earlier runs.
 offset=$( [ -f "$BENCH_DATA/offset" ] && cat "$BENCH_DATA/offset" || echo 0)
 
@@ -52,7 +66,7 @@ run_wrk() { # url -> "rps p99_ms requests non2xx"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 "$work/baseline" -addr "$BASE_ADDR" & sleep 0.5
-"$work/touchpoint" serve --addr "$TP_ADDR" --data-dir "$BENCH_DATA" --log-level warn > "$work/serve.log" 2>&1 &
+"$work/touchpoint" serve --addr "$TP_ADDR" "${store[@]}" --log-level warn > "$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://$TP_ADDR/readyz" >/dev/null && break; sleep 0.1; done
 printf '%-6s %-10s %12s %10s %10s %9s %s\n' round server launches/s p99_ms requests rss_mb check

@@ -200,54 +200,120 @@ func (db *DB) writeLaunches(ctx context.Context, tx pgx.Tx, ws []*touchpoint.Lau
 			return err
 		}
 	}
-	report := touchpoint.ReportSums{}
-	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
-	for _, w := range ws {
-		app := w.Device.App
-		seq, loc, err := apps.get(ctx, tx, app)
+	// The checks, all in one round trip: each launch's key, and the
+	// device it was decided on or the devices that appeared with its ids.
+	type check struct {
+		seq      int64
+		loc      *time.Location
+		dup      int64 // the install of the launch key, committed
+		version  int64 // the Seen device's launches; -1: gone
+		appeared bool  // a device with the ids exists
+	}
+	checks := make([]check, len(ws))
+	var b pgx.Batch
+	for i, w := range ws {
+		seq, loc, err := apps.get(ctx, tx, w.Device.App)
 		if err != nil {
 			return err
 		}
+		c := &checks[i]
+		c.seq, c.loc = seq, loc
 		if w.Key != "" {
-			err := tx.QueryRow(ctx, `/* WriteLaunches */ SELECT install_id FROM launch_keys WHERE app_seq = $1 AND key = $2`,
-				seq, w.Key).Scan(&w.Duplicate)
-			if err == nil {
-				continue
-			} else if !errors.Is(err, pgx.ErrNoRows) {
+			b.Queue(`/* WriteLaunches */ SELECT install_id FROM launch_keys WHERE app_seq = $1 AND key = $2`, seq, w.Key).QueryRow(func(r pgx.Row) error {
+				if err := r.Scan(&c.dup); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				return nil
+			})
+		}
+		if w.Seen != nil {
+			c.version = -1
+			b.Queue(`/* WriteLaunches */ SELECT launches FROM devices WHERE app_seq = $1 AND id = $2`, seq, w.Seen.ID).QueryRow(func(r pgx.Row) error {
+				if err := r.Scan(&c.version); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return err
+				}
+				return nil
+			})
+		} else if keys := touchpoint.IdentityKeys(w.Device.App, w.Device.IDs); len(keys) > 0 {
+			ids := w.Device.IDs
+			b.Queue(`/* WriteLaunches */ SELECT id, data FROM devices
+				WHERE app_seq = $1 AND id IN (SELECT device_id FROM device_keys WHERE app_seq = $1 AND k = ANY($2))`, seq, lookupKeys(keys)).Query(func(rows pgx.Rows) error {
+				d, err := lastLaunched(rows, func(d *touchpoint.Device) bool { return touchpoint.SameDevice(d.IDs, ids) })
+				c.appeared = d != nil
 				return err
+			})
+		}
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return err
+		}
+	}
+	// The decisions, in order, each also checked against what the group
+	// writes before it, as if each were checked after the last was
+	// written: a retry of a first launch in the group is a Duplicate of
+	// it, and a launch of a device the group changed or made is Stale.
+	type devKey struct {
+		seq int64
+		id  string
+	}
+	keyOwner := map[devKey]*touchpoint.LaunchWrite{}   // launch keys of the group's installs
+	written := map[devKey]bool{}                       // devices the group writes
+	var made []int                                     // the launches that make devices
+	owners := make([]*touchpoint.LaunchWrite, len(ws)) // ws[i] is a Duplicate of owners[i]'s install
+	var writes []int
+	for i, w := range ws {
+		c := checks[i]
+		if w.Key != "" {
+			if c.dup != 0 {
+				w.Duplicate = c.dup
+				continue
+			}
+			if o := keyOwner[devKey{c.seq, w.Key}]; o != nil {
+				owners[i] = o
+				continue
 			}
 		}
 		if w.Seen != nil {
-			// A device decided on that is gone is stale too.
-			var v int64
-			err := tx.QueryRow(ctx, `/* WriteLaunches */ SELECT launches FROM devices WHERE app_seq = $1 AND id = $2`,
-				seq, w.Seen.ID).Scan(&v)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
-			if err != nil || v != w.Version {
+			if c.version != w.Version || written[devKey{c.seq, w.Seen.ID}] {
 				w.Stale = true
 				continue
 			}
-		} else {
-			appeared, err := deviceAppeared(ctx, tx, seq, app, w.Device.IDs)
-			if err != nil {
-				return err
-			}
-			if appeared {
-				w.Stale = true
-				continue
-			}
+		} else if c.appeared || slices.ContainsFunc(made, func(j int) bool {
+			return checks[j].seq == c.seq && touchpoint.SameDevice(ws[j].Device.IDs, w.Device.IDs)
+		}) {
+			w.Stale = true
+			continue
 		}
-		if in := w.Install; in != nil {
-			// The id is not in the stored JSON: readers take it from its column.
-			in.ID = 0
-			data, err := json.Marshal(in)
-			if err != nil {
-				return fmt.Errorf("install: %w", err)
-			}
-			if err := tx.QueryRow(ctx, `/* WriteLaunches */ INSERT INTO installs (app_seq, device_id, type, data)
-				VALUES ($1, $2, $3, $4) RETURNING id`, seq, in.DeviceID, string(in.Type), data).Scan(&in.ID); err != nil {
+		written[devKey{c.seq, w.Device.ID}] = true
+		if w.Seen == nil {
+			made = append(made, i)
+		}
+		if w.Key != "" && w.Install != nil {
+			keyOwner[devKey{c.seq, w.Key}] = w
+		}
+		writes = append(writes, i)
+	}
+
+	// The installs, in one round trip: their ids go into the devices.
+	report := touchpoint.ReportSums{}
+	var deliveries []*touchpoint.Delivery // owed by what this transaction writes
+	b = pgx.Batch{}
+	for _, i := range writes {
+		w, c := ws[i], checks[i]
+		in := w.Install
+		if in == nil {
+			continue
+		}
+		// The id is not in the stored JSON: readers take it from its column.
+		in.ID = 0
+		data, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("install: %w", err)
+		}
+		b.Queue(`/* WriteLaunches */ INSERT INTO installs (app_seq, device_id, type, data) VALUES ($1, $2, $3, $4) RETURNING id`,
+			c.seq, in.DeviceID, string(in.Type), data).QueryRow(func(r pgx.Row) error {
+			if err := r.Scan(&in.ID); err != nil {
 				return err
 			}
 			switch in.Type {
@@ -256,58 +322,57 @@ func (db *DB) writeLaunches(ctx context.Context, tx pgx.Tx, ws []*touchpoint.Lau
 			case touchpoint.TypeReengagement, touchpoint.TypeReattribution:
 				w.Device.ReengagementID = in.ID
 			}
-			if w.Key != "" {
-				if _, err := tx.Exec(ctx, `/* WriteLaunches */ INSERT INTO launch_keys (app_seq, key, install_id) VALUES ($1, $2, $3)`,
-					seq, w.Key, in.ID); err != nil {
-					return err
-				}
-			}
-			report.Add(seq, touchpoint.InstallDeltas(in, loc))
+			report.Add(c.seq, touchpoint.InstallDeltas(in, c.loc))
 			for _, d := range w.Deliveries {
 				d.Source = "install/" + strconv.FormatInt(in.ID, 10)
 			}
 			deliveries = append(deliveries, w.Deliveries...)
+			return nil
+		})
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return err
+		}
+	}
+	for i, o := range owners {
+		if o != nil {
+			ws[i].Duplicate = o.Install.ID
+		}
+	}
+
+	// The launch keys, devices and their keys, in one round trip.
+	b = pgx.Batch{}
+	for _, i := range writes {
+		w, seq := ws[i], checks[i].seq
+		if w.Key != "" && w.Install != nil {
+			b.Queue(`/* WriteLaunches */ INSERT INTO launch_keys (app_seq, key, install_id) VALUES ($1, $2, $3)`, seq, w.Key, w.Install.ID)
 		}
 		data, err := json.Marshal(w.Device)
 		if err != nil {
 			return fmt.Errorf("device: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `/* WriteLaunches */ INSERT INTO devices (app_seq, id, launches, data) VALUES ($1, $2, $3, $4)
+		b.Queue(`/* WriteLaunches */ INSERT INTO devices (app_seq, id, launches, data) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (app_seq, id) DO UPDATE SET launches = excluded.launches, data = excluded.data`,
-			seq, w.Device.ID, w.Device.Launches, data); err != nil {
-			return err
-		}
-		keys := touchpoint.IdentityKeys(app, w.Device.IDs)
+			seq, w.Device.ID, w.Device.Launches, data)
+		keys := touchpoint.IdentityKeys(w.Device.App, w.Device.IDs)
 		if w.Device.CustomerUserID != "" {
-			keys = append(keys, touchpoint.CustomerUserKey(app, w.Device.CustomerUserID))
+			keys = append(keys, touchpoint.CustomerUserKey(w.Device.App, w.Device.CustomerUserID))
 		}
 		if len(keys) > 0 {
-			if _, err := tx.Exec(ctx, `/* WriteLaunches */ INSERT INTO device_keys (app_seq, k, device_id)
-				SELECT $1, k, $3 FROM unnest($2::bigint[]) AS k ON CONFLICT DO NOTHING`, seq, lookupKeys(keys), w.Device.ID); err != nil {
-				return err
-			}
+			b.Queue(`/* WriteLaunches */ INSERT INTO device_keys (app_seq, k, device_id)
+				SELECT $1, k, $3 FROM unnest($2::bigint[]) AS k ON CONFLICT DO NOTHING`, seq, lookupKeys(keys), w.Device.ID)
+		}
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return err
 		}
 	}
 	if err := writeReport(ctx, tx, report); err != nil {
 		return err
 	}
 	return db.insertDeliveries(ctx, tx, deliveries)
-}
-
-// deviceAppeared reports whether a device with one of the ids exists: a
-// decision made when none did is stale.
-func deviceAppeared(ctx context.Context, tx pgx.Tx, seq int64, app string, ids touchpoint.DeviceIDs) (bool, error) {
-	keys := touchpoint.IdentityKeys(app, ids)
-	if len(keys) == 0 {
-		return false, nil
-	}
-	rows, err := tx.Query(ctx, `/* WriteLaunches */ SELECT id, data FROM devices
-		WHERE app_seq = $1 AND id IN (SELECT device_id FROM device_keys WHERE app_seq = $1 AND k = ANY($2))`, seq, lookupKeys(keys))
-	if err != nil {
-		return false, err
-	}
-	d, err := lastLaunched(rows, func(d *touchpoint.Device) bool { return touchpoint.SameDevice(d.IDs, ids) })
-	return d != nil, err
 }
 
 // FindInstall returns a decided launch by id.

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/postgres"
 	"github.com/touchpointhq/touchpoint/sqlite"
 )
 
 // runBench runs a benchmark helper:
 //
-//	touchpoint bench seed --data-dir D [--touches N] [--devices M]
+//	touchpoint bench seed --data-dir D [--touches N] [--devices M] [--db postgres://…]
 //
 // seed fills a data directory with an app (com.bench.game, production
 // clock), five partners and N touches over the last six days for M devices
@@ -43,7 +44,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runBenchUploads(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "seed" {
-		fmt.Fprintln(stderr, "usage: touchpoint bench seed --data-dir DIR [--touches N] [--devices M]")
+		fmt.Fprintln(stderr, "usage: touchpoint bench seed --data-dir DIR [--touches N] [--devices M] [--db postgres://…]")
 		fmt.Fprintln(stderr, "       touchpoint bench backlog --data-dir DIR --deliveries N --partners P --port PORT")
 		fmt.Fprintln(stderr, "       touchpoint bench events --api-key KEY [--server URL] [--conns 16] [--duration 20s]")
 		fmt.Fprintln(stderr, "       touchpoint bench cohort [--data-dir DIR] [--users 1000000] [--events 10000000] [--runs 3]")
@@ -57,17 +58,34 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dataDir := fs.String("data-dir", "bench-data", "data directory to fill (created)")
 	touches := fs.Int("touches", 10_000_000, "touches to record")
 	devices := fs.Int("devices", 1_000_000, "devices the touches are for")
+	dbURL := fs.String("db", "", "a PostgreSQL database (postgres://…) to fill instead of --data-dir's embedded store")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *devices < 1 || *touches < 1 {
 		return errors.New("--touches and --devices must be positive")
 	}
-	db, err := openBenchDB(*dataDir)
-	if err != nil {
-		return err
+	var db interface {
+		touchpoint.AppStore
+		touchpoint.PartnerStore
+		touchpoint.TouchStore
 	}
-	defer db.Close()
+	settle := func(context.Context) error { return nil }
+	if *dbURL != "" {
+		pg, err := postgres.Open(ctx, *dbURL)
+		if err != nil {
+			return err
+		}
+		defer pg.Close()
+		db = pg
+	} else {
+		lite, err := openBenchDB(*dataDir)
+		if err != nil {
+			return err
+		}
+		defer lite.Close()
+		db, settle = lite, lite.Settle
+	}
 	app := &touchpoint.App{ID: BenchApp, Platform: touchpoint.Android, Name: "Bench", Windows: touchpoint.DefaultWindows(),
 		StoreURL: touchpoint.DefaultStoreURL(touchpoint.Android, BenchApp), MinCTIT: touchpoint.DefaultMinCTIT}
 	if err := db.CreateApp(ctx, app); err != nil {
@@ -114,7 +132,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	fmt.Fprintln(stderr, "loading and indexing…")
-	if err := db.Settle(ctx); err != nil {
+	if err := settle(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "seeded %d touches for %d devices in %s\n", *touches, *devices, time.Since(began).Round(time.Second))
