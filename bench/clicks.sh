@@ -17,6 +17,7 @@ DURATION=${DURATION:-30s}
 CONNS=${CONNS:-64}
 SERVE_FLAGS=${SERVE_FLAGS:-}  # extra flags for touchpoint serve
 PG=${PG:-}                    # a PostgreSQL server: serve --db on a database of its own each round
+NODES=${NODES:-1}             # with PG: this many serve nodes over the one database, the connections split between them
 TP_ADDR=127.0.0.1:18181
 BASE_ADDR=127.0.0.1:18190
 work=$(mktemp -d)
@@ -51,20 +52,42 @@ for r in $(seq 1 "$ROUNDS"); do
 		store=(--db "$PG/$db?sslmode=disable" --admin-token bench-clicks)
 		export TOUCHPOINT_ADMIN_TOKEN=bench-clicks
 	fi
-	"$work/touchpoint" serve --addr "$TP_ADDR" "${store[@]}" --log-level warn $SERVE_FLAGS > "$work/serve$r.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 50); do curl -sf "http://$TP_ADDR/readyz" >/dev/null && break; sleep 0.1; done
+	pids=()
+	for i in $(seq "$NODES"); do
+		"$work/touchpoint" serve --addr "127.0.0.1:$((18180 + i))" "${store[@]}" --log-level warn $SERVE_FLAGS > "$work/serve$r-$i.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 50); do curl -sf "http://127.0.0.1:$((18180 + i))/readyz" >/dev/null && break; sleep 0.1; done
+	done
+	pid=${pids[0]}
 	export TOUCHPOINT_SERVER="http://$TP_ADDR" TOUCHPOINT_DATA_DIR="$data"
 	"$work/touchpoint" apps create --platform android --name Game com.example.game >/dev/null
 	"$work/touchpoint" partners create com.example.game examplenet_int >/dev/null
-	read -r rps p99 n < <(run_wrk "http://$TP_ADDR")
-	found=$(curl -s "http://$TP_ADDR/metrics" | grep -F 'touchpoint_http_requests_total{code="302",route="GET /c/{app_id}"}' | awk '{print $NF}')
+	if [ "$NODES" = 1 ]; then
+		read -r rps p99 n < <(run_wrk "http://$TP_ADDR")
+	else
+		# Every node at once, each with its share of the connections, once
+		# each has loaded the app (its catalog reloads every 10 s).
+		sleep 11
+		loads=()
+		for i in $(seq "$NODES"); do
+			CONNS=$((CONNS / NODES)) run_wrk "http://127.0.0.1:$((18180 + i))" > "$work/node$i" &
+			loads+=($!)
+		done
+		wait "${loads[@]}"
+		rps=$(cat "$work"/node* | awk '{s+=$1} END {print s}'); p99=$(cat "$work"/node* | awk '$2>m {m=$2} END {print m}')
+		n=$(cat "$work"/node* | awk '{s+=$3} END {print s}'); rm -f "$work"/node*
+	fi
+	found=0
+	for i in $(seq "$NODES"); do
+		f=$(curl -s "http://127.0.0.1:$((18180 + i))/metrics" | grep -F 'touchpoint_http_requests_total{code="302",route="GET /c/{app_id}"}' | awk '{print $NF}')
+		found=$((found + ${f:-0}))
+	done
 	stored=$("$work/touchpoint" touches count com.example.game | tr -dc '0-9')
 	check="302s=$found stored=$stored"
 	[ "$found" = "$stored" ] && check="$check ok" || check="$check MISMATCH"
 	printf '%-6s %-10s %12s %10s %12s %s\n' "$r" touchpoint "$rps" "$p99" "$n" "$check"
 	echo "$rps" >> "$work/tp.rps"; echo "$p99" >> "$work/tp.p99"
-	kill -TERM "$pid"; wait "$pid" || true
+	kill -TERM "${pids[@]}"; wait "${pids[@]}" || true
 	if [ -n "$PG" ]; then psql -q "$PG/postgres" -c "DROP DATABASE $db WITH (FORCE)"; fi
 done
 base=$(median < "$work/base.rps"); tp=$(median < "$work/tp.rps"); p99=$(median < "$work/tp.p99")
