@@ -251,7 +251,7 @@ func (db *DB) FindDelivery(ctx context.Context, id int64) (*touchpoint.Delivery,
 	// creation's are not read. A week of slack covers the clocks of the
 	// node that wrote it and of the nodes that sent it disagreeing.
 	rows, err := db.pool.Query(ctx, `/* DB.FindDelivery */ SELECT n, at, status, latency, body, error
-		FROM delivery_attempts WHERE delivery_id = $1 AND at >= $2 ORDER BY n`, id, d.CreatedAt.UnixMilli()-attemptWeekMillis)
+		FROM delivery_attempts WHERE delivery_id = $1 AND at >= $2 ORDER BY n`, id, d.CreatedAt.UnixMilli()-weekMillis)
 	if err != nil {
 		return nil, err
 	}
@@ -433,25 +433,7 @@ func findDeliveries(ctx context.Context, q querier, query string, args ...any) (
 // race on one week's DDL.
 const attemptWeekLock = 0x7470617474776b
 
-// attemptWeekMillis is the span of an attempt partition.
-const attemptWeekMillis = 7 * 24 * int64(time.Hour/time.Millisecond)
-
-// attemptWeek returns the week of an attempt time (ms): its partition
-// holds [w*attemptWeekMillis, (w+1)*attemptWeekMillis).
-func attemptWeek(at int64) int64 {
-	w := at / attemptWeekMillis
-	if at < 0 && at%attemptWeekMillis != 0 {
-		w--
-	}
-	return w
-}
-
-func attemptTable(w int64) string {
-	if w < 0 {
-		return "delivery_attempts_m" + strconv.FormatInt(-w, 10)
-	}
-	return "delivery_attempts_" + strconv.FormatInt(w, 10)
-}
+func attemptTable(w int64) string { return weekTable("delivery_attempts", w) }
 
 // attemptTableWeek returns the week of an attempt partition's name.
 func attemptTableWeek(name string) (int64, bool) {
@@ -481,24 +463,8 @@ func attemptTableWeek(name string) (int64, bool) {
 // of attempts go through withAttemptPartitions, which forgets and tries
 // again.
 func (db *DB) attemptPartitions(ctx context.Context, ats []int64) error {
-	var parts []partition
-	var weeks []int64
-	for _, at := range ats {
-		w := attemptWeek(at)
-		if db.attemptWeeks.has(w) || slices.Contains(weeks, w) {
-			continue
-		}
-		weeks = append(weeks, w)
-		parts = append(parts, partition{"delivery_attempts", attemptTable(w), w * attemptWeekMillis, (w + 1) * attemptWeekMillis})
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	if err := db.createPartitions(ctx, attemptWeekLock, parts...); err != nil {
+	if err := db.createWeeks(ctx, &db.attemptWeeks, "delivery_attempts", attemptWeekLock, ats); err != nil {
 		return fmt.Errorf("delivery attempt partitions: %w", err)
-	}
-	for _, w := range weeks {
-		db.attemptWeeks.add(w)
 	}
 	return nil
 }
@@ -564,7 +530,7 @@ func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int64, err
 		return 0, err
 	}
 	for _, w := range weeks {
-		if (w+1)*attemptWeekMillis <= cut {
+		if (w+1)*weekMillis <= cut {
 			if err := db.dropAttemptWeek(ctx, w); err != nil {
 				return 0, fmt.Errorf("drop %s: %w", attemptTable(w), err)
 			}
@@ -585,7 +551,7 @@ func (db *DB) PurgeDeliveries(ctx context.Context, before time.Time) (int64, err
 	// it, is read by its own name: a batch is one range of its index on
 	// at, and the delete finds the rows by their ctid (a join back on the
 	// primary key can be planned as a scan of the whole week).
-	if w := attemptWeek(cut); w*attemptWeekMillis < cut && slices.Contains(weeks, w) {
+	if w := millisWeek(cut); w*weekMillis < cut && slices.Contains(weeks, w) {
 		table := pgx.Identifier{attemptTable(w)}.Sanitize()
 		q := `/* DB.PurgeDeliveries */ DELETE FROM ` + table + ` WHERE ctid = ANY (ARRAY(
 			SELECT ctid FROM ` + table + ` WHERE at < $1 ORDER BY at LIMIT $2))`

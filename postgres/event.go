@@ -7,7 +7,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,49 +44,10 @@ const analyticsLockClass = 0x74706576
 // holds ("tpevwks" in ASCII).
 const eventWeekLock = 0x74706576776b73
 
-// eventWeekMillis is the span of an event partition: a week of event time,
-// counted from the Unix epoch.
-const eventWeekMillis = 7 * 24 * int64(time.Hour/time.Millisecond)
-
-// eventWeek returns the week of an event time (ms).
-func eventWeek(t int64) int64 {
-	w := t / eventWeekMillis
-	if t < 0 && t%eventWeekMillis != 0 {
-		w--
-	}
-	return w
-}
-
-func eventTable(w int64) string {
-	if w < 0 {
-		return "events_m" + strconv.FormatInt(-w, 10)
-	}
-	return "events_" + strconv.FormatInt(w, 10)
-}
-
 // createEventWeeks makes sure the partitions of the weeks of events'
 // times exist.
 func (db *DB) createEventWeeks(ctx context.Context, times []int64) error {
-	var parts []partition
-	var weeks []int64
-	for _, t := range times {
-		w := eventWeek(t)
-		if db.eventWeeks.has(w) || slices.Contains(weeks, w) {
-			continue
-		}
-		weeks = append(weeks, w)
-		parts = append(parts, partition{"events", eventTable(w), w * eventWeekMillis, (w + 1) * eventWeekMillis})
-	}
-	if len(parts) == 0 {
-		return nil
-	}
-	if err := db.createPartitions(ctx, eventWeekLock, parts...); err != nil {
-		return err
-	}
-	for _, w := range weeks {
-		db.eventWeeks.add(w)
-	}
-	return nil
+	return db.createWeeks(ctx, &db.eventWeeks, "events", eventWeekLock, times)
 }
 
 // errMissingWeeks is a plan that stores events in weeks with no partition
@@ -126,7 +86,7 @@ func (db *DB) RecordEvents(ctx context.Context, ups []*touchpoint.EventUpload) e
 			}
 			var missing []int64
 			for i := range w.Events {
-				if !db.eventWeeks.has(eventWeek(w.Events[i].Time)) {
+				if !db.eventWeeks.has(millisWeek(w.Events[i].Time)) {
 					missing = append(missing, w.Events[i].Time)
 				}
 			}

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -32,4 +34,53 @@ func (db *DB) createPartitions(ctx context.Context, lock int64, parts ...partiti
 		}
 		return nil
 	})
+}
+
+// weekMillis is the span of an events' or delivery attempts' partition: a
+// week of their time (Unix milliseconds), counted from the epoch.
+const weekMillis = 7 * 24 * int64(time.Hour/time.Millisecond)
+
+// millisWeek returns the week of a time in milliseconds: its partition
+// holds [w*weekMillis, (w+1)*weekMillis).
+func millisWeek(t int64) int64 {
+	w := t / weekMillis
+	if t < 0 && t%weekMillis != 0 {
+		w--
+	}
+	return w
+}
+
+// weekTable names the partition of parent for week w ("_m" for a week
+// before 1970).
+func weekTable(parent string, w int64) string {
+	if w < 0 {
+		return parent + "_m" + strconv.FormatInt(-w, 10)
+	}
+	return parent + "_" + strconv.FormatInt(w, 10)
+}
+
+// createWeeks makes sure the weekly partitions of parent that times (ms)
+// fall into exist, creating the ones known (which this node remembers
+// in known) to be missing under the advisory lock key.
+func (db *DB) createWeeks(ctx context.Context, known *weekSet, parent string, lock int64, times []int64) error {
+	var parts []partition
+	var weeks []int64
+	for _, t := range times {
+		w := millisWeek(t)
+		if known.has(w) || slices.Contains(weeks, w) {
+			continue
+		}
+		weeks = append(weeks, w)
+		parts = append(parts, partition{parent, weekTable(parent, w), w * weekMillis, (w + 1) * weekMillis})
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	if err := db.createPartitions(ctx, lock, parts...); err != nil {
+		return err
+	}
+	for _, w := range weeks {
+		known.add(w)
+	}
+	return nil
 }
