@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -164,21 +163,7 @@ func (db *DB) ImportTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 		return fmt.Errorf("touches: %w", err)
 	}
 	// The rows RecordTouches writes (touch.go).
-	touchRows := make([][]any, len(ts))
-	var keyRows [][]any
-	for i, t := range ts {
-		touchRows[i] = []any{t.ID, apps[t.App].seq, t.Time.UnixMilli(), t.PID, int16(t.Kind), t.AppendBinary(nil)}
-		keys := t.Keys()
-		slices.Sort(keys)
-		for _, k := range slices.Compact(keys) {
-			keyRows = append(keyRows, []any{int64(k), t.ID})
-		}
-	}
-	// In key order: each page of the key index is written once a batch,
-	// rather than once a key (the keys are hashes: random).
-	slices.SortFunc(keyRows, func(a, b []any) int {
-		return cmp.Or(cmp.Compare(a[0].(int64), b[0].(int64)), cmp.Compare(a[1].(int64), b[1].(int64)))
-	})
+	touchRows, keyRows := touchRowsOf(apps, ts, func(i int) int64 { return ts[i].ID })
 	if err := db.writeTouches(ctx, ts[0].ID, ts[len(ts)-1].ID, touchRows, keyRows, nil, nil); err != nil {
 		return fmt.Errorf("touches: %w", err)
 	}

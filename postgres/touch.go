@@ -175,20 +175,11 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 		RETURNING last - $2::BIGINT + 1`, touchpoint.FirstTouchID(latest), n).Scan(&first); err != nil {
 		return err
 	}
-	touchRows := make([][]any, len(ts))
-	var keyRows [][]any
+	touchRows, keyRows := touchRowsOf(apps, ts, func(i int) int64 { return first + int64(i) })
 	counts := map[signingKey]int64{}
 	sums := touchpoint.ReportSums{}
-	for i, t := range ts {
-		a, id := apps[t.App], first+int64(i)
-		touchRows[i] = []any{id, a.seq, t.Time.UnixMilli(), t.PID, int16(t.Kind), t.AppendBinary(nil)}
-		// A touch's keys can repeat (two device ids with one hash); the
-		// key table holds each once.
-		keys := t.Keys()
-		slices.Sort(keys)
-		for _, k := range slices.Compact(keys) {
-			keyRows = append(keyRows, []any{int64(k), id})
-		}
+	for _, t := range ts {
+		a := apps[t.App]
 		if t.Verdict != touchpoint.VerdictUnchecked {
 			counts[signingKey{a.seq, t.PID, t.Time.Truncate(time.Hour).UnixMilli(), t.Verdict}]++
 		}
@@ -207,6 +198,28 @@ func (db *DB) RecordTouches(ctx context.Context, ts []*touchpoint.Touch) error {
 		t.ID = first + int64(i)
 	}
 	return nil
+}
+
+// touchRowsOf returns the rows of touches (the i-th with id id(i)) and
+// of their lookup keys, these in key order: each page of the key index is
+// then written once a group rather than once a key (the keys are hashes:
+// random).
+func touchRowsOf(apps map[string]touchApp, ts []*touchpoint.Touch, id func(i int) int64) (touchRows, keyRows [][]any) {
+	touchRows = make([][]any, len(ts))
+	for i, t := range ts {
+		touchRows[i] = []any{id(i), apps[t.App].seq, t.Time.UnixMilli(), t.PID, int16(t.Kind), t.AppendBinary(nil)}
+		// A touch's keys can repeat (two device ids with one hash); the
+		// key table holds each once.
+		keys := t.Keys()
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			keyRows = append(keyRows, []any{int64(k), id(i)})
+		}
+	}
+	slices.SortFunc(keyRows, func(a, b []any) int {
+		return cmp.Or(cmp.Compare(a[0].(int64), b[0].(int64)), cmp.Compare(a[1].(int64), b[1].(int64)))
+	})
+	return touchRows, keyRows
 }
 
 func (db *DB) writeTouches(ctx context.Context, first, last int64, touchRows, keyRows [][]any, counts map[signingKey]int64,
