@@ -174,7 +174,7 @@ func (s *txState) prefetch(ups []*touchpoint.EventUpload) error {
 				n.devices = append(n.devices, []byte(e.DeviceID))
 			}
 			for _, key := range e.AdIDs.Keys() {
-				if k := (projectAdID{p, key}); !has(s.byAdID, k) {
+				if k := (projectAdID{p, key}); !has(s.byAdID, k) || !has(s.held, k) {
 					s.byAdID[k], s.held[k] = 0, nil
 					n.keys = append(n.keys, key[:])
 				}
