@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -40,15 +41,30 @@ func writeText(w http.ResponseWriter, status int, msg string) {
 // writes after: a value that cannot be encoded answers a 500 that says so,
 // never a 200 with a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := encodeJSON(v, "  ")
 	writeEncoded(w, status, b, err)
 }
 
 // writeCompactJSON writes v without indentation: the answers SDKs read on
 // hot paths.
 func writeCompactJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := encodeJSON(v, "")
 	writeEncoded(w, status, b, err)
+}
+
+// encodeJSON is json.Marshal (json.MarshalIndent with an indent) without
+// HTML escaping: answers are read by operators and programs, never embedded
+// in a page, so a postback template's & and a link's < and > stay as they
+// are rather than become \u0026, \u003c and \u003e.
+func encodeJSON(v any, indent string) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func writeEncoded(w http.ResponseWriter, status int, b []byte, err error) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -150,7 +149,7 @@ func runBenchEvents(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]) / 1e6
 	}
-	return json.NewEncoder(stdout).Encode(map[string]any{
+	return printJSON(stdout, map[string]any{
 		"requests": len(latencies), "events": events, "seconds": secs, "events_per_sec": float64(events) / secs,
 		"p50_ms": pct(0.50), "p99_ms": pct(0.99), "refused": refused, "first_refusal": firstRefusal, "next_offset": next,
 	})

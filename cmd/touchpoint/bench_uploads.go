@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +85,6 @@ func runBenchUploads(ctx context.Context, args []string, stdout, stderr io.Write
 		}()
 	}
 	wg.Wait()
-	return json.NewEncoder(stdout).Encode(map[string]any{"uploads": statuses, "events_acknowledged": acked,
+	return printJSON(stdout, map[string]any{"uploads": statuses, "events_acknowledged": acked,
 		"seconds": time.Since(start).Seconds(), "bytes_per_upload": len(body(0, 0))})
 }

@@ -133,12 +133,30 @@ func printFields(answer []byte, names string, out io.Writer) error {
 		case string:
 			vals = append(vals, v)
 		default:
-			b, _ := json.Marshal(v)
+			b, _ := marshalJSON(v)
 			vals = append(vals, string(b))
 		}
 	}
 	_, err := fmt.Fprintln(out, strings.Join(vals, " "))
 	return err
+}
+
+// marshalJSON is json.Marshal without HTML escaping: what the CLI prints
+// is read by people and scripts, never put in a page, so & < > stay as
+// they are (the server's answers, printed as they come, are the same).
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := printJSON(&buf, v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// printJSON writes v to w as one line of JSON, not HTML-escaped.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func esc(s string) string { return url.PathEscape(s) }

@@ -58,6 +58,7 @@ type ServeConfig struct {
 	TrustedProxies string
 	Synchronous    string
 	LogLevel       string
+	LogFormat      string // text or json
 	PurgeInterval  time.Duration
 	ShutdownGrace  time.Duration
 	CommitLinger   time.Duration
@@ -82,6 +83,7 @@ func DefaultServeConfig() ServeConfig {
 		DataDir:       "data",
 		Synchronous:   "normal",
 		LogLevel:      "info",
+		LogFormat:     "text",
 		PurgeInterval: time.Hour,
 		ShutdownGrace: 30 * time.Second,
 		CommitLinger:  200 * time.Microsecond,
@@ -111,6 +113,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed")
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text (key=value lines) or json (a JSON object a line)")
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days), and deliveries past --delivery-retention, are purged; 0 disables")
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long finished deliveries (postbacks, forwards, streamed events: sent or given up) and delivery attempts are kept, "+
 		"purged every --purge-interval; pending ones stay until sent or given up. 30 days by default: the dashboard shows 7 days of delivery health, "+
@@ -135,9 +138,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := c.Config
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	logger, err := newLogger(c.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
 	}
 	if cfg.DeliveryRetention < 0 {
 		return fmt.Errorf("--delivery-retention %s: want a duration such as 720h (30 days), or 0 to keep deliveries forever", cfg.DeliveryRetention)
@@ -145,7 +148,6 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if cfg.PostbackLease < 0 || cfg.PostbackLease > 0 && cfg.PostbackLease <= cfg.PostbackTimeout {
 		return fmt.Errorf("--postback-lease %s: want 0 (the default) or longer than --postback-timeout (%s)", cfg.PostbackLease, cfg.PostbackTimeout)
 	}
-	logger := slog.New(slog.NewTextHandler(c.Stderr, &slog.HandlerOptions{Level: level}))
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
 	if err != nil {
 		return err
@@ -208,6 +210,23 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// newLogger returns the server's logger: --log-level's level, in
+// --log-format's form.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 // tasks is the server's one table of background work: the store's
