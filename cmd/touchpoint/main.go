@@ -13,6 +13,7 @@
 //	touchpoint audiences …           the audiences the Audiences API holds
 //	touchpoint bench seed|events|cohort|charts  benchmark helpers
 //	touchpoint migrate-data          copy the embedded store into PostgreSQL
+//	touchpoint version               the version, commit and Go it was built with
 //
 // Every flag can also be set with an environment variable: TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
@@ -62,6 +63,7 @@ Usage:
   touchpoint bench seed|events|cohort|charts     benchmark helpers
   touchpoint migrate-data --from DIR --to URL    copy the embedded store of a stopped server
                                                  into an empty PostgreSQL database
+  touchpoint version [--json]                    the version, commit and Go it was built with
 
 Run "touchpoint <command> -h" for a command's flags. Every flag has an
 environment variable: TOUCHPOINT_ + its name in upper case, dashes as
@@ -102,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, rest, stdout, stderr)
 	case "migrate-data":
 		return runMigrateData(ctx, rest, stdout, stderr)
+	case "version":
+		return runVersion(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
