@@ -6,8 +6,10 @@
 // Every node opens the same database. Migrations run on open under an
 // advisory lock, so nodes starting together migrate once. Nothing is kept
 // in memory between transactions but what is safe to be a little late
-// (ProjectByAPIKey trusts a key it read for KeyCacheTTL), so what one node
-// writes the others read at once. How several writers stay correct:
+// (ProjectByAPIKey trusts a key it read for KeyCacheTTL) and what is
+// checked before use (the analytics memo, against the analytics
+// generation), so what one node writes the others read at once. How
+// several writers stay correct:
 //   - the delivery outbox and cohort syncs are claimed with FOR UPDATE SKIP
 //     LOCKED and a token per claim: a dead node's claim passes to another
 //     when its lease ends, and its late results are dropped;
@@ -16,8 +18,9 @@
 //     decided on, so decisions made on two nodes at once come back
 //     Duplicate or Stale instead of both being written;
 //   - analytics writes take turns on the sequences' rows (as the embedded
-//     store's single writer does) and plan with analytics.State read in
-//     their transaction;
+//     store's single writer does), advance the analytics generation, and
+//     plan with analytics.State read in their transaction or kept from the
+//     node's last one while the generation says no other node wrote;
 //   - report aggregates are appended as deltas, folded into the report's
 //     rows by one node at a time, so writers never wait on its hot rows;
 //   - imports into an audience, memberships of a cohort and changes of a
