@@ -38,10 +38,14 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/task"
@@ -106,7 +110,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db := &DB{pool: pool}
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, databaseName(cfg)); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -165,10 +169,28 @@ func (db *DB) Writable() error {
 	return nil
 }
 
+// databaseName names the database for errors: as a URL of its user, host
+// and database only, whatever form the connection string had, so that no
+// password (in the URL's user info or its query) is shown.
+func databaseName(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), Path: "/" + c.Database}
+	if strings.HasPrefix(c.Host, "/") { // a Unix socket's directory
+		u.Host, u.RawQuery = "", "host="+c.Host
+	}
+	if c.User != "" {
+		u.User = url.User(c.User)
+	}
+	return u.String()
+}
+
 // migrate applies the migrations not applied yet, in name order, each in
 // its own transaction, holding the advisory lock throughout on one
-// connection.
-func (db *DB) migrate(ctx context.Context) error {
+// connection. A database that has applied a migration this version does
+// not embed was written by a newer version: it is refused before anything
+// is applied (touchpoint.NewerDatabaseError, naming the database as where
+// says).
+func (db *DB) migrate(ctx context.Context, where string) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -186,8 +208,23 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	slices.Sort(names)
-	for _, path := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
+	known := make([]string, len(names))
+	for i, path := range names {
+		known[i] = strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql")
+	}
+	rows, err := conn.Query(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := touchpoint.CheckMigrations(where, applied, known); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	for i, path := range names {
+		name := known[i]
 		var done bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE name = $1)`, name).Scan(&done); err != nil {
 			return fmt.Errorf("postgres: %w", err)

@@ -250,6 +250,10 @@ func (db *DB) now() time.Time {
 	return db.Clock().UTC().Truncate(time.Millisecond)
 }
 
+// migrate applies the embedded migrations not applied yet, in name order,
+// each in its own transaction. A database that has applied one this
+// version does not embed was written by a newer version: it is refused
+// before anything is applied (touchpoint.NewerDatabaseError).
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
@@ -259,12 +263,47 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if err := db.checkMigrations(ctx, names); err != nil {
+		return err
+	}
 	for _, name := range names {
 		if err := db.migrateFile(ctx, name); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// checkMigrations refuses a database that has applied a migration not
+// among known (the embedded files' paths, as the table keeps them).
+func (db *DB) checkMigrations(ctx context.Context, known []string) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT name FROM migrations`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var applied []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		applied = append(applied, name)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// Compared, and named in the error, without the path and extension
+	// the table keeps (as the PostgreSQL store and the README name them).
+	short := func(path string) string { return strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql") }
+	for i := range applied {
+		applied[i] = short(applied[i])
+	}
+	names := make([]string, len(known))
+	for i, path := range known {
+		names[i] = short(path)
+	}
+	return touchpoint.CheckMigrations(db.Path, applied, names)
 }
 
 func (db *DB) migrateFile(ctx context.Context, name string) error {
