@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,85 +23,129 @@ import (
 type Client struct {
 	Server string
 	Token  string
-	HTTP   *http.Client
+	// DataDir is where a local server keeps its admin-token file, read
+	// when no token is given ("data" when empty).
+	DataDir string
+	HTTP    *http.Client
 	// Fields, when set, are the answer's fields to print instead of the
 	// whole answer (--field).
 	Fields string
 }
 
-// clientFlags adds --server, --token and --data-dir to fs.
+// clientFlags adds --server, --admin-token, --data-dir and --field to fs.
 func clientFlags(fs *flag.FlagSet) *Client {
 	c := &Client{HTTP: &http.Client{Timeout: time.Minute}}
 	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "base URL of the Touchpoint server")
 	fs.StringVar(&c.Token, "admin-token", "", "admin token (default: read from the data dir's admin-token file)")
-	fs.Func("data-dir", "data dir of a local server, to read its admin-token file (default \"data\")", func(dir string) error {
-		return c.tokenFromDir(dir)
-	})
+	fs.StringVar(&c.DataDir, "data-dir", "", "data dir of a local server, to read its admin-token file (default \"data\")")
 	fs.StringVar(&c.Fields, "field", "", "print only this field of the answer (a.b for a nested one; several, comma-separated, print on one line separated by spaces), e.g. --field dev_key")
 	return c
 }
 
-func (c *Client) tokenFromDir(dir string) error {
-	if c.Token != "" {
-		return nil
+// tokenPath is the admin-token file the client reads when no token is
+// given, absolute when it can be (an error names it).
+func (c *Client) tokenPath() string {
+	path := filepath.Join(cmp.Or(c.DataDir, "data"), tokenFile)
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
 	}
-	b, err := os.ReadFile(filepath.Join(dir, tokenFile))
+	return path
+}
+
+// token returns the admin token: --admin-token, else the data dir's
+// token file. A missing file is no error here: the server's 401 is the
+// moment to say where the CLI looked (an unreachable server comes first).
+func (c *Client) token() (string, error) {
+	if c.Token != "" {
+		return c.Token, nil
+	}
+	b, err := os.ReadFile(c.tokenPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the admin token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// do sends a request and writes the JSON answer to out (only the --field
+// fields, when given). A non-2xx answer is an error carrying the server's
+// message.
+func (c *Client) do(ctx context.Context, method, path string, body any, out io.Writer) error {
+	b, err := c.send(ctx, method, path, body)
 	if err != nil {
 		return err
 	}
-	c.Token = strings.TrimSpace(string(b))
+	return c.print(b, out)
+}
+
+// print writes an answer as do does.
+func (c *Client) print(answer []byte, out io.Writer) error {
+	if c.Fields != "" {
+		return printFields(answer, c.Fields, out)
+	}
+	if len(answer) > 0 {
+		_, err := out.Write(answer)
+		return err
+	}
 	return nil
 }
 
-// do sends a request and writes the JSON answer to out. A non-2xx answer is
-// an error carrying the server's message.
-func (c *Client) do(ctx context.Context, method, path string, body any, out io.Writer) error {
-	if c.Token == "" {
-		if err := c.tokenFromDir("data"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+// send sends a request and returns the answer's body. A non-2xx answer is
+// an error carrying the server's message; an unreachable server and a
+// missing admin token are errors that say how to fix them.
+func (c *Client) send(ctx context.Context, method, path string, body any) ([]byte, error) {
+	token, err := c.token()
+	if err != nil {
+		return nil, err
 	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Server, "/")+path, rd)
+	server := strings.TrimRight(c.Server, "/")
+	req, err := http.NewRequestWithContext(ctx, method, server+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return err
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" && ctx.Err() == nil {
+			return nil, fmt.Errorf("cannot reach the Touchpoint server at %s (%s %s: %v): is \"touchpoint serve\" running there? "+
+				"Start it, or point the CLI at the server with --server or TOUCHPOINT_SERVER", server, method, path, op.Err)
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode >= 300 {
+		if resp.StatusCode == http.StatusUnauthorized && token == "" {
+			return nil, fmt.Errorf("%s %s: no admin token to send: found none in %s; "+
+				"give the server's data dir with --data-dir (TOUCHPOINT_DATA_DIR), or the token with --admin-token or TOUCHPOINT_ADMIN_TOKEN",
+				method, path, c.tokenPath())
+		}
 		var e struct {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
+			return nil, fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
 		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
-	if c.Fields != "" {
-		return printFields(b, c.Fields, out)
-	}
-	if len(b) > 0 {
-		_, err = out.Write(b)
-	}
-	return err
+	return b, nil
 }
 
 // printFields writes the named fields of a JSON answer on one line,

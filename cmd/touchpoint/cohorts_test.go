@@ -506,8 +506,8 @@ func TestCohortsCLIErrors(t *testing.T) {
 		{[]string{"audiences", "members", "com.example.app", "1", "2"}, "want the app id and the audience id"},
 
 		// flags
-		{[]string{"cohorts", "members", "--project", "1", "--limit", "x", "1"}, `invalid value "x" for flag -limit`},
-		{[]string{"cohorts", "list", "--project", "1", "--definition", "{}"}, "flag provided but not defined: -definition"},
+		{[]string{"cohorts", "members", "--project", "1", "--limit", "x", "1"}, `invalid value "x" for flag --limit`},
+		{[]string{"cohorts", "list", "--project", "1", "--definition", "{}"}, "unknown flag --definition"},
 	} {
 		var errOut bytes.Buffer
 		err := run(context.Background(), append(tc.args, c...), &bytes.Buffer{}, &errOut)

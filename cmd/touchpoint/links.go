@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,23 @@ func runLinks(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := need(fs, 1, "the URL to test"); err != nil {
 			return err
 		}
-		return c.do(ctx, "POST", "/api/v1/links/test", map[string]string{"url": fs.Arg(0)}, stdout)
+		answer, err := c.send(ctx, "POST", "/api/v1/links/test", map[string]string{"url": fs.Arg(0)})
+		if err != nil {
+			return err
+		}
+		if err := c.print(answer, stdout); err != nil {
+			return err
+		}
+		// A check that fails exits non-zero, so scripts and CI can rely on
+		// the exit status; the answer above still says why.
+		var res struct{ Result, Reason string }
+		if err := json.Unmarshal(answer, &res); err != nil {
+			return fmt.Errorf("links test: the answer is not JSON: %v", err)
+		}
+		if res.Result != "passed" {
+			return fmt.Errorf("links test: the link did not verify (%s)", cmp.Or(res.Reason, res.Result))
+		}
+		return nil
 	}
 	return fmt.Errorf("links: unknown verb %q: want build, sign or test", verb)
 }

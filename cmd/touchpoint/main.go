@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -110,17 +111,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if hint := didYouMean(cmd, commands, strconv.Quote); hint != "" {
+		return fmt.Errorf("unknown command %q%s", cmd, hint)
+	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// commands are the verbs run knows, for "did you mean" (keep in step with
+// its switch).
+var commands = []string{"serve", "apps", "partners", "touches", "links", "installs", "projects", "cohorts",
+	"charts", "audiences", "report", "bench", "migrate-data", "version", "help"}
+
 // parseFlags parses args into fs, allowing flags after positional
 // arguments ("touches list com.example.game --pid net"), then fills every
 // flag that was not given from its TOUCHPOINT_* environment variable.
+//
+// A flag error names flags with two dashes, as the docs do, and an unknown
+// flag is answered with the nearest flag of the command.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	// The flag package prints its own message and the usage on an error;
+	// hold both back to say it better below.
+	usage, output := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(output) }()
+	printUsage := func() {
+		fs.SetOutput(output)
+		defer fs.SetOutput(io.Discard)
+		if usage == nil { // the flag package's default (the bench flag sets)
+			fmt.Fprintf(output, "Usage of %s:\n", fs.Name())
+			fs.PrintDefaults()
+			return
+		}
+		usage()
+	}
+	parse := func(args []string) error {
+		err := fs.Parse(args)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage()
+			return err
+		}
+		err, suggested := flagError(fs, err)
+		if !suggested {
+			printUsage()
+		}
+		return err
+	}
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parse(args); err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
@@ -129,7 +172,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if err := fs.Parse(append([]string{"--"}, positional...)); err != nil {
+	if err := parse(append([]string{"--"}, positional...)); err != nil {
 		return err
 	}
 	set := map[string]bool{}
