@@ -135,7 +135,10 @@ type Outbox struct {
 	Batch int
 	// Poll is how often an idle outbox looks for due deliveries. Default
 	// 100 ms.
-	Poll   time.Duration
+	Poll time.Duration
+	// Logger is told of deliveries given up, and of partners whose
+	// deliveries keep failing (at most once per partner every
+	// keepsFailingEvery), at WARN: what an operator should look into.
 	Logger *slog.Logger
 	// Sent, when set, is told of every attempt (metrics).
 	Sent func(d *touchpoint.Delivery, a *touchpoint.Attempt, state touchpoint.DeliveryState)
@@ -143,7 +146,18 @@ type Outbox struct {
 	mu       sync.Mutex
 	inflight map[string]int // claimed, unfinished deliveries by host
 	wake     chan struct{}
+	// failing is when each partner's "keeps failing" was last logged;
+	// touched by the goroutine that records results only.
+	failing map[string]time.Time
 }
+
+// A delivery whose keepsFailingTries-th try in a row fails (or a later
+// one) says its partner keeps failing; that is logged at most once per
+// partner every keepsFailingEvery, by the attempts' clock.
+const (
+	keepsFailingTries = 3
+	keepsFailingEvery = 10 * time.Minute
+)
 
 func (o *Outbox) defaults() {
 	if o.PerHost <= 0 {
@@ -190,6 +204,7 @@ func (o *Outbox) lease() time.Duration {
 func (o *Outbox) Run(ctx context.Context) error {
 	o.defaults()
 	o.inflight = make(map[string]int)
+	o.failing = make(map[string]time.Time)
 	o.wake = make(chan struct{}, 1)
 	results := make(chan *touchpoint.DeliveryResult, 4*o.Batch)
 	finished := make(chan struct{})
@@ -284,6 +299,10 @@ func (o *Outbox) finish(results <-chan *touchpoint.DeliveryResult) {
 		for try := 0; ; try++ {
 			err := o.Store.FinishDeliveries(context.Background(), batch)
 			if err == nil {
+				// Logged once recorded: a batch that was not is sent again.
+				for _, r := range batch {
+					o.logFailure(r)
+				}
 				break
 			}
 			if try == 4 {
@@ -350,6 +369,52 @@ func (o *Outbox) send(ctx context.Context, d *touchpoint.Delivery, slot chan str
 		o.Sent(d, a, r.State)
 	}
 	return r
+}
+
+// logFailure warns of a recorded result that gave its delivery up, or
+// that says its partner keeps failing (rate-limited per partner).
+func (o *Outbox) logFailure(r *touchpoint.DeliveryResult) {
+	a, d := r.Attempt, r.Delivery
+	if a == nil || r.State == touchpoint.DeliverySucceeded {
+		return // a released claim, or a success
+	}
+	if r.State == touchpoint.DeliveryFailed {
+		o.Logger.Warn("delivery given up", append(failureAttrs(d, a), "reason", r.Reason)...)
+		return
+	}
+	if a.N < keepsFailingTries {
+		return
+	}
+	// A project's event streams are its partner when there is no app.
+	key := fmt.Sprintf("%s\x00%d\x00%s", d.App, d.Project, d.PID)
+	if last, ok := o.failing[key]; ok && a.Time.Sub(last) < keepsFailingEvery {
+		return
+	}
+	// Forget partners not warned of lately, so the map stays small.
+	for k, t := range o.failing {
+		if a.Time.Sub(t) >= keepsFailingEvery {
+			delete(o.failing, k)
+		}
+	}
+	o.failing[key] = a.Time
+	o.Logger.Warn("delivery keeps failing", append(failureAttrs(d, a), "next_at", r.NextAt)...)
+}
+
+// failureAttrs are the log attributes of a failed attempt: which delivery,
+// whose, where to, and how it failed.
+func failureAttrs(d *touchpoint.Delivery, a *touchpoint.Attempt) []any {
+	attrs := []any{"id", d.ID, "kind", d.Kind}
+	if d.App != "" {
+		attrs = append(attrs, "app", d.App)
+	}
+	if d.Project != 0 {
+		attrs = append(attrs, "project", d.Project)
+	}
+	attrs = append(attrs, "pid", d.PID, "host", d.Host, "tries", a.N, "status", a.Status)
+	if a.Error != "" {
+		attrs = append(attrs, "error", a.Error)
+	}
+	return attrs
 }
 
 func lastOutcome(a *touchpoint.Attempt) string {

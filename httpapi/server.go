@@ -76,6 +76,8 @@ type Server struct {
 	DecodeWait       time.Duration
 	MaxConns         int
 	IdleTimeout      time.Duration
+	// AccessLog logs every request at INFO, one line each (accesslog.go).
+	AccessLog bool
 
 	ln   net.Listener
 	http *http.Server
@@ -248,6 +250,10 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "/api/", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, touchpoint.Errorf(touchpoint.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	}))
+	if s.AccessLog {
+		// Around the mux: unmatched paths and /metrics are logged too.
+		return s.accessLog(mux)
+	}
 	return mux
 }
 

@@ -59,6 +59,7 @@ type ServeConfig struct {
 	Synchronous    string
 	LogLevel       string
 	LogFormat      string // text or json
+	AccessLog      bool   // a line per HTTP request, at INFO
 	PurgeInterval  time.Duration
 	ShutdownGrace  time.Duration
 	CommitLinger   time.Duration
@@ -114,6 +115,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text (key=value lines) or json (a JSON object a line)")
+	fs.BoolVar(&cfg.AccessLog, "access-log", cfg.AccessLog, "log every HTTP request at INFO: method, path (without the query string), status, bytes, duration and client IP")
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days), and deliveries past --delivery-retention, are purged; 0 disables")
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long finished deliveries (postbacks, forwards, streamed events: sent or given up) and delivery attempts are kept, "+
 		"purged every --purge-interval; pending ones stay until sent or given up. 30 days by default: the dashboard shows 7 days of delivery health, "+
@@ -162,6 +164,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.Addr = cfg.Addr
 	c.Server.AdminToken = token
 	c.Server.TrustedProxies = proxies
+	c.Server.AccessLog = cfg.AccessLog
 	c.Server.CommitLinger = cfg.CommitLinger
 	c.Server.AllowPrivatePostbackHosts = cfg.AllowPrivatePostbackHosts
 	c.Server.PostbackConcurrency = cfg.PostbackConcurrency
