@@ -653,7 +653,7 @@ func TestChartsHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"charts", "retention", "-h"}, &out, &errOut); err != flag.ErrHelp {
 		t.Fatalf("-h: %v", err)
 	}
-	for _, want := range []string{"--start-event (TOUCHPOINT_START_EVENT)", "--return-event", "--periods", "--where", "--json", "--query",
+	for _, want := range []string{"--start-event\n", "--server (TOUCHPOINT_SERVER)", "--return-event", "--periods", "--where", "--json", "--query",
 		"[event:|user:]PROPERTY OP VALUE", "without --start it spans 30 days", "A bare NAME is a user property"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("charts retention -h does not say %q:\n%s", want, errOut.String())

@@ -207,8 +207,8 @@ func printJSON(w io.Writer, v any) error {
 
 func esc(s string) string { return url.PathEscape(s) }
 
-// setFields returns the flags that were given on the command line or by
-// environment, as a JSON object of their values (for updates: only what
+// setFields returns the flags that were given on the command line (a
+// command's own flags do not read the environment), as a JSON object of their values (for updates: only what
 // was set is sent).
 func setFields(fs *flag.FlagSet, names map[string]string) map[string]any {
 	out := map[string]any{}

@@ -15,9 +15,12 @@
 //	touchpoint migrate-data          copy the embedded store into PostgreSQL
 //	touchpoint version               the version, commit and Go it was built with
 //
-// Every flag can also be set with an environment variable: TOUCHPOINT_ and
+// Some flags can also be set with an environment variable, TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
-// TOUCHPOINT_DATA_DIR). A flag on the command line wins.
+// TOUCHPOINT_DATA_DIR): every flag of serve, and the global flags of the
+// client commands, --server, --admin-token and --data-dir. A command's own
+// flags (--name, --platform, --json…) do not read the environment. A flag on
+// the command line wins.
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,9 +70,11 @@ Usage:
                                                  into an empty PostgreSQL database
   touchpoint version [--json]                    the version, commit and Go it was built with
 
-Run "touchpoint <command> -h" for a command's flags. Every flag has an
-environment variable: TOUCHPOINT_ + its name in upper case, dashes as
-underscores (--data-dir → TOUCHPOINT_DATA_DIR).
+Run "touchpoint <command> -h" for a command's flags. Every flag of serve,
+and --server, --admin-token and --data-dir of the client commands, also
+reads an environment variable: TOUCHPOINT_ + its name in upper case, dashes
+as underscores (--data-dir → TOUCHPOINT_DATA_DIR); -h names it. A command's
+own flags (--name, --platform, --json…) do not.
 `
 
 // run dispatches a command line.
@@ -125,7 +131,8 @@ var commands = []string{"serve", "apps", "partners", "touches", "links", "instal
 
 // parseFlags parses args into fs, allowing flags after positional
 // arguments ("touches list com.example.game --pid net"), then fills every
-// flag that was not given from its TOUCHPOINT_* environment variable.
+// flag that reads the environment (readsEnv) and was not given from its
+// TOUCHPOINT_* variable.
 //
 // A flag error names flags with two dashes, as the docs do, and an unknown
 // flag is answered with the nearest flag of the command.
@@ -179,7 +186,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if set[f.Name] || err != nil || !readsEnv(fs, f.Name) {
 			return
 		}
 		name := EnvName(f.Name)
@@ -192,19 +199,57 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
+// globalFlags are the flags every client command shares (clientFlags adds
+// them): where the server is and how to reach its admin API, the same for
+// every command, so a shell may well export them.
+var globalFlags = []string{"server", "admin-token", "data-dir"}
+
+// envFlagSets are the commands every flag of which reads the environment:
+// a server is configured by its environment (containers, systemd units).
+var envFlagSets = map[string]bool{"serve": true}
+
+// readsEnv says whether flag name of fs reads its TOUCHPOINT_* variable:
+// every flag of an envFlagSets command, and the global flags of a client
+// command (one that has them all). A command's own flags do not: a variable
+// left in a shell (TOUCHPOINT_NAME, TOUCHPOINT_PLATFORM) must not silently
+// change what an unrelated command does. Nor does a bench's --data-dir or
+// --server, which name a scratch store and a loopback server of its own.
+func readsEnv(fs *flag.FlagSet, name string) bool {
+	if envFlagSets[fs.Name()] {
+		return true
+	}
+	for _, g := range globalFlags {
+		if fs.Lookup(g) == nil {
+			return false
+		}
+	}
+	return slices.Contains(globalFlags, name)
+}
+
 // EnvName is the environment variable of a flag.
 func EnvName(flagName string) string {
 	return "TOUCHPOINT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// newFlagSet returns a flag set whose usage lists the environment variables.
+// newFlagSet returns a flag set whose usage names the environment variables
+// of the flags that read one.
 func newFlagSet(name string, stderr io.Writer, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: touchpoint %s %s\n\nFlags (each also from its environment variable):\n", name, args)
+		header := "Flags:"
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(stderr, "  --%s (%s)\n    \t%s", f.Name, EnvName(f.Name), f.Usage)
+			if readsEnv(fs, f.Name) {
+				header = "Flags (those followed by a TOUCHPOINT_ variable also read it; the command line wins):"
+			}
+		})
+		fmt.Fprintf(stderr, "Usage: touchpoint %s %s\n\n%s\n", name, args, header)
+		fs.VisitAll(func(f *flag.Flag) {
+			fmt.Fprintf(stderr, "  --%s", f.Name)
+			if readsEnv(fs, f.Name) {
+				fmt.Fprintf(stderr, " (%s)", EnvName(f.Name))
+			}
+			fmt.Fprintf(stderr, "\n    \t%s", f.Usage)
 			if f.DefValue != "" {
 				fmt.Fprintf(stderr, " (default %q)", f.DefValue)
 			}
