@@ -1,12 +1,10 @@
 package postgres_test
 
 import (
-	"context"
-	"net/url"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/touchpointhq/touchpoint/internal/pgtest"
 	"github.com/touchpointhq/touchpoint/storetest"
 )
 
@@ -25,29 +23,9 @@ func TestAudiencesUnderICUCollation(t *testing.T) {
 	})
 }
 
-// icuDatabase creates, next to a fresh database, one of its own whose
-// default collation is ICU's en-US, and drops it after; it returns its URL.
+// icuDatabase creates a database of its own whose default collation is
+// ICU's en-US, and drops it after; it returns its URL.
 func icuDatabase(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	base := freshDatabase(t)
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := admin.Config().Database + "_icu"
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
-		admin.Close(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
-		admin.Close(context.Background())
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.FreshDatabaseWith(t, `TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`)
 }

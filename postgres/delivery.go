@@ -312,11 +312,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f touchpoint.DeliveryFilter) (
 	if err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(ds) > limit {
-		ds = ds[:limit]
-		next = ds[limit-1].ID
-	}
+	ds, next := touchpoint.CutPage(ds, limit, func(x *touchpoint.Delivery) int64 { return x.ID })
 	return ds, next, nil
 }
 

@@ -346,11 +346,7 @@ func (db *DB) ListTouches(ctx context.Context, f touchpoint.TouchFilter) ([]*tou
 	if err != nil {
 		return nil, 0, err
 	}
-	var next int64
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := touchpoint.CutPage(out, limit, func(x *touchpoint.Touch) int64 { return x.ID })
 	return out, next, nil
 }
 

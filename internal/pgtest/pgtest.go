@@ -21,6 +21,13 @@ import (
 // fails instead).
 func FreshDatabase(t testing.TB) string {
 	t.Helper()
+	return FreshDatabaseWith(t, "")
+}
+
+// FreshDatabaseWith is FreshDatabase with options for CREATE DATABASE
+// (such as a template and a locale provider).
+func FreshDatabaseWith(t testing.TB, options string) string {
+	t.Helper()
 	base := os.Getenv("TOUCHPOINT_TEST_POSTGRES_URL")
 	if base == "" {
 		testenv.Skip(t, "set TOUCHPOINT_TEST_POSTGRES_URL to a PostgreSQL server's URL (postgres://postgres@127.0.0.1/postgres) to run the PostgreSQL store's tests")
@@ -33,7 +40,7 @@ func FreshDatabase(t testing.TB) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "touchpoint_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+name+` `+options); err != nil {
 		admin.Close(ctx)
 		t.Fatal(err)
 	}
