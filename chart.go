@@ -101,6 +101,15 @@ type UserBatch struct {
 	Dicts     []*Dict
 }
 
+// Reset empties the batch for the next run of users, keeping its
+// capacity and its dictionaries.
+func (b *UserBatch) Reset() {
+	b.User, b.FirstSeen = b.User[:0], b.FirstSeen[:0]
+	for i := range b.Props {
+		b.Props[i] = b.Props[i][:0]
+	}
+}
+
 // Dict holds the values of a property seen in one scan: code c is
 // Values[c-1] (nil, string, float64, bool or []any, as ParseJSONValue
 // gives). It only grows within a scan, so codes stay valid from batch to

@@ -371,10 +371,7 @@ func (db *DB) ScanUsers(ctx context.Context, project int64, props []string, fn f
 	var raw []byte
 	for lo := 0; lo < len(users); lo += chartBatch {
 		part := users[lo:min(lo+chartBatch, len(users))]
-		b.User, b.FirstSeen = b.User[:0], b.FirstSeen[:0]
-		for i := range b.Props {
-			b.Props[i] = b.Props[i][:0]
-		}
+		b.Reset()
 		for _, u := range part {
 			b.User = append(b.User, u.id)
 			b.FirstSeen = append(b.FirstSeen, u.first)
