@@ -43,6 +43,11 @@ type Launch struct {
 	// ATT is the iOS App Tracking Transparency status: authorized, denied,
 	// restricted or not_determined.
 	ATT string `json:"att,omitempty"`
+	// CountryCode (ISO 3166-1 alpha-2) and City are where IP was, by the
+	// server's GeoIP database (serve --geoip-db), not what the SDK said:
+	// empty without a database, or when it does not know IP.
+	CountryCode string `json:"country_code,omitempty"`
+	City        string `json:"city,omitempty"`
 }
 
 // ATT statuses.
@@ -301,9 +306,13 @@ type Device struct {
 	ReengagementID    int64        `json:"reengagement_id,string,omitempty"`
 	ReengagedAt       time.Time    `json:"reengaged_at,omitzero"`
 	ReengagementUntil time.Time    `json:"reengagement_until,omitzero"`
-	FirstLaunch       time.Time    `json:"first_launch"`
-	LastLaunch        time.Time    `json:"last_launch"`
-	Launches          int64        `json:"launches"`
+	// CountryCode is the country of the last new install's launch (see
+	// Launch.CountryCode): the country its conversions are reported
+	// under.
+	CountryCode string    `json:"country_code,omitempty"`
+	FirstLaunch time.Time `json:"first_launch"`
+	LastLaunch  time.Time `json:"last_launch"`
+	Launches    int64     `json:"launches"`
 }
 
 // Conversion is an in-app event of an installed device, carrying the
@@ -326,8 +335,11 @@ type Conversion struct {
 	Reengagement *Attribution `json:"reengagement,omitempty"`
 	// SharingFilter is an S2S event's sharing_filter: the partners
 	// (pids) it may not be posted to, or SharingAll for none at all.
-	SharingFilter []string  `json:"sharing_filter,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
+	SharingFilter []string `json:"sharing_filter,omitempty"`
+	// CountryCode is the device's install country (Device.CountryCode):
+	// the report counts a conversion, as its install, under it.
+	CountryCode string    `json:"country_code,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // SharingAll in a conversion's SharingFilter blocks every partner.

@@ -14,7 +14,7 @@ import (
 
 // The integrations join the two planes, each end speaking its vendor's
 // wire format, so either can be swapped for the real vendor by changing a
-// URL and a key (README, "Integrations"):
+// URL and a key (docs/integrations.md):
 //   - an app's AnalyticsForward sends its installs (and, in http-v2 mode,
 //     its in-app events) to an analytics project, as AppsFlyer and Adjust
 //     send theirs to Amplitude;

@@ -110,3 +110,16 @@ func (r *PropReader) ReadRaw(data []byte) [][]byte {
 	}
 	return raws
 }
+
+// UnquoteJSON returns the string a JSON string value holds ("" for a value
+// that is not a valid string), without copying twice when it has no escape.
+func UnquoteJSON(v []byte) string {
+	if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
+		return string(v[1 : len(v)-1])
+	}
+	b, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

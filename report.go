@@ -98,7 +98,7 @@ func (a *Amount) UnmarshalJSON(b []byte) error {
 }
 
 // ReportDimensions are the dimensions a report can be grouped by.
-var ReportDimensions = []string{"media_source", "campaign", "af_c_id", "af_adset", "af_ad", "af_siteid", "day"}
+var ReportDimensions = []string{"media_source", "campaign", "af_c_id", "af_adset", "af_ad", "af_siteid", "country", "day"}
 
 // ReportFilter selects a report: an app's days [From, To) grouped by any of
 // ReportDimensions (none: one row of totals).
@@ -155,6 +155,11 @@ type ReportKey struct {
 	Adset       string
 	Ad          string
 	SiteID      string
+	// Country is an ISO 3166-1 alpha-2 code, by the server's GeoIP
+	// database ("" without one): a touch's own, an install's launch's,
+	// and for a conversion its device's install's (AppsFlyer's geo
+	// report counts in-app events under the install's country too).
+	Country string
 }
 
 // ReportDay is the report day of a moment: its date in the app's zone
@@ -182,7 +187,9 @@ func ReportKeyOf(t time.Time, loc *time.Location, a *Attribution) ReportKey {
 // ReportKeyOfTouch returns the tuple of a touch of an app in zone loc.
 func ReportKeyOfTouch(t *Touch, loc *time.Location) ReportKey {
 	a := AttributionOf(t, "")
-	return ReportKeyOf(t.Time, loc, &a)
+	k := ReportKeyOf(t.Time, loc, &a)
+	k.Country = t.CountryCode
+	return k
 }
 
 // Dimension returns the value of one of ReportDimensions.
@@ -200,6 +207,8 @@ func (k ReportKey) Dimension(name string) string {
 		return k.Ad
 	case "af_siteid":
 		return k.SiteID
+	case "country":
+		return k.Country
 	case "day":
 		return k.Day.Format(time.DateOnly)
 	}
@@ -222,6 +231,7 @@ type ReportDelta struct {
 func InstallDeltas(in *Install, loc *time.Location) []ReportDelta {
 	var out []ReportDelta
 	key := ReportKeyOf(in.Time, loc, &in.Attribution)
+	key.Country = in.Launch.CountryCode
 	switch {
 	case in.Type == TypeInstall && in.Attribution.IsOrganic():
 		out = append(out, ReportDelta{Key: key, Metric: MetricOrganic, N: 1})
@@ -246,7 +256,9 @@ func InstallDeltas(in *Install, loc *time.Location) []ReportDelta {
 	}
 	for _, r := range in.Rejections {
 		a := Attribution{MediaSource: r.MediaSource, Params: r.Params}
-		out = append(out, ReportDelta{Key: ReportKeyOf(in.Time, loc, &a), Metric: MetricRejectedPfx + r.Reason, N: 1})
+		k := ReportKeyOf(in.Time, loc, &a)
+		k.Country = in.Launch.CountryCode
+		out = append(out, ReportDelta{Key: k, Metric: MetricRejectedPfx + r.Reason, N: 1})
 	}
 	return out
 }
@@ -261,6 +273,7 @@ func ConversionDeltas(c *Conversion, loc *time.Location) []ReportDelta {
 			continue
 		}
 		key := ReportKeyOf(c.Time, loc, a)
+		key.Country = c.CountryCode
 		out = append(out, ReportDelta{Key: key, Metric: MetricConversion, N: 1})
 		if c.Revenue != 0 {
 			out = append(out, ReportDelta{Key: key, Metric: MetricRevenue, Currency: c.Currency, Amount: c.Revenue})
@@ -308,7 +321,8 @@ func (r ReportSums) Cells() []ReportCell {
 	slices.SortFunc(cells, func(a, b ReportCell) int {
 		return cmp.Or(cmp.Compare(a.App, b.App), a.Key.Day.Compare(b.Key.Day), cmp.Compare(a.Key.MediaSource, b.Key.MediaSource),
 			cmp.Compare(a.Key.Campaign, b.Key.Campaign), cmp.Compare(a.Key.CampaignID, b.Key.CampaignID), cmp.Compare(a.Key.Adset, b.Key.Adset),
-			cmp.Compare(a.Key.Ad, b.Key.Ad), cmp.Compare(a.Key.SiteID, b.Key.SiteID), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Currency, b.Currency))
+			cmp.Compare(a.Key.Ad, b.Key.Ad), cmp.Compare(a.Key.SiteID, b.Key.SiteID), cmp.Compare(a.Key.Country, b.Key.Country),
+			cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Currency, b.Currency))
 	})
 	return cells
 }
@@ -380,6 +394,28 @@ func (r *ReportRow) AddDelta(metric, currency string, n int64, amount Amount) {
 		if reason, ok := strings.CutPrefix(metric, MetricRejectedPfx); ok {
 			r.Rejected[reason] += n
 		}
+	}
+}
+
+// Add adds src's counts and amounts to r (a total over rows; Finish then
+// computes the total's eCPI from the sums).
+func (r *ReportRow) Add(src *ReportRow) {
+	r.Clicks += src.Clicks
+	r.Impressions += src.Impressions
+	r.Installs += src.Installs
+	r.OrganicInstalls += src.OrganicInstalls
+	r.Reengagements += src.Reengagements
+	r.Reattributions += src.Reattributions
+	r.Reinstalls += src.Reinstalls
+	r.Conversions += src.Conversions
+	for k, n := range src.Rejected {
+		r.Rejected[k] += n
+	}
+	for k, a := range src.Cost {
+		r.Cost[k] += a
+	}
+	for k, a := range src.Revenue {
+		r.Revenue[k] += a
 	}
 }
 

@@ -129,7 +129,12 @@ type Touch struct {
 	IP       string    `json:"ip,omitempty"`
 	UA       string    `json:"user_agent,omitempty"`
 	Language string    `json:"language,omitempty"`
-	Verdict  Verdict   `json:"signature_verdict"`
+	// CountryCode (ISO 3166-1 alpha-2, as AppsFlyer's raw data has it) and
+	// City are where IP was, by the server's GeoIP database (serve
+	// --geoip-db); empty without one, or when it does not know IP.
+	CountryCode string  `json:"country_code,omitempty"`
+	City        string  `json:"city,omitempty"`
+	Verdict     Verdict `json:"signature_verdict"`
 	// Rejected touches (signing enabled and a verdict other than valid) are
 	// kept for reports but are never attributable.
 	Rejected bool `json:"rejected"`

@@ -33,6 +33,8 @@ const (
 	tagNote         = 80
 	tagExtra        = 81
 	tagOverCap      = 82
+	tagCountryCode  = 83
+	tagCity         = 84
 	tagDevice0      = 96 // 96 + type*3 + form (raw, sha1, md5)
 )
 
@@ -71,6 +73,8 @@ func (t *Touch) AppendBinary(b []byte) []byte {
 	b = appendStr(b, tagIP, t.IP)
 	b = appendStr(b, tagUA, t.UA)
 	b = appendStr(b, tagLanguage, t.Language)
+	b = appendStr(b, tagCountryCode, t.CountryCode)
+	b = appendStr(b, tagCity, t.City)
 	b = appendUint(b, tagVerdict, uint64(t.Verdict))
 	b = appendBool(b, tagRejected, t.Rejected)
 	b = appendBool(b, tagOverCap, t.OverCap)
@@ -146,6 +150,10 @@ func (t *Touch) UnmarshalBinary(b []byte) error {
 			t.UA = string(v)
 		case tag == tagLanguage:
 			t.Language = string(v)
+		case tag == tagCountryCode:
+			t.CountryCode = string(v)
+		case tag == tagCity:
+			t.City = string(v)
 		case tag == tagVerdict:
 			t.Verdict = Verdict(uvarint(v))
 		case tag == tagRejected:

@@ -39,13 +39,15 @@ func fullTouch() *touchpoint.Touch {
 			{Key: " spaced ", Value: " padded\t"},
 			{Key: "ünï", Value: "çødé\x00\xff"},
 		},
-		IP:       "2001:db8::1",
-		UA:       "Mozilla/5.0 (Linux; Android 14; Pixel 8) — ü",
-		Language: "fr-FR",
-		Verdict:  touchpoint.VerdictClickExpired,
-		Rejected: true,
-		OverCap:  true,
-		Notes:    []string{"af_sub1 dropped: too long", "", "af_r dropped: \"ftp://x\" is not http"},
+		IP:          "2001:db8::1",
+		UA:          "Mozilla/5.0 (Linux; Android 14; Pixel 8) — ü",
+		Language:    "fr-FR",
+		CountryCode: "FR",
+		City:        "Saint-Étienne",
+		Verdict:     touchpoint.VerdictClickExpired,
+		Rejected:    true,
+		OverCap:     true,
+		Notes:       []string{"af_sub1 dropped: too long", "", "af_r dropped: \"ftp://x\" is not http"},
 	}
 	for i, p := range touchpoint.StringParams {
 		*p.Field(&t.Params) = fmt.Sprintf("%s-value-%d", p.Name, i)

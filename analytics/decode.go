@@ -157,7 +157,7 @@ func DecodeUpload(body []byte, req Request) (*Upload, *Rejection) {
 				return nil, reject(400, ErrInvalidJSON)
 			}
 			if val.Kind() == '"' {
-				up.APIKey, hasKey = unquote(val), true
+				up.APIKey, hasKey = touchpoint.UnquoteJSON(val), true
 			}
 		case "events":
 			if dec.PeekKind() != '[' {
@@ -293,7 +293,7 @@ func findAPIKey(body []byte) (key string, ok bool) {
 		if err != nil || val.Kind() != '"' {
 			return "", false
 		}
-		return unquote(val), true
+		return touchpoint.UnquoteJSON(val), true
 	}
 	return "", false
 }
@@ -304,19 +304,7 @@ func readName(dec *jsontext.Decoder) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return unquote(v), nil
-}
-
-// unquote returns the string a JSON string value holds.
-func unquote(v jsontext.Value) string {
-	if len(v) >= 2 && bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1])
-	}
-	b, err := jsontext.AppendUnquote(nil, v)
-	if err != nil {
-		return ""
-	}
-	return string(b)
+	return touchpoint.UnquoteJSON(v), nil
 }
 
 // The kinds of value an event key takes.
@@ -450,7 +438,7 @@ func (v *validator) decodeEvent(dec *jsontext.Decoder, i int) (*draft, error) {
 			d.body = append(d.body, rawName...)
 			name = d.body[mark+1 : len(d.body)-1]
 		} else {
-			n := unquote(rawName)
+			n := touchpoint.UnquoteJSON(rawName)
 			d.body, _ = jsontext.AppendQuote(d.body, n)
 			name = []byte(n)
 		}
@@ -489,7 +477,7 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 	}
 	if kind == 0 && val.Kind() == '"' && len(val)-2 > MaxStringLength {
 		// An unknown member: its strings are cut like every other's.
-		if s := unquote(val); utf8.RuneCountInString(s) > MaxStringLength {
+		if s := touchpoint.UnquoteJSON(val); utf8.RuneCountInString(s) > MaxStringLength {
 			return quote(truncate(s, MaxStringLength))
 		}
 		return val
@@ -508,13 +496,13 @@ func (v *validator) member(d *draft, name []byte, val jsontext.Value, i int) jso
 			// A value the server does not read: unquoted only when it
 			// may be too long.
 			if len(val)-2 > MaxStringLength {
-				if s := unquote(val); utf8.RuneCountInString(s) > MaxStringLength {
+				if s := touchpoint.UnquoteJSON(val); utf8.RuneCountInString(s) > MaxStringLength {
 					return quote(truncate(s, MaxStringLength))
 				}
 			}
 			return val
 		}
-		s := unquote(val)
+		s := touchpoint.UnquoteJSON(val)
 		if len(s) > MaxStringLength && utf8.RuneCountInString(s) > MaxStringLength {
 			s = truncate(s, MaxStringLength)
 			val = quote(s)

@@ -86,6 +86,7 @@ func newInstall(in Input, deviceID string) Result {
 	in2 := e.install(touchpoint.TypeInstall, deviceID)
 	dev := nextDevice(in, deviceID)
 	dev.InstallTime = l.Time
+	dev.CountryCode = l.CountryCode // the report's country of its conversions
 	dev.Attribution = in2.Attribution
 	dev.Reengagement, dev.ReengagementID, dev.ReengagedAt, dev.ReengagementUntil = nil, 0, time.Time{}, time.Time{}
 	return Result{Install: in2, Device: dev, FirstLaunch: true}

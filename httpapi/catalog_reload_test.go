@@ -55,7 +55,7 @@ func (g *gatedReloads) ListApps(ctx context.Context) ([]*touchpoint.App, error) 
 
 // TestRotatedKeyNotRevivedByAPeriodicReload: a dev key rotated while the
 // periodic catalog reload is under way stops working at once and for good
-// (README: "the old key stops working at once"). The reload read the apps
+// (docs/api.md: "the old key stops working at once"). The reload read the apps
 // before the rotation and finishes after the rotation's own reload: it
 // must not put the old key back.
 func TestRotatedKeyNotRevivedByAPeriodicReload(t *testing.T) {

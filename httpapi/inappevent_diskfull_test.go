@@ -22,7 +22,7 @@ func (fullConversions) WriteConversions(context.Context, []*touchpoint.Conversio
 }
 
 // TestInAppEventDiskFull: an S2S event the store cannot write for want of
-// room is answered 503 saying so (README, "A full disk"), as the SDK API
+// room is answered 503 saying so (docs/design.md, "A full disk"), as the SDK API
 // and the Audiences API answer it, not as a bug of ours (500 "Internal
 // Server Error").
 func TestInAppEventDiskFull(t *testing.T) {

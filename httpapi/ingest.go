@@ -14,6 +14,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/geo"
 	"github.com/touchpointhq/touchpoint/service"
 )
 
@@ -111,7 +112,8 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 		}
 		var project *touchpoint.Project
 		var now time.Time // the project's
-		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: s.Store.Now(), RemoteIP: s.clientIP(r),
+		remoteIP := s.clientIP(r)
+		up, rej := analytics.DecodeUpload(buf.Bytes(), analytics.Request{Endpoint: ep, Now: s.Store.Now(), RemoteIP: remoteIP,
 			KnownKey: func(key string) (time.Time, bool) {
 				p, err := s.svc.ProjectByAPIKey(key)
 				project, now = p, s.svc.ProjectNow(p)
@@ -122,6 +124,11 @@ func (s *Server) handleUpload(ep analytics.Endpoint) http.HandlerFunc {
 			writeAmplitude(w, rej.Code, rej)
 			return
 		}
+		// What Amplitude's servers fill: the location by IP, the device
+		// of web events by User-Agent (package geo), where the event
+		// did not say.
+		en := geo.Enricher{DB: s.GeoIP, UA: true}
+		en.Upload(up.Events, remoteIP, r.UserAgent())
 		rate := service.HTTPRate
 		if ep.Batch {
 			rate = service.BatchRate

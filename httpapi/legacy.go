@@ -11,6 +11,7 @@ import (
 
 	"github.com/touchpointhq/touchpoint"
 	"github.com/touchpointhq/touchpoint/analytics"
+	"github.com/touchpointhq/touchpoint/geo"
 	"github.com/touchpointhq/touchpoint/service"
 )
 
@@ -47,9 +48,10 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 	}
 	var project *touchpoint.Project
 	var now time.Time // the project's
+	remoteIP := s.clientIP(r)
 	up, lerr := analytics.DecodeLegacy(analytics.LegacyForm{Client: form.Get("client"), Events: form.Get("e"), Version: form.Get("v"),
 		UploadTime: form.Get("upload_time"), Checksum: form.Get("checksum")},
-		analytics.Request{Now: s.Store.Now(), RemoteIP: s.clientIP(r), KnownKey: func(key string) (time.Time, bool) {
+		analytics.Request{Now: s.Store.Now(), RemoteIP: remoteIP, KnownKey: func(key string) (time.Time, bool) {
 			p, err := s.svc.ProjectByAPIKey(key)
 			project, now = p, s.svc.ProjectNow(p)
 			return now, err == nil
@@ -58,6 +60,8 @@ func (s *Server) handleLegacy(w http.ResponseWriter, r *http.Request) {
 		s.legacyRefused(w, lerr, 0)
 		return
 	}
+	// As /2/httpapi: location and a browser's fields (package geo).
+	(&geo.Enricher{DB: s.GeoIP, UA: true}).Upload(up.Events, remoteIP, r.UserAgent())
 	t, err := s.svc.Ingest(r.Context(), &service.Upload{Project: project, Received: now, Events: up.Events, Rate: service.HTTPRate})
 	if t != nil {
 		b, _ := json.Marshal(t)

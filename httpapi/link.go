@@ -35,6 +35,10 @@ func (s *Server) handleLink(kind touchpoint.TouchKind) http.HandlerFunc {
 			writeText(w, http.StatusBadRequest, touchpoint.ErrorMessage(err))
 			return
 		}
+		// Where the touch came from, by its ip (af_ip when the partner
+		// may send one, else the connection's).
+		loc := s.GeoIP.Lookup(t.IP)
+		t.CountryCode, t.City = loc.CountryCode, loc.City
 		if r.Method != http.MethodHead {
 			if err := s.svc.RecordTouch(r.Context(), app, t); err != nil {
 				code := touchpoint.ErrorCode(err)

@@ -231,6 +231,10 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, ca *servic
 		writeError(w, r, err)
 		return
 	}
+	// Where the launch came from, by the launch's ip (the SDK's, else
+	// the connection's): AppsFlyer's country_code and city.
+	loc := s.GeoIP.Lookup(l.IP)
+	l.CountryCode, l.City = loc.CountryCode, loc.City
 	res, err := s.svc.Launch(r.Context(), ca, l)
 	if err != nil {
 		writeError(w, r, err)

@@ -381,7 +381,7 @@ func TestSDKErrors(t *testing.T) {
 	if code := a.api(t, "POST", "/api/v1/apps/com.example.prod/test_clock", map[string]any{"advance": "1d"}, &e); code != 400 || !strings.Contains(e.Error, "not in test mode") {
 		t.Fatalf("production clock: %d %+v", code, e)
 	}
-	if code := a.api(t, "GET", "/api/v1/apps/"+appID+"/report?from=2026-11-01&to=2026-11-30&group_by=country", nil, &e); code != 400 || !strings.Contains(e.Error, "media_source") {
+	if code := a.api(t, "GET", "/api/v1/apps/"+appID+"/report?from=2026-11-01&to=2026-11-30&group_by=region", nil, &e); code != 400 || !strings.Contains(e.Error, "media_source") {
 		t.Fatalf("bad group_by: %d %+v", code, e)
 	}
 }

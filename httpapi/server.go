@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/geo"
 	"github.com/touchpointhq/touchpoint/service"
 	"github.com/touchpointhq/touchpoint/task"
 	"github.com/touchpointhq/touchpoint/web"
@@ -78,6 +79,10 @@ type Server struct {
 	IdleTimeout      time.Duration
 	// AccessLog logs every request at INFO, one line each (accesslog.go).
 	AccessLog bool
+	// GeoIP, when set, locates clients by IP address (serve --geoip-db):
+	// analytics events get their country, region and city, touches and
+	// launches their country code and city (package geo).
+	GeoIP *geo.DB
 
 	ln   net.Listener
 	http *http.Server
@@ -238,6 +243,8 @@ func (s *Server) Handler() http.Handler {
 	s.registerInstallRoutes(mux)
 	s.registerIngestRoutes(mux)
 	s.registerProjectRoutes(mux)
+	s.registerAPIDocsRoutes(mux) // /docs and /api/openapi.yaml: public
+	s.registerBackupRoutes(mux)
 	// The dashboard, at /: its pages are not API routes (Routes).
 	dash := &web.Handler{Service: s.Service, Store: s.Store, AdminToken: s.AdminToken, Logger: s.Logger, TLS: s.viaTLS}
 	dash.Register(mux, func(mux *http.ServeMux, pattern string, h http.HandlerFunc) {

@@ -38,7 +38,7 @@ func (h *heldDeviceReads) FindDevice(ctx context.Context, app, id string) (*touc
 // TestRequestInFlightAtCloseIs503: a request still in flight when the
 // server closes (its shutdown grace over) finds the group commit closed:
 // nothing was written, and it is answered 503 ("retry"), as every write
-// of a closing server is (README, "Faults"), not 500.
+// of a closing server is (docs/design.md, "Faults"), not 500.
 func TestRequestInFlightAtCloseIs503(t *testing.T) {
 	h := &heldDeviceReads{entered: make(chan struct{}), release: make(chan struct{})}
 	var srv *httpapi.Server

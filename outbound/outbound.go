@@ -10,7 +10,7 @@
 // refused too). Senders do not follow redirects, so a redirect cannot
 // lead anywhere either.
 //
-// Refused addresses (CheckAddr; the README lists them too):
+// Refused addresses (CheckAddr; docs/attribution.md lists them too):
 //   - IPv4: 0.0.0.0/8 ("this network", 0.0.0.0 included), 10.0.0.0/8,
 //     172.16.0.0/12 and 192.168.0.0/16 (private, RFC 1918), 100.64.0.0/10
 //     (carrier-grade NAT), 127.0.0.0/8 (loopback), 169.254.0.0/16

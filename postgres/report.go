@@ -15,7 +15,7 @@ import (
 // reportColumns maps report dimensions to columns.
 var reportColumns = map[string]string{
 	"media_source": "media_source", "campaign": "campaign", "af_c_id": "campaign_id",
-	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "day": "day",
+	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "country": "country", "day": "day",
 }
 
 // writeReport adds sums to the report inside tx: appended to its deltas
@@ -29,14 +29,14 @@ func writeReport(ctx context.Context, tx pgx.Tx, sums touchpoint.ReportSums) err
 	rows := make([][]any, len(cells))
 	for i, c := range cells {
 		k, v := c.Key, sums[c]
-		rows[i] = []any{c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID, c.Metric, c.Currency, v[0], v[1]}
+		rows[i] = []any{c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID, k.Country, c.Metric, c.Currency, v[0], v[1]}
 	}
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"report_deltas"}, reportDeltaColumns, pgx.CopyFromRows(rows))
 	return err
 }
 
 // reportDeltaColumns are the columns of report and report_deltas.
-var reportDeltaColumns = []string{"app_seq", "day", "media_source", "campaign", "campaign_id", "adset", "ad", "site_id", "metric",
+var reportDeltaColumns = []string{"app_seq", "day", "media_source", "campaign", "campaign_id", "adset", "ad", "site_id", "country", "metric",
 	"currency", "n", "amount"}
 
 // FoldReport adds the report's deltas to its rows and deletes them, in one
@@ -44,11 +44,11 @@ var reportDeltaColumns = []string{"app_seq", "day", "media_source", "campaign", 
 // two nodes at once (a lease passing) each take other deltas.
 func (db *DB) FoldReport(ctx context.Context) error {
 	_, err := db.pool.Exec(ctx, `/* DB.FoldReport */ WITH moved AS (DELETE FROM report_deltas RETURNING *)
-		INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, n, amount)
-		SELECT app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, sum(n), sum(amount) FROM moved
-		GROUP BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency
-		ORDER BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency
-		ON CONFLICT (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency)
+		INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency, n, amount)
+		SELECT app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency, sum(n), sum(amount) FROM moved
+		GROUP BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency
+		ORDER BY app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency
+		ON CONFLICT (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency)
 		DO UPDATE SET n = report.n + excluded.n, amount = report.amount + excluded.amount`)
 	return err
 }

@@ -130,7 +130,7 @@ func (s *Service) conversion(ctx context.Context, app *touchpoint.App, ev *Event
 	t = t.Truncate(time.Millisecond)
 	return &touchpoint.Conversion{App: app.ID, DeviceID: dev.ID, EventID: ev.EventID, Name: ev.Name, Value: value,
 		Revenue: ev.Revenue, Currency: cur, Time: t, Source: ev.Source, InstallID: dev.InstallID,
-		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CreatedAt: now}, dev, nil
+		Attribution: dev.Attribution, Reengagement: dev.ReengagementAt(t), CountryCode: dev.CountryCode, CreatedAt: now}, dev, nil
 }
 
 // FindDeviceForS2S finds an S2S event's device: by appsflyer_id (our

@@ -34,7 +34,7 @@ const (
 		ON CONFLICT DO NOTHING`
 	qConvByEvent = `/* WriteConversions */ SELECT id FROM conversions WHERE app_seq = ? AND device_id = ? AND event_id = ?`
 	qReport      = `/* report */ INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id,
-		metric, currency, n, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		country, metric, currency, n, amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET n = n + excluded.n, amount = amount + excluded.amount`
 )
 
@@ -485,7 +485,7 @@ func writeReport(ctx context.Context, s *sql.Stmt, r touchpoint.ReportSums) erro
 	for c, v := range r {
 		k := c.Key
 		if _, err := s.ExecContext(ctx, c.App, k.Day.Unix(), k.MediaSource, k.Campaign, k.CampaignID, k.Adset, k.Ad, k.SiteID,
-			c.Metric, c.Currency, v[0], v[1]); err != nil {
+			k.Country, c.Metric, c.Currency, v[0], v[1]); err != nil {
 			return err
 		}
 	}
@@ -495,7 +495,7 @@ func writeReport(ctx context.Context, s *sql.Stmt, r touchpoint.ReportSums) erro
 // reportColumns maps report dimensions to columns.
 var reportColumns = map[string]string{
 	"media_source": "media_source", "campaign": "campaign", "af_c_id": "campaign_id",
-	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "day": "day",
+	"af_adset": "adset", "af_ad": "ad", "af_siteid": "site_id", "country": "country", "day": "day",
 }
 
 // Report sums the aggregates of an app's days, grouped as asked. Clicks

@@ -294,7 +294,7 @@ func (db *DB) checkMigrations(ctx context.Context, known []string) error {
 		return err
 	}
 	// Compared, and named in the error, without the path and extension
-	// the table keeps (as the PostgreSQL store and the README name them).
+	// the table keeps (as the PostgreSQL store and docs/design.md name them).
 	short := func(path string) string { return strings.TrimSuffix(strings.TrimPrefix(path, "migrations/"), ".sql") }
 	for i := range applied {
 		applied[i] = short(applied[i])

@@ -25,6 +25,70 @@ func RunReports(t *testing.T, open func(t *testing.T, now func() time.Time) Repo
 }
 
 var reportTests = []part[ReportStore]{
+	// The country (serve --geoip-db) is a dimension: clicks count under
+	// their own, installs under their launch's, conversions under their
+	// install's; what has none counts under "".
+	{"Report/Country", func(t *testing.T, s ReportStore, c *Clock) {
+		const app = "com.example.game"
+		MustCreateApp(t, s, app)
+		gb := NewTouch(app, "net_a", Start.Add(-2*time.Hour)) // GB, London
+		nowhere := NewTouch(app, "net_a", Start.Add(-time.Hour))
+		nowhere.CountryCode, nowhere.City = "", ""
+		mustRecord(t, s, gb, nowhere)
+		if got, err := s.FindTouch(ctxb(), app, gb.ID); err != nil || got.CountryCode != "GB" || got.City != "London" {
+			t.Fatalf("FindTouch: %+v, %v", got, err)
+		}
+		in := newInstall(app, "dev-1", "k1", "GAID-1", Start, "net_a") // SE
+		if err := s.WriteLaunches(ctxb(), []*touchpoint.LaunchWrite{in}); err != nil {
+			t.Fatal(err)
+		}
+		conv := &touchpoint.ConversionWrite{Conversion: &touchpoint.Conversion{App: app, DeviceID: "dev-1", EventID: "e1",
+			Name: "af_purchase", Revenue: 20000, Currency: "USD", Time: Start.Add(time.Hour), Source: "SDK",
+			Attribution: in.Install.Attribution, CountryCode: "SE"}}
+		if err := s.WriteConversions(ctxb(), []*touchpoint.ConversionWrite{conv}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FindInstall(ctxb(), app, in.Install.ID)
+		if err != nil || got.Launch.CountryCode != "SE" || got.Launch.City != "Linköping" {
+			t.Fatalf("FindInstall: launch %+v, %v", got.Launch, err)
+		}
+		dev, err := s.FindDevice(ctxb(), app, "dev-1")
+		if err != nil || dev.CountryCode != "SE" {
+			t.Fatalf("FindDevice: %+v, %v", dev, err)
+		}
+		convs, err := s.ListConversions(ctxb(), app, "dev-1")
+		if err != nil || len(convs) != 1 || convs[0].CountryCode != "SE" {
+			t.Fatalf("ListConversions: %v, %v", convs, err)
+		}
+		from, to := Start.AddDate(0, 0, -1), Start.AddDate(0, 0, 2)
+		eachState(t, s, func(state string) {
+			rows, err := s.Report(ctxb(), touchpoint.ReportFilter{App: app, From: from, To: to, GroupBy: []string{"country"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, r := range rows {
+				got[r.Group["country"]] = fmt.Sprintf("clicks %d installs %d conversions %d ctit %d cost %v revenue %v",
+					r.Clicks, r.Installs, r.Conversions, r.Rejected[touchpoint.RejectCTIT], r.Cost["EUR"], r.Revenue["USD"])
+			}
+			want := map[string]string{
+				"":   "clicks 1 installs 0 conversions 0 ctit 0 cost 0 revenue 0",
+				"GB": "clicks 1 installs 0 conversions 0 ctit 0 cost 0 revenue 0",
+				"SE": "clicks 0 installs 1 conversions 1 ctit 1 cost 1.5 revenue 2",
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: by country\n got %v\nwant %v", state, got, want)
+			}
+			rows, err = s.Report(ctxb(), touchpoint.ReportFilter{App: app, From: from, To: to, GroupBy: []string{"media_source", "country"},
+				Where: map[string]string{"country": "GB"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].Group["media_source"] != "net_a" || rows[0].Group["country"] != "GB" || rows[0].Clicks != 1 || rows[0].Installs != 0 {
+				t.Errorf("%s: where country GB: %+v", state, rows)
+			}
+		})
+	}},
 	// An app's report counts days in the app's zone; a change of zone
 	// applies to what is recorded after it.
 	{"Report/TimeZone", func(t *testing.T, s ReportStore, c *Clock) {
@@ -118,7 +182,7 @@ var reportTests = []part[ReportStore]{
 				}
 			}
 		})
-		for _, bad := range []map[string]string{{"day": "2026-11-23"}, {"country": "DE"}, {"media_source": strings.Repeat("x", 1001)}} {
+		for _, bad := range []map[string]string{{"day": "2026-11-23"}, {"region": "Bavaria"}, {"media_source": strings.Repeat("x", 1001)}} {
 			_, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.game", From: day, To: day.AddDate(0, 0, 1), Where: bad})
 			if code(err) != touchpoint.EINVALID {
 				t.Errorf("where %.40v: err = %v, want invalid", bad, err)
@@ -174,7 +238,7 @@ var installReportTests = []part[InstallStore]{
 		if _, err := s.Report(ctxb(), touchpoint.ReportFilter{App: "com.example.missing", From: day(21), To: day(26)}); code(err) != touchpoint.ENOTFOUND {
 			t.Fatalf("report of an unknown app: %v", err)
 		}
-		if _, err := s.Report(ctxb(), touchpoint.ReportFilter{App: game, From: day(21), To: day(26), GroupBy: []string{"country"}}); code(err) != touchpoint.EINVALID {
+		if _, err := s.Report(ctxb(), touchpoint.ReportFilter{App: game, From: day(21), To: day(26), GroupBy: []string{"region"}}); code(err) != touchpoint.EINVALID {
 			t.Fatalf("bad group_by: %v", err)
 		}
 	}},

@@ -38,8 +38,11 @@ func NewTouch(app, pid string, t time.Time) *touchpoint.Touch {
 		IP:       "203.0.113.7",
 		UA:       "Mozilla/5.0 (Linux; Android 14; Pixel 8)",
 		Language: "en-US",
-		Verdict:  touchpoint.VerdictValid,
-		Notes:    []string{"af_cost_value dropped: x"},
+		// What serve --geoip-db finds for IP: stored with the touch.
+		CountryCode: "GB",
+		City:        "London",
+		Verdict:     touchpoint.VerdictValid,
+		Notes:       []string{"af_cost_value dropped: x"},
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 )
 
 func (h *Handler) registerOverviewRoutes(r *routes) {
@@ -57,12 +59,24 @@ type overviewData struct {
 	Totals metrics
 	Chart  LineChart
 	Rows   []overviewRow
+	// Countries are the same counts by country (touchpoint.ReportKey's),
+	// when any has one: nil on a server that never had a GeoIP database.
+	Countries *overviewTable
 	// Empty: the range has no data. ClickURL is a click to try; LinksPath
 	// the page that builds links.
 	Empty     bool
 	ClickURL  string
 	LinksPath string
 }
+
+// overviewTable is a table of rows, under a head naming what they are.
+type overviewTable struct {
+	Level string
+	Rows  []overviewRow
+}
+
+// LevelTable is the table of the drill-down's level.
+func (d *overviewData) LevelTable() overviewTable { return overviewTable{d.Level, d.Rows} }
 
 // crumb is one step of the drill-down's path.
 type crumb struct{ Name, Href string }
@@ -144,6 +158,7 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View
 	for _, l := range drillLevels[:len(filters)+1] {
 		groupBy = append(groupBy, l.dim)
 	}
+	groupBy = append(groupBy, "country")
 	where := map[string]string{}
 	for _, f := range filters {
 		where[f.Name] = f.Value
@@ -163,18 +178,24 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View
 	total := touchpoint.NewReportRow(nil)
 	byDay := map[string]*touchpoint.ReportRow{}
 	byGroup := map[string]*touchpoint.ReportRow{}
+	byCountry := map[string]*touchpoint.ReportRow{}
 	for _, row := range rows {
-		addReportRow(total, row)
+		total.Add(row)
 		day := row.Group["day"]
 		if byDay[day] == nil {
 			byDay[day] = touchpoint.NewReportRow(nil)
 		}
-		addReportRow(byDay[day], row)
+		byDay[day].Add(row)
 		name := row.Group[level.dim]
 		if byGroup[name] == nil {
 			byGroup[name] = touchpoint.NewReportRow(map[string]string{level.dim: name})
 		}
-		addReportRow(byGroup[name], row)
+		byGroup[name].Add(row)
+		c := row.Group["country"]
+		if byCountry[c] == nil {
+			byCountry[c] = touchpoint.NewReportRow(nil)
+		}
+		byCountry[c].Add(row)
 	}
 	d.Totals = metricsOf(total)
 	d.Chart = dailyChart(from, to, byDay)
@@ -185,11 +206,38 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request, v *View
 		}
 		d.Rows = append(d.Rows, or)
 	}
-	slices.SortFunc(d.Rows, func(a, b overviewRow) int {
-		return cmp.Or(cmp.Compare(b.M.Installs+b.M.OrganicInstalls, a.M.Installs+a.M.OrganicInstalls),
-			cmp.Compare(b.M.Clicks, a.M.Clicks), cmp.Compare(a.Name, b.Name))
-	})
+	slices.SortFunc(d.Rows, byInstalls)
+	if len(byCountry) > 1 || len(byCountry) == 1 && byCountry[""] == nil {
+		d.Countries = &overviewTable{Level: "Country"}
+		for code, row := range byCountry {
+			d.Countries.Rows = append(d.Countries.Rows, overviewRow{Name: countryName(code), M: metricsOf(row)})
+		}
+		slices.SortFunc(d.Countries.Rows, byInstalls)
+	}
 	return v.Render("overview", d)
+}
+
+// byInstalls orders a table's rows: most installs first, then most
+// clicks, then by name.
+func byInstalls(a, b overviewRow) int {
+	return cmp.Or(cmp.Compare(b.M.Installs+b.M.OrganicInstalls, a.M.Installs+a.M.OrganicInstalls),
+		cmp.Compare(b.M.Clicks, a.M.Clicks), cmp.Compare(a.Name, b.Name))
+}
+
+// countryName is how the overview names a report's country: its English
+// name and code, "United Kingdom (GB)"; "(unknown)" for none.
+func countryName(code string) string {
+	if code == "" {
+		return "(unknown)"
+	}
+	r, err := language.ParseRegion(code)
+	if err != nil {
+		return code
+	}
+	if name := display.English.Regions().Name(r); name != "" && name != code {
+		return name + " (" + code + ")"
+	}
+	return code
 }
 
 // reportLocation is the zone an app's report counts its days in: the one
@@ -233,28 +281,6 @@ func overviewCrumbs(app, from, to string, filters []keepField) []crumb {
 	}
 	out[len(out)-1].Href = "" // where the page is
 	return out
-}
-
-// addReportRow adds src's counts and amounts to dst (eCPI is computed by
-// metricsOf, from the sums).
-func addReportRow(dst, src *touchpoint.ReportRow) {
-	dst.Clicks += src.Clicks
-	dst.Impressions += src.Impressions
-	dst.Installs += src.Installs
-	dst.OrganicInstalls += src.OrganicInstalls
-	dst.Reengagements += src.Reengagements
-	dst.Reattributions += src.Reattributions
-	dst.Reinstalls += src.Reinstalls
-	dst.Conversions += src.Conversions
-	for k, n := range src.Rejected {
-		dst.Rejected[k] += n
-	}
-	for k, a := range src.Cost {
-		dst.Cost[k] += a
-	}
-	for k, a := range src.Revenue {
-		dst.Revenue[k] += a
-	}
 }
 
 // metricsOf finishes a summed row: its eCPI, ROAS and rejections.

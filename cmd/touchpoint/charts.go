@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/touchpointhq/touchpoint/chart"
@@ -83,7 +82,6 @@ func runCharts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("charts "+kind, stderr, "--project ID [flags]")
 	c := clientFlags(fs)
 	project := fs.String("project", "", "the analytics project's id")
-	asJSON := fs.Bool("json", false, "print the server's answer, JSON, as it is")
 	queryFile := fs.String("query", "", "send this file's JSON query (- reads stdin) instead of one made from the flags")
 	flags := chartFlags(fs, kind)
 	if err := parseFlags(fs, args); err != nil {
@@ -111,14 +109,9 @@ func runCharts(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	path := "/api/v1/projects/" + esc(*project) + "/charts/" + kind
-	if *asJSON || c.Fields != "" {
-		return c.do(ctx, "POST", path, body, stdout)
-	}
-	var answer bytes.Buffer
-	if err := c.do(ctx, "POST", path, body, &answer); err != nil {
-		return err
-	}
-	return renderChart(stdout, q, answer.Bytes())
+	return c.show(ctx, "POST", path, body, stdout, func(answer []byte, w io.Writer) error {
+		return renderChart(w, q, answer)
+	})
 }
 
 // readQuery reads --query's file (stdin for -): the query to render by,
@@ -341,34 +334,34 @@ func parseProperty(s string) (chart.Property, error) {
 
 // renderChart prints a chart's answer as tables.
 func renderChart(w io.Writer, q chart.Query, answer []byte) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	t := newTable(w)
 	var err error
 	switch q := q.(type) {
 	case *chart.Segmentation:
 		var r chart.SegmentationResult
 		if err = json.Unmarshal(answer, &r); err == nil {
-			renderSegmentation(tw, q, &r)
+			renderSegmentation(t, q, &r)
 		}
 	case *chart.Funnel:
 		var r chart.FunnelResult
 		if err = json.Unmarshal(answer, &r); err == nil {
-			renderFunnel(tw, q, &r)
+			renderFunnel(t, q, &r)
 		}
 	case *chart.Retention:
 		var r chart.RetentionResult
 		if err = json.Unmarshal(answer, &r); err == nil {
-			renderRetention(tw, q, &r)
+			renderRetention(t, q, &r)
 		}
 	case *chart.LTV:
 		var r chart.LTVResult
 		if err = json.Unmarshal(answer, &r); err == nil {
-			renderLTV(tw, q, &r)
+			renderLTV(t, q, &r)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("the server's answer is not the %s chart: %v", q.Kind(), err)
 	}
-	return tw.Flush()
+	return t.Flush()
 }
 
 // maxColumns is how many intervals a segmentation table shows: the last.
@@ -376,22 +369,22 @@ const maxColumns = 14
 
 // renderSegmentation prints one row per series: its event, its groups,
 // its total and its values by interval (the last maxColumns).
-func renderSegmentation(w io.Writer, q *chart.Segmentation, r *chart.SegmentationResult) {
+func renderSegmentation(w *table, q *chart.Segmentation, r *chart.SegmentationResult) {
 	what := r.Metric
 	if q.Property != "" {
 		what += " of " + q.Property
 	}
-	fmt.Fprintf(w, "%s per %s, %s to %s\n", what, r.Interval, q.Start, q.End)
+	w.Line("%s per %s, %s to %s", what, r.Interval, q.Start, q.End)
 	if len(r.Series) == 0 {
-		fmt.Fprintln(w, "no series")
+		w.Line("no series")
 		return
 	}
 	from := max(0, len(r.XValues)-maxColumns)
 	if from > 0 {
-		fmt.Fprintf(w, "(the first %d of %d %ss are left out: --json has them)\n", from, len(r.XValues), r.Interval)
+		w.Line("(the first %d of %d %ss are left out: --json has them)", from, len(r.XValues), r.Interval)
 	}
 	head := append([]string{"EVENT"}, groupHeads(q.GroupBy)...)
-	fmt.Fprintln(w, strings.Join(append(append(head, "TOTAL"), r.XValues[from:]...), "\t"))
+	w.Head(append(append(head, "TOTAL"), r.XValues[from:]...)...)
 	distribution := false
 	for _, s := range r.Series {
 		row := []string{eventLabel(q, s)}
@@ -406,21 +399,22 @@ func renderSegmentation(w io.Writer, q *chart.Segmentation, r *chart.Segmentatio
 			}
 			row = append(row, v)
 		}
-		fmt.Fprintln(w, strings.Join(row, "\t"))
+		w.Row(row...)
 		distribution = distribution || len(s.Distribution) > 0
 	}
 	if !distribution {
 		return
 	}
-	fmt.Fprintf(w, "\nevents by %s over the range\n", q.Property)
-	fmt.Fprintln(w, strings.Join(append(append(head, "VALUE"), "EVENTS"), "\t"))
+	w.Line("")
+	w.Line("events by %s over the range", q.Property)
+	w.Head(append(append(head, "VALUE"), "EVENTS")...)
 	for _, s := range r.Series {
 		for _, d := range s.Distribution {
 			row := []string{eventLabel(q, s)}
 			if len(q.GroupBy) > 0 {
 				row = append(row, s.Group...)
 			}
-			fmt.Fprintln(w, strings.Join(append(row, d.Value, strconv.FormatInt(d.Count, 10)), "\t"))
+			w.Row(append(row, d.Value, strconv.FormatInt(d.Count, 10))...)
 		}
 	}
 }
@@ -462,13 +456,13 @@ func label(group []string) string {
 // renderFunnel prints one row per group (all users first): the users at
 // each step, and for the steps after the first the share of the first
 // step's users.
-func renderFunnel(w io.Writer, q *chart.Funnel, r *chart.FunnelResult) {
-	fmt.Fprintf(w, "funnel, %s to %s, every step within %s of the first; %% of step 1's users\n", q.Start, q.End, seconds(r.ConversionSeconds))
+func renderFunnel(w *table, q *chart.Funnel, r *chart.FunnelResult) {
+	w.Line("funnel, %s to %s, every step within %s of the first; %% of step 1's users", q.Start, q.End, seconds(r.ConversionSeconds))
 	head := []string{groupHead(q.GroupBy)}
 	for i, s := range r.Steps {
 		head = append(head, fmt.Sprintf("%d. %s", i+1, s))
 	}
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	w.Head(head...)
 	for _, g := range append([]chart.FunnelGroup{r.Total}, r.Groups...) {
 		row := []string{label(g.Group)}
 		for i := range r.Steps {
@@ -481,18 +475,18 @@ func renderFunnel(w io.Writer, q *chart.Funnel, r *chart.FunnelResult) {
 				row = append(row, fmt.Sprintf("%d (%s)", g.Users[i], percent(g.Users[i], g.Users[0])))
 			}
 		}
-		fmt.Fprintln(w, strings.Join(row, "\t"))
+		w.Row(row...)
 	}
 }
 
 // renderRetention prints the cohort table of all users (a row per start
 // interval, the share back in each period), then a line per group.
-func renderRetention(w io.Writer, q *chart.Retention, r *chart.RetentionResult) {
+func renderRetention(w *table, q *chart.Retention, r *chart.RetentionResult) {
 	unit := strings.ToUpper(r.Interval)
 	if unit == "" {
 		unit = "DAY"
 	}
-	fmt.Fprintf(w, "%s retention by %s, users who started %s to %s; %% of the row's users\n", r.Mode, r.Interval, q.Start, q.End)
+	w.Line("%s retention by %s, users who started %s to %s; %% of the row's users", r.Mode, r.Interval, q.Start, q.End)
 	n := len(r.Total.Users)
 	for _, row := range r.Total.Cohorts {
 		n = max(n, len(row.Retained))
@@ -502,7 +496,7 @@ func renderRetention(w io.Writer, q *chart.Retention, r *chart.RetentionResult) 
 	for _, k := range periods {
 		head = append(head, fmt.Sprintf("%s %d", unit, k))
 	}
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	w.Head(head...)
 	total := func(g chart.RetentionGroup) []string {
 		row := []string{label(g.Group), "0"}
 		if len(g.Users) > 0 {
@@ -517,7 +511,7 @@ func renderRetention(w io.Writer, q *chart.Retention, r *chart.RetentionResult) 
 		}
 		return row
 	}
-	fmt.Fprintln(w, strings.TrimRight(strings.Join(total(r.Total), "\t"), "\t"))
+	w.Row(total(r.Total)...)
 	for _, c := range r.Total.Cohorts {
 		row := []string{c.Date, strconv.FormatInt(c.Users, 10)}
 		for _, k := range periods {
@@ -527,16 +521,16 @@ func renderRetention(w io.Writer, q *chart.Retention, r *chart.RetentionResult) 
 				row = append(row, "")
 			}
 		}
-		fmt.Fprintln(w, strings.TrimRight(strings.Join(row, "\t"), "\t"))
+		w.Row(row...)
 	}
 	if len(r.Groups) == 0 {
 		return
 	}
 	head[0] = groupHead(q.GroupBy)
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	w.Line("")
+	w.Head(head...)
 	for _, g := range r.Groups {
-		fmt.Fprintln(w, strings.TrimRight(strings.Join(total(g), "\t"), "\t"))
+		w.Row(total(g)...)
 	}
 }
 
@@ -555,8 +549,8 @@ func shownPeriods(n int) []int {
 // renderLTV prints a row per group (all users first): its users and
 // their revenue per user by day 0, 1, 7, 14 and 30 (those the chart
 // has), and its last day.
-func renderLTV(w io.Writer, q *chart.LTV, r *chart.LTVResult) {
-	fmt.Fprintf(w, "revenue per user by days since first seen, users first seen %s to %s\n", q.Start, q.End)
+func renderLTV(w *table, q *chart.LTV, r *chart.LTVResult) {
+	w.Line("revenue per user by days since first seen, users first seen %s to %s", q.Start, q.End)
 	var days []int
 	for _, d := range []int{0, 1, 7, 14, 30, r.Days} {
 		if d <= r.Days && !slices.Contains(days, d) {
@@ -567,7 +561,7 @@ func renderLTV(w io.Writer, q *chart.LTV, r *chart.LTVResult) {
 	for _, d := range days {
 		head = append(head, fmt.Sprintf("DAY %d", d))
 	}
-	fmt.Fprintln(w, strings.Join(head, "\t"))
+	w.Head(head...)
 	for _, g := range append([]chart.LTVGroup{r.Total}, r.Groups...) {
 		row := []string{label(g.Group), "0"}
 		if len(g.Users) > 0 {
@@ -580,7 +574,7 @@ func renderLTV(w io.Writer, q *chart.LTV, r *chart.LTVResult) {
 				row = append(row, "-")
 			}
 		}
-		fmt.Fprintln(w, strings.Join(row, "\t"))
+		w.Row(row...)
 	}
 }
 

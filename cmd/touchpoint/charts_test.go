@@ -245,7 +245,7 @@ func TestRenderSegmentation(t *testing.T) {
 	checkText(t, render(t, q, `{"metric":"totals","interval":"day","x_values":["2026-11-01","2026-11-02","2026-11-03"],
 		"series":[{"event":"purchase","index":0,"group":["all"],"values":[3,0,12],"total":15}]}`), `totals per day, 2026-11-01 to 2026-11-03
 EVENT     TOTAL  2026-11-01  2026-11-02  2026-11-03
-purchase  15     3           0           12
+purchase     15           3           0          12
 `)
 
 	// Two events numbered, two groups, fractions to 2 places.
@@ -259,9 +259,9 @@ purchase  15     3           0           12
 		 {"event":"purchase","index":1,"group":["organic","iOS"],"values":[0,10,0],"total":10}]}`),
 		`property_average of price per week, 2026-11-02 to 2026-11-15
 EVENT        [AppsFlyer] media source  platform  TOTAL  2026-10-26  2026-11-02  2026-11-09
-1. purchase  examplenet_int            iOS       1.88   1.50        2           2.13
-1. purchase  (none)                    Android   4      0           0           4
-2. purchase  organic                   iOS       10     0           10          0
+1. purchase  examplenet_int            iOS        1.88        1.50           2        2.13
+1. purchase  (none)                    Android       4           0           0           4
+2. purchase  organic                   iOS          10           0          10           0
 `)
 
 	// More than 14 intervals: the total and the last 14.
@@ -277,7 +277,7 @@ EVENT        [AppsFlyer] media source  platform  TOTAL  2026-10-26  2026-11-02  
 		`uniques per day, 2026-11-01 to 2026-11-20
 (the first 6 of 20 days are left out: --json has them)
 EVENT  TOTAL  11-07  11-08  11-09  11-10  11-11  11-12  11-13  11-14  11-15  11-16  11-17  11-18  11-19  11-20
-open   40     7      8      9      10     11     12     13     14     15     16     17     18     19     20
+open      40      7      8      9     10     11     12     13     14     15     16     17     18     19     20
 `)
 
 	// A distribution lists its values after the table.
@@ -289,14 +289,14 @@ open   40     7      8      9      10     11     12     13     14     15     16 
 		 {"event":"purchase","index":0,"group":["US"],"values":[1],"total":1,"distribution":[{"value":"gems_100","count":1}]}]}`),
 		`distribution of productId per day, 2026-11-01 to 2026-11-01
 EVENT     country  TOTAL  2026-11-01
-purchase  DE       3      3
-purchase  US       1      1
+purchase  DE           3           3
+purchase  US           1           1
 
 events by productId over the range
 EVENT     country  VALUE         EVENTS
-purchase  DE       gems_100      2
-purchase  DE       starter_pack  1
-purchase  US       gems_100      1
+purchase  DE       gems_100           2
+purchase  DE       starter_pack       1
+purchase  US       gems_100           1
 `)
 
 	q = &chart.Segmentation{Events: []chart.EventSpec{{EventType: "purchase"}}, Range: chart.Range{Start: "2026-11-01", End: "2026-11-01"}}
@@ -315,17 +315,17 @@ func TestRenderFunnel(t *testing.T) {
 		 {"group":["(none)"],"users":[0,0,0],"from_previous":[0,0,0],"from_first":[0,0,0],"median_seconds":[null,null,null]}]}`),
 		`funnel, 2026-11-01 to 2026-11-07, every step within 7d of the first; % of step 1's users
 [AppsFlyer] media source  1. [AppsFlyer] Install  2. tutorial  3. purchase
-all                       200                     120 (60.0%)  30 (15.0%)
-examplenet_int            150                     100 (66.7%)  30 (20.0%)
-organic                   50                      20 (40.0%)   0 (0.0%)
-(none)                    0                       0 (-)        0 (-)
+all                                          200  120 (60.0%)   30 (15.0%)
+examplenet_int                               150  100 (66.7%)   30 (20.0%)
+organic                                       50   20 (40.0%)     0 (0.0%)
+(none)                                         0        0 (-)        0 (-)
 `)
 	q.GroupBy = nil
 	checkText(t, render(t, q, `{"steps":["a","b"],"conversion_seconds":5400,
 		"total":{"group":["all"],"users":[4,1],"from_previous":[1,0.25],"from_first":[1,0.25],"median_seconds":[null,10]},"groups":[]}`),
 		`funnel, 2026-11-01 to 2026-11-07, every step within 1h30m0s of the first; % of step 1's users
-GROUP  1. a  2. b
-all    4     1 (25.0%)
+GROUP  1. a       2. b
+all       4  1 (25.0%)
 `)
 }
 
@@ -343,15 +343,15 @@ func TestRenderRetention(t *testing.T) {
 		 {"group":["gold"],"users":[8,8,6,2],"retained":[8,6,3,2],"rates":[1,0.75,0.5,1],"cohorts":[]},
 		 {"group":["(none)"],"users":[32,32,24,8],"retained":[32,14,6,0],"rates":[1,0.4375,0.25,0],"cohorts":[]}]}`),
 		`n_day retention by day, users who started 2026-11-01 to 2026-11-03; % of the row's users
-START DAY   USERS  DAY 0   DAY 1  DAY 2  DAY 3
-all         40     100.0%  50.0%  30.0%  10.0%
-2026-11-01  10     100.0%  50.0%  20.0%  10.0%
-2026-11-02  20     100.0%  50.0%  35.0%
-2026-11-03  10     100.0%  50.0%
+START DAY   USERS   DAY 0  DAY 1  DAY 2  DAY 3
+all            40  100.0%  50.0%  30.0%  10.0%
+2026-11-01     10  100.0%  50.0%  20.0%  10.0%
+2026-11-02     20  100.0%  50.0%  35.0%
+2026-11-03     10  100.0%  50.0%
 
-plan    USERS  DAY 0   DAY 1  DAY 2  DAY 3
-gold    8      100.0%  75.0%  50.0%  100.0%
-(none)  32     100.0%  43.8%  25.0%  0.0%
+plan    USERS   DAY 0  DAY 1  DAY 2   DAY 3
+gold        8  100.0%  75.0%  50.0%  100.0%
+(none)     32  100.0%  43.8%  25.0%    0.0%
 `)
 
 	// Past 15 periods: 0 to 7, every 7th and the last.
@@ -375,8 +375,8 @@ gold    8      100.0%  75.0%  50.0%  100.0%
 		  {"date":"2026-10-26","users":4,"retained":[`+strings.Join(retained, ",")+`]}]},"groups":[]}`),
 		`unbounded retention by week, users who started 2026-11-01 to 2026-11-03; % of the row's users
 START WEEK  USERS  WEEK 0  WEEK 1  WEEK 2  WEEK 3  WEEK 4  WEEK 5  WEEK 6  WEEK 7  WEEK 14  WEEK 16
-all         4      100.0%  100.0%  100.0%  100.0%  100.0%  75.0%   75.0%   75.0%   50.0%    25.0%
-2026-10-26  4      100.0%  100.0%  100.0%  100.0%  100.0%  75.0%   75.0%   75.0%   50.0%    25.0%
+all             4  100.0%  100.0%  100.0%  100.0%  100.0%   75.0%   75.0%   75.0%    50.0%    25.0%
+2026-10-26      4  100.0%  100.0%  100.0%  100.0%  100.0%   75.0%   75.0%   75.0%    50.0%    25.0%
 `)
 }
 
@@ -403,9 +403,9 @@ func TestRenderLTV(t *testing.T) {
 		  "per_user":[` + perDay(31, func(int) string { return "0" }) + `]}]}`
 	checkText(t, render(t, q, answer), `revenue per user by days since first seen, users first seen 2026-11-01 to 2026-11-30
 [AppsFlyer] media source  USERS  DAY 0  DAY 1  DAY 7  DAY 14  DAY 30
-all                       3      0.00   0.33   2.33   7.00    15.00
-examplenet_int            2      0.00   0.50   3.50   7.00    15.00
-organic                   1      0.00   0.00   0.00   -       -
+all                           3   0.00   0.33   2.33    7.00   15.00
+examplenet_int                2   0.00   0.50   3.50    7.00   15.00
+organic                       1   0.00   0.00   0.00       -       -
 `)
 	// Days 0, 1, 7 of 10, and the last.
 	q.GroupBy = nil
@@ -413,7 +413,7 @@ organic                   1      0.00   0.00   0.00   -       -
 		"per_user":[0.2,0.4,0.6,0.8,1,1.2,1.4,1.6,1.8,2,2.2]},"groups":[]}`),
 		`revenue per user by days since first seen, users first seen 2026-11-01 to 2026-11-30
 GROUP  USERS  DAY 0  DAY 1  DAY 7  DAY 10
-all    5      0.20   0.40   1.60   2.20
+all        5   0.20   0.40   1.60    2.20
 `)
 }
 
@@ -466,7 +466,7 @@ func TestChartsRequest(t *testing.T) {
 		"start":"2026-11-01","end":"2026-11-02"}`)
 	checkText(t, out, `funnel, 2026-11-01 to 2026-11-02, every step within 1d of the first; % of step 1's users
 GROUP  1. install  2. purchase
-all    10          4 (40.0%)
+all            10    4 (40.0%)
 `)
 
 	// --json: the answer as it came.
@@ -484,8 +484,8 @@ all    10          4 (40.0%)
 	os.WriteFile(bad, []byte(query+"}"), 0o600)
 	want := `revenue per user by days since first seen, users first seen 2026-11-01 to 2026-11-01
 plan  USERS  DAY 0  DAY 1
-all   2      0.50   1.50
-gold  1      1.00   3.00
+all       2   0.50   1.50
+gold      1   1.00   3.00
 `
 	if out, err = charts("ltv", "--query", file); err != nil {
 		t.Fatal(err)
@@ -595,39 +595,39 @@ func TestChartsCLI(t *testing.T) {
 
 	checkText(t, charts("segmentation", "--event", "purchase"), `totals per day, 2026-11-01 to 2026-11-03
 EVENT     TOTAL  2026-11-01  2026-11-02  2026-11-03
-purchase  2      1           0           1
+purchase      2           1           0           1
 `)
 	checkText(t, charts("segmentation", "--event", "purchase", "--where", "price>20", "--event", "_all", "--metric", "uniques",
 		"--group-by", "[AppsFlyer] media source"), `uniques per day, 2026-11-01 to 2026-11-03
 EVENT        [AppsFlyer] media source  TOTAL  2026-11-01  2026-11-02  2026-11-03
-1. purchase  examplenet_int            1      1           0           0
-2. _all      examplenet_int            2      2           1           1
-2. _all      organic                   1      0           1           0
+1. purchase  examplenet_int                1           1           0           0
+2. _all      examplenet_int                2           2           1           1
+2. _all      organic                       1           0           1           0
 `)
 	checkText(t, charts("funnel", "--step", "install", "--step", "purchase", "--window", "7d", "--group-by", "[AppsFlyer] media source"),
 		`funnel, 2026-11-01 to 2026-11-03, every step within 7d of the first; % of step 1's users
 [AppsFlyer] media source  1. install  2. purchase
-all                       3           2 (66.7%)
-examplenet_int            2           2 (100.0%)
-organic                   1           0 (0.0%)
+all                                3    2 (66.7%)
+examplenet_int                     2   2 (100.0%)
+organic                            1     0 (0.0%)
 `)
 	checkText(t, charts("retention", "--start-event", "install", "--periods", "3", "--group-by", "[AppsFlyer] media source"),
 		`n_day retention by day, users who started 2026-11-01 to 2026-11-03; % of the row's users
-START DAY   USERS  DAY 0   DAY 1   DAY 2  DAY 3
-all         3      100.0%  66.7%   0.0%   0.0%
-2026-11-01  2      100.0%  100.0%  0.0%   0.0%
-2026-11-02  1      100.0%  0.0%    0.0%   0.0%
+START DAY   USERS   DAY 0   DAY 1  DAY 2  DAY 3
+all             3  100.0%   66.7%   0.0%   0.0%
+2026-11-01      2  100.0%  100.0%   0.0%   0.0%
+2026-11-02      1  100.0%    0.0%   0.0%   0.0%
 
-[AppsFlyer] media source  USERS  DAY 0   DAY 1   DAY 2  DAY 3
-examplenet_int            2      100.0%  100.0%  0.0%   0.0%
-organic                   1      100.0%  0.0%    0.0%   0.0%
+[AppsFlyer] media source  USERS   DAY 0   DAY 1  DAY 2  DAY 3
+examplenet_int                2  100.0%  100.0%   0.0%   0.0%
+organic                       1  100.0%    0.0%   0.0%   0.0%
 `)
 	checkText(t, charts("ltv", "--days", "7", "--group-by", "[AppsFlyer] media source"),
 		`revenue per user by days since first seen, users first seen 2026-11-01 to 2026-11-03
 [AppsFlyer] media source  USERS  DAY 0  DAY 1  DAY 7
-all                       3      10.00  13.33  13.33
-examplenet_int            2      15.00  20.00  20.00
-organic                   1      0.00   0.00   0.00
+all                           3  10.00  13.33  13.33
+examplenet_int                2  15.00  20.00  20.00
+organic                       1   0.00   0.00   0.00
 `)
 
 	// --json is the server's answer.

@@ -14,9 +14,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/touchpointhq/touchpoint"
 )
 
 // Client talks to the admin API of a running server.
@@ -30,15 +33,20 @@ type Client struct {
 	// Fields, when set, are the answer's fields to print instead of the
 	// whole answer (--field).
 	Fields string
+	// JSON prints the server's answer as it is where a command would
+	// print a table (--json).
+	JSON bool
 }
 
-// clientFlags adds --server, --admin-token, --data-dir and --field to fs.
+// clientFlags adds --server, --admin-token, --data-dir, --field and
+// --json to fs.
 func clientFlags(fs *flag.FlagSet) *Client {
 	c := &Client{HTTP: &http.Client{Timeout: time.Minute}}
 	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8080", "base URL of the Touchpoint server")
 	fs.StringVar(&c.Token, "admin-token", "", "admin token (default: read from the data dir's admin-token file)")
 	fs.StringVar(&c.DataDir, "data-dir", "", "data dir of a local server, to read its admin-token file (default \"data\")")
 	fs.StringVar(&c.Fields, "field", "", "print only this field of the answer (a.b for a nested one; several, comma-separated, print on one line separated by spaces), e.g. --field dev_key")
+	fs.BoolVar(&c.JSON, "json", false, "print the server's answer, JSON, as it is (where the command prints a table)")
 	return c
 }
 
@@ -80,6 +88,20 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out io.W
 	return c.print(b, out)
 }
 
+// show sends a request and prints its answer for a person: render's
+// table. With --json it prints the server's answer as it is, with
+// --field the fields named, as do does.
+func (c *Client) show(ctx context.Context, method, path string, body any, out io.Writer, render func([]byte, io.Writer) error) error {
+	b, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	if c.JSON || c.Fields != "" {
+		return c.print(b, out)
+	}
+	return render(b, out)
+}
+
 // print writes an answer as do does.
 func (c *Client) print(answer []byte, out io.Writer) error {
 	if c.Fields != "" {
@@ -96,6 +118,17 @@ func (c *Client) print(answer []byte, out io.Writer) error {
 // an error carrying the server's message; an unreachable server and a
 // missing admin token are errors that say how to fix them.
 func (c *Client) send(ctx context.Context, method, path string, body any) ([]byte, error) {
+	resp, err := c.open(ctx, c.HTTP, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+// open sends a request with client and returns the answer, its body still
+// to read, when it is a 2xx; otherwise the error send describes.
+func (c *Client) open(ctx context.Context, client *http.Client, method, path string, body any) (*http.Response, error) {
 	token, err := c.token()
 	if err != nil {
 		return nil, err
@@ -117,7 +150,7 @@ func (c *Client) send(ctx context.Context, method, path string, body any) ([]byt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.HTTP.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" && ctx.Err() == nil {
@@ -126,26 +159,26 @@ func (c *Client) send(ctx context.Context, method, path string, body any) ([]byt
 		}
 		return nil, err
 	}
+	if resp.StatusCode < 300 {
+		return resp, nil
+	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode >= 300 {
-		if resp.StatusCode == http.StatusUnauthorized && token == "" {
-			return nil, fmt.Errorf("%s %s: no admin token to send: found none in %s; "+
-				"give the server's data dir with --data-dir (TOUCHPOINT_DATA_DIR), or the token with --admin-token or TOUCHPOINT_ADMIN_TOKEN",
-				method, path, c.tokenPath())
-		}
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
-		}
-		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	if resp.StatusCode == http.StatusUnauthorized && token == "" {
+		return nil, fmt.Errorf("%s %s: no admin token to send: found none in %s; "+
+			"give the server's data dir with --data-dir (TOUCHPOINT_DATA_DIR), or the token with --admin-token or TOUCHPOINT_ADMIN_TOKEN",
+			method, path, c.tokenPath())
 	}
-	return b, nil
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error != "" {
+		return nil, fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
+	}
+	return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 }
 
 // printFields writes the named fields of a JSON answer on one line,
@@ -264,6 +297,9 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("apps: want create, list, get, update, rotate-key, forward or clock")
 	}
 	verb, args := args[0], args[1:]
+	if verb == "forward" {
+		return runForward(ctx, args, stdout, stderr)
+	}
 	fs := newFlagSet("apps "+verb, stderr, "[flags] [app_id]")
 	c := clientFlags(fs)
 	windows := map[string]string{
@@ -271,8 +307,10 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"probabilistic-window": "probabilistic_window", "reattribution-window": "reattribution_window",
 		"reengagement-window": "reengagement_window",
 	}
-	for name := range windows {
-		fs.String(name, "", "window, like 7d or 24h")
+	if verb == "create" || verb == "update" {
+		for name := range windows {
+			fs.String(name, "", "window, like 7d or 24h")
+		}
 	}
 	switch verb {
 	case "create":
@@ -315,22 +353,6 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		return c.doShowingKeys(ctx, "POST", "/api/v1/apps/"+esc(fs.Arg(0))+"/keys/rotate", map[string]string{"key": *key}, stdout, stderr)
-	case "forward":
-		fs.String("api-key", "", "the analytics project's API key (Amplitude's, or a project of this server)")
-		fs.String("url", "", "the analytics server's base URL (default: this server)")
-		fs.String("mode", "", "attribution-api (installs, matched on advertising ids; the default) or http-v2 (installs and in-app events)")
-		fs.String("style", "", "appsflyer ([AppsFlyer] media source, …; the default) or adjust ([adjust] network, …)")
-		fs.String("company", "", "the name in the properties' brackets")
-		off := fs.Bool("disable", false, "keep the forward but stop sending")
-		if err := parseFlags(fs, args); err != nil {
-			return err
-		}
-		if err := need(fs, 1, "the app id: touchpoint apps forward com.example.game --api-key KEY"); err != nil {
-			return err
-		}
-		body := setFields(fs, map[string]string{"api-key": "api_key", "url": "url", "mode": "mode", "style": "style", "company": "company"})
-		body["enabled"] = !*off
-		return c.do(ctx, "PUT", "/api/v1/apps/"+esc(fs.Arg(0))+"/analytics-forward", body, stdout)
 	case "clock":
 		fs.String("advance", "", "move the test clock forward: 8d, 36h, 90m, 30s")
 		fs.String("time", "", "set the test clock to a later RFC 3339 time")
@@ -360,6 +382,49 @@ func runApps(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return fmt.Errorf("apps: unknown verb %q: want create, list, get, update, rotate-key, forward or clock", verb)
 }
 
+// runForward is "touchpoint apps forward [get|set|delete]": an app's
+// forward of its installs (and in-app events) to an analytics project.
+// Without get, set or delete it sets, as it always has.
+func runForward(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	verb := "set"
+	if len(args) > 0 && slices.Contains([]string{"get", "set", "delete"}, args[0]) {
+		verb, args = args[0], args[1:]
+	}
+	fs := newFlagSet("apps forward "+verb, stderr, "[flags] app_id")
+	c := clientFlags(fs)
+	var off *bool
+	if verb == "set" {
+		fs.String("api-key", "", "the analytics project's API key (Amplitude's, or a project of this server)")
+		fs.String("url", "", "the analytics server's base URL (default: this server)")
+		fs.String("mode", "", "attribution-api (installs, matched on advertising ids; the default) or http-v2 (installs and in-app events)")
+		fs.String("style", "", "appsflyer ([AppsFlyer] media source, …; the default) or adjust ([adjust] network, …)")
+		fs.String("company", "", "the name in the properties' brackets")
+		off = fs.Bool("disable", false, "keep the forward but stop sending")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := need(fs, 1, "the app id: touchpoint apps forward "+verb+" com.example.game"); err != nil {
+		return err
+	}
+	path := "/api/v1/apps/" + esc(fs.Arg(0)) + "/analytics-forward"
+	switch verb {
+	case "get":
+		return c.do(ctx, "GET", path, nil, stdout)
+	case "delete":
+		// The server answers 204, no body: --json prints nothing.
+		if _, err := c.send(ctx, "DELETE", path, nil); err != nil || c.JSON || c.Fields != "" {
+			return err
+		}
+		_, err := fmt.Fprintf(stdout, "deleted the analytics forward of %s\n", fs.Arg(0))
+		return err
+	}
+	// PUT replaces the forward: what is not given takes its default.
+	body := setFields(fs, map[string]string{"api-key": "api_key", "url": "url", "mode": "mode", "style": "style", "company": "company"})
+	body["enabled"] = !*off
+	return c.do(ctx, "PUT", path, body, stdout)
+}
+
 func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("partners: want create, list, get, update, delete, secrets or report")
@@ -386,8 +451,11 @@ func runPartners(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.String("install-postback", "", "install postback URL, with (macro)s: sent by GET for every install the partner wins")
 		fs.String("event-postback", "", "in-app event postback URL, with (macro)s: sent by GET for every in-app event of the partner's installs")
 	}
-	from := fs.String("from", "", "report start, RFC 3339 (default: 24 hours ago)")
-	to := fs.String("to", "", "report end, RFC 3339 (default: now)")
+	var from, to *string
+	if verb == "report" {
+		from = fs.String("from", "", "report start, RFC 3339 (default: 24 hours ago)")
+		to = fs.String("to", "", "report end, RFC 3339 (default: now)")
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -477,8 +545,14 @@ func runTouches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("touches "+verb, stderr, "[flags] app_id [touch_id]")
 	c := clientFlags(fs)
 	filters := []string{"pid", "kind", "from", "to", "device-id", "click-id", "cursor", "limit"}
-	for _, f := range filters {
-		fs.String(f, "", "filter: "+f)
+	usages := map[string]string{"pid": "only the touches of this media source", "kind": "only clicks (click) or impressions (impression)",
+		"from": "at or after, RFC 3339", "to": "before, RFC 3339", "device-id": "only the touches of this device id (raw, sha1 or md5)",
+		"click-id": "only the touches of this click id (clickid)", "cursor": "next_cursor of the previous page",
+		"limit": "touches per page, 1 to 1000 (default 50)"}
+	if verb != "get" {
+		for _, f := range filters {
+			fs.String(f, "", usages[f])
+		}
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -498,14 +572,14 @@ func runTouches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if verb == "count" {
-			base += "/count"
+			return c.do(ctx, "GET", base+"/count?"+q.Encode(), nil, stdout)
 		}
-		return c.do(ctx, "GET", base+"?"+q.Encode(), nil, stdout)
+		return c.show(ctx, "GET", base+"?"+q.Encode(), nil, stdout, printTouches)
 	case "get":
 		if err := need(fs, 2, "app_id and touch_id"); err != nil {
 			return err
 		}
-		return c.do(ctx, "GET", base+"/"+esc(fs.Arg(1)), nil, stdout)
+		return c.show(ctx, "GET", base+"/"+esc(fs.Arg(1)), nil, stdout, printTouch)
 	}
 	return fmt.Errorf("touches: unknown verb %q", verb)
 }
@@ -522,7 +596,7 @@ func runInstalls(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := need(fs, 2, "app_id and device_id"); err != nil {
 		return err
 	}
-	return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/installs/"+esc(fs.Arg(1)), nil, stdout)
+	return c.show(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/installs/"+esc(fs.Arg(1)), nil, stdout, printInstall)
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -531,7 +605,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	today := time.Now().UTC().Format(time.DateOnly)
 	from := fs.String("from", time.Now().UTC().AddDate(0, 0, -6).Format(time.DateOnly), "first day, YYYY-MM-DD")
 	to := fs.String("to", today, "last day, YYYY-MM-DD (included)")
-	groupBy := fs.String("group-by", "media_source", "comma-separated: media_source, campaign, af_c_id, af_adset, af_ad, af_siteid, day")
+	groupBy := fs.String("group-by", "media_source", "comma-separated: "+strings.Join(touchpoint.ReportDimensions, ", "))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -539,5 +613,5 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	q := url.Values{"from": {*from}, "to": {*to}, "group_by": {*groupBy}}
-	return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/report?"+q.Encode(), nil, stdout)
+	return c.show(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/report?"+q.Encode(), nil, stdout, printReport)
 }

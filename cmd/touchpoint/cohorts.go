@@ -134,7 +134,7 @@ func runCohorts(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *cursor != "" {
 			q.Set("cursor", *cursor)
 		}
-		return c.do(ctx, "GET", path+"/members?"+q.Encode(), nil, stdout)
+		return c.show(ctx, "GET", path+"/members?"+q.Encode(), nil, stdout, printCohortMembers)
 	case "sync":
 		fs.Int64("destination", 0, "an appsflyer-cohort destination of the project")
 		fs.String("cadence", "once", "once, minute, hourly or daily")
@@ -203,7 +203,7 @@ func runAudiences(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err := need(fs, 1, "the app id"); err != nil {
 			return err
 		}
-		return c.do(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/audiences", nil, stdout)
+		return c.show(ctx, "GET", "/api/v1/apps/"+esc(fs.Arg(0))+"/audiences", nil, stdout, printAudiences)
 	case "get", "members":
 		ident := fs.String("identifier", "", "only members of this identifier (gaid, idfa, cuid, amplitude_id…)")
 		value := fs.String("value", "", "with --identifier: is this value a member?")
@@ -225,7 +225,7 @@ func runAudiences(ctx context.Context, args []string, stdout, stderr io.Writer) 
 				q.Set(k, v)
 			}
 		}
-		return c.do(ctx, "GET", path+"/members?"+q.Encode(), nil, stdout)
+		return c.show(ctx, "GET", path+"/members?"+q.Encode(), nil, stdout, printAudienceMembers)
 	}
 	return fmt.Errorf("audiences: unknown verb %q: want %s", verb, verbs)
 }

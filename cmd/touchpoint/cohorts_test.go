@@ -26,7 +26,7 @@ func cohortGAID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012
 // cliJSON runs a client command line and decodes its output into v.
 func cliJSON(t *testing.T, v any, args ...string) {
 	t.Helper()
-	out := cli(t, args...)
+	out := cli(t, append(args, "--json")...) // the answer as the server gave it, where a table is the default
 	// Decode into a zero value: json.Unmarshal keeps fields the output
 	// leaves out, even in reused slice elements.
 	reflect.ValueOf(v).Elem().SetZero()

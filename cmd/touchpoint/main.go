@@ -1,26 +1,37 @@
 // Command touchpoint is the Touchpoint server and its command-line client.
 //
 //	touchpoint serve                 run the server
-//	touchpoint apps …                manage apps        (admin API client)
+//	touchpoint demo                  a server with simulated traffic, set up end to end
+//	touchpoint apps …                manage apps, their analytics forward (admin API client)
 //	touchpoint partners …            manage partners, signing secrets
 //	touchpoint touches …             read recorded clicks and impressions
 //	touchpoint links build|sign|test make and check attribution links
 //	touchpoint installs get          explain a device's attribution
 //	touchpoint report                clicks, installs, cost and revenue by source
+//	touchpoint deliveries …          the outbox: postbacks, forwards, streamed events; retry
+//	touchpoint rates get|set         a day's exchange rates to US dollars
 //	touchpoint projects …            analytics projects, users, events
+//	touchpoint destinations …        a project's event streams to AppsFlyer
 //	touchpoint cohorts …             cohorts, their members, syncs to AppsFlyer Audiences
 //	touchpoint charts …              segmentation, funnel, retention and LTV charts
 //	touchpoint audiences …           the audiences the Audiences API holds
 //	touchpoint bench seed|events|cohort|charts  benchmark helpers
 //	touchpoint migrate-data          copy the embedded store into PostgreSQL
+//	touchpoint backup|restore        back up a running server's embedded store; restore it
 //	touchpoint version               the version, commit and Go it was built with
+//	touchpoint completion bash|zsh|fish  shell completion (commands.go has the tree)
+//
+// What a person reads (report, touches, installs get, deliveries, member
+// lists, charts) prints as a table; --json prints the server's answer as
+// it is, --field some of its fields.
 //
 // Some flags can also be set with an environment variable, TOUCHPOINT_ and
 // the flag's name in upper case with dashes as underscores (--data-dir is
 // TOUCHPOINT_DATA_DIR): every flag of serve, and the global flags of the
 // client commands, --server, --admin-token and --data-dir. A command's own
 // flags (--name, --platform, --json…) do not read the environment. A flag on
-// the command line wins.
+// the command line wins. Serve also reads a YAML config file, --config FILE
+// (config.go), below both; the client commands do not.
 package main
 
 import (
@@ -52,14 +63,20 @@ const usage = `Touchpoint: self-hosted attribution (AppsFlyer/Adjust role) and p
 
 Usage:
   touchpoint serve [flags]                       run the server
+  touchpoint demo [flags]                        a server on a fresh store, set up end to end,
+                                                 with simulated traffic (docs/demo.md)
   touchpoint apps create|list|get|update|rotate-key|forward|clock   manage apps
+  touchpoint apps forward get|set|delete         an app's forward of its installs to analytics
   touchpoint partners create|list|get|update|delete|secrets|report
   touchpoint touches list|get|count              read clicks and impressions
   touchpoint links build|sign|test               make and check attribution links
   touchpoint installs get                        explain a device's attribution
   touchpoint report                              clicks, installs, cost, revenue by source
+  touchpoint deliveries list|get|retry           postbacks, forwards and streamed events owed or sent
+  touchpoint rates get|set DATE [CUR=RATE…]      a UTC day's exchange rates (US dollars per unit)
   touchpoint projects create|list|get|update|rotate-key   analytics projects (Amplitude role)
   touchpoint projects user|events|pending         read users, events, held attributions
+  touchpoint destinations create|list|get|update|delete   a project's event streams to AppsFlyer
   touchpoint cohorts create|list|get|update|delete|versions|preview|compute|members
   touchpoint cohorts sync|syncs|runs|run         sync cohorts to AppsFlyer Audiences
   touchpoint charts segmentation|funnel|retention|ltv   analytics charts as tables
@@ -68,13 +85,20 @@ Usage:
   touchpoint bench seed|events|cohort|charts     benchmark helpers
   touchpoint migrate-data --from DIR --to URL    copy the embedded store of a stopped server
                                                  into an empty PostgreSQL database
+  touchpoint backup --out FILE                   back up a running server's embedded store
+  touchpoint restore --from FILE --data-dir DIR  check a backup and restore it (--check: only check)
   touchpoint version [--json]                    the version, commit and Go it was built with
+  touchpoint completion bash|zsh|fish            a shell completion script (-h: how to load it)
+
+Tables are for people: --json prints the server's answer as it is, and
+--field a,b only those fields of it (docs/cli.md).
 
 Run "touchpoint <command> -h" for a command's flags. Every flag of serve,
 and --server, --admin-token and --data-dir of the client commands, also
 reads an environment variable: TOUCHPOINT_ + its name in upper case, dashes
 as underscores (--data-dir → TOUCHPOINT_DATA_DIR); -h names it. A command's
-own flags (--name, --platform, --json…) do not.
+own flags (--name, --platform, --json…) do not. Serve also takes its flags
+from a YAML file, --config FILE (docs/configuration.md).
 `
 
 // run dispatches a command line.
@@ -84,38 +108,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return (&ServeCommand{Stdout: stdout, Stderr: stderr}).Run(ctx, rest)
-	case "apps":
-		return runApps(ctx, rest, stdout, stderr)
-	case "partners":
-		return runPartners(ctx, rest, stdout, stderr)
-	case "touches":
-		return runTouches(ctx, rest, stdout, stderr)
-	case "links":
-		return runLinks(ctx, rest, stdout, stderr)
-	case "installs":
-		return runInstalls(ctx, rest, stdout, stderr)
-	case "projects":
-		return runProjects(ctx, rest, stdout, stderr)
-	case "cohorts":
-		return runCohorts(ctx, rest, stdout, stderr)
-	case "charts":
-		return runCharts(ctx, rest, stdout, stderr)
-	case "audiences":
-		return runAudiences(ctx, rest, stdout, stderr)
-	case "report":
-		return runReport(ctx, rest, stdout, stderr)
-	case "bench":
-		return runBench(ctx, rest, stdout, stderr)
-	case "migrate-data":
-		return runMigrateData(ctx, rest, stdout, stderr)
-	case "version":
-		return runVersion(ctx, rest, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	if cmd == "-h" || cmd == "--help" {
+		cmd = "help"
+	}
+	// The commands are in commandTree (commands.go), which completion
+	// reads too.
+	if c, ok := findCommand(cmd); ok {
+		return c.run(ctx, rest, stdout, stderr)
 	}
 	if hint := didYouMean(cmd, commands, strconv.Quote); hint != "" {
 		return fmt.Errorf("unknown command %q%s", cmd, hint)
@@ -123,11 +122,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }
-
-// commands are the verbs run knows, for "did you mean" (keep in step with
-// its switch).
-var commands = []string{"serve", "apps", "partners", "touches", "links", "installs", "projects", "cohorts",
-	"charts", "audiences", "report", "bench", "migrate-data", "version", "help"}
 
 // parseFlags parses args into fs, allowing flags after positional
 // arguments ("touches list com.example.game --pid net"), then fills every
@@ -137,6 +131,9 @@ var commands = []string{"serve", "apps", "partners", "touches", "links", "instal
 // A flag error names flags with two dashes, as the docs do, and an unknown
 // flag is answered with the nearest flag of the command.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if len(args) > 0 && args[0] == flagsProbe {
+		return &flagSetError{fs} // flagsOf asks which flags fs has
+	}
 	// The flag package prints its own message and the usage on an error;
 	// hold both back to say it better below.
 	usage, output := fs.Usage, fs.Output()

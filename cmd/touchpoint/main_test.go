@@ -120,7 +120,7 @@ func TestServeAndCLI(t *testing.T) {
 		t.Fatalf("signed click: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	out := cli(t, append([]string{"touches", "list", "com.example.game", "--click-id", "abc"}, c...)...)
+	out := cli(t, append([]string{"touches", "list", "com.example.game", "--click-id", "abc", "--json"}, c...)...)
 	if !strings.Contains(out, `"signature_verdict": "valid"`) || !strings.Contains(out, `"c": "summer sale"`) {
 		t.Fatalf("touches list: %s", out)
 	}
@@ -295,7 +295,7 @@ func TestAttributionCLI(t *testing.T) {
 		t.Fatalf("partners create --daily-click-cap: %+v", p)
 	}
 	day := app.TestClock.Format(time.DateOnly)
-	out := cli(t, append([]string{"report", "com.example.test", "--from", day, "--to", day}, c...)...)
+	out := cli(t, append([]string{"report", "com.example.test", "--from", day, "--to", day, "--json"}, c...)...)
 	if !strings.Contains(out, `"rows": []`) {
 		t.Fatalf("report: %s", out)
 	}

@@ -33,7 +33,7 @@ func TestMigrateData(t *testing.T) {
 		t.Fatalf("click: %v, %v", resp, err)
 	}
 	resp.Body.Close()
-	touches := cli(t, append([]string{"touches", "list", "com.example.game"}, on(srv.URL())...)...)
+	touches := cli(t, append([]string{"touches", "list", "com.example.game", "--json"}, on(srv.URL())...)...)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestMigrateData(t *testing.T) {
 
 	// The server on PostgreSQL has what the embedded one had.
 	pg, _, _ := serve(t, "--db", url, "--admin-token", token, "--data-dir", t.TempDir())
-	if got := cli(t, append([]string{"touches", "list", "com.example.game"}, on(pg.URL())...)...); got != touches {
+	if got := cli(t, append([]string{"touches", "list", "com.example.game", "--json"}, on(pg.URL())...)...); got != touches {
 		t.Errorf("touches on PostgreSQL:\n%s\nwant\n%s", got, touches)
 	}
 	var got touchpoint.App

@@ -97,7 +97,7 @@ func TestServeOnPostgres(t *testing.T) {
 	day := app.TestClock.Format(time.DateOnly) // the app's clock stands still
 	for _, url := range []string{a.URL(), b.URL()} {
 		var report struct{ Rows []touchpoint.ReportRow }
-		json.Unmarshal([]byte(cli(t, append([]string{"report", "com.example.nodes", "--from", day, "--to", day}, on(url)...)...)), &report)
+		json.Unmarshal([]byte(cli(t, append([]string{"report", "com.example.nodes", "--from", day, "--to", day, "--json"}, on(url)...)...)), &report)
 		if len(report.Rows) != 1 || report.Rows[0].Clicks != 1 || report.Rows[0].Installs != 1 {
 			t.Errorf("report on %s: %+v", url, report.Rows)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/touchpointhq/touchpoint"
+	"github.com/touchpointhq/touchpoint/geo"
 	"github.com/touchpointhq/touchpoint/httpapi"
 	"github.com/touchpointhq/touchpoint/postgres"
 	"github.com/touchpointhq/touchpoint/service"
@@ -66,6 +67,9 @@ type ServeConfig struct {
 	// DeliveryRetention is how long finished deliveries and attempts are
 	// kept; 0: forever.
 	DeliveryRetention time.Duration
+	// GeoIPDB is a MaxMind DB file (GeoLite2/GeoIP2 City or Country,
+	// DB-IP lite) to locate clients with; empty: no lookups.
+	GeoIPDB string
 
 	AllowPrivatePostbackHosts bool
 	PostbackConcurrency       int
@@ -75,6 +79,12 @@ type ServeConfig struct {
 	MaxDecodingBytes int64
 	MaxConns         int
 	IdleTimeout      time.Duration
+
+	// ConfigFile is the YAML file the settings not given as flags or
+	// TOUCHPOINT_* variables were read from (config.go); fromFile says
+	// where in it each was set, for errors.
+	ConfigFile string
+	fromFile   map[string]string
 }
 
 // DefaultServeConfig returns the defaults.
@@ -115,6 +125,7 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.StringVar(&cfg.Synchronous, "sqlite-synchronous", cfg.Synchronous, "normal: a commit survives a process crash; full: also a power loss (an fsync per commit)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text (key=value lines) or json (a JSON object a line)")
+	fs.StringVar(&cfg.GeoIPDB, "geoip-db", "", "a GeoLite2/GeoIP2 City or Country, or DB-IP lite, .mmdb file: events, clicks and launches get the country and city of their IP address (docs/geo.md); empty: no lookups")
 	fs.BoolVar(&cfg.AccessLog, "access-log", cfg.AccessLog, "log every HTTP request at INFO: method, path (without the query string), status, bytes, duration and client IP")
 	fs.DurationVar(&cfg.PurgeInterval, "purge-interval", cfg.PurgeInterval, "how often touches older than the longest lookback window (30 days), and deliveries past --delivery-retention, are purged; 0 disables")
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long finished deliveries (postbacks, forwards, streamed events: sent or given up) and delivery attempts are kept, "+
@@ -129,16 +140,24 @@ func (c *ServeCommand) ParseFlags(args []string) error {
 	fs.Int64Var(&cfg.MaxDecodingBytes, "max-decoding-bytes", cfg.MaxDecodingBytes, "bytes of upload bodies read and decoded at once; more uploads wait, then get 503 (decoding takes about 4 times a body in memory)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "open connections at most; near it, idle keep-alive connections are closed")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
-	return parseFlags(fs, args)
+	fs.StringVar(&cfg.ConfigFile, configFlag, "", "a YAML file of these settings, keyed by flag name (addr: \":8080\"; docs/configuration.md); a flag or a TOUCHPOINT_ variable wins over it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var err error
+	cfg.fromFile, err = applyConfigFile(fs)
+	return err
 }
 
 // Run parses flags, starts everything, and blocks until ctx ends (SIGINT or
 // SIGTERM), then shuts down gracefully: stop accepting, finish requests in
 // flight, commit what they queued, close the database.
-func (c *ServeCommand) Run(ctx context.Context, args []string) error {
+func (c *ServeCommand) Run(ctx context.Context, args []string) (err error) {
 	if err := c.ParseFlags(args); err != nil {
 		return err
 	}
+	// A value the config file gave and serve refuses: say where it is.
+	defer func() { err = placeError(err, c.Config.fromFile) }()
 	cfg := c.Config
 	logger, err := newLogger(c.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -154,6 +173,14 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var geoIP *geo.DB
+	if cfg.GeoIPDB != "" {
+		if geoIP, err = geo.Open(cfg.GeoIPDB); err != nil {
+			return fmt.Errorf("--geoip-db: %w", err)
+		}
+		defer geoIP.Close()
+		logger.Info("geoip database", "path", cfg.GeoIPDB, "type", geoIP.Type)
+	}
 	token, err := c.openStore(ctx, logger)
 	if err != nil {
 		return err
@@ -165,6 +192,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.Server.AdminToken = token
 	c.Server.TrustedProxies = proxies
 	c.Server.AccessLog = cfg.AccessLog
+	c.Server.GeoIP = geoIP
 	c.Server.CommitLinger = cfg.CommitLinger
 	c.Server.AllowPrivatePostbackHosts = cfg.AllowPrivatePostbackHosts
 	c.Server.PostbackConcurrency = cfg.PostbackConcurrency
@@ -193,6 +221,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	where := []any{"data_dir", cfg.DataDir}
 	if cfg.DB != "" {
 		where = []any{"db", redactURL(cfg.DB)}
+	}
+	if cfg.ConfigFile != "" {
+		where = append(where, "config", cfg.ConfigFile)
 	}
 	logger.Info("touchpoint serving", append([]any{"addr", c.Server.URL()}, where...)...)
 	if c.Ready != nil {

@@ -390,11 +390,11 @@ var steps = []step{
 		},
 		copy: copyAttempts},
 	{table: "report", source: "report",
-		columns: []string{"app_seq", "day", "media_source", "campaign", "campaign_id", "adset", "ad", "site_id", "metric", "currency", "n", "amount"},
-		query:   `SELECT app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, n, amount FROM report`,
+		columns: []string{"app_seq", "day", "media_source", "campaign", "campaign_id", "adset", "ad", "site_id", "country", "metric", "currency", "n", "amount"},
+		query:   `SELECT app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, country, metric, currency, n, amount FROM report`,
 		convert: func(r *row) []any {
 			return []any{r.int(0), r.int(1), r.text(2), r.text(3), r.text(4), r.text(5), r.text(6), r.text(7), r.text(8), r.text(9),
-				r.int(10), r.int(11)}
+				r.text(10), r.int(11), r.int(12)}
 		}},
 	{table: "touches", total: func(ctx context.Context, x *sqlite.Export) (int64, error) { return x.CountTouches(ctx) },
 		copy: copyTouches},
