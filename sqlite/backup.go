@@ -364,7 +364,7 @@ func VerifyBackup(ctx context.Context, dir, from string) error {
 	path := filepath.Join(dir, BackupDatabaseName)
 	// Read-only, and immutable: SQLite neither locks the file nor makes a
 	// WAL or shared-memory file beside it.
-	conn, err := sql.Open("sqlite", "file:"+path+"?mode=ro&immutable=1")
+	conn, err := sql.Open("sqlite", fileURI(path, "mode=ro&immutable=1"))
 	if err != nil {
 		return err
 	}
@@ -467,6 +467,13 @@ func Restore(ctx context.Context, r io.Reader, dataDir, from string, force bool,
 			dataDir, strings.Join(existing, ", "))
 	}
 
+	// A restore killed part way left its directory: the lock says no
+	// other restore is using it.
+	if stale, err := filepath.Glob(filepath.Join(dataDir, ".restore-*")); err == nil {
+		for _, d := range stale {
+			os.RemoveAll(d)
+		}
+	}
 	tmp, err := os.MkdirTemp(dataDir, ".restore-")
 	if err != nil {
 		return nil, err
@@ -489,27 +496,45 @@ func Restore(ctx context.Context, r io.Reader, dataDir, from string, force bool,
 		if err := os.Mkdir(res.Replaced, dirMode); err != nil {
 			return nil, fmt.Errorf("moving the store in %s aside: %w", dataDir, err)
 		}
+	}
+	// From here on an error says where the store that was there went.
+	if err := res.place(dataDir, tmp, existing, m.Files); err != nil {
+		if res.Replaced != "" {
+			err = fmt.Errorf("%w (the store that was in %s is in %s)", err, dataDir, res.Replaced)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// place moves the existing store files into res.Replaced, then the
+// restored ones (files, then the database) from tmp into dataDir.
+func (res *RestoreResult) place(dataDir, tmp string, existing, files []string) error {
+	if res.Replaced != "" {
 		if err := ownLike(dataDir, res.Replaced); err != nil {
-			return nil, err
+			return err
 		}
 		for _, name := range existing {
 			if err := os.Rename(filepath.Join(dataDir, name), filepath.Join(res.Replaced, name)); err != nil {
-				return nil, fmt.Errorf("moving the store in %s aside: %w", dataDir, err)
+				return fmt.Errorf("moving the store in %s aside: %w", dataDir, err)
 			}
+		}
+		if err := syncDir(res.Replaced); err != nil {
+			return err
 		}
 	}
 	// The database last: until it is there, no server starts on a
 	// half-restored store (and a second restore sees the files already
 	// moved, and asks for --force).
-	for _, name := range append(slices.Clone(m.Files), BackupDatabaseName) {
+	for _, name := range append(slices.Clone(files), BackupDatabaseName) {
 		if err := ownLike(dataDir, filepath.Join(tmp, name)); err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dataDir, name)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return res, syncDir(dataDir)
+	return syncDir(dataDir)
 }
 
 // syncDir makes the renames in dir durable.

@@ -232,3 +232,35 @@ func damage(b []byte) []byte {
 		}
 	}
 }
+
+// TestRestoreOddDirNames: a data dir whose name holds ?, % or # restores
+// and verifies like any other (a raw path in SQLite's URI would cut the
+// name at # and open what comes before it read-write).
+func TestRestoreOddDirNames(t *testing.T) {
+	ctx := context.Background()
+	now := func() time.Time { return storetest.Start }
+	db := MustOpen(t, filepath.Join(t.TempDir(), "touchpoint.db"), now)
+	storetest.MustCreateApp(t, db, "com.example.game")
+	if err := db.RecordTouches(ctx, []*touchpoint.Touch{storetest.NewTouch("com.example.game", "net", storetest.Start)}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := db.Backup(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a#b", "a?mode=rw", "100%25"} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, name)
+		if _, err := sqlite.Restore(ctx, bytes.NewReader(buf.Bytes()), dir, "backup.tar", false, storetest.Start); err != nil {
+			t.Fatalf("restore into %q: %v", name, err)
+		}
+		entries, _ := os.ReadDir(parent)
+		if len(entries) != 1 || entries[0].Name() != name {
+			t.Errorf("restore into %q left %v beside it", name, entries)
+		}
+		restored := MustOpen(t, filepath.Join(dir, "touchpoint.db"), now)
+		if n, err := restored.CountTouches(ctx, touchpoint.TouchFilter{App: "com.example.game"}); err != nil || n != 1 {
+			t.Errorf("restored into %q: %d touches, %v", name, n, err)
+		}
+	}
+}

@@ -143,7 +143,7 @@ func (db *DB) Open() (err error) {
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(ON)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=journal_size_limit(67108864)"
-	dsn := "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + pragmas
+	dsn := fileURI(db.Path, pragmas)
 	if db.write, err = sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 		return err
 	}
@@ -583,4 +583,11 @@ func isUniqueViolation(err error) bool {
 		return e.Code() == constraintPrimaryKey || e.Code() == constraintUnique
 	}
 	return false
+}
+
+// fileURI is the SQLite URI of the database file at path with query: the
+// path escaped, so that a ?, % or # in it stays part of the name (raw, a #
+// would cut the query off, and with it mode=ro).
+func fileURI(path, query string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + query
 }

@@ -105,10 +105,16 @@ func describe(f *flag.Flag) string {
 	return clip(strings.TrimSpace(s), 70)
 }
 
-// singleQuoted quotes s for sh, zsh and fish alike: in single quotes, a
-// quote inside closing them, escaped, and opening them again.
+// singleQuoted quotes s for sh and zsh: in single quotes, a quote inside
+// closing them, escaped, and opening them again.
 func singleQuoted(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// fishQuoted quotes s for fish, where \\ and \' are escapes even inside
+// single quotes.
+func fishQuoted(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // bashCompletion writes the bash script. _touchpoint walks the words
@@ -237,7 +243,7 @@ function __touchpoint_subs
 `)
 	for _, n := range nodes {
 		if len(n.subs) > 0 {
-			fmt.Fprintf(w, "\t\tcase %s\n\t\t\tprintf '%%s\\n' %s\n", singleQuoted(n.path), strings.Join(n.subs, " "))
+			fmt.Fprintf(w, "\t\tcase %s\n\t\t\tprintf '%%s\\n' %s\n", fishQuoted(n.path), strings.Join(n.subs, " "))
 		}
 	}
 	fmt.Fprint(w, `	end
@@ -250,9 +256,9 @@ function __touchpoint_flags
 		if len(n.flags) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\t\tcase %s\n\t\t\tprintf '%%s\\n'", singleQuoted(n.path))
+		fmt.Fprintf(w, "\t\tcase %s\n\t\t\tprintf '%%s\\n'", fishQuoted(n.path))
 		for _, f := range n.flags {
-			fmt.Fprintf(w, " \\\n\t\t\t\t%s", singleQuoted("--"+f.Name+"\t"+describe(f)))
+			fmt.Fprintf(w, " \\\n\t\t\t\t%s", fishQuoted("--"+f.Name+"\t"+describe(f)))
 		}
 		fmt.Fprintln(w)
 	}

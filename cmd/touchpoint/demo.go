@@ -129,8 +129,8 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	serve := &ServeCommand{Stdout: &bytes.Buffer{}, Stderr: c.Stderr, Ready: ready}
 	served := make(chan error, 1)
 	go func() {
-		served <- serve.Run(sctx, []string{"--addr", addr, "--data-dir", dataDir, "--db", "", "--admin-token", "",
-			"--allow-private-postback-hosts", "--log-level", cfg.logLevel})
+		served <- serve.Run(sctx, demoServeArgs(ctx, map[string]string{"addr": addr, "data-dir": dataDir,
+			"allow-private-postback-hosts": "true", "log-level": cfg.logLevel}))
 	}()
 	var srv *httpapi.Server
 	select {
@@ -271,3 +271,21 @@ func startSink() (*sink, error) {
 }
 
 func (s *sink) Close() error { return s.srv.Close() }
+
+// demoServeArgs are serve's arguments for the demo: the settings given,
+// and every other serve flag at its default, so that no TOUCHPOINT_*
+// variable or config file left in the shell (TOUCHPOINT_DB,
+// TOUCHPOINT_CONFIG, TOUCHPOINT_GEOIP_DB…) changes the demo or points it at
+// another store: a flag given on the command line wins over both.
+func demoServeArgs(ctx context.Context, set map[string]string) []string {
+	var args []string
+	flags, _ := flagsOf(ctx, []string{"serve"})
+	for _, f := range flags {
+		v, ok := set[f.Name]
+		if !ok {
+			v = f.DefValue
+		}
+		args = append(args, "--"+f.Name+"="+v)
+	}
+	return args
+}

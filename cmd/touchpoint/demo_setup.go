@@ -302,6 +302,6 @@ func (d *demo) fail(err error) {
 	if err == nil || errors.Is(err, context.Canceled) { // stopping
 		return
 	}
+	d.n.lastErr.Store(err.Error()) // before the count: a summary that sees the count sees an error
 	d.n.errors.Add(1)
-	d.n.lastErr.Store(err.Error())
 }

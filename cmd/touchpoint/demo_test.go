@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -358,5 +359,29 @@ func TestDemoFlags(t *testing.T) {
 	err = (&DemoCommand{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}).Run(context.Background(), []string{"--listen", taken.Addr().String()})
 	if err == nil || !strings.Contains(err.Error(), "--listen "+taken.Addr().String()) {
 		t.Errorf("demo --listen on a taken address: %v", err)
+	}
+}
+
+// TestDemoIgnoresEnvironment: the demo's server takes no setting from the
+// shell: not TOUCHPOINT_DB (another store), TOUCHPOINT_CONFIG (a config
+// file's settings), TOUCHPOINT_GEOIP_DB or any other serve variable.
+func TestDemoIgnoresEnvironment(t *testing.T) {
+	t.Setenv("TOUCHPOINT_DB", "postgres://elsewhere/prod")
+	t.Setenv("TOUCHPOINT_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
+	t.Setenv("TOUCHPOINT_GEOIP_DB", "/nowhere.mmdb")
+	t.Setenv("TOUCHPOINT_ADMIN_TOKEN", "from-the-shell")
+	t.Setenv("TOUCHPOINT_MAX_CONNS", "3")
+	args := demoServeArgs(context.Background(), map[string]string{"addr": "127.0.0.1:0", "data-dir": "demo-data"})
+	s := &ServeCommand{Stdout: io.Discard, Stderr: io.Discard}
+	if err := s.ParseFlags(args); err != nil {
+		t.Fatalf("serve %v: %v", args, err)
+	}
+	want := DefaultServeConfig()
+	got := s.Config
+	if got.DB != "" || got.ConfigFile != "" || got.GeoIPDB != "" || got.AdminToken != "" || got.MaxConns != want.MaxConns {
+		t.Errorf("the demo's server read the environment: %+v", got)
+	}
+	if got.Addr != "127.0.0.1:0" || got.DataDir != "demo-data" {
+		t.Errorf("the demo's settings were not kept: addr %q, data dir %q", got.Addr, got.DataDir)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/touchpointhq/touchpoint"
@@ -43,19 +44,31 @@ func (t *table) Head(cells ...string) {
 	t.Row(cells...)
 }
 
-// Row adds a row to the block. Tabs and line breaks in a cell become
-// spaces: a cell stays on its line.
+// Row adds a row to the block, each cell made printable (printable).
 func (t *table) Row(cells ...string) {
 	row := make([]string, len(cells))
 	for i, c := range cells {
-		row[i] = strings.Map(func(r rune) rune {
-			if r == '\t' || r == '\n' || r == '\r' {
-				return ' '
-			}
-			return r
-		}, c)
+		row[i] = printable(c)
 	}
 	t.rows = append(t.rows, row)
+}
+
+// printable returns s fit for a terminal: tabs and line breaks become
+// spaces, so a cell stays on its line, and every other control character
+// (ESC, BEL, the C1 controls…) becomes U+FFFD. What the tables print comes
+// partly from the public (a click's parameters, its user agent), and an
+// escape sequence printed raw would drive the operator's terminal: rewrite
+// the screen, set the clipboard (OSC 52).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case unicode.IsControl(r):
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // Field adds a name and its value to a list of fields.
@@ -65,7 +78,7 @@ func (t *table) Field(name, value string) { t.Row(name, value) }
 // (indented as the rows are, unless empty).
 func (t *table) Line(format string, args ...any) {
 	t.end()
-	if s := fmt.Sprintf(format, args...); s != "" {
+	if s := printable(fmt.Sprintf(format, args...)); s != "" {
 		t.write(t.indent + s + "\n")
 	} else {
 		t.write("\n")
