@@ -142,7 +142,11 @@ func TestGeoAnalytics(t *testing.T) {
 // clicks under their own, the install and its in-app events under the
 // launch's.
 func TestGeoAttribution(t *testing.T) {
-	a := startSDKApp(t, withGeoIP(t))
+	a := startSDKApp(t, withGeoIP(t), func(s *httpapi.Server) { s.AllowPrivatePostbackHosts = true })
+	// The partner's install postback asks for the install's place.
+	sk := newSink(t)
+	a.mustAPI(t, 200, "PATCH", "/api/v1/apps/"+appID+"/partners/net_a", map[string]any{"postbacks": []any{
+		map[string]any{"kind": "install_postback", "url": sk.URL + "/install?cc=(country-code)&city=(city)"}}}, nil)
 	for _, c := range []struct{ xff, query string }{
 		{"81.2.69.142", "pid=net_a&c=spring&advertising_id=G-1"},
 		{"216.160.83.56", "pid=net_a&c=spring"},
@@ -164,7 +168,7 @@ func TestGeoAttribution(t *testing.T) {
 	}
 
 	// The device installs from Sweden (the SDK's ip wins over the
-	// connection's) and buys.
+	// connection's) and buys; its install postback names where.
 	a.advance(t, "1h")
 	first := a.launch(t, map[string]any{"advertising_id": "G-1", "launch_id": "L-1", "ip": "89.160.20.112"})
 	if first.ConversionData["media_source"] != "net_a" {
@@ -173,6 +177,9 @@ func TestGeoAttribution(t *testing.T) {
 	var ev httpapi.EventResponse
 	if a.sdk(t, "/events", map[string]any{"device_id": first.DeviceID, "event_id": "E-1", "event_name": "af_purchase", "revenue": "4.5", "currency": "EUR"}, &ev) != 200 {
 		t.Fatal("event refused")
+	}
+	if got := sk.waitRequests(t, 1); got[0] != "/install?cc=SE&city=Link%C3%B6ping" {
+		t.Errorf("install postback %s", got[0])
 	}
 	view := a.explain(t, first.DeviceID)
 	if len(view.Installs) != 1 || view.Installs[0].Launch.CountryCode != "SE" || view.Installs[0].Launch.City != "Linköping" {

@@ -111,6 +111,12 @@ var otherMacros = []macro{
 	{"os-version", func(f *Facts) string { return launch(f).OSVersion }},
 	{"user-agent", func(f *Facts) string { return launch(f).UA }},
 	{"language", func(f *Facts) string { return launch(f).Language }},
+	// AppsFlyer's table has a "two-character country code on conversion"
+	// and the "city of user device recorded on conversion"; their
+	// spellings are not in the sources at hand (UNCONFIRMED): these follow
+	// the table's hyphenated names. Filled when serve has --geoip-db.
+	{"country-code", func(f *Facts) string { return launch(f).CountryCode }},
+	{"city", func(f *Facts) string { return launch(f).City }},
 	{"match-type", func(f *Facts) string { return f.Attribution.MatchType.Postback() }},
 	{"gp_referer_click_ts", func(f *Facts) string { return unix(launch(f).ClickTime) }},
 	{"gp_referer_install_ts", func(f *Facts) string { return unix(launch(f).InstallBeginTime) }},
