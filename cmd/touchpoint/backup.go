@@ -58,19 +58,28 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		w = tmp
 	}
 	started := time.Now()
+	// No limit on the whole (a large store takes minutes), but one on a
+	// stall: a server that sends nothing for backupStall is given up on.
+	ctx, stalled := context.WithCancelCause(ctx)
+	defer stalled(nil)
+	stall := time.AfterFunc(backupStall, func() {
+		stalled(fmt.Errorf("the server sent nothing for %s", backupStall))
+	})
+	defer stall.Stop()
 	body, err := c.openBackup(ctx)
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return fmt.Errorf("backup: %w", backupErr(ctx, err))
 	}
 	defer body.Close()
+	body = &progressReader{r: body, progress: func() { stall.Reset(backupStall) }}
 	counted := &countWriter{w: w}
 	m, err := sqlite.ReadBackup(io.TeeReader(body, counted), "")
 	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return fmt.Errorf("backup: %w", backupErr(ctx, err))
 	}
 	// The tar's end is read; what follows it (its padding) is kept too.
 	if _, err := io.Copy(counted, body); err != nil {
-		return fmt.Errorf("backup: %w", err)
+		return fmt.Errorf("backup: %w", backupErr(ctx, err))
 	}
 	if tmp != nil {
 		if err := tmp.Sync(); err != nil {
@@ -95,10 +104,41 @@ const backupHelp = `
 Asks a running server (--server) for a backup of its embedded store, taken while it serves, and
 writes it to --out: a tar file holding a manifest, the SQLite database (with every click the
 server had acknowledged when the backup began) and SHA256SUMS. The backup is checked as it
-arrives (every file against SHA256SUMS, and the tar's end); a backup that fails leaves no file.
+arrives (every file against SHA256SUMS, and the tar's end); a backup that fails leaves no file
+(with --out -, what was written before the failure has gone to stdout: check the exit status), and
+one from a server that sends nothing for 5 minutes fails.
 Restore it with "touchpoint restore --from FILE --data-dir DIR". A server on PostgreSQL
 (serve --db) is backed up with pg_dump instead. See docs/backup.md.
 `
+
+// backupStall is how long the backup command waits for the server's next
+// bytes before it gives up (the server drains its click journal before the
+// first; a stall is a server or a network that has stopped).
+var backupStall = 5 * time.Minute
+
+// backupErr is err, or why ctx was cancelled when that is a stall.
+func backupErr(ctx context.Context, err error) error {
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// progressReader calls progress after each read that returned bytes.
+type progressReader struct {
+	r        io.ReadCloser
+	progress func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
+}
+
+func (p *progressReader) Close() error { return p.r.Close() }
 
 // outName names --out in messages.
 func outName(out string) string {

@@ -8,7 +8,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -377,5 +379,27 @@ func TestBackupOnPostgres(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(file)); len(entries) > 0 {
 		t.Errorf("a failed backup left %s", entries[0].Name())
+	}
+}
+
+// TestBackupStalled: a server that stops sending part way is given up on
+// once backupStall passes without a byte, and leaves no file.
+func TestBackupStalled(t *testing.T) {
+	defer func(d time.Duration) { backupStall = d }(backupStall)
+	backupStall = 300 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(200)
+		w.Write(make([]byte, 512)) // the start of a tar, then nothing
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "b.tar")
+	err := run(context.Background(), []string{"backup", "--server", srv.URL, "--admin-token", "t", "--out", out}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "the server sent nothing for 300ms") {
+		t.Fatalf("a stalled backup: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Errorf("a stalled backup left %v", entries)
 	}
 }
