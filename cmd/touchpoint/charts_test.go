@@ -546,12 +546,9 @@ gold      1   1.00   3.00
 func TestChartsCLI(t *testing.T) {
 	dir := t.TempDir()
 	srv, _, _ := serve(t, "--data-dir", dir)
-	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := adminTokenOf(t, dir)
 	var p touchpoint.Project
-	adminAPI(t, srv, strings.TrimSpace(string(tok)), 201, "POST", "/api/v1/projects",
+	adminAPI(t, srv, tok, 201, "POST", "/api/v1/projects",
 		map[string]any{"name": "Charts", "test_mode": true, "test_clock": time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)}, &p)
 	c := []string{"--server", srv.URL(), "--data-dir", dir, "--project", fmt.Sprint(p.ID), "--start", "2026-11-01", "--end", "2026-11-03"}
 
@@ -636,7 +633,7 @@ organic                       1   0.00   0.00   0.00
 		t.Fatalf("ltv --json: %+v, %v", r, err)
 	}
 	// The server's errors, with its message.
-	err = cliFail(t, append([]string{"charts", "segmentation", "--event", "purchase", "--metric", "median"}, c...)...)
+	err := cliFail(t, append([]string{"charts", "segmentation", "--event", "purchase", "--metric", "median"}, c...)...)
 	if !strings.Contains(err.Error(), "POST /api/v1/projects/"+fmt.Sprint(p.ID)+"/charts/segmentation: ") || !strings.Contains(err.Error(), "400 Bad Request") {
 		t.Fatalf("a bad metric: %v", err)
 	}

@@ -121,11 +121,7 @@ func TestCohortsCLI(t *testing.T) {
 	dir := t.TempDir()
 	srv, _, _ := serve(t, "--data-dir", dir)
 	c := []string{"--server", srv.URL(), "--data-dir", dir}
-	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
+	token := adminTokenOf(t, dir)
 	const appID = "com.example.cohorts"
 
 	var app touchpoint.App
@@ -392,7 +388,7 @@ func TestCohortsCLI(t *testing.T) {
 	if am.Members == nil || len(am.Members) != 0 {
 		t.Fatalf("audiences members --value of a non-member: %+v", am)
 	}
-	err = cliFail(t, append([]string{"audiences", "members", appID, audienceID, "--value", cohortGAID(2)}, c...)...)
+	err := cliFail(t, append([]string{"audiences", "members", appID, audienceID, "--value", cohortGAID(2)}, c...)...)
 	if !strings.Contains(err.Error(), "value needs identifier") {
 		t.Fatalf("audiences members --value without --identifier: %v", err)
 	}

@@ -124,11 +124,8 @@ func (c *diskClient) waitReady(want int) string {
 func TestDiskFull(t *testing.T) {
 	dir := smallFS(t, 24<<20)
 	srv, _, stop := serve(t, "--data-dir", dir)
-	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &diskClient{t: t, base: srv.URL(), token: strings.TrimSpace(string(token))}
+	token := adminTokenOf(t, dir)
+	c := &diskClient{t: t, base: srv.URL(), token: token}
 	var app struct {
 		DevKey string `json:"dev_key"`
 	}

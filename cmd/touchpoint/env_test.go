@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,12 +18,9 @@ import (
 func TestEnvironmentOnlyGlobalFlags(t *testing.T) {
 	dir := t.TempDir()
 	srv, _, _ := serve(t, "--data-dir", dir)
-	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := adminTokenOf(t, dir)
 	t.Setenv("TOUCHPOINT_SERVER", srv.URL())
-	t.Setenv("TOUCHPOINT_ADMIN_TOKEN", strings.TrimSpace(string(token)))
+	t.Setenv("TOUCHPOINT_ADMIN_TOKEN", token)
 	for k, v := range map[string]string{"NAME": "Wrong", "PLATFORM": "ios", "MIN_CTIT": "99", "TEST_MODE": "true",
 		"FIELD": "app_id", "CLICK_LOOKBACK": "1d", "JSON": "banana"} {
 		t.Setenv("TOUCHPOINT_"+k, v)

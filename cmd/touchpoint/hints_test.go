@@ -185,11 +185,7 @@ func TestMissingTokenHint(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 	// --admin-token wins over a --data-dir without a token file, in either order.
-	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := strings.TrimSpace(string(token))
+	tok := adminTokenOf(t, dir)
 	cli(t, "apps", "list", "--server", srv.URL(), "--data-dir", empty, "--admin-token", tok)
 	cli(t, "apps", "list", "--server", srv.URL(), "--admin-token", tok, "--data-dir", empty)
 	t.Setenv("TOUCHPOINT_ADMIN_TOKEN", tok)

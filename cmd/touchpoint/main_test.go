@@ -73,11 +73,8 @@ func cli(t *testing.T, args ...string) string {
 func TestServeAndCLI(t *testing.T) {
 	dir := t.TempDir()
 	srv, stdout, stop := serve(t, "--data-dir", dir)
-	token, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(stdout.String(), strings.TrimSpace(string(token))) {
+	token := adminTokenOf(t, dir)
+	if !strings.Contains(stdout.String(), token) {
 		t.Fatalf("the generated token was not printed: %q", stdout.String())
 	}
 	if info, _ := os.Stat(filepath.Join(dir, "admin-token")); info.Mode().Perm() != 0o600 {
@@ -154,7 +151,7 @@ func TestServeAndCLI(t *testing.T) {
 
 	// A second start reuses the token and does not print it again.
 	_, stdout, stop = serve(t, "--data-dir", dir)
-	if strings.Contains(stdout.String(), strings.TrimSpace(string(token))) {
+	if strings.Contains(stdout.String(), token) {
 		t.Fatal("the token was printed on a second start")
 	}
 	stop()
@@ -348,4 +345,14 @@ func TestProjectsCLI(t *testing.T) {
 	if err := run(context.Background(), append([]string{"projects", "get", "999"}, c...), &out, &errOut); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("projects get 999: %v", err)
 	}
+}
+
+// adminTokenOf is the admin token a server keeps in its data dir.
+func adminTokenOf(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -105,11 +103,7 @@ func lineOf(t *testing.T, out, re string) string {
 func TestTablesCLI(t *testing.T) {
 	dir := t.TempDir()
 	srv, _, _ := serve(t, "--data-dir", dir, "--allow-private-postback-hosts")
-	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
+	token := adminTokenOf(t, dir)
 	c := []string{"--server", srv.URL(), "--data-dir", dir}
 	const appID = "com.example.tables"
 	const gaid = "38400000-8cf0-11bd-b23e-10b96e40000d"
@@ -306,7 +300,7 @@ func TestTablesCLI(t *testing.T) {
 	}
 	out = cli(t, append([]string{"deliveries", "get", id}, c...)...)
 	expectTable(t, out, `state +succeeded`, `  1  \S+Z  +400  unknown click id: abc`, `  2  \S+Z  +200  ok`)
-	err = run(context.Background(), append([]string{"deliveries", "retry", id}, c...), io.Discard, io.Discard)
+	err := run(context.Background(), append([]string{"deliveries", "retry", id}, c...), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "POST /api/v1/deliveries/"+id+"/retry: ") || !strings.Contains(err.Error(), "(409 Conflict)") {
 		t.Errorf("deliveries retry of a sent delivery: %v", err)
 	}
@@ -411,11 +405,7 @@ JPY       0.0067
 func TestMemberTablesCLI(t *testing.T) {
 	dir := t.TempDir()
 	srv, _, _ := serve(t, "--data-dir", dir)
-	tok, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := strings.TrimSpace(string(tok))
+	token := adminTokenOf(t, dir)
 	c := []string{"--server", srv.URL(), "--data-dir", dir}
 	const appID = "com.example.members"
 	var app touchpoint.App
