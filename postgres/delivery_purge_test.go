@@ -2,11 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -157,36 +154,8 @@ func TestDeliveryAttemptWeeks(t *testing.T) {
 func TestDeliveryAttemptsMigration(t *testing.T) {
 	ctx := context.Background()
 	dbURL := freshDatabase(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	// The migrations before, applied as Open applies them.
-	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
-		t.Fatal(err)
-	}
-	paths, err := filepath.Glob("migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(paths)
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".sql")
-		if name >= "2026-12-03-14" {
-			break
-		}
-		body, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (name) VALUES ($1)`, name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	conn := connect(t, dbURL)
+	migrateBefore(t, conn, "2026-12-03-14")
 	// A project's delivery sent twice a week apart, and one pending since
 	// before 1970 (a clock set wrong), each with its attempts.
 	t1 := storetest.Start.Add(-20 * day)

@@ -23,6 +23,14 @@ const firstHashedMigration = "2026-11-25-09-key-hashes.sql"
 // plaintext.
 func oldStore(t *testing.T, path string, rows ...string) {
 	t.Helper()
+	storeBefore(t, path, firstHashedMigration, rows...)
+}
+
+// storeBefore writes at path the store the migrations sorting before
+// migration (a file name) make, then rows: the database as the version
+// before that migration left it, to test the migration on.
+func storeBefore(t *testing.T, path, migration string, rows ...string) {
+	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +43,7 @@ func oldStore(t *testing.T, path string, rows ...string) {
 	sort.Strings(files)
 	stmts := []string{`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`}
 	for _, f := range files {
-		if filepath.Base(f) >= firstHashedMigration {
+		if filepath.Base(f) >= migration {
 			break
 		}
 		body, err := os.ReadFile(f)

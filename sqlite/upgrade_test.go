@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -139,5 +140,42 @@ func TestNewerDatabaseRefusedBeforeMigrating(t *testing.T) {
 	}
 	if want := 1; n != want { // the future one alone
 		t.Errorf("%d migrations from %s on are applied, want only %s", n, firstHashedMigration, futureMigration)
+	}
+}
+
+// TestReportCountryMigration: the report's aggregates keep every count and
+// amount when country joins their key (under ”), and new ones add to
+// them.
+func TestReportCountryMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "touchpoint.db")
+	var rows []string
+	for d := 1; d <= 100; d++ {
+		for _, m := range []string{"click", "install"} {
+			rows = append(rows, fmt.Sprintf(`INSERT INTO report (app_seq, day, media_source, campaign, campaign_id, adset, ad, site_id, metric, currency, n, amount)
+				VALUES (1, %d, 'net_%d', 'c', '', '', '', '', '%s', '', %d, %d)`, d*86400, d%3, m, d, d*100))
+		}
+	}
+	storeBefore(t, path, "2026-12-03-17-report-country.sql", rows...)
+	type sums struct{ rows, n, amount int64 }
+	sum := func(where string) (s sums) {
+		t.Helper()
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.QueryRow(`SELECT count(*), coalesce(sum(n), 0), coalesce(sum(amount), 0) FROM report `+where).Scan(&s.rows, &s.n, &s.amount); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := sum("")
+	if before.rows != 200 {
+		t.Fatalf("before: %+v", before)
+	}
+	db := MustOpen(t, path, func() time.Time { return storetest.Start })
+	db.Close()
+	if got := sum("WHERE country = ''"); got != before {
+		t.Errorf("after the migration %+v, want %+v", got, before)
 	}
 }
